@@ -1,0 +1,80 @@
+import contextvars
+import ipaddress
+import logging
+import re
+import socket
+import uuid
+
+from django.conf import settings
+
+_request_id = contextvars.ContextVar("request_id", default="-")
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+_FORWARDED_HEADERS = (
+    "HTTP_X_FORWARDED_FOR",
+    "HTTP_X_FORWARDED_PROTO",
+    "HTTP_X_FORWARDED_HOST",
+    "HTTP_X_FORWARDED_PORT",
+    "HTTP_X_REAL_IP",
+)
+SERVED_BY = socket.gethostname()
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record):
+        record.request_id = _request_id.get()
+        return True
+
+
+class TrustedProxyMiddleware:
+    """Honour X-Forwarded-* only when the request comes from a trusted proxy.
+
+    From anyone else those headers are dropped, so a client cannot fake its
+    address (rate limits) or its scheme (secure cookies, CSRF).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.networks = [ipaddress.ip_network(net, strict=False) for net in settings.TRUSTED_PROXIES]
+
+    def is_trusted(self, address):
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self.networks)
+
+    def __call__(self, request):
+        meta = request.META
+        if self.is_trusted(meta.get("REMOTE_ADDR", "")):
+            client = meta.get("HTTP_X_REAL_IP") or meta.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1]
+            client = client.strip()
+            if client:
+                meta["REMOTE_ADDR"] = client
+        else:
+            for header in _FORWARDED_HEADERS:
+                meta.pop(header, None)
+        return self.get_response(request)
+
+
+class RequestIdMiddleware:
+    """Carry the proxy's request id into logs and back to the client.
+
+    Also names the replica and version that answered, so operators and tests
+    can see load balancing and deploys.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
+        request.id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        token = _request_id.set(request.id)
+        try:
+            response = self.get_response(request)
+        finally:
+            _request_id.reset(token)
+        response["X-Request-ID"] = request.id
+        response["X-Served-By"] = SERVED_BY
+        response["X-Extagram-Version"] = settings.VERSION
+        return response

@@ -1,0 +1,66 @@
+import sys
+
+from django.core.cache import cache
+from django.db import DatabaseError, connection
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+
+from django.conf import settings
+
+
+@never_cache
+def healthz(request):
+    return JsonResponse({"status": "ok", "role": settings.ROLE, "version": settings.VERSION})
+
+
+@never_cache
+def readyz(request):
+    checks = {"database": _database_ok(), "cache": _cache_ok()}
+    ready = all(checks.values())
+    body = {"status": "ok" if ready else "unavailable"}
+    body.update({name: "ok" if ok else "down" for name, ok in checks.items()})
+    return JsonResponse(body, status=200 if ready else 503)
+
+
+def _database_ok():
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True
+    except DatabaseError:
+        return False
+
+
+def _cache_ok():
+    # django-redis swallows errors (the site keeps serving without Redis), so
+    # a failed round trip shows up as a missing value rather than an exception.
+    try:
+        cache.set("readyz", "1", 10)
+        return cache.get("readyz") == "1"
+    except Exception:
+        return False
+
+
+def rate_limited(request, exception=None):
+    return render(request, "429.html", status=429)
+
+
+def bad_request(request, exception=None):
+    return render(request, "400.html", status=400)
+
+
+def permission_denied(request, exception=None):
+    return render(request, "403.html", status=403)
+
+
+def page_not_found(request, exception=None):
+    return render(request, "404.html", status=404)
+
+
+def server_error(request):
+    """A database outage is a 503 "try again soon", not a 500."""
+    error = sys.exc_info()[1]
+    if isinstance(error, DatabaseError):
+        return render(request, "503.html", status=503)
+    return render(request, "500.html", status=500)

@@ -1,0 +1,32 @@
+from django.contrib import admin
+
+from .models import Comment, Like, Post
+
+
+@admin.register(Post)
+class PostAdmin(admin.ModelAdmin):
+    list_display = ["id", "author", "short_caption", "like_count", "comment_count", "created_at"]
+    list_select_related = ["author"]
+    search_fields = ["caption", "author__username"]
+    readonly_fields = ["image_large", "image_small", "width", "height", "small_width",
+                       "like_count", "comment_count"]
+    raw_id_fields = ["author"]
+
+    @admin.display(description="caption")
+    def short_caption(self, post):
+        return post.caption[:60]
+
+
+@admin.register(Comment)
+class CommentAdmin(admin.ModelAdmin):
+    list_display = ["id", "author", "post", "body", "created_at"]
+    list_select_related = ["author"]
+    search_fields = ["body", "author__username"]
+    raw_id_fields = ["author", "post"]
+
+
+@admin.register(Like)
+class LikeAdmin(admin.ModelAdmin):
+    list_display = ["id", "user", "post", "created_at"]
+    list_select_related = ["user"]
+    raw_id_fields = ["user", "post"]

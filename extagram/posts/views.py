@@ -1,0 +1,153 @@
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Sum
+from django.http import HttpResponseBadRequest, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from .forms import CommentForm, PostEditForm
+from .models import Comment, Like, Post
+
+COMMENTS_SHOWN = 200
+
+
+def _cursor(request):
+    """The `before` query parameter: None for the first page, a post id otherwise."""
+    raw = request.GET.get("before")
+    if raw is None:
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise ValueError(raw)
+    return int(raw)
+
+
+def _feed_page(request, posts, template, context):
+    try:
+        cursor = _cursor(request)
+    except ValueError:
+        return HttpResponseBadRequest(_("This page link is not valid."))
+    page, has_more = posts.page_before(cursor, settings.FEED_PAGE_SIZE)
+    context.update(
+        posts=Like.mark_liked(request.user, page),
+        next_cursor=page[-1].pk if has_more else None,
+    )
+    if request.GET.get("fragment") == "1":
+        return render(request, "posts/_feed_page.html", context)
+    return render(request, template, context)
+
+
+def feed(request):
+    return _feed_page(request, Post.objects.all(), "posts/feed.html", {})
+
+
+def profile(request, username):
+    owner = get_object_or_404(get_user_model(), username=username, is_active=True)
+    posts = Post.objects.filter(author=owner)
+    stats = posts.aggregate(likes=Sum("like_count"))
+    context = {
+        "owner": owner,
+        "post_total": posts.count(),
+        "like_total": stats["likes"] or 0,
+        "grid": True,
+    }
+    return _feed_page(request, posts, "posts/profile.html", context)
+
+
+def post_detail(request, pk):
+    post = get_object_or_404(Post.objects.select_related("author"), pk=pk)
+    return render(request, "posts/post_detail.html", _detail_context(request, post))
+
+
+def _detail_context(request, post, comment_form=None):
+    comments = list(post.comments.select_related("author").order_by("-id")[:COMMENTS_SHOWN])
+    comments.reverse()
+    Like.mark_liked(request.user, [post])
+    return {
+        "post": post,
+        "comments": comments,
+        "comment_form": comment_form or CommentForm(),
+    }
+
+
+def _back(request, fallback):
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect(fallback)
+
+
+def _wants_json(request):
+    return "application/json" in request.headers.get("Accept", "")
+
+
+@login_required
+@require_POST
+def toggle_like(request, pk):
+    post = get_object_or_404(Post, pk=pk)
+    post.liked = Like.toggle(post, request.user)
+    if _wants_json(request):
+        post.refresh_from_db(fields=["like_count"])
+        html = render_to_string("posts/_like_form.html", {"post": post}, request=request)
+        return JsonResponse({"liked": post.liked, "like_count": post.like_count, "html": html})
+    return _back(request, post)
+
+
+@login_required
+@require_POST
+def add_comment(request, pk):
+    post = get_object_or_404(Post.objects.select_related("author"), pk=pk)
+    form = CommentForm(request.POST)
+    if not form.is_valid():
+        context = _detail_context(request, post, comment_form=form)
+        return render(request, "posts/post_detail.html", context, status=400)
+    Comment.objects.create(post=post, author=request.user, body=form.cleaned_data["body"])
+    if _wants_json(request):
+        post.refresh_from_db(fields=["comment_count"])
+        html = render_to_string(
+            "posts/_comments.html", _detail_context(request, post), request=request
+        )
+        return JsonResponse({"comment_count": post.comment_count, "html": html})
+    return redirect(f"{post.get_absolute_url()}#comments")
+
+
+@login_required
+@require_POST
+def delete_comment(request, pk):
+    comment = get_object_or_404(Comment.objects.select_related("post"), pk=pk)
+    if not comment.can_be_deleted_by(request.user):
+        raise PermissionDenied
+    post = comment.post
+    comment.delete()
+    return redirect(f"{post.get_absolute_url()}#comments")
+
+
+@login_required
+def edit_post(request, pk):
+    post = get_object_or_404(Post, pk=pk)
+    if not post.can_be_changed_by(request.user):
+        raise PermissionDenied
+    form = PostEditForm(request.POST or None, instance=post)
+    if request.method == "POST":
+        if form.is_valid():
+            form.save()
+            return redirect(post)
+        return render(request, "posts/edit.html", {"form": form, "post": post}, status=400)
+    return render(request, "posts/edit.html", {"form": form, "post": post})
+
+
+@login_required
+def delete_post(request, pk):
+    post = get_object_or_404(Post, pk=pk)
+    if not post.can_be_changed_by(request.user):
+        raise PermissionDenied
+    if request.method == "POST":
+        post.delete()
+        return redirect("profile", username=request.user.username)
+    return render(request, "posts/delete.html", {"post": post})

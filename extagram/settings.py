@@ -1,0 +1,287 @@
+"""Extagram settings: one module, read from environment variables.
+
+Every variable has a safe default for the embedded mode (SQLite, media on local
+disk, in-process cache). `.env.example` documents each one.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def envstr(name, default=""):
+    return os.environ.get(name, default)
+
+
+def envbool(name, default="false"):
+    value = os.environ.get(name, default).strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}")
+
+
+def envint(name, default):
+    value = os.environ.get(name, str(default)).strip()
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}") from None
+
+
+def envlist(name, default=""):
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def envsecret(name, default=""):
+    """Read NAME, or the file named by NAME_FILE (Docker/compose secrets)."""
+    path = os.environ.get(f"{name}_FILE")
+    if path:
+        try:
+            return Path(path).read_text().strip()
+        except OSError as e:
+            raise ImproperlyConfigured(f"{name}_FILE={path} cannot be read: {e.strerror}") from None
+    return os.environ.get(name, default)
+
+
+PRODUCTION = envstr("EXTAGRAM_ENV", "development") == "production"
+DEBUG = envbool("DEBUG", "false")
+ROLE = envstr("EXTAGRAM_ROLE", "all")
+if ROLE not in ("all", "app", "upload"):
+    raise ImproperlyConfigured(f"EXTAGRAM_ROLE must be all, app or upload, not {ROLE!r}")
+VERSION = envstr("EXTAGRAM_VERSION", "dev")
+
+DATA_DIR = Path(envstr("EXTAGRAM_DATA_DIR", str(BASE_DIR / "data")))
+
+
+def _secret_key():
+    key = envsecret("SECRET_KEY")
+    if key:
+        if PRODUCTION and (len(key) < 50 or key.startswith("django-insecure")):
+            raise ImproperlyConfigured("SECRET_KEY is too weak for production (50+ random chars).")
+        return key
+    if PRODUCTION:
+        raise ImproperlyConfigured("Production needs SECRET_KEY or SECRET_KEY_FILE.")
+    # Embedded mode: one random key kept in the data folder, so sessions survive restarts.
+    key_file = DATA_DIR / "secret_key"
+    if not key_file.exists():
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,[::1]")
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "extagram.core",
+    "extagram.accounts",
+    "extagram.posts",
+    "extagram.uploads",
+]
+
+MIDDLEWARE = [
+    "extagram.core.middleware.TrustedProxyMiddleware",
+    "extagram.core.middleware.RequestIdMiddleware",
+    "extagram.core.roles.RoleMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "extagram.uploads.middleware.UploadSizeLimitMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_ratelimit.middleware.RatelimitMiddleware",
+]
+
+ROOT_URLCONF = "extagram.urls"
+WSGI_APPLICATION = "extagram.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "extagram" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "extagram.core.context_processors.site",
+            ],
+        },
+    },
+]
+
+# Database: SQLite in the data folder unless DATABASE_URL or DB_* point elsewhere.
+
+
+def _database():
+    if envstr("DATABASE_URL"):
+        db = dj_database_url.parse(envstr("DATABASE_URL"))
+    elif envstr("DB_HOST"):
+        db = {
+            "ENGINE": "django.db.backends.mysql",
+            "HOST": envstr("DB_HOST"),
+            "PORT": envstr("DB_PORT", "3306"),
+            "NAME": envstr("DB_NAME", "extagram"),
+            "USER": envstr("DB_USER", "extagram"),
+            "PASSWORD": envsecret("DB_PASSWORD"),
+        }
+    else:
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "extagram.sqlite3",
+            "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"},
+        }
+    db["CONN_MAX_AGE"] = envint("DB_CONN_MAX_AGE", 60)
+    db["CONN_HEALTH_CHECKS"] = True
+    if db["ENGINE"] == "django.db.backends.mysql":
+        db.setdefault("OPTIONS", {}).update(
+            {
+                "charset": "utf8mb4",
+                "init_command": "SET sql_mode='STRICT_TRANS_TABLES'",
+                "connect_timeout": envint("DB_CONNECT_TIMEOUT", 3),
+            }
+        )
+        db["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
+    return db
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Cache and sessions: Redis when REDIS_URL is set, in-process otherwise.
+# A Redis outage must not take the site down: cache errors are ignored and
+# sessions are stored in the database with the cache in front.
+
+REDIS_URL = envstr("REDIS_URL")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": envstr("CACHE_KEY_PREFIX", "extagram"),
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                "SOCKET_CONNECT_TIMEOUT": 0.5,
+                "SOCKET_TIMEOUT": 0.5,
+                "IGNORE_EXCEPTIONS": True,
+            },
+        }
+    }
+    DJANGO_REDIS_IGNORE_EXCEPTIONS = True
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+RATELIMIT_VIEW = "extagram.core.views.rate_limited"
+RATELIMIT_FAIL_OPEN = True
+RATELIMIT_ENABLE = envbool("RATELIMIT_ENABLE", "true")
+LOGIN_RATE = envstr("LOGIN_RATE", "10/m")
+SIGNUP_RATE = envstr("SIGNUP_RATE", "30/h")
+UPLOAD_RATE = envstr("UPLOAD_RATE", "30/m")
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "feed"
+LOGOUT_REDIRECT_URL = "feed"
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("es", "Español"), ("ca", "Català")]
+LOCALE_PATHS = [BASE_DIR / "extagram" / "locale"]
+USE_I18N = True
+TIME_ZONE = "UTC"
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "extagram" / "static"]
+STATIC_ROOT = Path(envstr("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(envstr("MEDIA_ROOT", str(DATA_DIR / "media")))
+# In the embedded mode the app serves its own media; in the stack nginx does.
+SERVE_MEDIA = envbool("EXTAGRAM_SERVE_MEDIA", "false" if PRODUCTION else "true")
+
+# Upload pipeline. The size limit covers the whole upload request; the proxy
+# reads the same variable, so there is one place to change it.
+UPLOAD_MAX_MB = envint("EXTAGRAM_UPLOAD_MAX_MB", 10)
+UPLOAD_MAX_BYTES = UPLOAD_MAX_MB * 1024 * 1024
+UPLOAD_MAX_PIXELS = envint("EXTAGRAM_UPLOAD_MAX_PIXELS", 50_000_000)
+PHOTO_WIDTHS = (1080, 480)
+FILE_UPLOAD_HANDLERS = ["extagram.uploads.handlers.SizeLimitedUploadHandler"]
+FILE_UPLOAD_PERMISSIONS = 0o644
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o755
+
+FEED_PAGE_SIZE = envint("EXTAGRAM_FEED_PAGE_SIZE", 12)
+
+# Proxy trust: forwarded headers are honoured only from these addresses/networks.
+TRUSTED_PROXIES = envlist("EXTAGRAM_TRUSTED_PROXIES")
+USE_X_FORWARDED_HOST = bool(TRUSTED_PROXIES)
+USE_X_FORWARDED_PORT = bool(TRUSTED_PROXIES)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXIES else None
+
+# Security block. EXTAGRAM_TLS=true when users reach the site over HTTPS.
+TLS = envbool("EXTAGRAM_TLS", "false")
+SESSION_COOKIE_SECURE = TLS
+CSRF_COOKIE_SECURE = TLS
+SECURE_SSL_REDIRECT = TLS
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31536000) if TLS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", "true") and TLS
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", "false") and TLS
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+
+ADMINS = []
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "extagram.core.middleware.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"}
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["request_id"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

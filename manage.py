@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 import sys
 
-from extagram.manage import main
+from extagram.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -240,7 +240,11 @@ UPLOAD_MAX_MB = envint("EXTAGRAM_UPLOAD_MAX_MB", 10)
 UPLOAD_MAX_BYTES = UPLOAD_MAX_MB * 1024 * 1024
 UPLOAD_MAX_PIXELS = envint("EXTAGRAM_UPLOAD_MAX_PIXELS", 50_000_000)
 PHOTO_WIDTHS = (1080, 480)
-FILE_UPLOAD_HANDLERS = ["extagram.uploads.handlers.SizeLimitedUploadHandler"]
+FILE_UPLOAD_HANDLERS = [
+    "extagram.uploads.handlers.SizeLimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 FILE_UPLOAD_PERMISSIONS = 0o644
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o755
 

@@ -1,9 +1,9 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django.views.static import serve
 
 from extagram.core import views as core_views
+from extagram.core.media import serve_media
 
 handler400 = core_views.bad_request
 handler403 = core_views.permission_denied
@@ -21,5 +21,5 @@ urlpatterns = [
 
 if settings.SERVE_MEDIA:
     urlpatterns.append(
-        re_path(r"^media/(?P<path>photos/.+)$", serve, {"document_root": settings.MEDIA_ROOT})
+        re_path(r"^media/(?P<path>photos/.+)$", serve_media, name="media")
     )

@@ -1,0 +1,3 @@
+#!/bin/sh
+# Never start services from package scripts inside an image build.
+exit 101

@@ -1,0 +1,46 @@
+"""Shared pytest setup for the whole suite."""
+
+import os
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def pytest_configure(config):
+    from django.conf import settings
+
+    config.addinivalue_line("markers", "ratelimit: keep rate limiting on for this test")
+    # Fast hashing for test users (set before any class-level test data exists).
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_site(request, settings, tmp_path):
+    """Each test gets its own media folder and an empty cache."""
+    from django.core.cache import cache
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.RATELIMIT_ENABLE = request.node.get_closest_marker("ratelimit") is not None
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """In CI a skipped test hides a missing piece: count it as a failure."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if IN_CI and skipped:
+        terminalreporter.write_line(
+            f"CI=true: {len(skipped)} test(s) skipped; in CI every test must run.", red=True
+        )
+        config._extagram_ci_skips = len(skipped)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if getattr(session.config, "_extagram_ci_skips", 0) and session.exitstatus == 0:
+        session.exitstatus = 1

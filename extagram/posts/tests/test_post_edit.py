@@ -1,0 +1,38 @@
+from extagram.testing.base import PASSWORD, BaseTestCase
+
+
+class PostEditTests(BaseTestCase):
+    def setUp(self):
+        self.post = self.make_post(caption="before")
+
+    def test_the_owner_edits_caption_and_alt_text(self):
+        self.client.login(username="alice", password=PASSWORD)
+        response = self.client.post(
+            f"/p/{self.post.pk}/edit/", {"caption": "after", "alt_text": "A dog"}
+        )
+        self.assertRedirects(response, f"/p/{self.post.pk}/")
+        self.post.refresh_from_db()
+        self.assertEqual((self.post.caption, self.post.alt_text), ("after", "A dog"))
+
+    def test_a_stranger_cannot_see_the_edit_form_or_edit(self):
+        self.client.login(username="bob", password=PASSWORD)
+        self.assertEqual(self.client.get(f"/p/{self.post.pk}/edit/").status_code, 403)
+        response = self.client.post(f"/p/{self.post.pk}/edit/", {"caption": "hacked"})
+        self.assertEqual(response.status_code, 403)
+        self.post.refresh_from_db()
+        self.assertEqual(self.post.caption, "before")
+
+    def test_a_too_long_caption_is_refused_and_changes_nothing(self):
+        self.client.login(username="alice", password=PASSWORD)
+        response = self.client.post(f"/p/{self.post.pk}/edit/", {"caption": "x" * 2201})
+        self.assertEqual(response.status_code, 400)
+        self.post.refresh_from_db()
+        self.assertEqual(self.post.caption, "before")
+
+    def test_only_the_owner_sees_edit_and_delete_links(self):
+        page = f"/p/{self.post.pk}/"
+        self.assertNotContains(self.client.get(page), "/edit/")
+        self.client.login(username="bob", password=PASSWORD)
+        self.assertNotContains(self.client.get(page), "/edit/")
+        self.client.login(username="alice", password=PASSWORD)
+        self.assertContains(self.client.get(page), "/edit/")

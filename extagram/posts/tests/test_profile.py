@@ -1,0 +1,30 @@
+from django.test import override_settings
+
+from extagram.posts.models import Like
+from extagram.testing.base import BaseTestCase
+
+
+class ProfileTests(BaseTestCase):
+    def test_it_shows_the_users_grid_and_counts(self):
+        mine = [self.make_post() for _ in range(2)]
+        self.make_post(author=self.stranger, caption="not alice's")
+        Like.objects.create(post=mine[0], user=self.stranger)
+        Like.objects.create(post=mine[1], user=self.staff)
+        response = self.client.get("/u/alice/")
+        self.assertContains(response, "<strong>2</strong> posts", html=False)
+        self.assertContains(response, "<strong>2</strong> likes received", html=False)
+        self.assertEqual({p.pk for p in response.context["posts"]}, {p.pk for p in mine})
+        for post in mine:
+            self.assertContains(response, post.small_url)
+
+    @override_settings(FEED_PAGE_SIZE=2)
+    def test_the_grid_pages_like_the_feed(self):
+        posts = [self.make_post() for _ in range(3)]
+        response = self.client.get("/u/alice/")
+        self.assertContains(response, f"?before={posts[1].pk}")
+
+    def test_an_unknown_user_is_404(self):
+        self.assertEqual(self.client.get("/u/nobody/").status_code, 404)
+
+    def test_a_user_without_posts_has_an_empty_profile(self):
+        self.assertContains(self.client.get("/u/bob/"), "No posts yet")

@@ -1,0 +1,42 @@
+import itertools
+
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import TestCase
+
+from extagram.posts.models import Post
+from extagram.uploads.images import process_photo
+
+from .images import jpeg_bytes
+
+PASSWORD = "correct horse battery staple"
+_colors = itertools.count(1)
+
+
+class BaseTestCase(TestCase):
+    """Named users: an owner, a stranger and a member of staff."""
+
+    @classmethod
+    def setUpTestData(cls):
+        User = get_user_model()
+        cls.owner = User.objects.create_user("alice", password=PASSWORD)
+        cls.stranger = User.objects.create_user("bob", password=PASSWORD)
+        cls.staff = User.objects.create_user(
+            "sam", password=PASSWORD, is_staff=True, is_superuser=True
+        )
+
+    def make_post(self, author=None, caption="A day at the beach", data=None):
+        photo = process_photo(
+            SimpleUploadedFile("p.jpg", data or jpeg_bytes(color=_next_color())), max_pixels=50_000_000
+        )
+        return Post.objects.create_with_photo(author or self.owner, photo, caption=caption)
+
+    def upload(self, data, name="photo.jpg", content_type="image/jpeg", **fields):
+        fields.setdefault("caption", "Hello")
+        photo = SimpleUploadedFile(name, data, content_type=content_type)
+        return self.client.post("/upload/", {"photo": photo, **fields})
+
+
+def _next_color():
+    n = next(_colors)
+    return (n * 37 % 256, n * 91 % 256, n * 53 % 256)

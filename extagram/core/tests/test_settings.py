@@ -34,14 +34,14 @@ def test_production_refuses_a_weak_secret_key(tmp_path):
 
 def test_the_secret_key_can_come_from_a_file(tmp_path):
     key_file = tmp_path / "key"
-    key_file.write_text("k" * 60 + "\n")
+    key_file.write_text("kP3x9vQzLm2sW8yT4nB6cR0dF1gH5jK7" * 2 + "\n")
     result = run_django(
         "from django.conf import settings; print(settings.SECRET_KEY)",
         EXTAGRAM_ENV="production", SECRET_KEY_FILE=str(key_file), EXTAGRAM_DATA_DIR=str(tmp_path),
         ALLOWED_HOSTS="example.org",
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "k" * 60
+    assert result.stdout.strip() == "kP3x9vQzLm2sW8yT4nB6cR0dF1gH5jK7" * 2
 
 
 def test_the_embedded_mode_keeps_one_random_key_in_the_data_folder(tmp_path):
@@ -79,7 +79,7 @@ def test_database_settings_come_from_db_variables_with_a_password_file(tmp_path)
 def test_check_deploy_passes_with_production_settings_behind_tls(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DB_", "DATABASE", "REDIS"))}
     env.update(
-        EXTAGRAM_ENV="production", EXTAGRAM_TLS="true", SECRET_KEY="x9" * 30,
+        EXTAGRAM_ENV="production", EXTAGRAM_TLS="true", SECRET_KEY="kP3x-9vQz_Lm2sW8yT4nB6cR0dF1gH5jK7" * 2,
         ALLOWED_HOSTS="photos.example.org", EXTAGRAM_DATA_DIR=str(tmp_path),
     )
     result = subprocess.run(

@@ -44,3 +44,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 def pytest_sessionfinish(session, exitstatus):
     if getattr(session.config, "_extagram_ci_skips", 0) and session.exitstatus == 0:
         session.exitstatus = 1
+
+
+def pytest_report_header(config):
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    cache = settings.CACHES["default"]["BACKEND"].rsplit(".", 2)[-2]
+    return f"extagram: database={db} cache={cache} CI={IN_CI}"

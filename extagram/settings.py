@@ -153,7 +153,10 @@ def _database():
         return {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": DATA_DIR / "extagram.sqlite3",
-            "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"},
+            "OPTIONS": {
+                "init_command": "PRAGMA journal_mode=WAL;",
+                "transaction_mode": "IMMEDIATE",
+            },
         }
     db["CONN_MAX_AGE"] = envint("DB_CONN_MAX_AGE", 60)
     db["CONN_HEALTH_CHECKS"] = True

@@ -20,6 +20,4 @@ urlpatterns = [
 ]
 
 if settings.SERVE_MEDIA:
-    urlpatterns.append(
-        re_path(r"^media/(?P<path>photos/.+)$", serve_media, name="media")
-    )
+    urlpatterns.append(re_path(r"^media/(?P<path>photos/.+)$", serve_media, name="media"))

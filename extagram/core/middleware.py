@@ -34,7 +34,9 @@ class TrustedProxyMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
-        self.networks = [ipaddress.ip_network(net, strict=False) for net in settings.TRUSTED_PROXIES]
+        self.networks = [
+            ipaddress.ip_network(net, strict=False) for net in settings.TRUSTED_PROXIES
+        ]
 
     def is_trusted(self, address):
         try:
@@ -46,7 +48,9 @@ class TrustedProxyMiddleware:
     def __call__(self, request):
         meta = request.META
         if self.is_trusted(meta.get("REMOTE_ADDR", "")):
-            client = meta.get("HTTP_X_REAL_IP") or meta.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1]
+            client = (
+                meta.get("HTTP_X_REAL_IP") or meta.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1]
+            )
             client = client.strip()
             if client:
                 meta["REMOTE_ADDR"] = client

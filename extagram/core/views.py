@@ -1,12 +1,11 @@
 import sys
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
-
-from django.conf import settings
 
 
 @never_cache

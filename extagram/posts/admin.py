@@ -8,8 +8,15 @@ class PostAdmin(admin.ModelAdmin):
     list_display = ["id", "author", "short_caption", "like_count", "comment_count", "created_at"]
     list_select_related = ["author"]
     search_fields = ["caption", "author__username"]
-    readonly_fields = ["image_large", "image_small", "width", "height", "small_width",
-                       "like_count", "comment_count"]
+    readonly_fields = [
+        "image_large",
+        "image_small",
+        "width",
+        "height",
+        "small_width",
+        "like_count",
+        "comment_count",
+    ]
     raw_id_fields = ["author"]
 
     @admin.display(description="caption")

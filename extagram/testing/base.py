@@ -27,7 +27,8 @@ class BaseTestCase(TestCase):
 
     def make_post(self, author=None, caption="A day at the beach", data=None):
         photo = process_photo(
-            SimpleUploadedFile("p.jpg", data or jpeg_bytes(color=_next_color())), max_pixels=50_000_000
+            SimpleUploadedFile("p.jpg", data or jpeg_bytes(color=_next_color())),
+            max_pixels=50_000_000,
         )
         return Post.objects.create_with_photo(author or self.owner, photo, caption=caption)
 

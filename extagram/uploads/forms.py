@@ -8,7 +8,9 @@ class UploadForm(forms.Form):
     photo = forms.FileField(
         label=_("Photo"),
         help_text=_("JPEG, PNG, GIF or WebP."),
-        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/gif,image/webp"}),
+        widget=forms.ClearableFileInput(
+            attrs={"accept": "image/jpeg,image/png,image/gif,image/webp"}
+        ),
     )
     caption = forms.CharField(
         label=_("Caption"),

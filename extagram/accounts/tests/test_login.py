@@ -5,9 +5,7 @@ from extagram.testing.base import PASSWORD, BaseTestCase
 
 class LoginTests(BaseTestCase):
     def test_a_member_logs_in_and_out(self):
-        response = self.client.post(
-            "/accounts/login/", {"username": "alice", "password": PASSWORD}
-        )
+        response = self.client.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
         self.assertRedirects(response, "/")
         self.assertContains(self.client.get("/"), "Log out")
         response = self.client.post("/accounts/logout/")
@@ -20,8 +18,8 @@ class LoginTests(BaseTestCase):
 
     def test_login_goes_back_to_where_the_member_was(self):
         response = self.client.post(
-            "/accounts/login/?next=/upload/", {"username": "alice", "password": PASSWORD,
-                                               "next": "/upload/"}
+            "/accounts/login/?next=/upload/",
+            {"username": "alice", "password": PASSWORD, "next": "/upload/"},
         )
         self.assertRedirects(response, "/upload/")
 
@@ -34,8 +32,9 @@ class LoginTests(BaseTestCase):
 class LoginRateLimitTests(BaseTestCase):
     def test_hammering_login_gets_429(self):
         statuses = [
-            self.client.post("/accounts/login/", {"username": "alice", "password": f"guess{i}"})
-            .status_code
+            self.client.post(
+                "/accounts/login/", {"username": "alice", "password": f"guess{i}"}
+            ).status_code
             for i in range(15)
         ]
         self.assertEqual(statuses[:10], [400] * 10)

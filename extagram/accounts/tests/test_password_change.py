@@ -20,7 +20,11 @@ class PasswordChangeTests(BaseTestCase):
         self.client.login(username="alice", password=PASSWORD)
         response = self.client.post(
             "/accounts/password/",
-            {"old_password": "wrong", "new_password1": "x-long-pass-9", "new_password2": "x-long-pass-9"},
+            {
+                "old_password": "wrong",
+                "new_password1": "x-long-pass-9",
+                "new_password2": "x-long-pass-9",
+            },
         )
         self.assertEqual(response.status_code, 400)
         self.owner.refresh_from_db()

@@ -42,7 +42,7 @@ class DatabaseOutageTests(TestCase):
         self.client.raise_request_exception = False
         with mock.patch(
             "extagram.posts.models.PostQuerySet.page_before",
-            side_effect=OperationalError("(2003, \"Can't connect to MySQL server\")"),
+            side_effect=OperationalError('(2003, "Can\'t connect to MySQL server")'),
         ):
             response = self.client.get("/")
         self.assertContains(response, "temporarily unavailable", status_code=503)

@@ -7,7 +7,9 @@ def client_address(meta):
     seen = {}
 
     def view(request):
-        seen.update(ip=request.META["REMOTE_ADDR"], proto=request.META.get("HTTP_X_FORWARDED_PROTO"))
+        seen.update(
+            ip=request.META["REMOTE_ADDR"], proto=request.META.get("HTTP_X_FORWARDED_PROTO")
+        )
         return None
 
     from django.test import RequestFactory
@@ -20,14 +22,25 @@ def client_address(meta):
 class TrustedProxyTests(TestCase):
     @override_settings(TRUSTED_PROXIES=["172.20.0.0/16"])
     def test_forwarded_headers_from_the_proxy_are_honoured(self):
-        seen = client_address({"REMOTE_ADDR": "172.20.0.5", "HTTP_X_REAL_IP": "203.0.113.9",
-                               "HTTP_X_FORWARDED_PROTO": "https"})
+        seen = client_address(
+            {
+                "REMOTE_ADDR": "172.20.0.5",
+                "HTTP_X_REAL_IP": "203.0.113.9",
+                "HTTP_X_FORWARDED_PROTO": "https",
+            }
+        )
         self.assertEqual(seen, {"ip": "203.0.113.9", "proto": "https"})
 
     @override_settings(TRUSTED_PROXIES=["172.20.0.0/16"])
     def test_forwarded_headers_from_anyone_else_are_dropped(self):
-        seen = client_address({"REMOTE_ADDR": "198.51.100.7", "HTTP_X_REAL_IP": "1.2.3.4",
-                               "HTTP_X_FORWARDED_FOR": "1.2.3.4", "HTTP_X_FORWARDED_PROTO": "https"})
+        seen = client_address(
+            {
+                "REMOTE_ADDR": "198.51.100.7",
+                "HTTP_X_REAL_IP": "1.2.3.4",
+                "HTTP_X_FORWARDED_FOR": "1.2.3.4",
+                "HTTP_X_FORWARDED_PROTO": "https",
+            }
+        )
         self.assertEqual(seen, {"ip": "198.51.100.7", "proto": None})
 
     @override_settings(TRUSTED_PROXIES=[])
@@ -52,8 +65,11 @@ class TrustedProxyTests(TestCase):
             return HttpResponse()
 
         request = RequestFactory().get(
-            "/", REMOTE_ADDR="127.0.0.1", HTTP_HOST="app:8000",
-            HTTP_X_FORWARDED_PROTO="https", HTTP_X_FORWARDED_HOST="photos.example.org",
+            "/",
+            REMOTE_ADDR="127.0.0.1",
+            HTTP_HOST="app:8000",
+            HTTP_X_FORWARDED_PROTO="https",
+            HTTP_X_FORWARDED_HOST="photos.example.org",
         )
         TrustedProxyMiddleware(view)(request)
         self.assertEqual(seen, {"secure": True, "url": "https://photos.example.org/p/1/"})

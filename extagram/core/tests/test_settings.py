@@ -15,7 +15,11 @@ def run_django(code, setup=True, **env):
     base.update(DJANGO_SETTINGS_MODULE="extagram.settings", **env)
     return subprocess.run(
         [sys.executable, "-c", ("import django; django.setup(); " if setup else "") + code],
-        cwd=ROOT, env=base, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -26,8 +30,12 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path):
 
 
 def test_production_refuses_a_weak_secret_key(tmp_path):
-    result = run_django("", EXTAGRAM_ENV="production", SECRET_KEY="django-insecure-short",
-                        EXTAGRAM_DATA_DIR=str(tmp_path))
+    result = run_django(
+        "",
+        EXTAGRAM_ENV="production",
+        SECRET_KEY="django-insecure-short",
+        EXTAGRAM_DATA_DIR=str(tmp_path),
+    )
     assert result.returncode != 0
     assert "too weak" in result.stderr
 
@@ -37,7 +45,9 @@ def test_the_secret_key_can_come_from_a_file(tmp_path):
     key_file.write_text("kP3x9vQzLm2sW8yT4nB6cR0dF1gH5jK7" * 2 + "\n")
     result = run_django(
         "from django.conf import settings; print(settings.SECRET_KEY)",
-        EXTAGRAM_ENV="production", SECRET_KEY_FILE=str(key_file), EXTAGRAM_DATA_DIR=str(tmp_path),
+        EXTAGRAM_ENV="production",
+        SECRET_KEY_FILE=str(key_file),
+        EXTAGRAM_DATA_DIR=str(tmp_path),
         ALLOWED_HOSTS="example.org",
     )
     assert result.returncode == 0, result.stderr
@@ -69,21 +79,37 @@ def test_database_settings_come_from_db_variables_with_a_password_file(tmp_path)
     result = run_django(
         "from django.conf import settings; d = settings.DATABASES['default'];"
         "print(d['ENGINE'], d['HOST'], d['NAME'], d['PASSWORD'], d['OPTIONS']['charset'])",
-        setup=False, EXTAGRAM_DATA_DIR=str(tmp_path), DB_HOST="db", DB_NAME="extagram",
+        setup=False,
+        EXTAGRAM_DATA_DIR=str(tmp_path),
+        DB_HOST="db",
+        DB_NAME="extagram",
         DB_PASSWORD_FILE=str(password),
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["django.db.backends.mysql", "db", "extagram", "s3cret", "utf8mb4"]
+    assert result.stdout.split() == [
+        "django.db.backends.mysql",
+        "db",
+        "extagram",
+        "s3cret",
+        "utf8mb4",
+    ]
 
 
 def test_check_deploy_passes_with_production_settings_behind_tls(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DB_", "DATABASE", "REDIS"))}
     env.update(
-        EXTAGRAM_ENV="production", EXTAGRAM_TLS="true", SECRET_KEY="kP3x-9vQz_Lm2sW8yT4nB6cR0dF1gH5jK7" * 2,
-        ALLOWED_HOSTS="photos.example.org", EXTAGRAM_DATA_DIR=str(tmp_path),
+        EXTAGRAM_ENV="production",
+        EXTAGRAM_TLS="true",
+        SECRET_KEY="kP3x-9vQz_Lm2sW8yT4nB6cR0dF1gH5jK7" * 2,
+        ALLOWED_HOSTS="photos.example.org",
+        EXTAGRAM_DATA_DIR=str(tmp_path),
     )
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -12,7 +12,9 @@ class CommentTests(BaseTestCase):
     def test_a_member_adds_a_comment_that_shows_on_the_post(self):
         self.login("bob")
         response = self.client.post(f"/p/{self.post.pk}/comments/", {"body": "Lovely <b>shot</b>"})
-        self.assertRedirects(response, f"/p/{self.post.pk}/#comments", fetch_redirect_response=False)
+        self.assertRedirects(
+            response, f"/p/{self.post.pk}/#comments", fetch_redirect_response=False
+        )
         page = self.client.get(f"/p/{self.post.pk}/")
         self.assertContains(page, "Lovely &lt;b&gt;shot&lt;/b&gt;")
         self.post.refresh_from_db()

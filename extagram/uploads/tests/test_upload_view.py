@@ -45,7 +45,9 @@ class UploadViewTests(BaseTestCase):
         response = self.upload(jpeg_bytes(2000, 1500), caption="Sunset", alt_text="Orange sky")
         post = Post.objects.get()
         self.assertRedirects(response, f"/p/{post.pk}/")
-        self.assertEqual((post.caption, post.alt_text, post.author), ("Sunset", "Orange sky", self.owner))
+        self.assertEqual(
+            (post.caption, post.alt_text, post.author), ("Sunset", "Orange sky", self.owner)
+        )
         self.assertEqual((post.width, post.height, post.small_width), (1080, 810, 480))
         self.assertEqual(len(self.stored_files()), 2)
         page = self.client.get(f"/p/{post.pk}/")
@@ -139,17 +141,19 @@ class UploadViewTests(BaseTestCase):
         self.assert_nothing_stored()
 
     def test_a_failure_after_the_files_are_written_leaves_neither_file_nor_row(self):
-        with mock.patch.object(PostQuerySet, "create", side_effect=RuntimeError("disk full")):
-            with self.assertRaises(RuntimeError):
-                self.upload(jpeg_bytes())
+        failing_insert = mock.patch.object(
+            PostQuerySet, "create", side_effect=RuntimeError("disk full")
+        )
+        with failing_insert, self.assertRaises(RuntimeError):
+            self.upload(jpeg_bytes())
         self.assert_nothing_stored()
 
     def test_a_database_failure_after_the_files_are_written_leaves_nothing(self):
         from django.db import IntegrityError
 
-        with mock.patch.object(Post, "save", side_effect=IntegrityError("boom")):
-            with self.assertRaises(IntegrityError):
-                self.upload(jpeg_bytes())
+        failing_save = mock.patch.object(Post, "save", side_effect=IntegrityError("boom"))
+        with failing_save, self.assertRaises(IntegrityError):
+            self.upload(jpeg_bytes())
         self.assert_nothing_stored()
 
     def test_the_client_cannot_choose_the_stored_file_name(self):

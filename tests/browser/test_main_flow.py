@@ -1,0 +1,93 @@
+"""One real browser walks the main flow: sign up, upload, see, like.
+
+Headless Chromium from Debian's packages, driven by Playwright with its
+executable pointed at the system browser (nothing is downloaded).
+A screenshot of the feed is saved to test-artifacts/feed.png.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import IN_CI
+from extagram.testing.images import jpeg_with_gps_and_orientation
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def chromium_path():
+    for candidate in (os.environ.get("CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"):
+        if candidate and shutil.which(candidate):
+            return candidate
+    message = "Chromium is not installed (apt-get install chromium)"
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def page(monkeypatch):
+    executable = chromium_path()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if IN_CI:
+            raise
+        pytest.skip("playwright is not installed")
+    # Playwright's sync API runs an event loop in this thread; the ORM is only
+    # used around it (test data set-up and flush), never concurrently.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_FLAGS
+        )
+        context = browser.new_context(viewport={"width": 1000, "height": 1200})
+        yield context.new_page()
+        browser.close()
+
+
+def test_a_new_user_signs_up_uploads_sees_the_photo_and_likes_it(page, live_server, tmp_path):
+    page.goto(live_server.url)
+    page.get_by_role("link", name="Sign up").click()
+    page.get_by_label("Username").fill("dora")
+    page.get_by_label("Password", exact=True).fill("a-long-and-unusual-pass")
+    page.get_by_label("Password confirmation").fill("a-long-and-unusual-pass")
+    page.get_by_role("button", name="Create account").click()
+    assert page.get_by_text("Welcome to Extagram, dora!").is_visible()
+
+    photo = tmp_path / "holiday.jpg"
+    photo.write_bytes(jpeg_with_gps_and_orientation(1200, 900))
+    page.get_by_role("link", name="New post").click()
+    page.get_by_label("Photo", exact=True).set_input_files(str(photo))
+    page.get_by_label("Caption").fill("Hello from a real browser")
+    page.get_by_label("alt text").fill("A red square on blue")
+    page.get_by_role("button", name="Share").click()
+
+    page.get_by_role("link", name="Extagram").click()
+    image = page.get_by_role("img", name="A red square on blue")
+    image.wait_for()
+    assert page.evaluate("img => img.complete && img.naturalWidth > 0", image.element_handle())
+    assert page.get_by_text("Hello from a real browser").is_visible()
+
+    like = page.locator("form.like-form button").first
+    like.click()
+    page.wait_for_selector("form.like-form button[aria-pressed=true]")
+    assert page.locator(".like-count").first.inner_text() == "1 like"
+    page.reload()
+    assert page.locator("form.like-form button").first.get_attribute("aria-pressed") == "true"
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "feed.png"), full_page=True)

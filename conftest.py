@@ -13,6 +13,9 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "ratelimit: keep rate limiting on for this test")
     # Fast hashing for test users (set before any class-level test data exists).
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Tests serve static files from the source folders; no collectstatic needed.
+    settings.WHITENOISE_AUTOREFRESH = True
+    settings.WHITENOISE_USE_FINDERS = True
 
 
 @pytest.fixture(autouse=True)

@@ -103,3 +103,12 @@ class FeedQueryBoundTests(BaseTestCase):
         for _ in range(5):
             self.make_post()
         self.assertEqual(self.count_queries("/"), 1)
+
+
+class SignedOutFeedTests(BaseTestCase):
+    def test_the_signed_out_feed_sets_no_cookie_and_holds_no_csrf_token(self):
+        self.make_post()
+        response = self.client.get("/")
+        self.assertNotIn("csrfmiddlewaretoken", response.content.decode())
+        self.assertEqual(response.cookies, {})
+        self.assertContains(response, "/accounts/login/?next=/p/")

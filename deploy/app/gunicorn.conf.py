@@ -1,0 +1,43 @@
+"""gunicorn settings for the app and upload roles, all from the environment.
+
+WEB_CONCURRENCY      worker processes (default 2)
+GUNICORN_THREADS     threads per worker; above 1 uses the gthread worker (default 2)
+GUNICORN_TIMEOUT     seconds a request may take before its worker is replaced (default 30)
+GUNICORN_MAX_REQUESTS  recycle a worker after this many requests, 0 = never (default 2000)
+GUNICORN_PRELOAD     load Django once in the master and fork (shares memory; default true)
+GUNICORN_ACCESS_LOG  log each request with the proxy's request id (default true)
+EXTAGRAM_TRUSTED_PROXIES  addresses whose X-Forwarded-* headers are honoured
+"""
+
+import os
+
+
+def _int(name, default):
+    return int(os.environ.get(name, default))
+
+
+def _bool(name, default):
+    return os.environ.get(name, default).strip().lower() in ("1", "true", "yes", "on")
+
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+workers = _int("WEB_CONCURRENCY", 2)
+threads = _int("GUNICORN_THREADS", 2)
+worker_class = "gthread" if threads > 1 else "sync"
+timeout = _int("GUNICORN_TIMEOUT", 30)
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 20)
+keepalive = 5
+max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
+max_requests_jitter = max_requests // 10
+preload_app = _bool("GUNICORN_PRELOAD", "true")
+# heartbeat files in memory: the root filesystem is read-only
+worker_tmp_dir = "/dev/shm"
+
+# The proxy (and only the proxy) may tell us the client's scheme; Django applies the
+# same trust list to the other forwarded headers.
+forwarded_allow_ips = os.environ.get("EXTAGRAM_TRUSTED_PROXIES", "127.0.0.1") or "127.0.0.1"
+
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+accesslog = "-" if _bool("GUNICORN_ACCESS_LOG", "true") else None
+access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms rid=%({x-request-id}i)s'

@@ -1,0 +1,159 @@
+#!/bin/sh
+# extagram-render-config: render the proxy's nginx configuration from the environment.
+#
+# Runs at every container start (entrypoint) and can be re-run on a live proxy followed by
+# `nginx -s reload` (zero downtime), e.g. after changing EXTAGRAM_APP_UPSTREAM:
+#   docker compose exec proxy sh -c 'extagram-render-config && nginx -s reload'
+#
+# Templates: /etc/extagram/proxy/templates/*.template  ->  /tmp/extagram-nginx/*.conf
+# Only the variables listed in VARS are substituted; nginx's own $variables are left alone.
+# Every value is validated first, so a typo gives a clear message, not a broken config.
+set -eu
+
+TEMPLATES=/etc/extagram/proxy/templates
+PAGES=/etc/extagram/proxy/errors
+TLS_DIR=${EXTAGRAM_TLS_DIR_IN_CONTAINER:-/etc/extagram/tls}
+OUT=/tmp/extagram-nginx
+
+die() { echo "extagram-render-config: $*" >&2; exit 1; }
+
+: "${EXTAGRAM_HOSTS:=localhost,127.0.0.1}"
+: "${EXTAGRAM_UPLOAD_MAX_MB:=10}"
+: "${EXTAGRAM_TLS:=false}"
+: "${EXTAGRAM_TLS_SELF_SIGNED:=true}"
+: "${EXTAGRAM_HTTPS_PORT:=8443}"
+: "${EXTAGRAM_HSTS_SECONDS:=31536000}"
+: "${EXTAGRAM_PROXY_RESOLVER:=127.0.0.11}"
+: "${EXTAGRAM_PROXY_LOGIN_RATE:=10r/m}"
+: "${EXTAGRAM_PROXY_LOGIN_BURST:=5}"
+: "${EXTAGRAM_PROXY_UPLOAD_RATE:=20r/m}"
+: "${EXTAGRAM_PROXY_UPLOAD_BURST:=10}"
+: "${EXTAGRAM_APP_UPSTREAM:=app:8000}"
+: "${EXTAGRAM_UPLOAD_UPSTREAM:=upload:8000}"
+: "${EXTAGRAM_MEDIA_UPSTREAM:=media:8080}"
+: "${EXTAGRAM_STATIC_UPSTREAM:=static:8080}"
+: "${EXTAGRAM_CSP:=default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'}"
+
+# ---------------------------------------------------------------- validation
+is_uint() { case "$1" in ''|*[!0-9]*) return 1 ;; *) return 0 ;; esac; }
+is_uint "$EXTAGRAM_UPLOAD_MAX_MB" && [ "$EXTAGRAM_UPLOAD_MAX_MB" -ge 1 ] \
+	|| die "EXTAGRAM_UPLOAD_MAX_MB must be a whole number of megabytes (>= 1), not '$EXTAGRAM_UPLOAD_MAX_MB'"
+for v in EXTAGRAM_PROXY_LOGIN_BURST EXTAGRAM_PROXY_UPLOAD_BURST EXTAGRAM_HTTPS_PORT EXTAGRAM_HSTS_SECONDS; do
+	eval "val=\$$v"
+	is_uint "$val" || die "$v must be a whole number, not '$val'"
+done
+for v in EXTAGRAM_PROXY_LOGIN_RATE EXTAGRAM_PROXY_UPLOAD_RATE; do
+	eval "val=\$$v"
+	echo "$val" | grep -Eq '^[0-9]+r/[sm]$' || die "$v must look like 10r/m or 2r/s, not '$val'"
+done
+for v in EXTAGRAM_APP_UPSTREAM EXTAGRAM_UPLOAD_UPSTREAM EXTAGRAM_MEDIA_UPSTREAM EXTAGRAM_STATIC_UPSTREAM; do
+	eval "val=\$$v"
+	echo "$val" | grep -Eq '^[A-Za-z0-9._-]+:[0-9]+$' || die "$v must be host:port, not '$val'"
+done
+echo "$EXTAGRAM_PROXY_RESOLVER" | grep -Eq '^[][0-9A-Za-z.:_ =-]+$' || die "bad EXTAGRAM_PROXY_RESOLVER"
+case "$EXTAGRAM_CSP" in *'"'*|*'$'*|*'\'*) die "EXTAGRAM_CSP must not contain \", \$ or \\" ;; esac
+
+names=$(echo "$EXTAGRAM_HOSTS" | tr ',' ' ' | xargs)
+[ -n "$names" ] || die "EXTAGRAM_HOSTS is empty: list the host names of the site, comma separated"
+for h in $names; do
+	echo "$h" | grep -Eq '^(\*\.|\.)?[A-Za-z0-9_.-]+$|^\[[0-9A-Fa-f:.]+\]$' \
+		|| die "EXTAGRAM_HOSTS: '$h' is not a host name or IP address"
+done
+EXTAGRAM_SERVER_NAMES=$names
+
+case "$(echo "$EXTAGRAM_TLS" | tr 'A-Z' 'a-z')" in
+	1|true|yes|on) tls=1 ;;
+	0|false|no|off|'') tls= ;;
+	*) die "EXTAGRAM_TLS must be true or false, not '$EXTAGRAM_TLS'" ;;
+esac
+
+# ---------------------------------------------------------------- render
+rm -rf "$OUT"
+mkdir -p "$OUT/html"
+
+hsts=
+if [ -n "$tls" ]; then
+	cert=$TLS_DIR/fullchain.pem
+	key=$TLS_DIR/privkey.pem
+	if [ ! -e "$cert" ] && [ ! -e "$key" ]; then
+		case "$(echo "$EXTAGRAM_TLS_SELF_SIGNED" | tr 'A-Z' 'a-z')" in
+			1|true|yes|on) ;;
+			*) die "EXTAGRAM_TLS=true but there is no $cert + $key (put them in the folder EXTAGRAM_TLS_DIR names, or set EXTAGRAM_TLS_SELF_SIGNED=true)" ;;
+		esac
+		command -v openssl >/dev/null || die "no certificate in $TLS_DIR and no openssl to make a self-signed one"
+		mkdir -p "$OUT/tls"
+		san=
+		for h in $names; do
+			h=${h#.}; h=${h#\*.}
+			case "$h" in
+				\[*) san="$san,IP:$(echo "$h" | tr -d '[]')" ;;
+				*[!0-9.]*) san="$san,DNS:$h" ;;
+				*) san="$san,IP:$h" ;;
+			esac
+		done
+		first=$(echo "$names" | cut -d' ' -f1); first=${first#.}; first=${first#\*.}
+		cert=$OUT/tls/fullchain.pem
+		key=$OUT/tls/privkey.pem
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 90 \
+			-subj "/CN=$first" -addext "subjectAltName=${san#,}" \
+			-keyout "$key" -out "$cert" 2>/dev/null \
+			|| die "could not generate a self-signed certificate"
+		echo "extagram-render-config: TLS with a self-signed certificate for: $names (local use only)" >&2
+	fi
+	[ -r "$cert" ] && [ -r "$key" ] \
+		|| die "cannot read $cert and $key as uid $(id -u): make them readable (e.g. chmod 644 fullchain.pem; chgrp 101 privkey.pem; chmod 640 privkey.pem)"
+	EXTAGRAM_SITE_LISTEN="listen 8443 ssl;
+    http2 on;
+    ssl_certificate $cert;
+    ssl_certificate_key $key;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_prefer_server_ciphers off;
+    ssl_session_cache shared:extagram_tls:2m;
+    ssl_session_timeout 1d;
+    ssl_session_tickets off;"
+	if [ "$EXTAGRAM_HTTPS_PORT" = 443 ]; then EXTAGRAM_HTTPS_PORT_SUFFIX=; else EXTAGRAM_HTTPS_PORT_SUFFIX=":$EXTAGRAM_HTTPS_PORT"; fi
+	if [ "$EXTAGRAM_HSTS_SECONDS" -gt 0 ]; then
+		hsts="add_header Strict-Transport-Security \"max-age=$EXTAGRAM_HSTS_SECONDS; includeSubDomains\" always;"
+	fi
+else
+	EXTAGRAM_SITE_LISTEN="listen 8080;"
+	EXTAGRAM_HTTPS_PORT_SUFFIX=
+fi
+
+export EXTAGRAM_SERVER_NAMES EXTAGRAM_SITE_LISTEN EXTAGRAM_HTTPS_PORT_SUFFIX \
+	EXTAGRAM_UPLOAD_MAX_MB EXTAGRAM_PROXY_RESOLVER EXTAGRAM_PROXY_LOGIN_RATE \
+	EXTAGRAM_PROXY_LOGIN_BURST EXTAGRAM_PROXY_UPLOAD_RATE EXTAGRAM_PROXY_UPLOAD_BURST \
+	EXTAGRAM_APP_UPSTREAM EXTAGRAM_UPLOAD_UPSTREAM EXTAGRAM_MEDIA_UPSTREAM EXTAGRAM_STATIC_UPSTREAM
+VARS='${EXTAGRAM_SERVER_NAMES} ${EXTAGRAM_SITE_LISTEN} ${EXTAGRAM_HTTPS_PORT_SUFFIX}
+${EXTAGRAM_UPLOAD_MAX_MB} ${EXTAGRAM_PROXY_RESOLVER} ${EXTAGRAM_PROXY_LOGIN_RATE}
+${EXTAGRAM_PROXY_LOGIN_BURST} ${EXTAGRAM_PROXY_UPLOAD_RATE} ${EXTAGRAM_PROXY_UPLOAD_BURST}
+${EXTAGRAM_APP_UPSTREAM} ${EXTAGRAM_UPLOAD_UPSTREAM} ${EXTAGRAM_MEDIA_UPSTREAM}
+${EXTAGRAM_STATIC_UPSTREAM}'
+
+for t in "$TEMPLATES"/*.conf.template; do
+	name=$(basename "$t" .template)
+	case "$name" in *-tls.conf) [ -n "$tls" ] || continue ;; esac
+	envsubst "$VARS" < "$t" > "$OUT/$name"
+done
+for p in "$PAGES"/*; do
+	envsubst '${EXTAGRAM_UPLOAD_MAX_MB}' < "$p" > "$OUT/html/$(basename "$p")"
+done
+
+cat > "$OUT/headers-page.inc" <<EOF
+add_header X-Request-ID \$request_id always;
+add_header Content-Security-Policy "$EXTAGRAM_CSP" always;
+add_header X-Content-Type-Options nosniff always;
+add_header X-Frame-Options DENY always;
+add_header Referrer-Policy same-origin always;
+add_header Cross-Origin-Opener-Policy same-origin always;
+add_header Permissions-Policy "camera=(), microphone=(), geolocation=(), payment=()" always;
+$hsts
+EOF
+cat > "$OUT/headers-asset.inc" <<EOF
+add_header X-Request-ID \$request_id always;
+add_header X-Content-Type-Options nosniff always;
+$hsts
+EOF
+# .inc files are included explicitly, never by the *.conf glob
+if [ -n "$tls" ]; then state=on; else state=off; fi
+echo "extagram-render-config: hosts [$names], upload limit ${EXTAGRAM_UPLOAD_MAX_MB} MB, TLS $state" >&2

@@ -259,6 +259,8 @@ FILE_UPLOAD_PERMISSIONS = 0o644
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o755
 
 FEED_PAGE_SIZE = envint("EXTAGRAM_FEED_PAGE_SIZE", 12)
+# How long a front proxy may reuse a signed-out page (0 turns it off).
+PROXY_CACHE_SECONDS = envint("EXTAGRAM_PROXY_CACHE_SECONDS", 2)
 
 # Proxy trust: forwarded headers are honoured only from these addresses/networks.
 TRUSTED_PROXIES = envlist("EXTAGRAM_TRUSTED_PROXIES")

@@ -10,6 +10,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from extagram.core.caching import shared_cache_for_visitors
+
 from .forms import CommentForm, PostEditForm
 from .models import Comment, Like, Post
 
@@ -41,10 +43,12 @@ def _feed_page(request, posts, template, context):
     return render(request, template, context)
 
 
+@shared_cache_for_visitors
 def feed(request):
     return _feed_page(request, Post.objects.all(), "posts/feed.html", {})
 
 
+@shared_cache_for_visitors
 def profile(request, username):
     owner = get_object_or_404(get_user_model(), username=username, is_active=True)
     posts = Post.objects.filter(author=owner)
@@ -58,6 +62,7 @@ def profile(request, username):
     return _feed_page(request, posts, "posts/profile.html", context)
 
 
+@shared_cache_for_visitors
 def post_detail(request, pk):
     post = get_object_or_404(Post.objects.select_related("author"), pk=pk)
     return render(request, "posts/post_detail.html", _detail_context(request, post))

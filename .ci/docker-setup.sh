@@ -23,8 +23,8 @@ t_start=$(now)
 
 [ "$(id -u)" = 0 ] || die "must run as root"
 
-# one setup at a time on a machine
-exec 9>/var/lock/extagram-docker-setup.lock
+# one setup at a time on a machine (fd 9 is closed for dockerd, which must not inherit it)
+exec 9>/var/lock/extagram-ci-docker-setup.lock
 flock -w 1800 9 || die "timed out waiting for another docker-setup.sh"
 
 # ------------------------------------------------------------ 1. packages
@@ -54,7 +54,7 @@ else
 	else
 		log "starting dockerd in the background (log: $DOCKERD_LOG)"
 		# own session, so it outlives this script and the CI step that called it
-		setsid dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null &
+		setsid dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null 9>&- &
 		disown || true
 	fi
 	for _ in $(seq 1 60); do

@@ -106,6 +106,7 @@ build_base() {
 	fi
 	command -v debootstrap >/dev/null || die "debootstrap not installed (run .ci/docker-setup.sh)"
 	t0=$(now)
+	OLD_BASE_ID=$(docker image inspect -f '{{.Id}}' "$BASE_IMAGE" 2>/dev/null || true)
 	rootfs="$WORK/rootfs"
 	log "base $BASE_IMAGE: debootstrap --variant=minbase $SUITE from $MIRROR (about a minute)..."
 	run_logged /tmp/extagram-standin-debootstrap.log \
@@ -128,7 +129,7 @@ build_base() {
 
 # ---------------------------------------------------------------- 2. stand-ins
 build_standin() {
-	local name=$1 img=${IMAGE[$1]} ctx="$WORK/ctx-$1" want have t0 base_id
+	local name=$1 img=${IMAGE[$1]} ctx="$WORK/ctx-$1" want have t0 base_id old_id
 	rm -rf "$ctx"; mkdir -p "$ctx"
 	cp -a "$HERE/$name/." "$ctx/"
 	if [ "$name" = python ]; then
@@ -144,6 +145,7 @@ build_standin() {
 		return
 	fi
 	t0=$(now)
+	old_id=$(docker image inspect -f '{{.Id}}' "$img" 2>/dev/null || true)
 	log "$img: building (log: /tmp/extagram-standin-$name.log)..."
 	run_logged "/tmp/extagram-standin-$name.log" \
 		env DOCKER_BUILDKIT=0 docker build --force-rm \
@@ -152,17 +154,23 @@ build_standin() {
 			-t "$img" "$ctx" \
 		|| die "building $img failed (log: /tmp/extagram-standin-$name.log)"
 	log "$img: built in $(( $(now) - t0 ))s"
+	# drop the superseded image unless something still uses it (containers, child images)
+	if [ -n "$old_id" ] && [ "$old_id" != "$(docker image inspect -f '{{.Id}}' "$img")" ]; then
+		docker rmi "$old_id" >/dev/null 2>&1 || true
+	fi
 }
 
 t_start=$(now)
+OLD_BASE_ID=
 log "stand-ins for the official images (TEST SCAFFOLDING, see .ci/standins/README.md)"
 build_base
 for s in "${STANDINS[@]}"; do
 	build_standin "$s"
 done
-
-# drop superseded stand-in images (dangling ones carrying our label only)
-docker image prune -f --filter "label=$LABEL_MARK" >/dev/null 2>&1 || true
+# a replaced base goes too once nothing is built on it any more
+if [ -n "${OLD_BASE_ID:-}" ] && [ "$OLD_BASE_ID" != "$(docker image inspect -f '{{.Id}}' "$BASE_IMAGE")" ]; then
+	docker rmi "$OLD_BASE_ID" >/dev/null 2>&1 || true
+fi
 
 # ---------------------------------------------------------------- 3. images.env
 tmp=$(mktemp "$HERE/.images.env.XXXXXX")

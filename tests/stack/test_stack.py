@@ -1,0 +1,367 @@
+"""The compose stack, driven only through the proxy's published port, as a user would.
+
+Builds the images, starts `compose.yaml` as its own project, waits until every service
+is healthy, then: sign up, upload, see the photo (served by `media`) and the CSS (served
+by `static`); both app replicas answer; the upload limit (one variable) and the login
+rate limit hold at the proxy; db and Redis are unreachable from the proxy and the host;
+data survives `down`/`up`; killing an app replica loses no GET and it comes back.
+Prints memory per service and image sizes at the end (never asserted).
+
+The tests run in file order and share one stack; later ones use what earlier ones made.
+"""
+
+import os
+import re
+import secrets
+import signal
+import threading
+import time
+
+import pytest
+
+from tests.stack.stackhelpers import REPORT, make_jpeg, raw_request
+
+pytestmark = pytest.mark.stack
+
+STATE = {}
+PHOTO_SRC = re.compile(r'<img class="photo" src="(/media/photos/[^"]+)"')
+CSS_HREF = re.compile(r'<link rel="stylesheet" href="(/static/[^"]+\.css)"')
+
+
+def _require(key):
+    if key not in STATE:
+        pytest.skip(f"needs {key!r} from an earlier test that did not pass")
+    return STATE[key]
+
+
+@pytest.fixture(scope="module")
+def user(stack):
+    """A signed-up user with one client session (signs up once per run)."""
+    client = stack.client()
+    name = "stack" + secrets.token_hex(4)
+    password = "Correct-Horse-" + secrets.token_hex(6)
+    response = client.signup(name, password)
+    assert response.status == 302, f"signup: {response.status} {response.text[:500]}"
+    assert client.cookie("sessionid"), "signup did not log the new user in"
+    STATE["user"] = (name, password)
+    return client, name, password
+
+
+def test_every_service_healthy_hardened_and_limited(stack):
+    containers = stack.containers()
+    services = {c["Config"]["Labels"]["com.docker.compose.service"] for c in containers}
+    assert services >= {"proxy", "app", "upload", "media", "static", "db", "cache"}
+    assert len(stack.containers("app")) == 2, "app runs as two replicas"
+    for c in stack.containers(all=True):
+        name, host = c["Name"].lstrip("/"), c["HostConfig"]
+        assert host["Memory"] > 0, f"{name}: no memory limit"
+        assert host["NanoCpus"] > 0, f"{name}: no CPU limit"
+        assert "no-new-privileges:true" in (host.get("SecurityOpt") or []), name
+        assert host.get("CapDrop") == ["ALL"], f"{name}: capabilities not dropped"
+        assert host["ReadonlyRootfs"], f"{name}: root filesystem is writable"
+        assert host["LogConfig"]["Type"] == "json-file", name
+        assert host["LogConfig"]["Config"].get("max-size"), f"{name}: logs not rotated"
+        service = c["Config"]["Labels"]["com.docker.compose.service"]
+        published = {p: b for p, b in (host.get("PortBindings") or {}).items() if b}
+        if service == "proxy":
+            assert all(b[0]["HostIp"] == "127.0.0.1" for b in published.values()), published
+        else:
+            assert not published, f"{name} publishes {published}"
+        # secrets come from files, never from the environment
+        env = " ".join(c["Config"]["Env"])
+        assert "SECRET_KEY=" not in env.replace("SECRET_KEY_FILE=", "")
+        assert "PASSWORD=" not in env.replace("PASSWORD_FILE=", "")
+    total = sum(c["HostConfig"]["Memory"] for c in containers) / 2**20
+    assert total < 1000, f"memory limits of the running services add up to {total:.0f} MiB"
+
+
+def test_sign_up_upload_and_see_it_in_the_feed(stack, user):
+    client, name, _ = user
+    form = client.get("/upload/")
+    assert form.status == 200
+    assert form.header("X-Served-By"), "the upload form comes from the app image"
+    photo = make_jpeg(1200, 900)
+    response = client.post_multipart(
+        "/upload/",
+        {"caption": "hello from the stack test", "alt_text": "a grey gradient"},
+        {"photo": ("gradient.jpg", photo, "image/jpeg")},
+    )
+    assert response.status == 302, f"upload: {response.status} {response.text[:800]}"
+    post_url = response.location
+    assert re.search(r"/p/\d+/$", post_url), post_url
+    STATE["post_url"] = post_url
+
+    feed = client.get("/")
+    assert feed.status == 200
+    assert "hello from the stack test" in feed.text
+    match = PHOTO_SRC.search(feed.text)
+    assert match, "no photo in the feed"
+    STATE["photo_url"] = match.group(1)
+    assert client.get(post_url).status == 200
+
+
+def test_photo_is_served_by_media_with_immutable_caching(stack):
+    photo_url = _require("photo_url")
+    response = stack.client().get(photo_url)
+    assert response.status == 200
+    assert response.header("X-Extagram-Tier") == "media"
+    assert response.header("X-Served-By") is None, "the app must not serve media"
+    assert response.header("Content-Type") == "image/jpeg"
+    assert response.header("X-Content-Type-Options") == "nosniff"
+    cache_control = response.header("Cache-Control", "")
+    assert "immutable" in cache_control and "max-age=31536000" in cache_control
+    assert response.body[:3] == b"\xff\xd8\xff"
+    # read-only: nothing but GET/HEAD
+    assert stack.client().request("POST", photo_url, data=b"x").status in (403, 405)
+    assert stack.client().get("/media/photos/../../etc/passwd").status in (400, 404)
+
+
+def test_css_is_served_by_static_precompressed_and_immutable(stack):
+    feed = stack.client().get("/")
+    match = CSS_HREF.search(feed.text)
+    assert match, "no stylesheet link in the feed"
+    css_url = match.group(1)
+    response = stack.client().get(css_url, headers={"Accept-Encoding": "gzip"})
+    assert response.status == 200
+    assert response.header("X-Extagram-Tier") == "static"
+    assert response.header("X-Served-By") is None
+    assert response.header("Content-Type", "").startswith("text/css")
+    assert response.header("Content-Encoding") == "gzip"
+    assert "immutable" in response.header("Cache-Control", "")
+
+
+def test_requests_are_balanced_over_both_app_replicas(stack, user):
+    client = user[0]  # signed in: responses are personal, never from a cache
+    replicas = {c["Config"]["Hostname"] for c in stack.containers("app")}
+    seen = {}
+    for _ in range(60):
+        response = client.get("/")
+        assert response.status == 200
+        served_by = response.header("X-Served-By")
+        seen[served_by] = seen.get(served_by, 0) + 1
+    assert set(seen) == replicas, f"answered by {seen}, replicas are {replicas}"
+
+
+def test_security_headers_and_forwarding(stack):
+    client = stack.client()
+    response = client.get("/")
+    csp = response.header("Content-Security-Policy", "")
+    assert "default-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response.header("X-Frame-Options") == "DENY"
+    assert response.header("X-Content-Type-Options") == "nosniff"
+    assert response.header("Referrer-Policy")
+    assert response.header("Strict-Transport-Security") is None, "HSTS only with TLS"
+    assert re.fullmatch(r"[0-9a-f]{32}", response.header("X-Request-ID", ""))
+    assert response.header("Content-Encoding") is None  # not asked for
+    gz = client.get("/", headers={"Accept-Encoding": "gzip"})
+    assert gz.header("Content-Encoding") == "gzip", "HTML is gzipped by the proxy"
+    # a client cannot smuggle its own forwarded headers to the app
+    spoofed = client.get("/", headers={"X-Forwarded-Host": "evil.example"})
+    assert spoofed.status == 200, "X-Forwarded-Host from the client must be replaced"
+    # the app's health endpoints answer through the proxy
+    assert client.get("/readyz").status == 200
+
+
+def test_unknown_host_is_refused(stack):
+    reply = raw_request(
+        stack.port, b"GET / HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n"
+    )
+    assert reply == b"", f"unknown Host got an answer: {reply[:200]!r}"
+    ok = raw_request(
+        stack.port,
+        f"GET /healthz HTTP/1.1\r\nHost: localhost:{stack.port}\r\n"
+        "Connection: close\r\n\r\n".encode(),
+    )
+    assert ok.startswith(b"HTTP/1.1 200"), ok[:200]
+
+
+def test_upload_limit_is_one_variable_enforced_at_the_proxy(stack, user):
+    client = user[0]
+    limit = stack.upload_max_mb
+    form = client.get("/upload/")
+    assert f"{limit} MB" in form.text, "the app shows the limit from EXTAGRAM_UPLOAD_MAX_MB"
+    token = client.csrf_token("/upload/")
+
+    too_big = make_jpeg(1400, 1400, noise=True, quality=98, seed=1)
+    assert len(too_big) > limit * 2**20, len(too_big)
+    response = client.post_multipart(
+        "/upload/",
+        {"caption": "too big", "alt_text": "", "csrfmiddlewaretoken": token},
+        {"photo": ("big.jpg", too_big, "image/jpeg")},
+    )
+    assert response.status == 413
+    assert response.header("X-Served-By") is None, "413 must come from the proxy"
+    assert f"the limit is {limit} MB" in response.text, "proxy page shows the same limit"
+
+    # just under the limit: the proxy lets it through and the app takes it
+    fits = make_jpeg(1300, 1300, noise=True, quality=90, seed=2)
+    assert 1 * 2**20 < len(fits) < limit * 2**20 - 64 * 1024, len(fits)
+    response = client.post_multipart(
+        "/upload/",
+        {"caption": "just under the limit", "alt_text": ""},
+        {"photo": ("fits.jpg", fits, "image/jpeg")},
+    )
+    assert response.status == 302, f"{response.status}: {response.text[:500]}"
+
+
+def test_db_and_cache_unreachable_from_proxy_and_host(stack):
+    def probe(target_host, port):
+        return stack.compose(
+            "exec", "-T", "proxy", "extagram-probe", "tcp", target_host, str(port), check=False
+        )
+
+    # the probe itself works: the proxy does reach the app
+    assert probe("app", 8000).returncode == 0, "probe broken: proxy cannot reach app:8000"
+    back_ips = {}
+    for service, port in (("db", 3306), ("cache", 6379)):
+        (info,) = stack.containers(service)
+        networks = info["NetworkSettings"]["Networks"]
+        assert [n.rsplit("_", 1)[-1] for n in networks] == ["back"], networks
+        ip = next(iter(networks.values()))["IPAddress"]
+        back_ips[service] = ip
+        for target in (service, ip):
+            result = probe(target, port)
+            assert result.returncode != 0, f"proxy reached {target}:{port}: {result.stdout}"
+        # nothing published on the host
+        assert not any((info["HostConfig"].get("PortBindings") or {}).values())
+        assert not any((info["NetworkSettings"].get("Ports") or {}).values())
+        assert stack.compose("port", service, str(port), check=False).stdout.strip() in ("", ":0")
+    STATE["back_ips"] = back_ips
+
+
+def test_login_hammering_gets_429_from_the_proxy(stack):
+    client = stack.client()
+    token = client.csrf_token("/accounts/login/")
+    statuses = []
+    for _ in range(20):
+        response = client.post_form(
+            "/accounts/login/",
+            {"username": "nobody", "password": "wrong", "csrfmiddlewaretoken": token},
+        )
+        statuses.append(response.status)
+        if response.status == 429 and response.header("X-Served-By") is None:
+            assert "Too many attempts" in response.text
+            assert response.header("Retry-After")
+            break
+    else:
+        pytest.fail(f"no 429 from the proxy after 20 failed logins: {statuses}")
+
+
+def test_data_survives_down_and_up(stack):
+    name, password = _require("user")
+    post_url, photo_url = _require("post_url"), _require("photo_url")
+    stack.compose("down")
+    started = time.monotonic()
+    stack.up()
+    REPORT.append(
+        f"warm restart (down, then up -d) to all healthy: {time.monotonic() - started:.1f}s"
+    )
+    client = stack.client()
+    assert client.get(post_url).status == 200
+    profile = client.get(f"/u/{name}/")
+    assert profile.status == 200 and "/media/photos/" in profile.text
+    photo = client.get(photo_url)
+    assert photo.status == 200 and photo.body[:3] == b"\xff\xd8\xff"
+    login = client.login(name, password)
+    assert login.status == 302, f"login after restart: {login.status}"
+    feed = client.get("/")
+    assert "hello from the stack test" in feed.text
+
+
+def _hammer_during(stack, cookies, action, settle):
+    """GET / from 3 threads while action() runs; returns [(status, seconds, served_by)]."""
+    results = []
+    stop = threading.Event()
+
+    def hammer():
+        c = stack.client(cookies=cookies)  # signed in: personal pages, never cached
+        while not stop.is_set():
+            started = time.monotonic()
+            try:
+                r = c.get("/", timeout=15)
+                results.append((r.status, time.monotonic() - started, r.header("X-Served-By")))
+            except OSError as error:
+                results.append((repr(error), time.monotonic() - started, None))
+            time.sleep(0.02)
+
+    threads = [threading.Thread(target=hammer) for _ in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(2)
+        outcome = action()
+        time.sleep(settle)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    return results, outcome
+
+
+def _wait_back(stack, cid, since_started_at, timeout=90):
+    """Seconds until container cid runs again (a new StartedAt) and is healthy, or None."""
+    began = time.monotonic()
+    while time.monotonic() - began < timeout:
+        state = stack.inspect(cid)["State"]
+        health = (state.get("Health") or {}).get("Status")
+        if state["StartedAt"] != since_started_at and state["Running"] and health == "healthy":
+            return time.monotonic() - began
+        time.sleep(0.5)
+    return None
+
+
+def test_docker_kill_of_an_app_replica_loses_no_get_and_it_comes_back(stack):
+    """`docker kill` cancels Docker's restart policy by design; the keeper service
+    starts the replica again. Meanwhile the proxy sends every GET to the other one."""
+    name, password = _require("user")
+    client = stack.client()
+    assert client.login(name, password).status == 302
+    victim = stack.containers("app")[0]
+
+    def kill_and_wait():
+        stack.docker("kill", victim["Id"])
+        return _wait_back(stack, victim["Id"], victim["State"]["StartedAt"])
+
+    results, back_after = _hammer_during(stack, client.cookies, kill_and_wait, settle=2)
+    failures = [r for r in results if r[0] != 200]
+    slowest = max(r[1] for r in results)
+    REPORT.append(
+        f"docker kill of an app replica: {len(results)} GETs, {len(failures)} failed, "
+        f"slowest {slowest:.2f}s, replica healthy again after "
+        + (f"{back_after:.1f}s" if back_after else "NEVER")
+    )
+    assert len(results) > 50
+    assert not failures, f"{len(failures)} of {len(results)} GETs failed: {failures[:5]}"
+    assert back_after is not None, "the killed replica did not come back healthy within 90s"
+    assert len(stack.containers("app")) == 2
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() != 0,
+    reason="needs root to kill a container's process",
+)
+def test_crashed_app_replica_is_restarted_by_the_restart_policy(stack):
+    """A process that dies on its own (here: SIGKILL from the host, like the OOM killer)
+    is restarted by `restart: unless-stopped`, and no GET fails meanwhile."""
+    name, password = _require("user")
+    client = stack.client()
+    assert client.login(name, password).status == 302
+    victim = stack.containers("app")[-1]
+    pid = victim["State"]["Pid"]
+    if not pid or not os.path.exists(f"/proc/{pid}"):
+        pytest.skip("the container's processes are not visible from here (VM or rootless)")
+
+    def crash_and_wait():
+        os.kill(pid, signal.SIGKILL)
+        return _wait_back(stack, victim["Id"], victim["State"]["StartedAt"])
+
+    results, back_after = _hammer_during(stack, client.cookies, crash_and_wait, settle=1)
+    failures = [r for r in results if r[0] != 200]
+    REPORT.append(
+        f"crash (kill -9) of an app replica: {len(results)} GETs, {len(failures)} failed, "
+        "restarted and healthy after " + (f"{back_after:.1f}s" if back_after else "NEVER")
+    )
+    assert not failures, f"{len(failures)} of {len(results)} GETs failed: {failures[:5]}"
+    assert back_after is not None
+    assert stack.inspect(victim["Id"])["RestartCount"] > victim["RestartCount"]

@@ -104,13 +104,7 @@ if [ -n "$tls" ]; then
 		|| die "cannot read $cert and $key as uid $(id -u): make them readable (e.g. chmod 644 fullchain.pem; chgrp 101 privkey.pem; chmod 640 privkey.pem)"
 	EXTAGRAM_SITE_LISTEN="listen 8443 ssl;
     http2 on;
-    ssl_certificate $cert;
-    ssl_certificate_key $key;
-    ssl_protocols TLSv1.2 TLSv1.3;
-    ssl_prefer_server_ciphers off;
-    ssl_session_cache shared:extagram_tls:2m;
-    ssl_session_timeout 1d;
-    ssl_session_tickets off;"
+    include $OUT/tls.inc;"
 	if [ "$EXTAGRAM_HTTPS_PORT" = 443 ]; then EXTAGRAM_HTTPS_PORT_SUFFIX=; else EXTAGRAM_HTTPS_PORT_SUFFIX=":$EXTAGRAM_HTTPS_PORT"; fi
 	if [ "$EXTAGRAM_HSTS_SECONDS" -gt 0 ]; then
 		hsts="add_header Strict-Transport-Security \"max-age=$EXTAGRAM_HSTS_SECONDS; includeSubDomains\" always;"
@@ -129,6 +123,18 @@ ${EXTAGRAM_UPLOAD_MAX_MB} ${EXTAGRAM_PROXY_RESOLVER} ${EXTAGRAM_PROXY_LOGIN_RATE
 ${EXTAGRAM_PROXY_LOGIN_BURST} ${EXTAGRAM_PROXY_UPLOAD_RATE} ${EXTAGRAM_PROXY_UPLOAD_BURST}
 ${EXTAGRAM_APP_UPSTREAM} ${EXTAGRAM_UPLOAD_UPSTREAM} ${EXTAGRAM_MEDIA_UPSTREAM}
 ${EXTAGRAM_STATIC_UPSTREAM}'
+
+if [ -n "$tls" ]; then
+	cat > "$OUT/tls.inc" <<EOF
+ssl_certificate $cert;
+ssl_certificate_key $key;
+ssl_protocols TLSv1.2 TLSv1.3;
+ssl_prefer_server_ciphers off;
+ssl_session_cache shared:extagram_tls:2m;
+ssl_session_timeout 1d;
+ssl_session_tickets off;
+EOF
+fi
 
 for t in "$TEMPLATES"/*.conf.template; do
 	name=$(basename "$t" .template)

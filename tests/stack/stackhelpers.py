@@ -9,6 +9,7 @@ import http.cookiejar
 import io
 import re
 import secrets
+import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -45,13 +46,16 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 class Client:
-    def __init__(self, base_url, timeout=30, cookies=None):
+    def __init__(self, base_url, timeout=30, cookies=None, cafile_data=None):
+        """cafile_data: PEM text of the certificate to trust for https:// (self-signed)."""
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.cookies = cookies if cookies is not None else http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(self.cookies), _NoRedirect()
-        )
+        handlers = [urllib.request.HTTPCookieProcessor(self.cookies), _NoRedirect()]
+        if cafile_data:
+            context = ssl.create_default_context(cadata=cafile_data)
+            handlers.append(urllib.request.HTTPSHandler(context=context))
+        self.opener = urllib.request.build_opener(*handlers)
 
     def url(self, path):
         return path if path.startswith("http") else self.base_url + path
@@ -62,7 +66,7 @@ class Client:
             headers.setdefault("Origin", self.base_url)
             headers.setdefault("Referer", self.url(path))
         url = self.url(path)
-        assert url.startswith("http://127.0.0.1:"), url  # loopback only
+        assert url.startswith(("http://127.0.0.1:", "https://127.0.0.1:")), url  # loopback only
         req = urllib.request.Request(url, data=data, headers=headers, method=method)  # noqa: S310
         try:
             with self.opener.open(req, timeout=timeout or self.timeout) as r:

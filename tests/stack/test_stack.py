@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from tests.stack.stackhelpers import REPORT, make_jpeg, raw_request
+from tests.stack.stackhelpers import REPORT, Client, make_jpeg, raw_request
 
 pytestmark = pytest.mark.stack
 
@@ -161,6 +161,18 @@ def test_security_headers_and_forwarding(stack):
     assert spoofed.status == 200, "X-Forwarded-Host from the client must be replaced"
     # the app's health endpoints answer through the proxy
     assert client.get("/readyz").status == 200
+
+
+def test_signed_out_pages_are_microcached_signed_in_never(stack, user):
+    anonymous = stack.client()
+    first, second = anonymous.get("/"), anonymous.get("/")
+    assert second.header("X-Cache") in ("HIT", "STALE", "UPDATING"), (
+        first.header("X-Cache"),
+        second.header("X-Cache"),
+    )
+    signed_in = user[0].get("/")
+    assert signed_in.header("X-Cache") == "BYPASS"
+    assert f">{user[1]}<" in signed_in.text
 
 
 def test_unknown_host_is_refused(stack):
@@ -365,3 +377,33 @@ def test_crashed_app_replica_is_restarted_by_the_restart_policy(stack):
     assert not failures, f"{len(failures)} of {len(results)} GETs failed: {failures[:5]}"
     assert back_after is not None
     assert stack.inspect(victim["Id"])["RestartCount"] > victim["RestartCount"]
+
+
+def test_tls_redirects_and_django_sees_https_and_the_host(stack):
+    """EXTAGRAM_TLS=true with no certificate supplied: a self-signed one for the host
+    names; HTTP redirects to HTTPS; login works over HTTPS (CSRF origin = the scheme and
+    host the client used, as forwarded by the proxy); HSTS and Secure cookies."""
+    https_port = int(stack.env["EXTAGRAM_HTTPS_PORT"])
+    stack.env["EXTAGRAM_TLS"] = "true"
+    try:
+        stack.compose("up", "-d")
+        stack.wait_healthy()
+        redirect = stack.client().get("/u/nobody/?x=1")
+        assert redirect.status == 308
+        assert redirect.location == f"https://127.0.0.1:{https_port}/u/nobody/?x=1"
+
+        cert = stack.compose(
+            "exec", "-T", "proxy", "cat", "/tmp/extagram-nginx/tls/fullchain.pem"
+        ).stdout
+        client = Client(f"https://127.0.0.1:{https_port}", cafile_data=cert)
+        page = client.get("/accounts/login/")
+        assert page.status == 200, page.status
+        assert page.header("Strict-Transport-Security", "").startswith("max-age=")
+        name, password = _require("user")
+        login = client.login(name, password)
+        assert login.status == 302, f"login over https: {login.status} {login.text[:300]}"
+        assert login.location in ("/", f"https://127.0.0.1:{https_port}/")
+        assert all(c.secure for c in client.cookies if c.name in ("sessionid", "csrftoken"))
+        assert f">{name}<" in client.get("/").text
+    finally:
+        stack.env["EXTAGRAM_TLS"] = "false"

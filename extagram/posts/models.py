@@ -64,6 +64,7 @@ class Post(models.Model):
     like_count = models.PositiveIntegerField(default=0)
     comment_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
+    edited_at = models.DateTimeField(auto_now=True)
 
     objects = PostQuerySet.as_manager()
 

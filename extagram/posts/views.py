@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from extagram.core.caching import shared_cache_for_visitors
 
+from .cards import render_cards
 from .forms import CommentForm, PostEditForm
 from .models import Comment, Like, Post
 
@@ -34,8 +35,10 @@ def _feed_page(request, posts, template, context):
     except ValueError:
         return HttpResponseBadRequest(_("This page link is not valid."))
     page, has_more = posts.page_before(cursor, settings.FEED_PAGE_SIZE)
+    Like.mark_liked(request.user, page)
     context.update(
-        posts=Like.mark_liked(request.user, page),
+        posts=page,
+        cards=[] if context.get("grid") else render_cards(request, page),
         next_cursor=page[-1].pk if has_more else None,
     )
     if request.GET.get("fragment") == "1":
@@ -74,6 +77,7 @@ def _detail_context(request, post, comment_form=None):
     Like.mark_liked(request.user, [post])
     return {
         "post": post,
+        "card": render_cards(request, [post], eager=True)[0],
         "comments": comments,
         "comment_form": comment_form or CommentForm(),
     }

@@ -59,3 +59,9 @@ class CommentTests(BaseTestCase):
         self.assertNotContains(self.client.get(f"/p/{self.post.pk}/"), "/delete/")
         self.login("alice")
         self.assertContains(self.client.get(f"/p/{self.post.pk}/"), "/c/")
+
+    def test_a_new_comment_updates_the_count_on_cached_feed_cards(self):
+        self.assertContains(self.client.get("/"), "0 comments")
+        self.login("bob")
+        self.client.post(f"/p/{self.post.pk}/comments/", {"body": "first"})
+        self.assertContains(self.client.get("/"), "1 comment")

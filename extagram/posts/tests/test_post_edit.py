@@ -36,3 +36,11 @@ class PostEditTests(BaseTestCase):
         self.assertNotContains(self.client.get(page), "/edit/")
         self.client.login(username="alice", password=PASSWORD)
         self.assertContains(self.client.get(page), "/edit/")
+
+    def test_an_edited_caption_shows_at_once_on_pages_that_were_cached(self):
+        self.assertContains(self.client.get("/"), "before")
+        self.client.login(username="alice", password=PASSWORD)
+        self.client.post(f"/p/{self.post.pk}/edit/", {"caption": "after the edit"})
+        self.client.logout()
+        self.assertContains(self.client.get("/"), "after the edit")
+        self.assertContains(self.client.get(f"/p/{self.post.pk}/"), "after the edit")

@@ -14,6 +14,7 @@ import os
 import re
 import secrets
 import signal
+import socket
 import threading
 import time
 
@@ -217,29 +218,68 @@ def test_upload_limit_is_one_variable_enforced_at_the_proxy(stack, user):
     assert response.status == 302, f"{response.status}: {response.text[:500]}"
 
 
+# What each service says when it is really there (judge by the answer, not by the
+# connection: some networks accept any TCP connection).
+HELLO = {
+    "db": ("", b"MariaDB"),
+    "cache": ("PING\\r\\n", b"+PONG"),
+    "app": ("GET /healthz HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n", b"X-Served-By"),
+}
+
+
 def test_db_and_cache_unreachable_from_proxy_and_host(stack):
-    def probe(target_host, port):
-        return stack.compose(
-            "exec", "-T", "proxy", "extagram-probe", "tcp", target_host, str(port), check=False
+    def from_proxy(service, target, port):
+        send, _ = HELLO[service]
+        result = stack.compose(
+            "exec", "-T", "proxy", "extagram-probe", "talk", target, str(port), send, check=False
         )
+        return result.stdout.encode("utf-8", "replace")
 
     # the probe itself works: the proxy does reach the app
-    assert probe("app", 8000).returncode == 0, "probe broken: proxy cannot reach app:8000"
-    back_ips = {}
+    assert HELLO["app"][1] in from_proxy("app", "app", 8000), "probe broken: no answer from app"
     for service, port in (("db", 3306), ("cache", 6379)):
         (info,) = stack.containers(service)
         networks = info["NetworkSettings"]["Networks"]
         assert [n.rsplit("_", 1)[-1] for n in networks] == ["back"], networks
         ip = next(iter(networks.values()))["IPAddress"]
-        back_ips[service] = ip
+        signature = HELLO[service][1]
+        # the check itself works: from inside the back network it does answer
+        inside = stack.compose(
+            "exec",
+            "-T",
+            "upload",
+            "python",
+            "-c",
+            "import socket,sys; s=socket.create_connection((sys.argv[1],int(sys.argv[2])),2);"
+            "s.sendall(sys.argv[3].encode().decode('unicode_escape').encode());"
+            "s.settimeout(2); print(s.recv(200))",
+            ip,
+            str(port),
+            HELLO[service][0],
+        ).stdout
+        assert signature.decode() in inside, f"{service} does not answer on the back network"
         for target in (service, ip):
-            result = probe(target, port)
-            assert result.returncode != 0, f"proxy reached {target}:{port}: {result.stdout}"
-        # nothing published on the host
+            answer = from_proxy(service, target, port)
+            assert signature not in answer, f"the proxy reached {service} at {target}:{port}"
+        # from the host: nothing published, and the back network's address not answering
+        assert not _speaks(service, ip, port), f"the host reached {service} at {ip}:{port}"
         assert not any((info["HostConfig"].get("PortBindings") or {}).values())
         assert not any((info["NetworkSettings"].get("Ports") or {}).values())
         assert stack.compose("port", service, str(port), check=False).stdout.strip() in ("", ":0")
-    STATE["back_ips"] = back_ips
+
+
+def _speaks(service, ip, port):
+    """True if ip:port answers as MariaDB (greeting) or Redis (PONG) within 2 s."""
+    try:
+        with socket.create_connection((ip, port), timeout=2) as s:
+            s.settimeout(2)
+            if service == "cache":
+                s.sendall(b"PING\r\n")
+                return s.recv(16).startswith(b"+PONG")
+            greeting = s.recv(128)
+            return len(greeting) > 5 and greeting[4] == 10  # protocol version 10
+    except OSError:
+        return False
 
 
 def test_login_hammering_gets_429_from_the_proxy(stack):

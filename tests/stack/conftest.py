@@ -69,8 +69,9 @@ def _free_subnet():
             for cfg in (net.get("IPAM") or {}).get("Config") or []:
                 if cfg.get("Subnet"):
                     used.append(ipaddress.ip_network(cfg["Subnet"], strict=False))
-    for third in range(200, 256):
-        candidate = ipaddress.ip_network(f"10.213.{third}.0/24")
+    start = os.getpid() % 56  # overlapping runs start their search at different places
+    for i in range(56):
+        candidate = ipaddress.ip_network(f"10.213.{200 + (start + i) % 56}.0/24")
         if not any(candidate.overlaps(net) for net in used):
             return str(candidate)
     raise RuntimeError("no free 10.213.x.0/24 subnet for the test stack")

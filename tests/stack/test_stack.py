@@ -76,6 +76,31 @@ def test_every_service_healthy_hardened_and_limited(stack):
     assert total < 1000, f"memory limits of the running services add up to {total:.0f} MiB"
 
 
+def test_secrets_are_generated_and_never_exposed(stack):
+    """Unique random secrets from files: not in any container's or image's metadata,
+    not in any image layer's history, not in any log."""
+    values = {}
+    for name in ("secret_key", "db_password"):
+        value = stack.compose("exec", "-T", "app", "cat", f"/run/secrets/{name}").stdout.strip()
+        assert len(value) >= 32, f"{name} is too short"
+        values[name] = value
+    assert values["secret_key"] != values["db_password"]
+    # db_root_password is readable by the database user only
+    denied = stack.compose("exec", "-T", "app", "cat", "/run/secrets/db_root_password", check=False)
+    assert denied.returncode != 0, "the app can read the database root password"
+
+    ids = [c["Id"] for c in stack.containers(all=True)]
+    images = sorted({c["Config"]["Image"] for c in stack.containers(all=True)})
+    exposed = (
+        stack.docker("inspect", *ids).stdout + stack.docker("image", "inspect", *images).stdout
+    )
+    for image in images:
+        exposed += stack.docker("history", "--no-trunc", image).stdout
+    exposed += stack.compose("logs", "--no-color").stdout
+    for name, value in values.items():
+        assert value not in exposed, f"{name} is visible in docker inspect/history/logs"
+
+
 def test_sign_up_upload_and_see_it_in_the_feed(stack, user):
     client, name, _ = user
     form = client.get("/upload/")

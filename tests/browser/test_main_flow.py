@@ -91,3 +91,24 @@ def test_a_new_user_signs_up_uploads_sees_the_photo_and_likes_it(page, live_serv
 
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "feed.png"), full_page=True)
+
+
+def test_scrolling_down_loads_older_posts_without_a_click(page, live_server, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.FEED_PAGE_SIZE = 4
+    call_command("seed_posts", posts=10, users=2, photos=2, stdout=StringIO())
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(live_server.url)
+    assert page.locator("article.post-card").count() == 4
+    for _ in range(10):
+        page.mouse.wheel(0, 20000)
+        page.wait_for_timeout(300)
+        if page.locator("article.post-card").count() == 10:
+            break
+    assert page.locator("article.post-card").count() == 10
+    assert page.locator("a[rel=next]").count() == 0
+    assert errors == []

@@ -1,0 +1,1 @@
+"""Operations drills: each one brings up its own stack, runs load, does one thing to it."""

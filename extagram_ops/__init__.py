@@ -1,0 +1,1 @@
+"""extagram-ops: deploy, roll back, scale, back up, restore and inspect an Extagram stack."""

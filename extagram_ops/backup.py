@@ -1,0 +1,410 @@
+"""Backups: a consistent database dump plus the media files, with a checksum manifest.
+
+Layout of a backup (a directory, written under a temporary name and renamed when done):
+
+    manifest.json   format, date, project, versions, sha256 + size of each file below,
+                    rows per table, sha256 of every media file
+    db.sql.gz       mariadb-dump --single-transaction (a consistent snapshot read through
+                    InnoDB's MVCC: writers are never locked out), one INSERT per row
+    media.tar       the media volume
+
+The dump runs inside the db container, as its own user, with the root password read
+from the secrets volume into MYSQL_PWD in that container: it is never printed, never on
+a command line and never leaves the container.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import gzip
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+import threading
+from pathlib import Path
+
+from extagram_ops.docker import OpsError, Project, progress
+
+FORMAT = "extagram-backup/1"
+CHUNK = 1 << 20
+DB_NAME = "extagram"
+DB_CLIENT = (
+    "pw=$(cat /run/secrets/db_root_password) || exit 1; "
+    'bin=$(command -v {tool} || command -v {fallback}) || {{ echo "no {tool}" >&2; exit 1; }}; '
+    'MYSQL_PWD="$pw" exec "$bin" --user=root --default-character-set=utf8mb4 "$@"'
+)
+DUMP_ARGS = (
+    "--single-transaction",
+    "--quick",
+    "--skip-extended-insert",
+    "--skip-dump-date",
+    "--routines",
+    "--triggers",
+    "--hex-blob",
+    "--no-tablespaces",
+    DB_NAME,
+)
+INSERT_RE = re.compile(rb"^INSERT INTO `([^`]+)`")
+MEDIA_DIR = "/data/media"
+MEDIA_SUMS = (
+    "import hashlib, json, os, sys\n"
+    "root = sys.argv[1]; out = {}\n"
+    "for d, _, files in os.walk(root):\n"
+    "    for f in files:\n"
+    "        p = os.path.join(d, f); h = hashlib.sha256()\n"
+    "        with open(p, 'rb') as fh:\n"
+    "            for chunk in iter(lambda: fh.read(1 << 20), b''): h.update(chunk)\n"
+    "        out[os.path.relpath(p, root)] = h.hexdigest()\n"
+    "print(json.dumps(out))\n"
+)
+
+
+def _client(tool: str, fallback: str) -> list[str]:
+    return ["sh", "-c", DB_CLIENT.format(tool=tool, fallback=fallback), "sh"]
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(CHUNK), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class DumpDigest:
+    """sha256 of a dump without its comment lines (server host/version, dates), row counts."""
+
+    def __init__(self):
+        self.hash = hashlib.sha256()
+        self.rows: dict[str, int] = {}
+        self.completed = False
+        self._rest = b""
+
+    def feed(self, data: bytes) -> None:
+        data = self._rest + data
+        lines = data.split(b"\n")
+        self._rest = lines.pop()
+        for line in lines:
+            self._line(line)
+
+    def _line(self, line: bytes) -> None:
+        if line.startswith(b"-- Dump completed"):
+            self.completed = True
+        if line.startswith(b"--"):
+            return
+        self.hash.update(line + b"\n")
+        match = INSERT_RE.match(line)
+        if match:
+            table = match.group(1).decode()
+            self.rows[table] = self.rows.get(table, 0) + 1
+
+    def finish(self) -> str:
+        if self._rest:
+            self._line(self._rest)
+            self._rest = b""
+        return self.hash.hexdigest()
+
+
+def _stream(project: Project, container_id: str, cmd: list[str], sink, stdin=None):
+    """Run `docker exec` and pass its stdout to sink(bytes) chunk by chunk."""
+    args = ["docker", "exec"] + (["-i"] if stdin is not None else []) + [container_id, *cmd]
+    proc = subprocess.Popen(
+        args,
+        env=project.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+    )
+    errors = []
+    reader = threading.Thread(target=lambda: errors.append(proc.stderr.read()), daemon=True)
+    reader.start()
+    writer = None
+    if stdin is not None:
+
+        def feed():
+            try:
+                for chunk in stdin:
+                    proc.stdin.write(chunk)
+            except BrokenPipeError:
+                pass
+            finally:
+                with contextlib.suppress(BrokenPipeError):
+                    proc.stdin.close()
+
+        writer = threading.Thread(target=feed, daemon=True)
+        writer.start()
+    for chunk in iter(lambda: proc.stdout.read(CHUNK), b""):
+        sink(chunk)
+    if writer:
+        writer.join()
+    code = proc.wait()
+    reader.join()
+    message = (errors[0] if errors else b"").decode("utf-8", "replace").strip()
+    # never echo anything that might look like a credential line
+    message = "\n".join(
+        x for x in message.splitlines() if "password" not in x.lower() or "denied" in x.lower()
+    )
+    if code != 0:
+        raise OpsError(
+            f"`{' '.join(cmd[:1])}` in {container_id[:12]} failed ({code}): {message[-1500:]}"
+        )
+    return message
+
+
+def _chunks(path: Path, gunzip: bool = False):
+    opener = gzip.open if gunzip else open
+    with opener(path, "rb") as fh:
+        yield from iter(lambda: fh.read(CHUNK), b"")
+
+
+def db_version(project: Project) -> str:
+    db = project.one("db")
+    out = project.exec(
+        db, *_client("mariadb", "mysql"), "-N", "-B", "-e", "SELECT VERSION()", check=False
+    )
+    return out.stdout.strip() if out.returncode == 0 else "?"
+
+
+def dump_db(project: Project, dest: Path) -> dict:
+    db = project.one("db")
+    digest = DumpDigest()
+    size = [0]
+    with gzip.open(dest, "wb", compresslevel=6) as out:
+
+        def sink(chunk):
+            out.write(chunk)
+            digest.feed(chunk)
+            size[0] += len(chunk)
+
+        _stream(project, db.id, [*_client("mariadb-dump", "mysqldump"), *DUMP_ARGS], sink)
+    sql_sha = digest.finish()
+    if not digest.completed:
+        raise OpsError("the database dump ended early (no 'Dump completed' line)")
+    return {"sql_sha256": sql_sha, "sql_bytes": size[0], "tables": digest.rows}
+
+
+def redump_digest(project: Project) -> DumpDigest:
+    db = project.one("db")
+    digest = DumpDigest()
+    _stream(project, db.id, [*_client("mariadb-dump", "mysqldump"), *DUMP_ARGS], digest.feed)
+    digest.finish()
+    return digest
+
+
+def media_sums_live(project: Project) -> dict[str, str]:
+    upload = project.one("upload")
+    out = project.exec(upload, "python", "-c", MEDIA_SUMS, MEDIA_DIR, timeout=1800)
+    return json.loads(out.stdout)
+
+
+def media_sums_tar(path: Path) -> dict[str, str]:
+    sums = {}
+    with tarfile.open(path, "r:") as tar:
+        for member in tar:
+            if member.isfile():
+                h = hashlib.sha256()
+                fh = tar.extractfile(member)
+                for chunk in iter(lambda fh=fh: fh.read(CHUNK), b""):
+                    h.update(chunk)
+                sums[os.path.normpath(member.name)] = h.hexdigest()
+    return sums
+
+
+def backup(project: Project, dest: Path) -> dict:
+    dest = dest.resolve()
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise OpsError(f"{dest} exists and is not an empty directory; choose a new DEST")
+    for service in ("db", "upload"):
+        project.one(service)
+    tmp = dest.with_name(f".{dest.name}.partial-{os.getpid()}")
+    tmp.mkdir(parents=True)
+    try:
+        started = datetime.datetime.now(datetime.UTC)
+        progress("dumping the database (single transaction: writers keep writing)")
+        db = dump_db(project, tmp / "db.sql.gz")
+        rows = ", ".join(f"{t} {n}" for t, n in sorted(db["tables"].items()) if n)
+        progress(f"database dumped: {db['sql_bytes'] / 1e6:.1f} MB SQL; rows: {rows}")
+        progress("copying the media files")
+        upload = project.one("upload")
+        with open(tmp / "media.tar", "wb") as out:
+            _stream(project, upload.id, ["tar", "-C", MEDIA_DIR, "-cf", "-", "."], out.write)
+        media = media_sums_tar(tmp / "media.tar")
+        progress(f"media copied: {len(media)} files")
+        manifest = {
+            "format": FORMAT,
+            "created_at": started.isoformat(timespec="seconds"),
+            "finished_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "project": project.name,
+            "versions": {
+                "app": project.current_version("app"),
+                "upload": project.current_version("upload"),
+                "db_server": db_version(project),
+            },
+            "files": {
+                name: {"sha256": sha256_file(tmp / name), "bytes": (tmp / name).stat().st_size}
+                for name in ("db.sql.gz", "media.tar")
+            },
+            "db": db,
+            "media": {"count": len(media), "files": dict(sorted(media.items()))},
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+        if dest.exists():
+            dest.rmdir()
+        os.replace(tmp, dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return manifest
+
+
+def verify(src: Path) -> dict:
+    """Check an archive without restoring it; returns the manifest, raises OpsError."""
+    src = src.resolve()
+    try:
+        manifest = json.loads((src / "manifest.json").read_text())
+    except FileNotFoundError:
+        raise OpsError(f"{src}: no manifest.json (not an extagram backup)") from None
+    except ValueError as error:
+        raise OpsError(f"{src}/manifest.json is not valid JSON: {error}") from None
+    if manifest.get("format") != FORMAT:
+        raise OpsError(f"{src}: unknown backup format {manifest.get('format')!r}")
+    problems = []
+    for name, meta in manifest["files"].items():
+        path = src / name
+        if not path.is_file():
+            problems.append(f"{name}: missing")
+        elif sha256_file(path) != meta["sha256"]:
+            problems.append(f"{name}: sha256 differs from the manifest")
+    if not problems:
+        digest = DumpDigest()
+        try:
+            for chunk in _chunks(src / "db.sql.gz", gunzip=True):
+                digest.feed(chunk)
+        except (OSError, EOFError, gzip.BadGzipFile) as error:
+            problems.append(f"db.sql.gz: unreadable ({error})")
+        else:
+            if digest.finish() != manifest["db"]["sql_sha256"] or not digest.completed:
+                problems.append("db.sql.gz: content does not match the manifest")
+            if digest.rows != manifest["db"]["tables"]:
+                problems.append("db.sql.gz: row counts do not match the manifest")
+        try:
+            media = media_sums_tar(src / "media.tar")
+        except (OSError, tarfile.TarError) as error:
+            problems.append(f"media.tar: unreadable ({error})")
+        else:
+            problems += _compare(manifest["media"]["files"], media, "media.tar")
+    if problems:
+        raise OpsError(f"backup {src} is damaged:\n  " + "\n  ".join(problems[:20]))
+    return manifest
+
+
+def _compare(expected: dict, actual: dict, where: str) -> list[str]:
+    problems = []
+    for path, digest in expected.items():
+        if path not in actual:
+            problems.append(f"{where}: {path} missing")
+        elif actual[path] != digest:
+            problems.append(f"{where}: {path} checksum differs")
+    extra = sorted(set(actual) - set(expected))
+    if extra:
+        problems.append(f"{where}: {len(extra)} file(s) not in the backup, e.g. {extra[0]}")
+    return problems
+
+
+def stack_contents(project: Project) -> dict:
+    db = project.one("db")
+    sql = (
+        "SELECT (SELECT COUNT(*) FROM auth_user), "
+        "(SELECT COUNT(*) FROM information_schema.tables WHERE table_schema=DATABASE())"
+    )
+    out = project.exec(
+        db, *_client("mariadb", "mysql"), "-N", "-B", DB_NAME, "-e", sql, check=False
+    )
+    users = tables = 0
+    if out.returncode == 0 and out.stdout.strip():
+        users, tables = (int(x) for x in out.stdout.split())
+    elif "auth_user" not in out.stderr:
+        pass
+    media = media_sums_live(project)
+    return {"users": users, "tables": tables, "media_files": len(media)}
+
+
+def restore(project: Project, src: Path, force: bool = False) -> dict:
+    progress(f"verifying the backup {src}")
+    manifest = verify(src)
+    src = src.resolve()
+    for service in ("db", "upload", "cache"):
+        project.one(service)
+    contents = stack_contents(project)
+    if contents["users"] or contents["media_files"]:
+        if not force:
+            raise OpsError(
+                f"project {project.name!r} is not empty ({contents['users']} users, "
+                f"{contents['media_files']} media files): refusing to overwrite it "
+                "(pass --force to replace its data with the backup's)"
+            )
+        progress(
+            f"--force: replacing {contents['users']} users and "
+            f"{contents['media_files']} media files"
+        )
+    db = project.one("db")
+    progress("loading the database dump")
+    _stream(
+        project,
+        db.id,
+        [*_client("mariadb", "mysql"), DB_NAME],
+        lambda chunk: None,
+        stdin=_chunks(src / "db.sql.gz", gunzip=True),
+    )
+    upload = project.one("upload")
+    progress("restoring the media files")
+    project.exec(upload, "find", MEDIA_DIR, "-mindepth", "1", "-delete")
+    _stream(
+        project,
+        upload.id,
+        ["tar", "-C", MEDIA_DIR, "-xf", "-"],
+        lambda chunk: None,
+        stdin=_chunks(src / "media.tar"),
+    )
+    progress("emptying the cache (it may hold pages of the data just replaced)")
+    project.exec(project.one("cache"), "redis-cli", "FLUSHALL", check=False)
+    progress("verifying the restored data against the manifest")
+    problems = []
+    digest = redump_digest(project)
+    if digest.hash.hexdigest() != manifest["db"]["sql_sha256"]:
+        diff = {
+            t: (n, digest.rows.get(t, 0))
+            for t, n in manifest["db"]["tables"].items()
+            if digest.rows.get(t, 0) != n
+        }
+        problems.append(f"database differs from the dump (rows backup/restored: {diff or 'same'})")
+    problems += _compare(manifest["media"]["files"], media_sums_live(project), "media volume")
+    if problems:
+        raise OpsError("restore verification failed:\n  " + "\n  ".join(problems[:20]))
+    progress(
+        "restored data verified: database identical to the dump, "
+        f"{manifest['media']['count']} media files identical"
+    )
+    return manifest
+
+
+def describe(manifest: dict) -> str:
+    out = io.StringIO()
+    v = manifest["versions"]
+    out.write(
+        f"backup of {manifest['project']!r} taken {manifest['created_at']} "
+        f"(app {v.get('app')}, db {v.get('db_server')})\n"
+    )
+    for name, meta in manifest["files"].items():
+        out.write(f"  {name:<10} {meta['bytes'] / 1e6:9.2f} MB  sha256 {meta['sha256']}\n")
+    tables = manifest["db"]["tables"]
+    interesting = [t for t in sorted(tables) if not t.startswith(("django_", "auth_perm"))]
+    out.write("  rows: " + ", ".join(f"{t} {tables[t]}" for t in interesting) + "\n")
+    out.write(f"  media files: {manifest['media']['count']}\n")
+    return out.getvalue()

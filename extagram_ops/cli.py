@@ -1,0 +1,363 @@
+"""extagram-ops: operate an Extagram compose stack.
+
+    extagram-ops status
+    extagram-ops deploy v2            # blue-green roll of app + upload to images tagged v2
+    extagram-ops rollback             # back to the version before the last deploy
+    extagram-ops scale app=4
+    extagram-ops backup /backups/2026-11-28
+    extagram-ops backup --verify /backups/2026-11-28
+    extagram-ops restore /backups/2026-11-28 [--force]
+
+The stack is the compose project in the folder with compose.yaml (-p / COMPOSE_PROJECT_NAME,
+default "extagram"). Run the CLI with the same environment (or `.env`) as `docker compose
+up`: new containers are created from compose.yaml with it. Exit status 0 on success, 1
+when the operation failed (the message says why; the running stack is left as it was),
+2 for bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+from extagram_ops import backup as backups
+from extagram_ops import rollout
+from extagram_ops.docker import LONG_RUNNING, OpsError, Project, parse_mib, progress
+from extagram_ops.state import State
+
+VERSION_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+ROLLED = ("app", "upload")
+
+
+def _version(text: str) -> str:
+    if not VERSION_RE.match(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a valid image tag")
+    return text
+
+
+def _scale_arg(text: str) -> tuple[str, int]:
+    service, sep, count = text.partition("=")
+    if not sep or not count.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r}: expected SERVICE=N, e.g. app=4")
+    if service != "app":
+        raise argparse.ArgumentTypeError("only the app service scales (upload, db, ... are single)")
+    n = int(count)
+    if not 1 <= n <= 16:
+        raise argparse.ArgumentTypeError("app replicas must be between 1 and 16")
+    return service, n
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="extagram-ops",
+        description="Deploy, roll back, scale, back up, restore and inspect an Extagram "
+        "compose stack with no failed requests.",
+        epilog="Progress goes to stderr; results to stdout. Exit 0 ok, 1 failed, 2 usage.",
+    )
+    parser.add_argument(
+        "-p",
+        "--project-name",
+        help="compose project (default: $COMPOSE_PROJECT_NAME or 'extagram')",
+    )
+    parser.add_argument(
+        "--project-dir",
+        type=Path,
+        help="folder with compose.yaml (default: found from the current "
+        "folder upwards, or $EXTAGRAM_OPS_DIR)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser(
+        "status",
+        help="health, version, replicas and memory of each service",
+        description="Each service's containers, health, version, replica "
+        "count and memory use, and the recorded current/previous version.",
+    )
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser(
+        "deploy",
+        help="roll app and upload to images tagged VERSION, no failed requests",
+        description="Blue-green for the app and upload tiers: run the new version's "
+        "migrations, start new containers on images tagged VERSION beside the old ones "
+        "(unseen by the proxy), wait until they are healthy, put them in the proxy's "
+        "rotation, then drain (SIGTERM) and remove the old ones. If a new container never "
+        "becomes healthy it is removed and traffic never leaves the old version. "
+        "Migrations must be compatible with the running version (expand first, contract "
+        "in a later release).",
+    )
+    p.add_argument(
+        "version",
+        type=_version,
+        metavar="VERSION",
+        help="image tag, e.g. v2 (images PREFIX/app:VERSION)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=120,
+        help="seconds to wait for the new containers to be healthy (default 120)",
+    )
+    p.add_argument(
+        "--build",
+        action="store_true",
+        help="build the VERSION images first (docker compose build app)",
+    )
+    p.add_argument("--skip-migrate", action="store_true", help="do not run migrations first")
+    p.add_argument("--force", action="store_true", help="redeploy even if already on VERSION")
+
+    p = sub.add_parser(
+        "rollback",
+        help="return to the version before the last deploy",
+        description="Deploy (the same blue-green way) the version that was "
+        "running before the last deploy or rollback, as recorded in the "
+        "state file. Migrations are not reversed.",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=120,
+        help="seconds to wait for the containers to be healthy (default 120)",
+    )
+
+    p = sub.add_parser(
+        "scale",
+        help="change the number of app replicas (app=N)",
+        description="Add replicas (started unseen by the proxy, put in its "
+        "rotation once healthy) or remove them (drained with SIGTERM, highest "
+        "numbers first). Persist the number with EXTAGRAM_APP_REPLICAS.",
+    )
+    p.add_argument("target", type=_scale_arg, metavar="app=N")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=120,
+        help="seconds to wait for new replicas to be healthy (default 120)",
+    )
+
+    p = sub.add_parser(
+        "backup",
+        help="database dump + media files + manifest into DEST",
+        description="Consistent database dump (mariadb-dump "
+        "--single-transaction inside the db container: writers are never "
+        "locked out; credentials stay in the container), the media files, "
+        "and manifest.json with sha256 checksums, row counts and versions. "
+        "With --verify, check an existing backup instead.",
+    )
+    p.add_argument(
+        "path",
+        type=Path,
+        metavar="DEST",
+        help="new (or empty) directory; with --verify, the backup to check",
+    )
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="check the backup at DEST (checksums, dump complete) and restore nothing",
+    )
+
+    p = sub.add_parser(
+        "restore",
+        help="restore a backup into the running stack, then verify",
+        description="Check the backup, load the dump and the media files "
+        "into the running stack (refused if it already has users or media, "
+        "unless --force), empty the cache, then verify the restored database "
+        "and every media file against the manifest's checksums.",
+    )
+    p.add_argument("path", type=Path, metavar="SRC")
+    p.add_argument("--force", action="store_true", help="replace the data of a non-empty stack")
+    return parser
+
+
+def cmd_status(project: Project, args) -> int:
+    import json
+
+    containers = [c for c in project.containers(all=True) if c.service in LONG_RUNNING]
+    if not containers:
+        raise OpsError(f"compose project {project.name!r} has no containers")
+    memory = project.memory([c for c in containers if c.status == "running"])
+    state = State(project.name).load()
+    services = []
+    for name in LONG_RUNNING:
+        group = [c for c in containers if c.service == name]
+        if not group:
+            continue
+        running = [c for c in group if c.status == "running"]
+        healthy = [c for c in running if c.health in ("healthy", "none")]
+        mem = sum(parse_mib(memory.get(c.id, "")) for c in running)
+        services.append(
+            {
+                "service": name,
+                "replicas": len(running),
+                "healthy": len(healthy),
+                "containers": [
+                    {
+                        "name": c.name,
+                        "status": c.status,
+                        "health": c.health,
+                        "version": c.version,
+                        "memory": memory.get(c.id, "-"),
+                    }
+                    for c in group
+                ],
+                "version": ",".join(sorted({c.version for c in running if c.version})) or "-",
+                "memory_mib": round(mem, 1),
+            }
+        )
+    if args.json:
+        print(json.dumps({"project": project.name, "state": state, "services": services}, indent=1))
+        return 0
+    print(
+        f"project {project.name}: deployed {state.get('current') or '?'}"
+        f" (previous {state.get('previous') or '-'})"
+    )
+    print(f"{'service':<8} {'replicas':>8} {'healthy':>7}  {'version':<14} {'memory':>10}")
+    bad = 0
+    for s in services:
+        print(
+            f"{s['service']:<8} {s['replicas']:>8} {s['healthy']:>7}  {s['version']:<14} "
+            f"{s['memory_mib']:>7.1f}MiB"
+        )
+        for c in s["containers"]:
+            if c["status"] != "running" or c["health"] not in ("healthy", "none"):
+                print(f"  ! {c['name']}: {c['status']}/{c['health']}")
+                bad += 1
+    return 1 if bad else 0
+
+
+def _deploy(
+    project: Project,
+    version: str,
+    timeout: float,
+    action: str,
+    build=False,
+    migrate=True,
+    force=False,
+) -> int:
+    project.require_stack()
+    state = State(project.name)
+    with state.lock():
+        current = project.current_version("app")
+        if current == version and project.current_version("upload") == version and not force:
+            print(f"{project.name}: app and upload already run {version}; nothing to do")
+            return 0
+        if build:
+            progress(f"building the {version} images")
+            project.compose("build", "app", env={"EXTAGRAM_VERSION": version}, timeout=3600)
+        image = project.image("app", version)
+        if not project.image_exists(image):
+            raise OpsError(
+                f"image {image} not found: build it first "
+                f"(EXTAGRAM_VERSION={version} docker compose build app, or deploy --build)"
+            )
+        if migrate:
+            progress(f"running the migrations of {version}")
+            result = project.compose(
+                "run",
+                "--rm",
+                "--no-deps",
+                "-T",
+                "migrate",
+                env={"EXTAGRAM_VERSION": version},
+                check=False,
+            )
+            if result.returncode != 0:
+                raise OpsError(
+                    f"migrations of {version} failed; nothing was changed:\n"
+                    f"{(result.stdout + result.stderr)[-2000:]}"
+                )
+        for service in ROLLED:
+            progress(f"{service}: {project.current_version(service)} -> {version}")
+            rollout.replace(project, service, version, timeout)
+        previous = state.load().get("current") if current is None else current
+        state.record(action, version, previous)
+    print(
+        f"{project.name}: {action} done, app and upload now run {version} "
+        f"(previous {previous}). Keep EXTAGRAM_VERSION={version} in .env so a later "
+        "`docker compose up -d` keeps it."
+    )
+    return 0
+
+
+def cmd_deploy(project: Project, args) -> int:
+    return _deploy(
+        project, args.version, args.timeout, "deploy", args.build, not args.skip_migrate, args.force
+    )
+
+
+def cmd_rollback(project: Project, args) -> int:
+    data = State(project.name).load()
+    target = data.get("previous")
+    if not target:
+        raise OpsError(
+            f"no previous version recorded for {project.name!r} "
+            f"(state file {State(project.name).path}); use `deploy VERSION`"
+        )
+    return _deploy(project, target, args.timeout, "rollback", migrate=False)
+
+
+def cmd_scale(project: Project, args) -> int:
+    service, replicas = args.target
+    project.require_stack()
+    with State(project.name).lock():
+        version = project.current_version(service)
+        if not version or "," in version:
+            raise OpsError(
+                f"{service} runs {version or 'no known version'}: finish the "
+                "deploy (or roll back) before scaling"
+            )
+        before = len(project.running(service))
+        rollout.scale(project, service, replicas, version, args.timeout)
+    print(
+        f"{project.name}: {service} {before} -> {len(project.running(service))} replicas "
+        f"({version}). Set EXTAGRAM_APP_REPLICAS={replicas} in .env to keep it."
+    )
+    return 0
+
+
+def cmd_backup(project: Project, args) -> int:
+    if args.verify:
+        manifest = backups.verify(args.path)
+        print(f"OK: {args.path} verified\n" + backups.describe(manifest), end="")
+        return 0
+    project.require_stack()
+    manifest = backups.backup(project, args.path)
+    print(f"backup written to {args.path}\n" + backups.describe(manifest), end="")
+    return 0
+
+
+def cmd_restore(project: Project, args) -> int:
+    with State(project.name).lock():
+        manifest = backups.restore(project, args.path, force=args.force)
+    print(f"restored {args.path} into {project.name}\n" + backups.describe(manifest), end="")
+    return 0
+
+
+COMMANDS = {
+    "status": cmd_status,
+    "deploy": cmd_deploy,
+    "rollback": cmd_rollback,
+    "scale": cmd_scale,
+    "backup": cmd_backup,
+    "restore": cmd_restore,
+}
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        project = Project(args.project_name, args.project_dir)
+        project.check_engine()
+        return COMMANDS[args.command](project, args)
+    except OpsError as error:
+        print(f"extagram-ops {args.command}: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"extagram-ops {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

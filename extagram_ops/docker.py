@@ -1,0 +1,251 @@
+"""The compose project the CLI operates on: docker/compose calls and container queries.
+
+Everything that only needs existing containers goes through `docker` with the compose
+labels (so it works whatever environment the stack was started with); only creating
+containers goes through `docker compose`, which reads compose.yaml with the current
+environment (and `.env`): run the CLI with the same settings as `docker compose up`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_LABEL = "com.docker.compose.project"
+SERVICE_LABEL = "com.docker.compose.service"
+NUMBER_LABEL = "com.docker.compose.container-number"
+VERSION_LABEL = "org.opencontainers.image.version"
+LONG_RUNNING = ("proxy", "app", "upload", "media", "static", "db", "cache", "keeper")
+
+
+class OpsError(Exception):
+    """A failure the CLI reports in one clear message (exit status 1)."""
+
+
+def progress(message: str) -> None:
+    stamp = time.strftime("%H:%M:%S")
+    print(f"[{stamp}] {message}", file=sys.stderr, flush=True)
+
+
+def find_project_dir(start: Path | None = None) -> Path:
+    """The folder with compose.yaml: EXTAGRAM_OPS_DIR, else the cwd or a parent of it."""
+    env = os.environ.get("EXTAGRAM_OPS_DIR")
+    if env:
+        return Path(env).resolve()
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "compose.yaml").is_file():
+            return folder
+    repo = Path(__file__).resolve().parents[1]
+    if (repo / "compose.yaml").is_file():
+        return repo
+    raise OpsError(
+        "no compose.yaml here or above: run from the Extagram folder or set EXTAGRAM_OPS_DIR"
+    )
+
+
+@dataclass
+class Container:
+    id: str
+    name: str
+    service: str
+    number: int
+    status: str  # running, exited, created, restarting, ...
+    health: str  # healthy, unhealthy, starting, none
+    version: str
+    image: str
+    restart_count: int
+    networks: dict
+
+    @classmethod
+    def from_inspect(cls, data: dict) -> Container:
+        labels = data["Config"].get("Labels") or {}
+        state = data["State"]
+        return cls(
+            id=data["Id"],
+            name=data["Name"].lstrip("/"),
+            service=labels.get(SERVICE_LABEL, "?"),
+            number=int(labels.get(NUMBER_LABEL, "0") or 0),
+            status=state["Status"],
+            health=(state.get("Health") or {}).get("Status", "none"),
+            version=labels.get(VERSION_LABEL, ""),
+            image=data["Config"]["Image"],
+            restart_count=int(data.get("RestartCount", 0)),
+            networks=(data.get("NetworkSettings") or {}).get("Networks") or {},
+        )
+
+    @property
+    def short(self) -> str:
+        return self.name
+
+
+class Project:
+    def __init__(self, name: str | None = None, directory: Path | None = None, env=None):
+        self.directory = directory or find_project_dir()
+        self.env = dict(os.environ if env is None else env)
+        self.name = name or self.env.get("COMPOSE_PROJECT_NAME") or "extagram"
+        self.prefix = self.env.get("EXTAGRAM_IMAGE_PREFIX") or "extagram"
+
+    # ---- raw calls
+    def docker(self, *args, check=True, timeout=300, input=None, stdout=None, text=True):
+        try:
+            result = subprocess.run(
+                ["docker", *args],
+                env=self.env,
+                input=input,
+                stdout=stdout if stdout is not None else subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=text,
+                timeout=timeout,
+            )
+        except FileNotFoundError:
+            raise OpsError("no `docker` command on PATH") from None
+        except subprocess.TimeoutExpired:
+            raise OpsError(f"`docker {args[0]}` took longer than {timeout}s") from None
+        if check and result.returncode != 0:
+            err = result.stderr if isinstance(result.stderr, str) else result.stderr.decode()
+            raise OpsError(f"docker {' '.join(args[:3])} failed: {err.strip()[-1500:]}")
+        return result
+
+    def compose(self, *args, env=None, check=True, timeout=600):
+        full_env = dict(self.env)
+        full_env.update(env or {})
+        result = subprocess.run(
+            ["docker", "compose", "-p", self.name, *args],
+            cwd=self.directory,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if check and result.returncode != 0:
+            raise OpsError(
+                f"docker compose {' '.join(args)} failed:\n{result.stderr.strip()[-2000:]}"
+            )
+        return result
+
+    def check_engine(self):
+        if self.docker("info", "--format", "{{.ServerVersion}}", check=False).returncode != 0:
+            raise OpsError("no Docker engine answering `docker info`")
+
+    # ---- containers
+    def containers(self, service: str | None = None, all: bool = False) -> list[Container]:
+        args = ["ps", "-q", "--no-trunc", "--filter", f"label={PROJECT_LABEL}={self.name}"]
+        if all:
+            args.insert(1, "-a")
+        if service:
+            args += ["--filter", f"label={SERVICE_LABEL}={service}"]
+        ids = self.docker(*args).stdout.split()
+        if not ids:
+            return []
+        found = self.inspect(*ids)
+        if service:  # the label filter matches prefixes on some engines? be exact
+            found = [c for c in found if c.service == service]
+        return sorted(found, key=lambda c: (c.service, c.number))
+
+    def inspect(self, *ids) -> list[Container]:
+        out = self.docker("inspect", *ids, check=False)
+        if out.returncode != 0 and not out.stdout.strip():
+            return []
+        return [Container.from_inspect(d) for d in json.loads(out.stdout or "[]")]
+
+    def running(self, service: str) -> list[Container]:
+        return [c for c in self.containers(service) if c.status in ("running", "restarting")]
+
+    def require_stack(self) -> None:
+        if not self.running("app"):
+            raise OpsError(
+                f"no running app containers in compose project {self.name!r} "
+                "(start it with `docker compose up -d`, or pass --project-name)"
+            )
+
+    def network(self, short: str) -> str:
+        return f"{self.name}_{short}"
+
+    def image(self, repo: str, version: str) -> str:
+        return f"{self.prefix}/{repo}:{version}"
+
+    def image_exists(self, ref: str) -> bool:
+        return self.docker("image", "inspect", ref, check=False).returncode == 0
+
+    def current_version(self, service: str = "app") -> str | None:
+        versions = sorted({c.version for c in self.running(service) if c.version})
+        if len(versions) == 1:
+            return versions[0]
+        if not versions:
+            return None
+        return ",".join(versions)
+
+    def exec(
+        self,
+        container: Container,
+        *cmd,
+        input=None,
+        stdout=None,
+        text=True,
+        timeout=600,
+        check=True,
+        user=None,
+    ):
+        args = ["exec", "-i"] if input is not None else ["exec"]
+        if user:
+            args += ["-u", user]
+        return self.docker(
+            *args,
+            container.id,
+            *cmd,
+            input=input,
+            stdout=stdout,
+            text=text,
+            timeout=timeout,
+            check=check,
+        )
+
+    def one(self, service: str) -> Container:
+        running = [c for c in self.running(service) if c.status == "running"]
+        if not running:
+            raise OpsError(f"service {service!r} has no running container in {self.name!r}")
+        return running[0]
+
+    def memory(self, containers: list[Container]) -> dict[str, str]:
+        if not containers:
+            return {}
+        out = self.docker(
+            "stats",
+            "--no-stream",
+            "--format",
+            "{{.ID}}\t{{.MemUsage}}",
+            *[c.id for c in containers],
+            check=False,
+            timeout=60,
+        ).stdout
+        usage = {}
+        for line in out.strip().splitlines():
+            cid, _, mem = line.partition("\t")
+            usage[cid] = mem
+        return {
+            c.id: next((v for k, v in usage.items() if c.id.startswith(k)), "?") for c in containers
+        }
+
+
+def parse_mib(text: str) -> float:
+    text = text.split("/")[0].strip()
+    for unit, factor in (
+        ("GiB", 1024),
+        ("MiB", 1),
+        ("KiB", 1 / 1024),
+        ("kB", 1 / 1024),
+        ("MB", 1),
+        ("B", 1 / 1024 / 1024),
+    ):
+        if text.endswith(unit):
+            try:
+                return float(text[: -len(unit)]) * factor
+            except ValueError:
+                return 0.0
+    return 0.0

@@ -1,0 +1,165 @@
+"""Replacing and adding app/upload containers without a failed request.
+
+New containers are created by compose (so they carry the project's labels and config)
+but join the `front` network WITHOUT their service alias: the proxy, which finds
+`app`/`upload` through Docker's DNS, cannot see them yet. Only once every new container
+is healthy does it get the alias (traffic reaches it within the proxy's resolver TTL,
+5 s); then the old containers get SIGTERM (`docker stop`: gunicorn closes its listener,
+so new connections are refused and the proxy retries them elsewhere, and finishes the
+requests in flight) and are removed. A new container that never becomes healthy is
+removed again and never received a request.
+"""
+
+from __future__ import annotations
+
+import time
+
+from extagram_ops.docker import Container, OpsError, Project, progress
+
+RESOLVER_TTL = 5.0  # deploy/proxy/templates/10-http.conf: resolver ... valid=5s
+STOP_TIMEOUT = 30  # gunicorn's graceful_timeout is 20 s
+
+
+def create_hidden(project: Project, service: str, version: str, count: int) -> list[Container]:
+    """Create `count` more containers of `service` on image VERSION, started, not routed."""
+    before = {c.id for c in project.containers(service, all=True)}
+    total = len(before) + count
+    progress(f"creating {count} new {service} container(s) on version {version}")
+    project.compose(
+        "up",
+        "--no-start",
+        "--no-deps",
+        "--no-recreate",
+        "--no-build",
+        "--scale",
+        f"{service}={total}",
+        service,
+        env={"EXTAGRAM_VERSION": version},
+    )
+    created = [c for c in project.containers(service, all=True) if c.id not in before]
+    if len(created) != count:
+        remove(project, created)
+        raise OpsError(f"compose created {len(created)} {service} containers, expected {count}")
+    front = project.network("front")
+    try:
+        for c in created:
+            # same endpoint, minus the service alias: invisible to the proxy's DNS lookups
+            project.docker("network", "disconnect", front, c.id)
+            project.docker("network", "connect", "--alias", c.name, front, c.id)
+            project.docker("start", c.id)
+    except OpsError:
+        remove(project, created)
+        raise
+    return created
+
+
+def _reason(project: Project, c: Container) -> str:
+    data = project.docker("inspect", c.id, check=False).stdout
+    import json
+
+    detail = ""
+    try:
+        state = json.loads(data)[0]["State"]
+        log = (state.get("Health") or {}).get("Log") or []
+        if log:
+            detail = f"last health check: {log[-1].get('Output', '').strip()[:300]!r}"
+        if state.get("Status") in ("exited", "dead"):
+            detail = f"exited with code {state.get('ExitCode')}; " + detail
+    except (ValueError, IndexError, KeyError):
+        pass
+    logs = project.docker("logs", "--tail", "12", c.id, check=False)
+    tail = (logs.stdout + logs.stderr).strip().splitlines()[-12:]
+    return f"{c.name}: {c.status}/{c.health} {detail}\n    " + "\n    ".join(tail)
+
+
+def wait_healthy(project: Project, containers: list[Container], timeout: float) -> None:
+    """Until all are running and healthy; OpsError with the reason otherwise."""
+    deadline = time.monotonic() + timeout
+    last_report = 0.0
+    ids = [c.id for c in containers]
+    while True:
+        now = project.inspect(*ids)
+        if len(now) != len(ids):
+            raise OpsError("a new container disappeared while starting")
+        healthy = [c for c in now if c.status == "running" and c.health == "healthy"]
+        if len(healthy) == len(ids):
+            progress(f"{len(ids)}/{len(ids)} new container(s) healthy")
+            return
+        broken = [
+            c
+            for c in now
+            if c.health == "unhealthy" or c.status in ("exited", "dead") or c.restart_count >= 2
+        ]
+        if broken:
+            reasons = "\n  ".join(_reason(project, c) for c in broken)
+            raise OpsError(f"new container(s) failed their health check:\n  {reasons}")
+        if time.monotonic() > deadline:
+            reasons = "\n  ".join(_reason(project, c) for c in now if c not in healthy)
+            raise OpsError(f"new container(s) not healthy after {timeout:.0f}s:\n  {reasons}")
+        if time.monotonic() - last_report >= 5:
+            states = ", ".join(f"{c.name} {c.status}/{c.health}" for c in now)
+            progress(f"waiting for health: {states}")
+            last_report = time.monotonic()
+        time.sleep(1)
+
+
+def reveal(project: Project, service: str, containers: list[Container]) -> None:
+    """Give the new containers their service alias: the proxy starts sending them traffic."""
+    front = project.network("front")
+    for c in containers:
+        project.docker("network", "disconnect", front, c.id)
+        project.docker("network", "connect", "--alias", service, "--alias", c.name, front, c.id)
+    progress(
+        f"{len(containers)} new {service} container(s) in the proxy's rotation; "
+        f"waiting {RESOLVER_TTL + 1:.0f}s for its DNS cache"
+    )
+    time.sleep(RESOLVER_TTL + 1)
+
+
+def drain(project: Project, containers: list[Container]) -> None:
+    """SIGTERM (gunicorn stops accepting, finishes requests in flight), then remove."""
+    for c in containers:
+        progress(f"draining and stopping {c.name} ({c.version or '?'})")
+        project.docker("stop", "-t", str(STOP_TIMEOUT), c.id, timeout=STOP_TIMEOUT + 60)
+        project.docker("rm", c.id, check=False)
+
+
+def remove(project: Project, containers: list[Container]) -> None:
+    for c in containers:
+        project.docker("stop", "-t", "5", c.id, check=False, timeout=60)
+        project.docker("rm", "-f", c.id, check=False)
+
+
+def replace(project: Project, service: str, version: str, timeout: float) -> None:
+    """Blue-green for one service: new containers beside the old, healthy, switch, drain."""
+    old = project.running(service)
+    if not old:
+        raise OpsError(f"service {service!r} has no running container to replace")
+    new = create_hidden(project, service, version, len(old))
+    try:
+        wait_healthy(project, new, timeout)
+    except BaseException:
+        progress(f"removing the new {service} container(s); traffic stays on the old ones")
+        remove(project, new)
+        raise
+    reveal(project, service, new)
+    drain(project, old)
+
+
+def scale(project: Project, service: str, replicas: int, version: str, timeout: float) -> None:
+    running = project.running(service)
+    if replicas > len(running):
+        new = create_hidden(project, service, version, replicas - len(running))
+        try:
+            wait_healthy(project, new, timeout)
+        except BaseException:
+            progress(f"removing the new {service} container(s)")
+            remove(project, new)
+            raise
+        reveal(project, service, new)
+    elif replicas < len(running):
+        # highest numbers go first, like compose's own scale-down
+        victims = sorted(running, key=lambda c: c.number)[replicas:]
+        drain(project, victims)
+    else:
+        progress(f"{service} already has {replicas} replica(s)")

@@ -1,0 +1,77 @@
+"""Where the CLI remembers, per compose project, the deployed and the previous version.
+
+A small JSON file per project in EXTAGRAM_OPS_STATE_DIR (default
+$XDG_STATE_HOME/extagram-ops, i.e. ~/.local/state/extagram-ops), written atomically,
+plus a lock file so two operations never run on one project at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import fcntl
+import json
+import os
+from pathlib import Path
+
+from extagram_ops.docker import OpsError
+
+
+def state_dir() -> Path:
+    explicit = os.environ.get("EXTAGRAM_OPS_STATE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "extagram-ops"
+
+
+class State:
+    def __init__(self, project: str, directory: Path | None = None):
+        self.project = project
+        self.dir = directory or state_dir()
+        self.path = self.dir / f"{project}.json"
+
+    def load(self) -> dict:
+        try:
+            return json.loads(self.path.read_text())
+        except FileNotFoundError:
+            return {"project": self.project, "current": None, "previous": None, "history": []}
+        except (OSError, ValueError) as error:
+            raise OpsError(f"cannot read the state file {self.path}: {error}") from None
+
+    def save(self, data: dict) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=1) + "\n")
+        os.replace(tmp, self.path)
+
+    def record(self, action: str, version: str, previous: str | None) -> dict:
+        data = self.load()
+        data["current"] = version
+        data["previous"] = previous
+        data.setdefault("history", []).append(
+            {
+                "at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+                "action": action,
+                "version": version,
+                "from": previous,
+            }
+        )
+        data["history"] = data["history"][-50:]
+        self.save(data)
+        return data
+
+    @contextlib.contextmanager
+    def lock(self):
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with open(self.dir / f"{self.project}.lock", "w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise OpsError(
+                    f"another extagram-ops operation is running on project {self.project!r}"
+                ) from None
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)

@@ -41,3 +41,51 @@ errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 accesslog = "-" if _bool("GUNICORN_ACCESS_LOG", "true") else None
 access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms rid=%({x-request-id}i)s'
+
+
+# A replica can die at any moment (a crash, an OOM kill, `docker kill`). gunicorn writes
+# a response's status line and headers, then its body, in two writes; dying between them
+# leaves the proxy with headers and no body, a truncated response it can no longer retry
+# on the other replica. Sending the headers together with the first body bytes makes a
+# buffered Django response one write: the proxy gets all of it or nothing, and on nothing
+# it retries the other replica (proxy_next_upstream).
+from gunicorn.http import wsgi as _wsgi  # noqa: E402
+
+
+class AtomicResponse(_wsgi.Response):
+    _held_headers = None
+
+    def send_headers(self):
+        if self.headers_sent or self.chunked:
+            return super().send_headers()
+        lines = self.default_headers()
+        lines.extend(f"{name}: {value}\r\n" for name, value in self.headers)
+        self._held_headers = ("".join(lines) + "\r\n").encode("latin-1")
+        self.headers_sent = True
+
+    def _flush_headers(self):
+        if self._held_headers is not None:
+            held, self._held_headers = self._held_headers, None
+            self.sock.sendall(held)
+
+    def _emit_body(self, data):
+        if self._held_headers is not None and not self.chunked:
+            data, self._held_headers = self._held_headers + data, None
+        self._flush_headers()
+        super()._emit_body(data)
+
+    def sendfile(self, respiter):
+        # sendfile() writes the file straight from the kernel: headers must go first.
+        if not self.headers_sent:
+            self.send_headers()
+        self._flush_headers()
+        return super().sendfile(respiter)
+
+    def close(self):
+        if not self.headers_sent:
+            self.send_headers()
+        self._flush_headers()
+        super().close()
+
+
+_wsgi.Response = AtomicResponse

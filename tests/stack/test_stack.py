@@ -358,7 +358,7 @@ def _hammer_during(stack, cookies, action, settle):
             try:
                 r = c.get("/", timeout=15)
                 results.append((r.status, time.monotonic() - started, r.header("X-Served-By")))
-            except OSError as error:
+            except Exception as error:  # a truncated body counts as a failure too
                 results.append((repr(error), time.monotonic() - started, None))
             time.sleep(0.02)
 

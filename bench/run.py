@@ -1,0 +1,534 @@
+"""The benchmark suite: `python -m bench` (or `make bench`).
+
+Builds the images, starts the compose stack as its own project on a free 127.0.0.1 port,
+seeds posts, loads it with wrk case by case, measures memory and start-up, runs the
+classic PHP design (shared/anchors/php-extagram) on the same machine, prints one table
+and the budget (PASS/MISS), and writes both as Markdown and JSON under bench/results/.
+The stack is always removed at the end (`down -v`). Loopback only, bounded in time.
+"""
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if not __package__:  # run as bench/run.py
+    sys.path.insert(0, str(REPO))
+
+from bench import php, wrk  # noqa: E402
+from bench.report import Report  # noqa: E402
+
+RESULTS = REPO / "bench" / "results"
+ALL_CASES = (1, 2, 3, 4, 5, 6, 7, 8, 9)
+FULL = {
+    "sizes": (100, 10_000, 100_000),
+    "duration": 15,
+    "upload_duration": 20,
+    "php_sizes": (20, 1000, 10_000),
+    "php_uploads": 50,
+    "bare_runs": 10,
+    "deep": 5000,
+}
+QUICK = {
+    "sizes": (100, 400),
+    "duration": 2,
+    "upload_duration": 3,
+    "php_sizes": (20, 100),
+    "php_uploads": 3,
+    "bare_runs": 2,
+    "deep": 200,
+}
+PASSWORD = "bench-" + secrets.token_urlsafe(12)  # the stack lives for one run
+USER = "bench000"
+CAPTION = "Bench upload: a new photo from the harbour at dusk with my friends & coffee <3"
+POST_LINK = re.compile(r'href="/p/(\d+)/"')
+CSS_HREF = re.compile(r'<link rel="stylesheet" href="(/static/[^"]+\.css)"')
+PHOTO_SRC = re.compile(r'src="(/media/photos/[^"]+\.jpg)"')
+
+BARE_PIPELINE = r"""
+import io, json, os, sys, time
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "extagram.settings")
+import django
+django.setup()
+from django.conf import settings
+from extagram.uploads.images import process_photo
+data = sys.stdin.buffer.read()
+times = []
+for _ in range(int(sys.argv[1])):
+    t = time.perf_counter()
+    process_photo(io.BytesIO(data), max_pixels=settings.UPLOAD_MAX_PIXELS,
+                  widths=settings.PHOTO_WIDTHS)
+    times.append(time.perf_counter() - t)
+print(json.dumps(times))
+"""
+
+
+def log(message):
+    print(f"[{dt.datetime.now(dt.UTC):%H:%M:%S}] {message}", file=sys.stderr, flush=True)
+
+
+def machine_state():
+    load = Path("/proc/loadavg").read_text().split()[:3]
+    others = subprocess.run(
+        ["docker", "ps", "--format", '{{.Label "com.docker.compose.project"}}|{{.Names}}'],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.split()
+    return {"loadavg": " ".join(load), "containers_running": len(others), "names": others}
+
+
+def machine_info():
+    mem = next(
+        (
+            line.split()[1]
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal:")
+        ),
+        "0",
+    )
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "memory_mib": int(mem) // 1024,
+        "kernel": platform.release(),
+        "os": _os_name(),
+    }
+
+
+def _os_name():
+    try:
+        text = Path("/etc/os-release").read_text()
+        return re.search(r'PRETTY_NAME="([^"]+)"', text).group(1)
+    except (OSError, AttributeError):
+        return platform.platform()
+
+
+def pct(values, p):
+    """Nearest-rank percentile of a list of numbers."""
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    rank = max(1, -(-p * len(ordered) // 100))
+    return ordered[min(len(ordered), int(rank)) - 1]
+
+
+def jpeg_500k():
+    """The anchor's upload: ~500 KB (824x824 seeded noise, Pillow, quality 85)."""
+    from extagram.testing.images import noisy_jpeg
+
+    return noisy_jpeg(824, 824)
+
+
+def jpeg_12mp():
+    """A 12-megapixel photo-like JPEG (4000x3000, ~3.5 MB), the load driver's generator."""
+    from bench.loadgen import jpeg_for
+
+    return jpeg_for("12mp")
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.p = QUICK if args.quick else FULL
+        if args.sizes:
+            self.p = dict(self.p, sizes=tuple(args.sizes))
+        if args.duration:
+            self.p = dict(self.p, duration=args.duration, upload_duration=args.duration)
+        self.cases = set(args.cases)
+        self.report = Report(quick=args.quick)
+        self.stack = None
+        self.session = None  # cookies of the signed-in bench user
+        self.tmp = Path(tempfile.mkdtemp(prefix="extagram-bench-"))
+        self.signed_in_rps_100 = None
+        self.upload_bodies = {}
+
+    # ------------------------------------------------------------------ helpers
+    def url(self, path):
+        return self.stack.base_url + path
+
+    def wrk(self, case, name, path, posts=None, signed_in=False, note="", **kwargs):
+        load = wrk.Load(self.url(path), cookies=self.session if signed_in else {})
+        duration = kwargs.pop("duration", self.p["duration"])
+        log(f"case {case}: {name}{f' ({posts} posts)' if posts else ''} -- wrk {duration}s")
+        result = wrk.run(load, duration, **kwargs)
+        self.report.add(case, name, result, posts=posts, note=note)
+        return result
+
+    def seed(self, posts):
+        log(f"seeding to {posts} posts")
+        started = time.monotonic()
+        # in the upload container (same image and settings, 224 MB limit): in an app
+        # replica (128 MB) seed_posts' photo processing gets the exec OOM-killed
+        self.stack.exec(
+            "upload",
+            "python",
+            "manage.py",
+            "seed_posts",
+            "--posts",
+            str(posts),
+            "--users",
+            "50",
+            "--password",
+            PASSWORD,
+            timeout=1800,
+        )
+        log(f"seeded {posts} posts in {time.monotonic() - started:.1f}s")
+
+    def sign_in(self):
+        client = self.stack.client()
+        page = client.get("/accounts/login/")
+        assert page.status == 200, f"login page: {page.status}"
+        response = client.login(USER, PASSWORD)
+        assert response.status == 302, f"login as {USER}: {response.status}"
+        self.session = {
+            "sessionid": client.cookie("sessionid"),
+            "csrftoken": client.cookie("csrftoken"),
+        }
+        self.client = client
+        assert all(self.session.values()), f"no session/csrf cookie after login: {self.session}"
+
+    def like_some(self, count=6):
+        """The signed-in user likes a few posts on the first page (like state to render)."""
+        page = self.client.get("/")
+        ids = list(dict.fromkeys(POST_LINK.findall(page.text)))[:count]
+        token = self.client.cookie("csrftoken")
+        for pk in ids[::2]:
+            r = self.client.request(
+                "POST",
+                f"/p/{pk}/like/",
+                data=f"csrfmiddlewaretoken={token}".encode(),
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
+            assert r.status in (302, 200), f"like {pk}: {r.status}"
+
+    def check_page(self, path, signed_in):
+        client = self.client if signed_in else self.stack.client()
+        r = client.get(path)
+        assert r.status == 200, f"GET {path} ({'in' if signed_in else 'out'}): {r.status}"
+        if signed_in:
+            assert "csrfmiddlewaretoken" in r.text, f"{path}: signed-in page has no forms"
+            assert r.header("X-Cache") in (None, "BYPASS"), f"{path}: X-Cache {r.header('X-Cache')}"
+        return r
+
+    # ------------------------------------------------------------------ cases
+    def run(self):
+        state = machine_state()
+        self.report.meta.update(
+            started=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+            command=" ".join(["python", "-m", "bench", *sys.argv[1:]]),
+            machine=machine_info(),
+            load_before=state,
+            wrk=wrk.version(),
+            params={k: list(v) if isinstance(v, tuple) else v for k, v in self.p.items()},
+            cases=sorted(self.cases),
+        )
+        log(f"machine: load {state['loadavg']}, {state['containers_running']} containers running")
+        if not wrk.available():
+            raise SystemExit("wrk is not installed (apt-get install wrk)")
+        php_reason = php.missing() if 9 in self.cases else "not selected"
+        if 9 in self.cases and php_reason and not self.args.skip_php_if_missing:
+            raise SystemExit(f"cannot run the PHP design: {php_reason} (or use --no-php)")
+
+        from bench.stack import BenchStack, docker_versions
+
+        self.stack = BenchStack()
+        self.report.meta["project"] = self.stack.project
+        self.report.meta["versions"] = docker_versions()
+        self.report.meta["images"] = self.stack.images()
+        try:
+            self._stack_cases()
+        finally:
+            if self.args.keep:
+                log(f"--keep: stack left running ({self.stack.project}, {self.stack.base_url})")
+            else:
+                log("docker compose down -v")
+                self.stack.down(volumes=True)
+        if 9 in self.cases:
+            if php_reason:
+                log(f"case 9 skipped: {php_reason}")
+                self.report.meta["php_skipped"] = php_reason
+            else:
+                self.case_php()
+        self.report.meta["load_after"] = machine_state()
+        self.report.meta["finished"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+    def _stack_cases(self):
+        stack = self.stack
+        if not self.args.no_build:
+            log("docker compose build")
+            started = time.monotonic()
+            stack.compose("build", timeout=3600)
+            self.report.meta["build_seconds"] = round(time.monotonic() - started, 1)
+        stack.down(volumes=True)
+        log(f"first start (empty volumes): project {stack.project} on {stack.base_url}")
+        returned, healthy = stack.timed_up()
+        self.report.startup["first"] = {
+            "up_returned_s": round(returned, 1),
+            "healthy_s": round(healthy, 1),
+        }
+        self.report.images = stack.image_sizes()
+        try:
+            self.report.meta["versions"].update(stack.versions())
+        except Exception as error:  # noqa: BLE001 -- versions are informative only
+            log(f"versions: {error}")
+        time.sleep(3 if self.args.quick else 10)
+        self.report.memory["idle"] = stack.memory()
+        log(f"idle memory: {sum(self.report.memory['idle'].values()):.1f} MiB")
+
+        sizes = sorted(self.p["sizes"])
+        self.seed(sizes[0])
+        self.sign_in()
+        self.like_some()
+        front = self.check_page("/", signed_in=False).text
+        self.assets = {
+            "css": CSS_HREF.search(front).group(1),
+            "photo": PHOTO_SRC.search(front).group(1),
+        }
+
+        for n in sizes:
+            if n != sizes[0]:
+                self.seed(n)
+            if n == sizes[0] and 4 in self.cases:
+                self.case_ceilings(n)
+            if 1 in self.cases:
+                self.check_page("/", signed_in=False)
+                self.wrk(1, "feed, signed out", "/", posts=n, note="microcached at the proxy")
+            if 2 in self.cases:
+                self.check_page("/", signed_in=True)
+                r = self.wrk(2, "feed, signed in", "/", posts=n, signed_in=True)
+                if n == sizes[0]:
+                    self.signed_in_rps_100 = r.rps
+        if 3 in self.cases:
+            self.case_pages(sizes[-1])
+        if 5 in self.cases:
+            self.case_uploads()
+        if 6 in self.cases:
+            self.case_isolation(sizes[-1])
+        if 7 in self.cases:
+            time.sleep(2)
+            self.report.memory["after_load"] = stack.memory()
+            log(f"memory after load: {sum(self.report.memory['after_load'].values()):.1f} MiB")
+        if 8 in self.cases:
+            log("warm restart: docker compose down (volumes kept), up -d")
+            stack.down(volumes=False)
+            returned, healthy = stack.timed_up()
+            self.report.startup["warm"] = {
+                "up_returned_s": round(returned, 1),
+                "healthy_s": round(healthy, 1),
+            }
+            self.check_page("/", signed_in=False)
+
+    def case_ceilings(self, n):
+        self.wrk(4, "static CSS via proxy -> static", self.assets["css"], note=self.assets["css"])
+        self.wrk(4, "photo via proxy -> media", self.assets["photo"], note="480-px JPEG")
+
+    def case_pages(self, n):
+        page = self.client.get("/").text
+        ids = [int(x) for x in POST_LINK.findall(page)]
+        top = max(ids)
+        deep = top - min(self.p["deep"], n // 2)
+        post = ids[len(ids) // 2]
+        paths = [
+            (f"deep feed page (?before= ~{top - deep} posts down)", f"/?before={deep}"),
+            ("post page", f"/p/{post}/"),
+            ("profile page", "/u/bench001/"),
+        ]
+        for name, path in paths:
+            for signed_in in (False, True):
+                self.check_page(path, signed_in=signed_in)
+                who = "signed in" if signed_in else "signed out"
+                self.wrk(3, f"{name}, {who}", path, posts=n, signed_in=signed_in, note=path)
+
+    def _upload_body(self, label, jpeg):
+        from tests.stack.stackhelpers import encode_multipart
+
+        if label not in self.upload_bodies:
+            body, content_type = encode_multipart(
+                {
+                    "caption": CAPTION,
+                    "alt_text": "A generated photo",
+                    "csrfmiddlewaretoken": self.session["csrftoken"],
+                },
+                {"photo": (f"{label}.jpg", jpeg, "image/jpeg")},
+            )
+            path = self.tmp / f"upload-{label}.body"
+            path.write_bytes(body)
+            self.upload_bodies[label] = (str(path), content_type)
+        return self.upload_bodies[label]
+
+    def upload_load(self, label, jpeg):
+        body_file, content_type = self._upload_body(label, jpeg)
+        return wrk.Load(
+            self.url("/upload/"),
+            method="POST",
+            cookies=self.session,
+            headers={
+                "Content-Type": content_type,
+                "Origin": self.stack.base_url,
+                "Referer": self.url("/upload/"),
+            },
+            body_file=body_file,
+            expect_post_redirect=True,
+        )
+
+    def case_uploads(self):
+        photos = {"500 KB": jpeg_500k(), "12 MP": jpeg_12mp()}
+        self.report.meta["upload_files"] = {k: len(v) for k, v in photos.items()}
+        # one upload through urllib first: proves the form, token and limits are right
+        body_file, content_type = self._upload_body("500 KB", photos["500 KB"])
+        r = self.client.request(
+            "POST",
+            "/upload/",
+            data=Path(body_file).read_bytes(),
+            headers={"Content-Type": content_type},
+        )
+        assert r.status == 302 and "/p/" in (r.location or ""), f"upload: {r.status} {r.text[:300]}"
+        duration = self.p["upload_duration"]
+        for label, jpeg in photos.items():
+            load = self.upload_load(label, jpeg)
+            log(f"case 5: upload {label} ({len(jpeg)} bytes), sequential, {duration}s")
+            result = wrk.run(load, duration, threads=1, connections=1, timeout="120s")
+            self.report.add(5, f"upload {label}, sequential", result, note=f"{len(jpeg)} bytes")
+            log(f"case 5: upload {label}, 4 at a time, {duration}s")
+            result = wrk.run(load, duration, threads=2, connections=4, timeout="120s")
+            self.report.add(5, f"upload {label}, 4 at a time", result, note=f"{len(jpeg)} bytes")
+        for label, jpeg in photos.items():
+            runs = self.p["bare_runs"]
+            log(f"case 5: bare pipeline on {label}, {runs} runs in the upload container")
+            out = self.stack.exec(
+                "upload", "python", "-c", BARE_PIPELINE, str(runs), stdin=jpeg, timeout=600
+            )
+            times = [t * 1000 for t in json.loads(out.strip().splitlines()[-1])]
+            self.report.bare[label] = {
+                "runs": runs,
+                "p50_ms": round(pct(times, 50), 1),
+                "p99_ms": round(pct(times, 99), 1),
+                "mean_ms": round(sum(times) / len(times), 1),
+            }
+
+    def case_isolation(self, n):
+        """Signed-in feed at a steady pace (a fraction of its capacity), idle vs uploads."""
+        capacity = self.signed_in_rps_100 or 100.0
+        target = max(10.0, capacity * 0.3)  # requests/s for the paced feed
+        connections = 4
+        delay_ms = max(1, int(1000 * connections / target))
+        duration = self.p["duration"]
+        feed = wrk.Load(self.url("/"), cookies=self.session, delay_ms=delay_ms)
+        note = f"{connections} conns, {delay_ms} ms pause each (~{target:.0f} req/s offered)"
+        log(f"case 6: paced signed-in feed, idle ({note})")
+        idle = wrk.run(feed, duration, threads=2, connections=connections)
+        self.report.add(6, "feed signed in, paced, idle", idle, posts=n, note=note)
+        uploads = self.upload_load("12 MP", jpeg_12mp())
+        log("case 6: the same, while 4 clients upload 12-MP photos continuously")
+        handle = wrk.start(uploads, duration + 8, threads=2, connections=4, timeout="120s")
+        try:
+            time.sleep(4)
+            busy = wrk.run(feed, duration, threads=2, connections=connections)
+        finally:
+            up = wrk.finish(handle)
+        self.report.add(6, "feed signed in, paced, during uploads", busy, posts=n, note=note)
+        self.report.add(6, "12-MP uploads meanwhile (4 clients)", up, note="background load")
+
+    def case_php(self):
+        out = Path(self.report_dir) / "php"
+        try:
+            result = php.run(
+                out,
+                self.p["php_sizes"],
+                self.p["duration"],
+                self.p["php_uploads"],
+                log,
+            )
+        except Exception as error:  # noqa: BLE001 -- reported, the rest of the run stands
+            log(f"case 9 failed: {error}")
+            self.report.meta["php_error"] = str(error)[-1500:]
+            return
+        self.report.php = result
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Extagram benchmark suite: compose stack vs the classic PHP design.",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny dataset and 2-s loads: checks the whole suite runs (numbers mean little)",
+    )
+    parser.add_argument(
+        "--cases",
+        type=lambda s: [int(x) for x in s.split(",") if x],
+        default=list(ALL_CASES),
+        help="comma-separated case numbers to run (default: all 1-9)",
+    )
+    parser.add_argument("--no-php", action="store_true", help="skip case 9 (the PHP design)")
+    parser.add_argument(
+        "--skip-php-if-missing",
+        action="store_true",
+        help="skip case 9 with a note when its Debian packages are absent (default: fail)",
+    )
+    parser.add_argument(
+        "--sizes",
+        type=lambda s: [int(x.replace("_", "")) for x in s.split(",") if x],
+        help="post counts for the feed cases (default 100,10000,100000)",
+    )
+    parser.add_argument("--duration", type=int, help="seconds per load (default 15)")
+    parser.add_argument("--no-build", action="store_true", help="use the images as built")
+    parser.add_argument("--keep", action="store_true", help="leave the stack running at the end")
+    parser.add_argument("--out", help="results folder (default bench/results/<UTC time>)")
+    args = parser.parse_args(argv)
+    if args.no_php:
+        args.cases = [c for c in args.cases if c != 9]
+    return args
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = Path(args.out) if args.out else RESULTS / (stamp + ("-quick" if args.quick else ""))
+    out.mkdir(parents=True, exist_ok=True)
+    bench = Bench(args)
+    bench.report_dir = out
+    failed = None
+    try:
+        bench.run()
+    except KeyboardInterrupt:
+        failed = "interrupted"
+    except Exception as error:  # noqa: BLE001 -- still write what was measured
+        failed = f"{type(error).__name__}: {error}"
+        traceback.print_exc()
+    if failed:
+        bench.report.meta["failed"] = failed
+    text = bench.report.markdown()
+    (out / "results.md").write_text(text)
+    (out / "results.json").write_text(json.dumps(bench.report.as_dict(), indent=2) + "\n")
+    if not args.quick and not failed:
+        (RESULTS / "latest.md").write_text(text)
+        (RESULTS / "latest.json").write_text(json.dumps(bench.report.as_dict(), indent=2) + "\n")
+    print(text)
+    log(f"results: {out / 'results.md'} and results.json")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":  # bench/run.py
+    sys.exit(main())

@@ -1,0 +1,220 @@
+"""The compose stack the benchmark runs against: its own project, port and subnet.
+
+Reuses the stack tests' helpers (tests/stack/conftest.py: base-image stand-ins, free port
+and subnet, health wait, `docker stats`; tests/stack/stackhelpers.py: the HTTP client).
+The bench stack raises every login/sign-up/upload rate limit, at the proxy and in the app,
+so that the numbers measure throughput and not the limiter; everything else is the
+stack's default configuration.
+"""
+
+import json
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+from tests.stack.conftest import (
+    LONG_RUNNING,
+    Stack,
+    _free_port,
+    _free_subnet,
+    _image_env,
+    _mib,
+)
+from tests.stack.stackhelpers import Client
+
+REPO = Path(__file__).resolve().parents[1]
+PROJECT_PREFIX = "extagram-bench-"
+VERSION_TAG = "bench"
+IMAGES = ("app", "proxy", "media", "static")
+
+# Rate limits raised far above what a run sends (proxy: nginx limit_req; app: django-ratelimit)
+UNLIMITED = {
+    "EXTAGRAM_PROXY_LOGIN_RATE": "10000r/s",
+    "EXTAGRAM_PROXY_LOGIN_BURST": "10000",
+    "EXTAGRAM_PROXY_UPLOAD_RATE": "10000r/s",
+    "EXTAGRAM_PROXY_UPLOAD_BURST": "10000",
+    "LOGIN_RATE": "100000/m",
+    "SIGNUP_RATE": "100000/h",
+    "UPLOAD_RATE": "100000/m",
+}
+
+
+def remove_abandoned(env):
+    """`down -v` every earlier bench project whose process is gone."""
+    out = subprocess.run(
+        ["docker", "ps", "-a", "--format", '{{.Label "com.docker.compose.project"}}'],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    for project in sorted(set(out.split())):
+        pid = project.removeprefix(PROJECT_PREFIX)
+        if not project.startswith(PROJECT_PREFIX) or not pid.isdigit():
+            continue
+        if Path(f"/proc/{pid}").exists():
+            continue
+        subprocess.run(
+            ["docker", "compose", "-p", project, "down", "-v", "--remove-orphans"],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            check=False,
+        )
+
+
+class BenchStack(Stack):
+    def __init__(self, project=None):
+        env = dict(os.environ)
+        env.update(_image_env())
+        for var in (
+            "EXTAGRAM_SECRETS_DIR",
+            "EXTAGRAM_TLS_DIR",
+            "EXTAGRAM_APP_REPLICAS",
+            "EXTAGRAM_IMAGE_PREFIX",
+            "EXTAGRAM_KEEPER_REPLICAS",
+            "COMPOSE_PROJECT_NAME",
+            "COMPOSE_FILE",
+        ):
+            env.pop(var, None)
+        env.update(
+            {
+                "EXTAGRAM_VERSION": VERSION_TAG,
+                "EXTAGRAM_BIND": "127.0.0.1",
+                "EXTAGRAM_PORT": str(_free_port()),
+                "EXTAGRAM_HTTPS_PORT": str(_free_port()),
+                "EXTAGRAM_HOSTS": "localhost,127.0.0.1",
+                "EXTAGRAM_UPLOAD_MAX_MB": env.get("EXTAGRAM_UPLOAD_MAX_MB", "10"),
+                "EXTAGRAM_TLS": "false",
+                **UNLIMITED,
+            }
+        )
+        self.project = project or f"{PROJECT_PREFIX}{os.getpid()}"
+        remove_abandoned(env)
+        env["EXTAGRAM_FRONT_SUBNET"] = _free_subnet()
+        super().__init__(env)
+
+    # the stack tests' Stack names its project after the pytest process; ours is our own
+    def compose(self, *args, check=True, timeout=900):
+        result = subprocess.run(
+            ["docker", "compose", "-p", self.project, *args],
+            cwd=REPO,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if check and result.returncode != 0:
+            raise RuntimeError(
+                f"docker compose {' '.join(args)} failed ({result.returncode}):\n"
+                f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+            )
+        return result
+
+    def client(self, cookies=None):
+        return Client(self.base_url, cookies=cookies, timeout=180)
+
+    def images(self):
+        return {name: self.env.get(name) for name in ("PYTHON_IMAGE", "NGINX_IMAGE", "DB_IMAGE")}
+
+    def timed_up(self, timeout=300):
+        """(seconds for `up -d` to return, seconds from its start to every service healthy)."""
+        started = time.monotonic()
+        self.compose("up", "-d", timeout=timeout)
+        returned = time.monotonic() - started
+        self.wait_healthy(timeout=timeout)
+        return returned, time.monotonic() - started
+
+    def down(self, volumes=False):
+        args = ["down", "--remove-orphans"] + (["-v"] if volumes else [])
+        self.compose(*args, check=False, timeout=300)
+
+    def memory(self):
+        """{container name: MiB} from `docker stats --no-stream`, long-running services."""
+        ids = [
+            info["Id"]
+            for info in self.containers()
+            if info["Config"]["Labels"]["com.docker.compose.service"] in LONG_RUNNING
+        ]
+        out = self.docker(
+            "stats", "--no-stream", "--format", "{{.Name}}\t{{.MemUsage}}", *ids
+        ).stdout
+        usage = {}
+        for row in sorted(out.strip().splitlines()):
+            name, mem = row.split("\t")
+            short = re.sub(rf"^{re.escape(self.project)}-", "", name)
+            usage[short] = round(_mib(mem.partition(" / ")[0]), 1)
+        return usage
+
+    def image_sizes(self):
+        sizes = {}
+        for repo in IMAGES:
+            ref = f"extagram/{repo}:{VERSION_TAG}"
+            out = self.docker("image", "inspect", "-f", "{{.Size}}", ref, check=False).stdout
+            if out.strip():
+                sizes[repo] = round(int(out.strip()) / 1e6, 1)
+        return sizes
+
+    def exec(self, service, *cmd, stdin=None, timeout=900):
+        """Run a command in the first container of a service; stdin as bytes."""
+        result = subprocess.run(
+            ["docker", "compose", "-p", self.project, "exec", "-T", service, *cmd],
+            cwd=REPO,
+            env=self.env,
+            input=stdin,
+            capture_output=True,
+            timeout=timeout,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"exec {service} {' '.join(cmd)} failed ({result.returncode}):\n"
+                f"{result.stdout.decode()[-2000:]}\n{result.stderr.decode()[-2000:]}"
+            )
+        return result.stdout.decode()
+
+    def versions(self):
+        """Server versions inside the stack (nginx, Python/Django/Pillow/gunicorn, DB, Redis)."""
+        probes = {
+            "proxy": ("proxy", ["nginx", "-v"]),
+            "app": (
+                "app",
+                [
+                    "python",
+                    "-c",
+                    "import sys, django, PIL, gunicorn; print('Python', sys.version.split()[0],"
+                    " '/ Django', django.get_version(), '/ Pillow', PIL.__version__,"
+                    " '/ gunicorn', gunicorn.__version__)",
+                ],
+            ),
+            "db": ("db", ["sh", "-c", "mariadbd --version || mysqld --version"]),
+            "cache": ("cache", ["redis-server", "--version"]),
+        }
+        found = {}
+        for key, (service, cmd) in probes.items():
+            result = subprocess.run(
+                ["docker", "compose", "-p", self.project, "exec", "-T", service, *cmd],
+                cwd=REPO,
+                env=self.env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            text = (result.stdout + result.stderr).strip().splitlines()
+            found[key] = text[0] if text else "?"
+        return found
+
+
+def docker_versions():
+    out = subprocess.run(
+        ["docker", "version", "--format", "{{json .}}"], capture_output=True, text=True
+    ).stdout
+    try:
+        data = json.loads(out)
+        engine = data.get("Server", {}).get("Version", "?")
+    except ValueError:
+        engine = "?"
+    compose = subprocess.run(
+        ["docker", "compose", "version", "--short"], capture_output=True, text=True
+    ).stdout.strip()
+    return {"docker engine": engine, "docker compose": compose}

@@ -22,6 +22,7 @@ import urllib.request
 from pathlib import Path
 
 from bench.loadgen import LoadDriver
+from extagram_ops.docker import Project
 from tests.stack import conftest as stackconf
 
 REPO = Path(__file__).resolve().parents[1]
@@ -101,8 +102,10 @@ class DrillStack(stackconf.Stack):
                 out.append((headers.get("X-Extagram-Version"), headers.get("X-Served-By")))
         return out
 
-    def container(self, service, index=0):
-        return self.containers(service)[index]
+    @property
+    def ops_project(self):
+        """The CLI's view of this stack (extagram_ops.docker.Project)."""
+        return Project(self.project, REPO, self.env)
 
     def down(self):
         self.compose("down", "-v", "--remove-orphans", check=False, timeout=300)

@@ -4,14 +4,51 @@
 
 Stack on drill-v1, load (feed/post/profile GETs, likes, comments, uploads), then
 `extagram-ops deploy drill-v2`. Passes with zero failed requests, the served version
-changed to drill-v2, and every acknowledged upload still there.
+changed to drill-v2, and every acknowledged upload still there. Then, still under load,
+`extagram-ops deploy drill-broken` (an image whose health check always fails): the
+command must fail, saying why, with zero failed requests and drill-v2 still served.
 """
 
+import subprocess
 import sys
+import time
 
-from drills.common import V1, V2, main, running_stack, under_load, uploads_present
+from drills.common import (
+    REPO,
+    V1,
+    V2,
+    load,
+    log,
+    main,
+    phase_seconds,
+    running_stack,
+    uploads_present,
+)
 
-TITLE = "rolling deploy under load"
+TITLE = "rolling deploy under load (and a deploy that never gets healthy)"
+BROKEN = "drill-broken"
+BROKEN_DOCKERFILE = """
+FROM {base}
+USER 0:0
+RUN printf 'import sys\\nsys.exit("unhealthy: broken on purpose by the drill")\\n' \\
+    > /usr/local/bin/extagram-healthcheck
+USER 10001:10001
+ENV EXTAGRAM_VERSION={version}
+LABEL org.opencontainers.image.version={version}
+"""
+
+
+def build_broken(stack):
+    base = f"extagram/app:{V1}"
+    log(f"building {BROKEN}: {base} with a health check that always fails")
+    subprocess.run(
+        ["docker", "build", "-q", "-t", f"extagram/app:{BROKEN}", "-"],
+        input=BROKEN_DOCKERFILE.format(base=base, version=BROKEN).encode(),
+        cwd=REPO,
+        env=stack.env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def run(result, args):
@@ -19,15 +56,28 @@ def run(result, args):
         run_on(stack, result, args)
 
 
-def run_on(stack, result, args, target=V2):
+def run_on(stack, result, args, target=V2, broken=True):
+    wait = phase_seconds(args)
+    if broken:
+        build_broken(stack)
     before = {v for v, _ in stack.served(6)}
-    took = {}
-
-    def event(_driver):
-        _res, took["deploy"] = stack.ops("deploy", target)
-
-    summary = under_load(stack, result, args, event)
-    after = {v for v, _ in stack.served(6)}
+    driver = load(stack)
+    try:
+        time.sleep(wait)
+        driver.mark("deploy")
+        _res, took = stack.ops("deploy", target)
+        driver.mark("after")
+        time.sleep(wait)
+        after = {v for v, _ in stack.served(6)}
+        if broken:
+            driver.mark("bad-deploy")
+            timeout = "15" if args.short else "30"
+            bad, bad_took = stack.ops("deploy", BROKEN, "--timeout", timeout, check=False)
+            driver.mark("after-bad")
+            time.sleep(wait)
+    finally:
+        summary = driver.stop()
+    result.summary = summary
     result.check(
         "zero failed requests",
         summary.errors == 0,
@@ -38,15 +88,28 @@ def run_on(stack, result, args, target=V2):
         after == {target},
         f"{', '.join(sorted(before))} -> {', '.join(sorted(after))}",
     )
+    result.note(
+        f"`extagram-ops deploy {target}` took {took:.1f}s (from {', '.join(sorted(before)) or V1})"
+    )
+    if broken:
+        still = {v for v, _ in stack.served(6)}
+        result.check(
+            f"deploy {BROKEN} refused (exit 1)",
+            bad.returncode == 1,
+            f"exit {bad.returncode} after {bad_took:.1f}s",
+        )
+        result.check(
+            f"still serving {target} after the failed deploy",
+            still == {target},
+            ", ".join(sorted(still)),
+        )
+        left = [c.name for c in stack.ops_project.containers(all=True) if c.version == BROKEN]
+        result.check("no container of the failed version left", not left, left or "")
     missing = uploads_present(stack, summary.uploads)
     result.check(
         "acknowledged uploads present",
         not missing,
         f"{len(summary.uploads)} acknowledged, missing {missing[:5]}",
-    )
-    result.note(
-        f"`extagram-ops deploy {target}` took {took.get('deploy', 0):.1f}s "
-        f"(from {', '.join(sorted(before)) or V1})"
     )
 
 

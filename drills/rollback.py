@@ -1,0 +1,47 @@
+"""Drill 2: rollback under load.
+
+    python -m drills.rollback [--short] [--record]
+
+Stack on drill-v1, `extagram-ops deploy drill-v2` (before the load), then under load
+`extagram-ops rollback`. Passes with zero failed requests and drill-v1 served again.
+"""
+
+import sys
+
+from drills.common import V1, V2, main, running_stack, under_load, uploads_present
+
+TITLE = "rollback under load"
+
+
+def run(result, args):
+    with running_stack("rollback", args) as stack:
+        stack.ops("deploy", V2)
+        before = {v for v, _ in stack.served(6)}
+        took = {}
+
+        def event(_driver):
+            _res, took["rollback"] = stack.ops("rollback")
+
+        summary = under_load(stack, result, args, event)
+        after = {v for v, _ in stack.served(6)}
+        result.check(
+            "zero failed requests",
+            summary.errors == 0,
+            f"{summary.total} requests, {summary.errors} errors {summary.errors_by_kind() or ''}",
+        )
+        result.check(
+            f"served version back to {V1}",
+            after == {V1},
+            f"{', '.join(sorted(before))} -> {', '.join(sorted(after))}",
+        )
+        missing = uploads_present(stack, summary.uploads)
+        result.check(
+            "acknowledged uploads present",
+            not missing,
+            f"{len(summary.uploads)} acknowledged, missing {missing[:5]}",
+        )
+        result.note(f"`extagram-ops rollback` took {took.get('rollback', 0):.1f}s")
+
+
+if __name__ == "__main__":
+    sys.exit(main("rollback", TITLE, run))

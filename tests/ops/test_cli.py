@@ -1,0 +1,203 @@
+"""extagram-ops without Docker: arguments, help, backups on disk, state, clear errors."""
+
+import gzip
+import hashlib
+import io
+import json
+import tarfile
+
+import pytest
+
+from extagram_ops import backup as backups
+from extagram_ops import cli
+from extagram_ops.docker import OpsError, parse_mib
+from extagram_ops.state import State
+
+SUBCOMMANDS = ("status", "deploy", "rollback", "scale", "backup", "restore")
+
+
+def test_help_for_every_subcommand(capsys):
+    for name in (None, *SUBCOMMANDS):
+        argv = [name, "--help"] if name else ["--help"]
+        with pytest.raises(SystemExit) as exit_:
+            cli.main(argv)
+        assert exit_.value.code == 0
+        out = capsys.readouterr().out
+        assert "usage: extagram-ops" in out
+        if name:
+            assert name in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["scale", "app"],
+        ["scale", "app=0"],
+        ["scale", "app=x"],
+        ["scale", "db=3"],
+        ["deploy", "bad tag"],
+        ["deploy", "-x"],
+        ["restore"],
+        [],
+    ],
+)
+def test_bad_usage_exits_2(argv, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(argv)
+    assert exit_.value.code == 2
+    assert "usage:" in capsys.readouterr().err
+
+
+def test_no_docker_is_a_clear_error(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no docker here
+    assert cli.main(["status"]) == 1
+    assert "no `docker` command on PATH" in capsys.readouterr().err
+
+
+def _fake_docker(tmp_path, monkeypatch, script):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    docker = bin_dir / "docker"
+    docker.write_text("#!/bin/sh\n" + script)
+    docker.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    monkeypatch.setenv("EXTAGRAM_OPS_STATE_DIR", str(tmp_path / "state"))
+
+
+def test_deploy_without_stack_says_so(monkeypatch, capsys, tmp_path):
+    # an engine that answers, with no containers at all
+    _fake_docker(tmp_path, monkeypatch, 'case "$1" in info) echo 20.10;; *) exit 0;; esac\n')
+    assert cli.main(["-p", "nothing-here", "deploy", "v2"]) == 1
+    err = capsys.readouterr().err
+    assert "no running app containers in compose project 'nothing-here'" in err
+
+
+def test_rollback_without_history_says_so(monkeypatch, capsys, tmp_path):
+    _fake_docker(tmp_path, monkeypatch, 'case "$1" in info) echo 20.10;; *) exit 0;; esac\n')
+    assert cli.main(["-p", "p1", "rollback"]) == 1
+    assert "no previous version recorded" in capsys.readouterr().err
+
+
+def test_state_records_current_and_previous(tmp_path):
+    state = State("proj", tmp_path)
+    assert state.load()["current"] is None
+    state.record("deploy", "v2", "v1")
+    data = State("proj", tmp_path).load()
+    assert (data["current"], data["previous"]) == ("v2", "v1")
+    assert data["history"][-1]["action"] == "deploy"
+    with (
+        state.lock(),
+        pytest.raises(OpsError, match="another extagram-ops operation"),
+        State("proj", tmp_path).lock(),
+    ):
+        pass
+
+
+def test_parse_mib():
+    assert parse_mib("12.5MiB / 128MiB") == 12.5
+    assert parse_mib("1GiB") == 1024
+    assert parse_mib("512KiB") == 0.5
+    assert parse_mib("?") == 0.0
+
+
+DUMP = b"""-- MariaDB dump 10.19  Distrib 11.8.2-MariaDB, for debian-linux-gnu (x86_64)
+--
+-- Host: localhost    Database: extagram
+/*!40101 SET NAMES utf8mb4 */;
+DROP TABLE IF EXISTS `auth_user`;
+CREATE TABLE `auth_user` (`id` int NOT NULL);
+INSERT INTO `auth_user` VALUES (1);
+INSERT INTO `auth_user` VALUES (2);
+INSERT INTO `posts_post` VALUES (7,'a;b');
+-- Dump completed
+"""
+
+
+def make_backup(folder, dump=DUMP, media=None):
+    """A backup directory laid out like `extagram-ops backup` writes it."""
+    media = media if media is not None else {"ab/cd.jpg": b"jpeg-1", "thumbs/x.webp": b"w"}
+    folder.mkdir()
+    with gzip.open(folder / "db.sql.gz", "wb") as out:
+        out.write(dump)
+    with tarfile.open(folder / "media.tar", "w") as tar:
+        for name, data in media.items():
+            info = tarfile.TarInfo("./" + name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    digest = backups.DumpDigest()
+    digest.feed(dump)
+    manifest = {
+        "format": backups.FORMAT,
+        "created_at": "2026-11-28T00:00:00+00:00",
+        "project": "p",
+        "versions": {"app": "v1", "upload": "v1", "db_server": "11.8"},
+        "files": {
+            name: {"sha256": backups.sha256_file(folder / name), "bytes": 1}
+            for name in ("db.sql.gz", "media.tar")
+        },
+        "db": {"sql_sha256": digest.finish(), "sql_bytes": len(dump), "tables": digest.rows},
+        "media": {
+            "count": len(media),
+            "files": {k: hashlib.sha256(v).hexdigest() for k, v in media.items()},
+        },
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return manifest
+
+
+def test_dump_digest_ignores_comments_and_counts_rows():
+    a, b = backups.DumpDigest(), backups.DumpDigest()
+    for i in range(0, len(DUMP), 7):  # chunk boundaries anywhere
+        a.feed(DUMP[i : i + 7])
+    b.feed(DUMP.replace(b"Host: localhost", b"Host: elsewhere"))
+    assert a.finish() == b.finish()
+    assert a.completed
+    assert a.rows == {"auth_user": 2, "posts_post": 1}
+
+
+def test_verify_accepts_a_good_backup(tmp_path, capsys):
+    make_backup(tmp_path / "b")
+    manifest = backups.verify(tmp_path / "b")
+    assert manifest["media"]["count"] == 2
+    assert cli.main(["backup", "--verify", str(tmp_path / "b")]) == 0
+    out = capsys.readouterr().out
+    assert "verified" in out and "auth_user 2" in out
+
+
+def test_verify_finds_a_changed_media_file(tmp_path, capsys):
+    make_backup(tmp_path / "b")
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    manifest["media"]["files"]["ab/cd.jpg"] = "0" * 64
+    (tmp_path / "b" / "manifest.json").write_text(json.dumps(manifest))
+    assert cli.main(["backup", "--verify", str(tmp_path / "b")]) == 1
+    assert "ab/cd.jpg checksum differs" in capsys.readouterr().err
+
+
+def test_verify_finds_a_damaged_file(tmp_path):
+    make_backup(tmp_path / "b")
+    with open(tmp_path / "b" / "db.sql.gz", "ab") as out:
+        out.write(b"x")
+    with pytest.raises(OpsError, match=r"db.sql.gz: sha256 differs"):
+        backups.verify(tmp_path / "b")
+
+
+def test_verify_finds_a_truncated_dump(tmp_path):
+    make_backup(tmp_path / "b", dump=DUMP.replace(b"-- Dump completed\n", b""))
+    with pytest.raises(OpsError, match="content does not match|damaged"):
+        backups.verify(tmp_path / "b")
+
+
+def test_verify_not_a_backup(tmp_path):
+    with pytest.raises(OpsError, match="no manifest.json"):
+        backups.verify(tmp_path)
+
+
+def test_backup_refuses_a_non_empty_destination(tmp_path):
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "file").write_text("mine")
+
+    class NoStack:
+        pass
+
+    with pytest.raises(OpsError, match="not an empty directory"):
+        backups.backup(NoStack(), tmp_path / "x")

@@ -298,7 +298,7 @@ class Report:
             f"- started {m.get('started', '?')}, finished {m.get('finished', '?')}",
             f"- command: `{m.get('command', '?')}`",
             f"- machine: {machine.get('nproc', '?')} CPUs ({machine.get('cpu', '?')}), "
-            f"{machine.get('memory_mib', '?'):,} MiB memory, {machine.get('os', '?')}, "
+            f"{_f(machine.get('memory_mib'))} MiB memory, {machine.get('os', '?')}, "
             f"kernel {machine.get('kernel', '?')}",
         ]
         for key, label in (("load_before", "before"), ("load_after", "after")):
@@ -392,6 +392,13 @@ class Report:
                         f"- {label}: `up -d` returned after {s['up_returned_s']:.1f} s, "
                         f"all services healthy after {s['healthy_s']:.1f} s"
                     )
+                    if s.get("timeline"):
+                        lines.append(
+                            "  - each container, started -> first healthy (s after `up`): "
+                            + ", ".join(
+                                f"{name} {_f(a)}->{_f(b)}" for name, (a, b) in s["timeline"].items()
+                            )
+                        )
             if self.images:
                 lines.append(
                     "- image sizes: " + ", ".join(f"{k} {v:.0f} MB" for k, v in self.images.items())

@@ -280,10 +280,11 @@ class Bench:
             self.report.meta["build_seconds"] = round(time.monotonic() - started, 1)
         stack.down(volumes=True)
         log(f"first start (empty volumes): project {stack.project} on {stack.base_url}")
-        returned, healthy = stack.timed_up()
+        returned, healthy, timeline = stack.timed_up()
         self.report.startup["first"] = {
             "up_returned_s": round(returned, 1),
             "healthy_s": round(healthy, 1),
+            "timeline": timeline,
         }
         self.report.images = stack.image_sizes()
         try:
@@ -330,10 +331,11 @@ class Bench:
         if 8 in self.cases:
             log("warm restart: docker compose down (volumes kept), up -d")
             stack.down(volumes=False)
-            returned, healthy = stack.timed_up()
+            returned, healthy, timeline = stack.timed_up()
             self.report.startup["warm"] = {
                 "up_returned_s": round(returned, 1),
                 "healthy_s": round(healthy, 1),
+                "timeline": timeline,
             }
             self.check_page("/", signed_in=False)
 

@@ -119,12 +119,35 @@ class BenchStack(Stack):
         return {name: self.env.get(name) for name in ("PYTHON_IMAGE", "NGINX_IMAGE", "DB_IMAGE")}
 
     def timed_up(self, timeout=300):
-        """(seconds for `up -d` to return, seconds from its start to every service healthy)."""
+        """(seconds for `up -d` to return, seconds from its start to every service healthy,
+        {service: (started, first healthy check)} in seconds from the start)."""
+        wall = time.time()
         started = time.monotonic()
         self.compose("up", "-d", timeout=timeout)
         returned = time.monotonic() - started
         self.wait_healthy(timeout=timeout)
-        return returned, time.monotonic() - started
+        return returned, time.monotonic() - started, self.timeline(wall)
+
+    def timeline(self, since):
+        """When each container started and first passed its healthcheck (or exited)."""
+        events = {}
+        for info in self.containers(all=True):
+            service = info["Config"]["Labels"]["com.docker.compose.service"]
+            state = info["State"]
+            start = _epoch(state.get("StartedAt"))
+            healthy = None
+            for entry in (state.get("Health") or {}).get("Log") or []:
+                if entry.get("ExitCode") == 0:
+                    healthy = _epoch(entry.get("End"))
+                    break
+            if healthy is None and state.get("Status") == "exited":
+                healthy = _epoch(state.get("FinishedAt"))
+            key = service if service not in events else f"{service}#{len(events)}"
+            events[key] = (
+                round(start - since, 1) if start else None,
+                round(healthy - since, 1) if healthy else None,
+            )
+        return dict(sorted(events.items(), key=lambda kv: kv[1][0] or 0))
 
     def down(self, volumes=False):
         args = ["down", "--remove-orphans"] + (["-v"] if volumes else [])
@@ -203,6 +226,17 @@ class BenchStack(Stack):
             text = (result.stdout + result.stderr).strip().splitlines()
             found[key] = text[0] if text else "?"
         return found
+
+
+def _epoch(stamp):
+    """Docker's RFC 3339 time (nanoseconds, Z) as epoch seconds; None if unset."""
+    if not stamp or stamp.startswith("0001-"):
+        return None
+    import datetime as dt
+
+    head, _, frac = stamp.rstrip("Z").partition(".")
+    frac = (frac.split("+")[0].split("-")[0] + "000000")[:6]
+    return dt.datetime.fromisoformat(f"{head}.{frac}+00:00").timestamp()
 
 
 def docker_versions():

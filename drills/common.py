@@ -296,9 +296,11 @@ class Result:
         (folder / f"{self.drill}.json").write_text(json.dumps(data, indent=1, default=str))
 
 
-def main(drill, title, run):
+def main(drill, title, run, add_args=None):
     """Command-line entry of a drill module: run(result, args) does the work."""
     parser = argparse.ArgumentParser(prog=f"python -m drills.{drill}", description=title)
+    if add_args:
+        add_args(parser)
     parser.add_argument(
         "--record", action="store_true", help="write the result into docs/operations.md"
     )
@@ -308,6 +310,8 @@ def main(drill, title, run):
     parser.add_argument("--keep", action="store_true", help="leave the stack running")
     args = parser.parse_args()
     command = f"python -m drills.{drill}" + (" --short" if args.short else "")
+    if getattr(args, "via", "docker") != "docker":
+        command += f" --via {args.via}"
     result = Result(drill, title, command)
     try:
         run(result, args)

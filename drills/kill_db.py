@@ -61,8 +61,8 @@ def run_on(stack, result, args):
             ):
                 break
             time.sleep(0.5)
-        first_ok = next((t for t, s, _c, _b in reversed(probes) if s != 200), killed)
-        info["down_s"] = first_ok - killed
+        last_bad = next((t for t, s, _c, _b in reversed(probes) if s != 200), killed)
+        info["down_s"] = last_bad - killed
         stop.set()
         thread.join(30)
 
@@ -89,7 +89,7 @@ def run_on(stack, result, args):
     result.check(
         "recovered without restart",
         not after and {c.id: c.restart_count for c in project.running("app")} == apps_before,
-        f"database pages back {info.get('down_s', 0):.1f}s after the kill; "
+        f"last 503 seen {info.get('down_s', 0):.1f}s after the kill; "
         f"{len(after)} errors after; app containers not restarted",
     )
     acked = [u for u in summary.uploads if u.t < info.get("kill_t", 0)]

@@ -12,6 +12,7 @@ with the same password, and that a second restore without --force is refused.
 """
 
 import re
+import secrets
 import shutil
 import sys
 import tempfile
@@ -27,7 +28,7 @@ from drills.common import (
     stack_env,
     under_load,
 )
-from tests.stack.stackhelpers import Client
+from tests.stack.stackhelpers import Client, make_jpeg
 
 TITLE = "backup under load, destroy, restore into a new stack"
 IMG_RE = re.compile(r'src="(/media/[^"]+)"')
@@ -43,9 +44,29 @@ def run(result, args):
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def distinct_photos(stack, count=6):
+    """The load uploads one photo many times; add a few different ones (distinct files)."""
+    client = Client(stack.base_url)
+    client.signup("drill-photographer", "drill-" + secrets.token_urlsafe(12))
+    ids = []
+    for seed in range(count):
+        photo = make_jpeg(320 + seed * 16, 240, noise=True, seed=seed)
+        response = client.post_multipart(
+            "/upload/",
+            {"caption": f"drill photo {seed}", "alt_text": "noise"},
+            {"photo": (f"drill-{seed}.jpg", photo, "image/jpeg")},
+        )
+        match = re.search(r"/p/(\d+)/", response.location or "")
+        if response.status in (302, 303) and match:
+            ids.append(int(match.group(1)))
+    return ids
+
+
 def run_on(stack_a, result, args, dest, restore_into=None):
     """Back up stack_a under load, destroy it, restore into restore_into (or a new stack)."""
     info = {}
+    photo_ids = distinct_photos(stack_a)
+    result.check("distinct photos uploaded before the load", len(photo_ids) == 6, photo_ids)
 
     def event(driver):
         info["backup_t"] = time.monotonic() - driver._t0
@@ -76,18 +97,19 @@ def run_on(stack_a, result, args, dest, restore_into=None):
             f"exit {restored.returncode} in {restore_s:.1f}s",
         )
         missing, photos_bad = [], []
-        for upload in acked:
-            status, _h, body = stack_b.get(f"/p/{upload.post_id}/")
+        for post_id in photo_ids + [u.post_id for u in acked]:
+            status, _h, body = stack_b.get(f"/p/{post_id}/")
             if status != 200:
-                missing.append(upload.post_id)
+                missing.append(post_id)
                 continue
             match = IMG_RE.search(body.decode("utf-8", "replace"))
             if not match or stack_b.get(match.group(1))[0] != 200:
-                photos_bad.append(upload.post_id)
+                photos_bad.append(post_id)
         result.check(
             "uploads acknowledged before the backup: posts and photos back",
             not missing and not photos_bad,
-            f"{len(acked)} checked; missing posts {missing[:5]}, photos {photos_bad[:5]}",
+            f"{len(photo_ids)} distinct photos + {len(acked)} load uploads checked; "
+            f"missing posts {missing[:5]}, photos {photos_bad[:5]}",
         )
         client = Client(stack_b.base_url)
         username = f"lg-{driver.run_id}-00"

@@ -65,6 +65,21 @@ def distinct_photos(stack, count=6):
 def run_on(stack_a, result, args, dest, restore_into=None):
     """Back up stack_a under load, destroy it, restore into restore_into (or a new stack)."""
     info = {}
+    posts = 500 if getattr(args, "short", False) else 20000
+    log(f"seeding {posts} posts (manage.py seed_posts) so the dump has some size")
+    seeded = stack_a.ops_project.exec(
+        stack_a.ops_project.one("upload"),
+        "python",
+        "manage.py",
+        "seed_posts",
+        "--posts",
+        str(posts),
+        "--users",
+        "100",
+        timeout=900,
+        check=False,
+    )
+    result.check("seeded posts", seeded.returncode == 0, seeded.stderr[-300:])
     photo_ids = distinct_photos(stack_a)
     result.check("distinct photos uploaded before the load", len(photo_ids) == 6, photo_ids)
 

@@ -223,7 +223,8 @@ def backup(project: Project, dest: Path) -> dict:
     for service in ("db", "upload"):
         project.one(service)
     tmp = dest.with_name(f".{dest.name}.partial-{os.getpid()}")
-    tmp.mkdir(parents=True)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp.mkdir(mode=0o700)  # password hashes and sessions inside: owner only
     try:
         started = datetime.datetime.now(datetime.UTC)
         progress("dumping the database (single transaction: writers keep writing)")
@@ -254,6 +255,8 @@ def backup(project: Project, dest: Path) -> dict:
             "media": {"count": len(media), "files": dict(sorted(media.items()))},
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+        for name in ("db.sql.gz", "media.tar", "manifest.json"):
+            (tmp / name).chmod(0o600)
         if dest.exists():
             dest.rmdir()
         os.replace(tmp, dest)

@@ -203,14 +203,22 @@ class Report:
             )
         else:
             add("12-MP upload / bare pipeline", "<= 1.5x", "not measured", None)
-        idle = self.find(6, "feed signed in, paced, idle")
+        idles = [
+            r
+            for r in (
+                self.find(6, "feed signed in, paced, idle"),
+                self.find(6, "feed signed in, paced, idle again"),
+            )
+            if r
+        ]
         busy = self.find(6, "feed signed in, paced, during uploads")
-        if idle and busy:
-            ratio = busy.p99_ms / idle.p99_ms
+        if idles and busy:
+            idle_p99 = sum(r.p99_ms for r in idles) / len(idles)
+            ratio = busy.p99_ms / idle_p99
             add(
-                "feed p99 during 12-MP uploads / idle",
+                "feed p99 during 12-MP uploads / idle (mean of the idle runs)",
                 "<= 1.25x",
-                f"{_ms(busy.p99_ms)} / {_ms(idle.p99_ms)} ms = {ratio:.2f}x",
+                f"{_ms(busy.p99_ms)} / {_ms(idle_p99)} ms = {ratio:.2f}x",
                 ratio <= 1.25,
             )
         else:

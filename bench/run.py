@@ -38,6 +38,7 @@ FULL = {
     "php_uploads": 50,
     "bare_runs": 10,
     "deep": 5000,
+    "isolation_duration": 30,
 }
 QUICK = {
     "sizes": (100, 400),
@@ -47,6 +48,7 @@ QUICK = {
     "php_uploads": 3,
     "bare_runs": 2,
     "deep": 200,
+    "isolation_duration": 2,
 }
 PASSWORD = "bench-" + secrets.token_urlsafe(12)  # the stack lives for one run
 USER = "bench000"
@@ -428,15 +430,17 @@ class Bench:
             }
 
     def case_isolation(self, n):
-        """Signed-in feed at a steady pace (a fraction of its capacity), idle vs uploads."""
+        """Signed-in feed at a steady pace (a fraction of its capacity): idle, while 4
+        clients upload 12-MP photos continuously, and idle again (the machine is shared:
+        two idle runs show how much its own noise moves p99)."""
         capacity = self.signed_in_rps_100 or 100.0
         target = max(10.0, capacity * 0.3)  # requests/s for the paced feed
         connections = 4
         delay_ms = max(1, int(1000 * connections / target))
-        duration = self.p["duration"]
+        duration = self.p["isolation_duration"]
         feed = wrk.Load(self.url("/"), cookies=self.session, delay_ms=delay_ms)
         note = f"{connections} conns, {delay_ms} ms pause each (~{target:.0f} req/s offered)"
-        log(f"case 6: paced signed-in feed, idle ({note})")
+        log(f"case 6: paced signed-in feed, idle ({note}), {duration}s")
         idle = wrk.run(feed, duration, threads=2, connections=connections)
         self.report.add(6, "feed signed in, paced, idle", idle, posts=n, note=note)
         uploads = self.upload_load("12 MP", jpeg_12mp())
@@ -449,6 +453,9 @@ class Bench:
             up = wrk.finish(handle)
         self.report.add(6, "feed signed in, paced, during uploads", busy, posts=n, note=note)
         self.report.add(6, "12-MP uploads meanwhile (4 clients)", up, note="background load")
+        log("case 6: idle again")
+        again = wrk.run(feed, duration, threads=2, connections=connections)
+        self.report.add(6, "feed signed in, paced, idle again", again, posts=n, note=note)
 
     def case_php(self):
         out = Path(self.report_dir) / "php"

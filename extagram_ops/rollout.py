@@ -117,11 +117,20 @@ def reveal(project: Project, service: str, containers: list[Container]) -> None:
 
 
 def drain(project: Project, containers: list[Container]) -> None:
-    """SIGTERM (gunicorn stops accepting, finishes requests in flight), then remove."""
+    """SIGTERM (gunicorn stops accepting, finishes requests in flight), then remove.
+
+    Then wait out the proxy's DNS cache: until it expires the proxy may still send a
+    request to a removed container's address, and Docker may give that address to the
+    next container it starts, possibly of another service (an `upload` answering the
+    proxy's `app` traffic with 404s, seen in the drills before this wait existed).
+    """
     for c in containers:
         progress(f"draining and stopping {c.name} ({c.version or '?'})")
         project.docker("stop", "-t", str(STOP_TIMEOUT), c.id, timeout=STOP_TIMEOUT + 60)
         project.docker("rm", c.id, check=False)
+    if containers:
+        progress(f"waiting {RESOLVER_TTL + 1:.0f}s for the proxy to forget the old addresses")
+        time.sleep(RESOLVER_TTL + 1)
 
 
 def remove(project: Project, containers: list[Container]) -> None:

@@ -209,10 +209,15 @@ def cmd_status(project: Project, args) -> int:
     if args.json:
         print(json.dumps({"project": project.name, "state": state, "services": services}, indent=1))
         return 0
-    print(
-        f"project {project.name}: deployed {state.get('current') or '?'}"
-        f" (previous {state.get('previous') or '-'})"
-    )
+    recorded = state.get("current")
+    running = project.current_version("app") or "?"
+    if recorded:
+        line = f"deployed {recorded} (previous {state.get('previous') or '-'})"
+        if recorded != running:
+            line += f"; app runs {running}!"
+    else:
+        line = f"app runs {running} (no deploy recorded by extagram-ops yet)"
+    print(f"project {project.name}: {line}")
     print(f"{'service':<8} {'replicas':>8} {'healthy':>7}  {'version':<14} {'memory':>10}")
     bad = 0
     for s in services:

@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-test admin demo lint format messages clean
+.PHONY: run test install install-test admin demo lint format messages bench clean
 
 $(BIN)/python:
 	"$$(scripts/find-python)" -m venv $(VENV)
@@ -40,6 +40,11 @@ admin: install
 demo: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo
+
+# Benchmarks: builds and starts its own compose stack (needs Docker and wrk); the PHP
+# comparison needs Debian's nginx, php-fpm, php-mysql and mariadb-server. BENCH_ARGS=--help
+bench: install-test
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 lint: install-test
 	$(BIN)/ruff check .

@@ -19,11 +19,19 @@ from drills.common import log, main, running_stack, under_load, uploads_present
 TITLE = "kill -9 one app replica under load"
 
 
-def wait_back(project, victim, timeout=90):
+def _state(project, cid):
+    fmt = (
+        "{{.State.StartedAt}}|{{.State.Status}}|{{if .State.Health}}{{.State.Health.Status}}{{end}}"
+    )
+    return project.docker("inspect", "-f", fmt, cid, check=False).stdout.strip().split("|")
+
+
+def wait_back(project, victim, started_before, timeout=90):
+    """Seconds until the container runs again (a new StartedAt) and is healthy."""
     start = time.monotonic()
     while time.monotonic() - start < timeout:
-        now = project.inspect(victim.id)
-        if now and now[0].status == "running" and now[0].health == "healthy":
+        state = _state(project, victim.id)
+        if len(state) == 3 and state[0] != started_before and state[1:] == ["running", "healthy"]:
             return time.monotonic() - start
         time.sleep(0.5)
     return None
@@ -40,6 +48,7 @@ def run_on(stack, result, args):
     back = {}
 
     def event(_driver):
+        started_before = _state(project, victim.id)[0]
         if getattr(args, "via", "docker") == "pid":
             # SIGKILL straight to the container's main process (gunicorn's master): what a
             # crash or the OOM killer looks like; Docker's restart policy brings it back
@@ -49,7 +58,7 @@ def run_on(stack, result, args):
         else:
             log(f"docker kill --signal KILL {victim.name}")
             project.docker("kill", "--signal", "KILL", victim.id)
-        back["seconds"] = wait_back(project, victim)
+        back["seconds"] = wait_back(project, victim, started_before)
 
     summary = under_load(stack, result, args, event)
     failed_gets = [r for r in summary.records if r.method == "GET" and r.outcome == "error"]

@@ -89,3 +89,24 @@ class AtomicResponse(_wsgi.Response):
 
 
 _wsgi.Response = AtomicResponse
+
+
+# On SIGTERM (a deploy or scale-down stopping this replica) a gthread worker stops
+# accepting but keeps its listening socket open until its requests in flight finish. The
+# kernel meanwhile still completes new connections from the proxy into the backlog, and
+# resets them when the socket finally closes: a POST sent on one of them is lost (the proxy
+# may not resend it). Closing the listener as soon as accepting stops makes new connections
+# fail to connect instead, which the proxy retries on another replica, POSTs included.
+from gunicorn.workers import gthread as _gthread  # noqa: E402
+
+_stop_accepting = _gthread.ThreadWorker.set_accept_enabled
+
+
+def _set_accept_enabled(self, enabled):
+    _stop_accepting(self, enabled)
+    if not enabled and not self.alive:
+        for listener in self.sockets:
+            listener.close()
+
+
+_gthread.ThreadWorker.set_accept_enabled = _set_accept_enabled

@@ -64,3 +64,82 @@ def test_a_response_without_a_body_still_sends_its_headers(response_to):
     response.start_response("302 Found", [("Location", "/"), ("Content-Length", "0")])
     response.close()
     assert b"".join(sock.writes).startswith(b"HTTP/1.1 302 Found\r\n")
+
+
+SLOW_APP = """
+import time
+
+
+def app(environ, start_response):
+    if environ["PATH_INFO"] == "/slow":
+        time.sleep(3)
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+    return [b"ok"]
+"""
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_stopping_replica_refuses_new_connections_but_finishes_requests_in_flight(tmp_path):
+    import http.client
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    (tmp_path / "slowapp.py").write_text(SLOW_APP)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "1",
+        "GUNICORN_THREADS": "2",
+        "GUNICORN_ACCESS_LOG": "false",
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            str(CONF),
+            "--chdir",
+            str(tmp_path),
+            "slowapp:app",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        in_flight = {}
+
+        def slow_request():
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+            connection.request("GET", "/slow")
+            in_flight["status"] = connection.getresponse().status
+
+        thread = threading.Thread(target=slow_request)
+        thread.start()
+        time.sleep(0.5)
+        server.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+        thread.join(timeout=20)
+        assert in_flight.get("status") == 200
+    finally:
+        server.kill()
+        server.wait()

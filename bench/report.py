@@ -49,6 +49,11 @@ class Report:
     # ------------------------------------------------------------------ collecting
     def add(self, case, name, result, posts=None, note=""):
         detail = result.as_dict()
+        try:  # the machine is shared: keep its load next to every number
+            with open("/proc/loadavg") as f:
+                detail["loadavg_after"] = " ".join(f.read().split()[:3])
+        except OSError:
+            pass
         if result.error_detail:
             note = (note + "; " if note else "") + ", ".join(
                 f"{k} {v}" for k, v in result.error_detail.items()

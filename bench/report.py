@@ -186,7 +186,7 @@ class Report:
         for signed_in in (False, True):
             who = "signed-in" if signed_in else "signed-out"
             a, b = self.feed(signed_in, small), self.feed(signed_in, large)
-            if a and b and large != small:
+            if a and b and large != small and a.rps > 0:
                 ratio = b.rps / a.rps
                 add(
                     f"growth, {who} feed: req/s at {large:,} / at {small:,} posts",
@@ -198,7 +198,7 @@ class Report:
                 add(f"growth, {who} feed", ">= 0.8", "not measured", None)
         seq = self.find(5, "upload 12 MP, sequential")
         bare = self.bare.get("12 MP")
-        if seq and bare:
+        if seq and bare and bare["p50_ms"] > 0:
             ratio = seq.p50_ms / bare["p50_ms"]
             add(
                 "12-MP upload through the service / bare pipeline (p50)",
@@ -217,8 +217,8 @@ class Report:
             if r
         ]
         busy = self.find(6, "feed signed in, paced, during uploads")
-        if idles and busy:
-            idle_p99 = sum(r.p99_ms for r in idles) / len(idles)
+        idle_p99 = sum(r.p99_ms for r in idles) / len(idles) if idles else 0
+        if busy and idle_p99 > 0:  # a very short run may record no idle request at all
             ratio = busy.p99_ms / idle_p99
             add(
                 "feed p99 during 12-MP uploads / idle (mean of the idle runs)",

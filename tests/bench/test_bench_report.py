@@ -147,6 +147,15 @@ def test_budget_marks_pass_and_miss():
     assert "**MISS**" in text and "Ours / theirs" in text
 
 
+def test_a_run_with_no_idle_request_reports_the_isolation_goal_as_not_measured():
+    report = Report()
+    report.add(6, "feed signed in, paced, idle", _result(0.0, 0.0, 0.0), posts=100)
+    report.add(6, "feed signed in, paced, during uploads", _result(10.0, 20.0, 40.0), posts=100)
+    goals = {g: m for g, _, m, _ in report.goals()}
+    assert goals["feed p99 during uploads / idle"] == "not measured"
+    report.markdown()
+
+
 def test_options_and_percentiles():
     args = parse_args(["--quick", "--cases", "1,2,9", "--no-php", "--sizes", "100,10_000"])
     assert args.quick and args.cases == [1, 2] and args.sizes == [100, 10000]

@@ -330,6 +330,10 @@ class Report:
             lines.append(
                 "- base images: " + ", ".join(f"{k}={v}" for k, v in m["images"].items() if v)
             )
+        if m.get("stack_logs"):
+            lines.append(
+                f"- some loads saw errors: the stack's logs were saved to `{m['stack_logs']}`"
+            )
         if m.get("failed"):
             lines.append(f"- **RUN FAILED**: {m['failed']}")
         if m.get("php_skipped"):

@@ -259,6 +259,7 @@ class Bench:
         try:
             self._stack_cases()
         finally:
+            self._keep_logs_if_errors()
             if self.args.keep:
                 log(f"--keep: stack left running ({self.stack.project}, {self.stack.base_url})")
             else:
@@ -272,6 +273,22 @@ class Bench:
                 self.case_php()
         self.report.meta["load_after"] = machine_state()
         self.report.meta["finished"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+    def _keep_logs_if_errors(self):
+        """Before `down -v`: when any load saw errors, save the services' recent logs (the
+        proxy's lines carry the upstream status and time) beside the results."""
+        if not any(row.errors for row in self.report.rows):
+            return
+        try:
+            logs = self.stack.compose(
+                "logs", "--no-color", "--timestamps", "--tail", "2000", check=False, timeout=120
+            )
+            path = Path(self.report_dir) / "stack-logs.txt"
+            path.write_text(logs.stdout + logs.stderr)
+            self.report.meta["stack_logs"] = str(path)
+            log(f"errors seen: the stack's logs are in {path}")
+        except Exception as error:  # noqa: BLE001 -- never hide the run's own result
+            log(f"could not save the stack's logs: {error}")
 
     def _stack_cases(self):
         stack = self.stack

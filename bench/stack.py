@@ -65,6 +65,8 @@ def remove_abandoned(env):
 
 
 class BenchStack(Stack):
+    failure = RuntimeError
+
     def __init__(self, project=None):
         env = dict(os.environ)
         env.update(_image_env())
@@ -90,27 +92,9 @@ class BenchStack(Stack):
                 **UNLIMITED,
             }
         )
-        self.project = project or f"{PROJECT_PREFIX}{os.getpid()}"
         remove_abandoned(env)
         env["EXTAGRAM_FRONT_SUBNET"] = _free_subnet()
-        super().__init__(env)
-
-    # the stack tests' Stack names its project after the pytest process; ours is our own
-    def compose(self, *args, check=True, timeout=900):
-        result = subprocess.run(
-            ["docker", "compose", "-p", self.project, *args],
-            cwd=REPO,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        if check and result.returncode != 0:
-            raise RuntimeError(
-                f"docker compose {' '.join(args)} failed ({result.returncode}):\n"
-                f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-            )
-        return result
+        super().__init__(env, project or f"{PROJECT_PREFIX}{os.getpid()}")
 
     def client(self, cookies=None):
         return Client(self.base_url, cookies=cookies, timeout=180)

@@ -48,25 +48,7 @@ def log(message: str) -> None:
 class DrillStack(stackconf.Stack):
     """tests/stack's Stack, but as the project named here (the helpers stay shared)."""
 
-    def __init__(self, env, project):
-        super().__init__(env)
-        self.project = project
-
-    def compose(self, *args, check=True, timeout=900):
-        result = subprocess.run(
-            ["docker", "compose", "-p", self.project, *args],
-            cwd=REPO,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        if check and result.returncode != 0:
-            raise RuntimeError(
-                f"docker compose {' '.join(args)} failed ({result.returncode}):\n"
-                f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-            )
-        return result
+    failure = RuntimeError
 
     def ops(self, *args, check=True):
         """Run the extagram-ops CLI on this stack (output goes straight to the terminal)."""

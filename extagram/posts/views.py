@@ -117,12 +117,6 @@ def add_comment(request, pk):
         context = _detail_context(request, post, comment_form=form)
         return render(request, "posts/post_detail.html", context, status=400)
     Comment.objects.create(post=post, author=request.user, body=form.cleaned_data["body"])
-    if _wants_json(request):
-        post.refresh_from_db(fields=["comment_count"])
-        html = render_to_string(
-            "posts/_comments.html", _detail_context(request, post), request=request
-        )
-        return JsonResponse({"comment_count": post.comment_count, "html": html})
     return redirect(f"{post.get_absolute_url()}#comments")
 
 

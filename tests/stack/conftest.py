@@ -117,15 +117,19 @@ def _image_env():
 class Stack:
     """One compose project: run compose/docker commands, inspect its containers."""
 
-    def __init__(self, env):
+    # Subclasses (bench, drills) run their own project and report failures as RuntimeError.
+    failure = AssertionError
+
+    def __init__(self, env, project=PROJECT):
         self.env = env
+        self.project = project
         self.port = int(env["EXTAGRAM_PORT"])
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.upload_max_mb = int(env["EXTAGRAM_UPLOAD_MAX_MB"])
 
     def compose(self, *args, check=True, timeout=900):
         result = subprocess.run(
-            ["docker", "compose", "-p", PROJECT, *args],
+            ["docker", "compose", "-p", self.project, *args],
             cwd=REPO,
             env=self.env,
             capture_output=True,
@@ -133,7 +137,7 @@ class Stack:
             timeout=timeout,
         )
         if check and result.returncode != 0:
-            raise AssertionError(
+            raise self.failure(
                 f"docker compose {' '.join(args)} failed ({result.returncode}):\n"
                 f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
             )

@@ -26,7 +26,7 @@ if not __package__:  # run as bench/run.py
     sys.path.insert(0, str(REPO))
 
 from bench import php, wrk  # noqa: E402
-from bench.report import Report  # noqa: E402
+from bench.report import FLOOR, Report  # noqa: E402
 
 RESULTS = REPO / "bench" / "results"
 ALL_CASES = (1, 2, 3, 4, 5, 6, 7, 8, 9)
@@ -50,6 +50,18 @@ QUICK = {
     "deep": 200,
     "isolation_duration": 5,  # paced at a few req/s: 2 s may record nothing on a busy machine
 }
+# Data shapes for seed_posts: "plain" is short captions and no likes or comments;
+# "heavy" is what a busy community looks like (and what an independent check may use).
+SHAPES = {
+    "plain": [],
+    "heavy": [
+        "--caption-chars=2200",
+        "--likes-per-post=100",
+        "--comments-per-post=20",
+        "--engaged-posts=1000",
+    ],
+}
+SHAPE_USERS = {"plain": 50, "heavy": 500}
 PASSWORD = "bench-" + secrets.token_urlsafe(12)  # the stack lives for one run
 USER = "bench000"
 CAPTION = "Bench upload: a new photo from the harbour at dusk with my friends & coffee <3"
@@ -167,8 +179,34 @@ class Bench:
     def url(self, path):
         return self.stack.base_url + path
 
-    def wrk(self, case, name, path, posts=None, signed_in=False, note="", cookies=None, **kwargs):
-        load = wrk.Load(self.url(path), cookies=cookies or (self.session if signed_in else {}))
+    def load_target(self, path, via_port=False):
+        """(URL, headers) for a wrk load. By default the proxy's address on the front
+        network with the Host header of the published port: the path a visitor's
+        request takes (see BenchStack.front_address); via_port adds docker-proxy."""
+        if via_port:
+            return self.url(path), {}
+        host = self.stack.base_url.removeprefix("http://")
+        return f"http://{self.stack.front_address()}:8080{path}", {"Host": host}
+
+    def wrk(
+        self,
+        case,
+        name,
+        path,
+        posts=None,
+        signed_in=False,
+        note="",
+        cookies=None,
+        via_port=False,
+        headers=None,
+        **kwargs,
+    ):
+        url, target_headers = self.load_target(path, via_port)
+        load = wrk.Load(
+            url,
+            cookies=cookies or (self.session if signed_in else {}),
+            headers={**target_headers, **(headers or {})},
+        )
         duration = kwargs.pop("duration", self.p["duration"])
         log(f"case {case}: {name}{f' ({posts} posts)' if posts else ''} -- wrk {duration}s")
         result = wrk.run(load, duration, **kwargs)
@@ -188,9 +226,10 @@ class Bench:
             "--posts",
             str(posts),
             "--users",
-            "50",
+            str(SHAPE_USERS[self.args.shape]),
             "--password",
             PASSWORD,
+            *SHAPES[self.args.shape],
             timeout=1800,
         )
         log(f"seeded {posts} posts in {time.monotonic() - started:.1f}s")
@@ -242,6 +281,7 @@ class Bench:
             wrk=wrk.version(),
             params={k: list(v) if isinstance(v, tuple) else v for k, v in self.p.items()},
             cases=sorted(self.cases),
+            shape=self.args.shape,
         )
         log(f"machine: load {state['loadavg']}, {state['containers_running']} containers running")
         if not wrk.available():
@@ -332,6 +372,23 @@ class Bench:
             if 1 in self.cases:
                 self.check_page("/", signed_in=False)
                 self.wrk(1, "feed, signed out", "/", posts=n, note="microcached at the proxy")
+                if n == sizes[0]:
+                    self.wrk(
+                        1,
+                        "feed, signed out, gzip",
+                        "/",
+                        posts=n,
+                        headers={"Accept-Encoding": "gzip, deflate, br"},
+                        note="as browsers ask: the proxy compresses each answer",
+                    )
+                    self.wrk(
+                        1,
+                        "feed, signed out, via the loopback port",
+                        "/",
+                        posts=n,
+                        via_port=True,
+                        note="127.0.0.1:<published port>: adds docker-proxy (userland)",
+                    )
                 # what the microcache saves: a session cookie that matches no session
                 # makes the proxy bypass its cache and the app render the signed-out page
                 self.wrk(
@@ -347,6 +404,15 @@ class Bench:
                 r = self.wrk(2, "feed, signed in", "/", posts=n, signed_in=True)
                 if n == sizes[0]:
                     self.signed_in_rps_100 = r.rps
+                    # the floor under any page Django renders: gunicorn + the middleware
+                    # + the proxy, for a view that reads nothing
+                    self.wrk(
+                        2,
+                        FLOOR,
+                        "/healthz",
+                        signed_in=True,
+                        note="/healthz: no query, no template; the most Django can serve",
+                    )
         if 3 in self.cases:
             self.case_pages(sizes[-1])
         if 5 in self.cases:
@@ -408,11 +474,13 @@ class Bench:
 
     def upload_load(self, label, jpeg):
         body_file, content_type = self._upload_body(label, jpeg)
+        url, target_headers = self.load_target("/upload/")
         return wrk.Load(
-            self.url("/upload/"),
+            url,
             method="POST",
             cookies=self.session,
             headers={
+                **target_headers,
                 "Content-Type": content_type,
                 "Origin": self.stack.base_url,
                 "Referer": self.url("/upload/"),
@@ -465,7 +533,8 @@ class Bench:
         connections = 4
         delay_ms = max(1, int(1000 * connections / target))
         duration = self.p["isolation_duration"]
-        feed = wrk.Load(self.url("/"), cookies=self.session, delay_ms=delay_ms)
+        url, headers = self.load_target("/")
+        feed = wrk.Load(url, cookies=self.session, headers=headers, delay_ms=delay_ms)
         note = f"{connections} conns, {delay_ms} ms pause each (~{target:.0f} req/s offered)"
         log(f"case 6: paced signed-in feed, idle ({note}), {duration}s")
         idle = wrk.run(feed, duration, threads=2, connections=connections)
@@ -529,6 +598,13 @@ def parse_args(argv):
         help="post counts for the feed cases (default 100,10000,100000)",
     )
     parser.add_argument("--duration", type=int, help="seconds per load (default 15)")
+    parser.add_argument(
+        "--shape",
+        choices=sorted(SHAPES),
+        default="plain",
+        help="data seeded: plain (short captions) or heavy (2,200-char captions, 500 users,"
+        " 100 likes and 20 comments on each of the newest 1,000 posts)",
+    )
     parser.add_argument("--no-build", action="store_true", help="use the images as built")
     parser.add_argument("--keep", action="store_true", help="leave the stack running at the end")
     parser.add_argument("--out", help="results folder (default bench/results/<UTC time>)")

@@ -8,6 +8,7 @@ every answer is the redirect to the new post (a `response()` hook, used only the
 it slows wrk down).
 """
 
+import ipaddress
 import json
 import os
 import shutil
@@ -143,15 +144,40 @@ def parse(stdout, command=""):
     )
 
 
-def _check_loopback(url):
+def _check_local(url):
+    """Loads go to this machine only: loopback, or a container on one of its Docker bridges."""
     host = urlsplit(url).hostname
-    if host not in ("127.0.0.1", "::1", "localhost"):
-        raise ValueError(f"refusing to load a non-loopback address: {url}")
+    if host in ("127.0.0.1", "::1", "localhost") or on_docker_bridge(host):
+        return
+    raise ValueError(f"refusing to load an address that is not this machine's: {url}")
+
+
+def on_docker_bridge(address):
+    """True when `address` is inside the subnet of a Docker bridge of this host (docker0 or
+    a compose network's br-*): a container here, never another machine."""
+    try:
+        wanted = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if wanted.is_link_local or wanted.is_loopback:
+        return False
+    out = subprocess.run(
+        ["ip", "-o", "addr", "show"], capture_output=True, text=True, check=False
+    ).stdout
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) < 4 or fields[2] not in ("inet", "inet6"):
+            continue
+        device, network = fields[1], fields[3]
+        bridge = device == "docker0" or device.startswith("br-")
+        if bridge and wanted in ipaddress.ip_network(network, strict=False):
+            return True
+    return False
 
 
 def start(load, duration, threads=THREADS, connections=CONNECTIONS, timeout="30s"):
     """Start wrk in the background; finish(handle) waits and returns the Result."""
-    _check_loopback(load.url)
+    _check_local(load.url)
     tmp = tempfile.mkdtemp(prefix="extagram-wrk-")
     script = os.path.join(tmp, "load.lua")
     with open(script, "w") as f:

@@ -30,7 +30,7 @@ BROKEN = "drill-broken"
 BROKEN_DOCKERFILE = """
 FROM {base}
 USER 0:0
-RUN printf 'import sys\\nsys.exit("unhealthy: broken on purpose by the drill")\\n' \\
+RUN printf '#!/bin/sh\\necho "unhealthy: broken on purpose by the drill" >&2\\nexit 1\\n' \\
     > /usr/local/bin/extagram-healthcheck
 USER 10001:10001
 ENV EXTAGRAM_VERSION={version}

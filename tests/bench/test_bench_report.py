@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 from bench import php, wrk
-from bench.report import Report
+from bench.report import FLOOR, Report
 from bench.run import parse_args, pct
 
 WRK_OUT = """Running 2s test @ http://127.0.0.1:8080/
@@ -45,7 +45,7 @@ def test_lua_script_carries_cookies_body_and_checks():
     assert "function response(" not in wrk.Load("http://127.0.0.1:1/").script()
 
 
-def test_wrk_refuses_non_loopback_targets():
+def test_wrk_refuses_targets_that_are_not_this_machine():
     with pytest.raises(ValueError):
         wrk.start(wrk.Load("http://192.0.2.1/"), 1)
 
@@ -128,9 +128,16 @@ def test_budget_marks_pass_and_miss():
     report.add(1, "feed, signed out", _result(3500.0, 2.0, 20.0), posts=100_000)
     report.add(2, "feed, signed in", _result(500.0, 50.0, 90.0), posts=100)
     report.add(2, "feed, signed in", _result(300.0, 80.0, 150.0), posts=100_000)
+    report.add(2, FLOOR, _result(800.0, 5.0, 40.0))
     report.memory = {"idle": {"app-1": 100.0, "db-1": 150.0}, "after_load": {"app-1": 500.0}}
     report.startup = {"first": {"up_returned_s": 20.0, "healthy_s": 30.0}}
-    report.images = {"app": 180.0, "proxy": 100.0}
+    report.images = {"app": 180.0, "proxy": 100.0, "nginx base": 97.0}
+    measured = {g: m for g, _, m, _ in report.goals()}
+    assert (
+        "Django's floor, a view that reads nothing: 800 = 0.80x"
+        in (measured["signed-in feed at 100 posts vs PHP at 20: req/s"])
+    )
+    assert measured["proxy image (nginx)"] == "100 MB (base image 97 MB + ours 3.0 MB)"
     goals = {g: s for g, _, _, s in report.goals()}
     assert goals["signed-out feed at 100 posts vs PHP at 20: req/s"] == "PASS"
     assert goals["signed-out feed at 100 posts vs PHP at 20: p99"] == "PASS"

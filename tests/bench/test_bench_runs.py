@@ -49,11 +49,18 @@ def test_quick_bench_runs_end_to_end(tmp_path):
         assert row["errors"] == 0, row
         assert row["p50_ms"] is not None and row["p50_ms"] > 0, row
     names = {row["name"] for row in data["rows"]}
-    assert {"feed, signed out", "feed, signed in", "upload 12 MP, sequential"} <= names
+    assert {
+        "feed, signed out",
+        "feed, signed out, gzip",
+        "feed, signed out, via the loopback port",
+        "feed, signed in",
+        "Django floor: smallest view, signed in",
+        "upload 12 MP, sequential",
+    } <= names
     assert data["bare_pipeline"]["12 MP"]["p50_ms"] > 0
     assert {"idle", "after_load"} <= set(data["memory_mib"])
     assert {"first", "warm"} <= set(data["startup_s"])
-    assert set(data["images_mb"]) == {"app", "proxy", "media", "static"}
+    assert set(data["images_mb"]) == {"app", "proxy", "media", "static", "nginx base"}
     statuses = {goal["status"] for goal in data["goals"]}
     assert statuses <= {"PASS", "MISS", "n/a"} and statuses & {"PASS", "MISS"}
 

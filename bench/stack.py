@@ -121,7 +121,7 @@ class BenchStack(Stack):
         started = time.monotonic()
         self.compose("up", "-d", timeout=timeout)
         returned = time.monotonic() - started
-        self.wait_healthy(timeout=timeout)
+        self.wait_healthy(timeout=timeout, poll=0.2)  # the measurement's resolution
         return returned, time.monotonic() - started, self.timeline(wall)
 
     def timeline(self, since):

@@ -162,12 +162,14 @@ class Stack:
         if service:
             args.append(service)
         ids = self.compose(*args).stdout.split()
-        return [self.inspect(cid) for cid in ids]
+        if not ids:
+            return []
+        return json.loads(self.docker("inspect", *ids).stdout)
 
     def inspect(self, cid):
         return json.loads(self.docker("inspect", cid).stdout)[0]
 
-    def wait_healthy(self, timeout=180):
+    def wait_healthy(self, timeout=180, poll=1.0):
         """Until every long-running service has all its containers running and healthy."""
         deadline = time.monotonic() + timeout
         states = {}
@@ -195,7 +197,7 @@ class Stack:
             )
             if ready:
                 return states
-            time.sleep(1)
+            time.sleep(poll)
         logs = self.compose("logs", "--no-color", "--tail", "40", check=False)
         raise AssertionError(f"stack not healthy after {timeout}s: {states}\n{logs.stdout[-6000:]}")
 

@@ -161,9 +161,12 @@ def on_docker_bridge(address):
         return False
     if wanted.is_link_local or wanted.is_loopback:
         return False
-    out = subprocess.run(
-        ["ip", "-o", "addr", "show"], capture_output=True, text=True, check=False
-    ).stdout
+    try:
+        out = subprocess.run(
+            ["ip", "-o", "addr", "show"], capture_output=True, text=True, check=False
+        ).stdout
+    except OSError:  # no iproute2: refuse rather than guess
+        return False
     for line in out.splitlines():
         fields = line.split()
         if len(fields) < 4 or fields[2] not in ("inet", "inet6"):

@@ -17,10 +17,10 @@ from pathlib import Path
 from tests.stack.conftest import (
     LONG_RUNNING,
     Stack,
-    _free_port,
     _free_subnet,
-    _image_env,
     _mib,
+    loopback_env,
+    remove_abandoned_projects,
 )
 from tests.stack.stackhelpers import Client
 
@@ -41,58 +41,16 @@ UNLIMITED = {
 }
 
 
-def remove_abandoned(env):
-    """`down -v` every earlier bench project whose process is gone."""
-    out = subprocess.run(
-        ["docker", "ps", "-a", "--format", '{{.Label "com.docker.compose.project"}}'],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout
-    for project in sorted(set(out.split())):
-        pid = project.removeprefix(PROJECT_PREFIX)
-        if not project.startswith(PROJECT_PREFIX) or not pid.isdigit():
-            continue
-        if Path(f"/proc/{pid}").exists():
-            continue
-        subprocess.run(
-            ["docker", "compose", "-p", project, "down", "-v", "--remove-orphans"],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            check=False,
-        )
-
-
 class BenchStack(Stack):
     failure = RuntimeError
 
     def __init__(self, project=None):
-        env = dict(os.environ)
-        env.update(_image_env())
-        for var in (
-            "EXTAGRAM_SECRETS_DIR",
-            "EXTAGRAM_TLS_DIR",
-            "EXTAGRAM_APP_REPLICAS",
-            "EXTAGRAM_IMAGE_PREFIX",
-            "EXTAGRAM_KEEPER_REPLICAS",
-            "COMPOSE_PROJECT_NAME",
-            "COMPOSE_FILE",
-        ):
-            env.pop(var, None)
-        env.update(
-            {
-                "EXTAGRAM_VERSION": VERSION_TAG,
-                "EXTAGRAM_BIND": "127.0.0.1",
-                "EXTAGRAM_PORT": str(_free_port()),
-                "EXTAGRAM_HTTPS_PORT": str(_free_port()),
-                "EXTAGRAM_HOSTS": "localhost,127.0.0.1",
-                "EXTAGRAM_UPLOAD_MAX_MB": env.get("EXTAGRAM_UPLOAD_MAX_MB", "10"),
-                "EXTAGRAM_TLS": "false",
-                **UNLIMITED,
-            }
+        env = loopback_env(
+            VERSION_TAG,
+            EXTAGRAM_UPLOAD_MAX_MB=os.environ.get("EXTAGRAM_UPLOAD_MAX_MB", "10"),
+            **UNLIMITED,
         )
-        remove_abandoned(env)
+        remove_abandoned_projects(env, PROJECT_PREFIX)
         env["EXTAGRAM_FRONT_SUBNET"] = _free_subnet()
         super().__init__(env, project or f"{PROJECT_PREFIX}{os.getpid()}")
 
@@ -179,9 +137,9 @@ class BenchStack(Stack):
             sizes["nginx base"] = round(int(out.strip()) / 1e6, 1)
         return sizes
 
-    def exec(self, service, *cmd, stdin=None, timeout=900):
-        """Run a command in the first container of a service; stdin as bytes."""
-        result = subprocess.run(
+    def run_in(self, service, *cmd, stdin=None, timeout=900):
+        """`docker compose exec` in the first container of a service (stdin as bytes)."""
+        return subprocess.run(
             ["docker", "compose", "-p", self.project, "exec", "-T", service, *cmd],
             cwd=REPO,
             env=self.env,
@@ -189,6 +147,10 @@ class BenchStack(Stack):
             capture_output=True,
             timeout=timeout,
         )
+
+    def exec(self, service, *cmd, stdin=None, timeout=900):
+        """Its stdout; raises when the command fails."""
+        result = self.run_in(service, *cmd, stdin=stdin, timeout=timeout)
         if result.returncode != 0:
             raise RuntimeError(
                 f"exec {service} {' '.join(cmd)} failed ({result.returncode}):\n"
@@ -215,15 +177,8 @@ class BenchStack(Stack):
         }
         found = {}
         for key, (service, cmd) in probes.items():
-            result = subprocess.run(
-                ["docker", "compose", "-p", self.project, "exec", "-T", service, *cmd],
-                cwd=REPO,
-                env=self.env,
-                capture_output=True,
-                text=True,
-                timeout=60,
-            )
-            text = (result.stdout + result.stderr).strip().splitlines()
+            result = self.run_in(service, *cmd, timeout=60)
+            text = (result.stdout + result.stderr).decode(errors="replace").strip().splitlines()
             found[key] = text[0] if text else "?"
         return found
 

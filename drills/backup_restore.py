@@ -98,11 +98,7 @@ def run_on(stack_a, result, args, dest, restore_into=None):
         _res, info["backup_s"] = stack_a.ops("backup", str(dest))
 
     summary = under_load(stack_a, result, args, event)
-    result.check(
-        "zero failed requests during the backup",
-        summary.errors == 0,
-        f"{summary.total} requests, {summary.errors} errors {summary.errors_by_kind() or ''}",
-    )
+    result.check_no_errors(summary, "zero failed requests during the backup")
     verify, _t = stack_a.ops("backup", "--verify", str(dest), check=False)
     result.check("backup --verify", verify.returncode == 0, f"exit {verify.returncode}")
     acked = [u for u in summary.uploads if u.t < info["backup_t"]]

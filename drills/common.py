@@ -93,53 +93,8 @@ class DrillStack(stackconf.Stack):
         self.compose("down", "-v", "--remove-orphans", check=False, timeout=300)
 
 
-def remove_abandoned(env):
-    """`down -v` drill projects whose drill process is gone."""
-    out = subprocess.run(
-        ["docker", "ps", "-a", "--format", '{{.Label "com.docker.compose.project"}}'],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout
-    for project in sorted(set(out.split())):
-        if not project.startswith(PREFIX):
-            continue
-        pid = project.rsplit("-", 1)[-1]
-        if pid.isdigit() and Path(f"/proc/{pid}").exists():
-            continue
-        subprocess.run(
-            ["docker", "compose", "-p", project, "down", "-v", "--remove-orphans"],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            check=False,
-        )
-
-
 def stack_env(version=V1):
-    env = dict(os.environ)
-    env.update(stackconf._image_env())
-    for var in (
-        "EXTAGRAM_SECRETS_DIR",
-        "EXTAGRAM_TLS_DIR",
-        "EXTAGRAM_APP_REPLICAS",
-        "EXTAGRAM_IMAGE_PREFIX",
-        "EXTAGRAM_KEEPER_REPLICAS",
-        "COMPOSE_PROJECT_NAME",
-    ):
-        env.pop(var, None)
-    env.update(RAISED_LIMITS)
-    env.update(
-        {
-            "EXTAGRAM_VERSION": version,
-            "EXTAGRAM_BIND": "127.0.0.1",
-            "EXTAGRAM_PORT": str(stackconf._free_port()),
-            "EXTAGRAM_HTTPS_PORT": str(stackconf._free_port()),
-            "EXTAGRAM_HOSTS": "localhost,127.0.0.1",
-            "EXTAGRAM_TLS": "false",
-            "EXTAGRAM_UPLOAD_MAX_MB": "10",
-        }
-    )
+    env = stackconf.loopback_env(version, **RAISED_LIMITS)
     # each drill's ops state in its own folder, never the operator's
     env.setdefault("EXTAGRAM_OPS_STATE_DIR", str(REPO / "test-artifacts" / "ops-state"))
     return env
@@ -164,7 +119,7 @@ def build_images(env, versions=(V1, V2)):
 def new_stack(name, version=V1, build=True, env=None):
     env = dict(env or stack_env(version))
     env["EXTAGRAM_VERSION"] = version
-    remove_abandoned(env)
+    stackconf.remove_abandoned_projects(env, PREFIX)
     env["EXTAGRAM_FRONT_SUBNET"] = stackconf._free_subnet()
     if build:
         build_images(env)
@@ -217,6 +172,14 @@ class Result:
     def check(self, name, ok, detail=""):
         self.checks.append((name, bool(ok), str(detail)))
         log(f"{'PASS' if ok else 'FAIL'} {name} {detail}")
+
+    def check_no_errors(self, summary, name="zero failed requests"):
+        """The load driver saw no failed request (its table says which kinds did)."""
+        self.check(
+            name,
+            summary.errors == 0,
+            f"{summary.total} requests, {summary.errors} errors {summary.errors_by_kind() or ''}",
+        )
 
     def note(self, text):
         self.notes.append(text)

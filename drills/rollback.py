@@ -24,11 +24,7 @@ def run(result, args):
 
         summary = under_load(stack, result, args, event)
         after = {v for v, _ in stack.served(6)}
-        result.check(
-            "zero failed requests",
-            summary.errors == 0,
-            f"{summary.total} requests, {summary.errors} errors {summary.errors_by_kind() or ''}",
-        )
+        result.check_no_errors(summary)
         result.check(
             f"served version back to {V1}",
             after == {V1},

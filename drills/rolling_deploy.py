@@ -78,11 +78,7 @@ def run_on(stack, result, args, target=V2, broken=True):
     finally:
         summary = driver.stop()
     result.summary = summary
-    result.check(
-        "zero failed requests",
-        summary.errors == 0,
-        f"{summary.total} requests, {summary.errors} errors {summary.errors_by_kind() or ''}",
-    )
+    result.check_no_errors(summary)
     result.check(
         "served version changed",
         after == {target},

@@ -34,11 +34,7 @@ def run(result, args):
         finally:
             summary = driver.stop()
         result.summary = summary
-        result.check(
-            "zero failed requests",
-            summary.errors == 0,
-            f"{summary.total} requests, {summary.errors} errors {summary.errors_by_kind() or ''}",
-        )
+        result.check_no_errors(summary)
         result.check(
             "traffic reaches all 4 replicas",
             len(replicas_at_4) == 4,

@@ -77,8 +77,9 @@ def _free_subnet():
     raise RuntimeError("no free 10.213.x.0/24 subnet for the test stack")
 
 
-def _remove_abandoned_projects(env):
-    """`down -v` every earlier test project whose pytest process is gone."""
+def remove_abandoned_projects(env, prefix):
+    """`down -v` every compose project named `<prefix>...-<pid>` whose process is gone
+    (a test run, bench or drill that was killed before it could clean up)."""
     out = subprocess.run(
         ["docker", "ps", "-a", "--format", '{{.Label "com.docker.compose.project"}}'],
         capture_output=True,
@@ -86,11 +87,11 @@ def _remove_abandoned_projects(env):
         check=False,
     ).stdout
     for project in sorted(set(out.split())):
-        if not project.startswith(PROJECT_PREFIX) or project == PROJECT:
+        if not project.startswith(prefix):
             continue
-        pid = project.removeprefix(PROJECT_PREFIX)
+        pid = project.rsplit("-", 1)[-1]
         if pid.isdigit() and Path(f"/proc/{pid}").exists():
-            continue  # another run in progress
+            continue  # its run is still in progress (this one included)
         subprocess.run(
             ["docker", "compose", "-p", project, "down", "-v", "--remove-orphans"],
             cwd=REPO,
@@ -98,6 +99,43 @@ def _remove_abandoned_projects(env):
             capture_output=True,
             check=False,
         )
+
+
+# The operator's own settings that must never leak into a throwaway stack.
+OPERATOR_VARS = (
+    "EXTAGRAM_SECRETS_DIR",
+    "EXTAGRAM_TLS_DIR",
+    "EXTAGRAM_APP_REPLICAS",
+    "EXTAGRAM_IMAGE_PREFIX",
+    "EXTAGRAM_FRONT_SUBNET",
+    "EXTAGRAM_KEEPER_REPLICAS",
+    "COMPOSE_PROJECT_NAME",
+    "COMPOSE_FILE",
+)
+
+
+def loopback_env(version, **settings):
+    """The environment of a throwaway stack: base-image stand-ins where no registry is
+    configured, none of the operator's settings, free loopback ports, plain HTTP;
+    `settings` (compose variables) on top. The caller picks the front subnet once the
+    abandoned projects are gone (_free_subnet)."""
+    env = dict(os.environ)
+    env.update(_image_env())
+    for var in OPERATOR_VARS:
+        env.pop(var, None)
+    env.update(
+        {
+            "EXTAGRAM_VERSION": version,
+            "EXTAGRAM_BIND": "127.0.0.1",
+            "EXTAGRAM_PORT": str(_free_port()),
+            "EXTAGRAM_HTTPS_PORT": str(_free_port()),
+            "EXTAGRAM_HOSTS": "localhost,127.0.0.1",
+            "EXTAGRAM_TLS": "false",
+            "EXTAGRAM_UPLOAD_MAX_MB": "10",
+            **settings,
+        }
+    )
+    return env
 
 
 def _image_env():
@@ -242,32 +280,14 @@ def stack():
     if subprocess.run(["docker", "compose", "version"], capture_output=True).returncode != 0:
         _unavailable("no `docker compose` (Compose v2 plugin)")
 
-    env = dict(os.environ)
-    env.update(_image_env())
-    env.update(
-        {
-            "EXTAGRAM_VERSION": "stacktest",
-            "EXTAGRAM_BIND": "127.0.0.1",
-            "EXTAGRAM_PORT": str(_free_port()),
-            "EXTAGRAM_HTTPS_PORT": str(_free_port()),
-            "EXTAGRAM_HOSTS": "localhost,127.0.0.1",
-            "EXTAGRAM_UPLOAD_MAX_MB": "2",
-            "EXTAGRAM_PROXY_LOGIN_RATE": "6r/m",
-            "EXTAGRAM_PROXY_LOGIN_BURST": "3",
-            "EXTAGRAM_TLS": "false",
-        }
+    env = loopback_env(
+        "stacktest",
+        EXTAGRAM_UPLOAD_MAX_MB="2",
+        EXTAGRAM_PROXY_LOGIN_RATE="6r/m",
+        EXTAGRAM_PROXY_LOGIN_BURST="3",
     )
-    for var in (
-        "EXTAGRAM_SECRETS_DIR",
-        "EXTAGRAM_TLS_DIR",
-        "EXTAGRAM_APP_REPLICAS",
-        "EXTAGRAM_IMAGE_PREFIX",
-        "EXTAGRAM_FRONT_SUBNET",
-        "EXTAGRAM_KEEPER_REPLICAS",
-    ):
-        env.pop(var, None)
     s = Stack(env)
-    _remove_abandoned_projects(env)
+    remove_abandoned_projects(env, PROJECT_PREFIX)
     env["EXTAGRAM_FRONT_SUBNET"] = _free_subnet()
     REPORT.append(
         "images: " + ", ".join(f"{v}={env.get(v, '(official default)')}" for v in IMAGE_VARS)

@@ -158,10 +158,10 @@ class Command(BaseCommand):
         photos,
         password,
         seed,
-        caption_chars=0,
-        likes_per_post=0,
-        comments_per_post=0,
-        engaged_posts=1000,
+        caption_chars,
+        likes_per_post,
+        comments_per_post,
+        engaged_posts,
         **options,
     ):
         if posts < 0 or users < 1 or photos < 1:

@@ -7,6 +7,8 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django_ratelimit.decorators import ratelimit
 
+from extagram.core.redirects import next_target
+
 from .forms import SignupForm
 
 
@@ -36,8 +38,16 @@ class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
 
+    def get_redirect_url(self):
+        return next_target(self.request) or ""
+
     def form_invalid(self, form):
         return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class LogoutView(auth_views.LogoutView):
+    def get_redirect_url(self):
+        return next_target(self.request) or ""
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):

@@ -6,11 +6,11 @@ from django.db.models import Sum
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from extagram.core.caching import shared_cache_for_visitors
+from extagram.core.redirects import redirect_back
 
 from .cards import render_cards
 from .forms import CommentForm, PostEditForm
@@ -83,15 +83,6 @@ def _detail_context(request, post, comment_form=None):
     }
 
 
-def _back(request, fallback):
-    target = request.POST.get("next") or request.GET.get("next")
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return redirect(target)
-    return redirect(fallback)
-
-
 def _wants_json(request):
     return "application/json" in request.headers.get("Accept", "")
 
@@ -105,7 +96,7 @@ def toggle_like(request, pk):
         post.refresh_from_db(fields=["like_count"])
         html = render_to_string("posts/_like_form.html", {"post": post}, request=request)
         return JsonResponse({"liked": post.liked, "like_count": post.like_count, "html": html})
-    return _back(request, post)
+    return redirect_back(request, post)
 
 
 @login_required

@@ -340,6 +340,12 @@ def cmd_restore(project: Project, args) -> int:
     return 0
 
 
+def needs_engine(args) -> bool:
+    """Whether the command talks to Docker. `backup --verify DIR` only reads a folder, so
+    it works on a machine with no Docker engine (or no docker command) at all."""
+    return not (args.command == "backup" and args.verify)
+
+
 COMMANDS = {
     "status": cmd_status,
     "deploy": cmd_deploy,
@@ -353,6 +359,8 @@ COMMANDS = {
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if not needs_engine(args):
+            return COMMANDS[args.command](None, args)
         project = Project(args.project_name, args.project_dir)
         project.check_engine()
         return COMMANDS[args.command](project, args)

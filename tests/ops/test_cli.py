@@ -173,6 +173,15 @@ def test_verify_finds_a_changed_media_file(tmp_path, capsys):
     assert "ab/cd.jpg checksum differs" in capsys.readouterr().err
 
 
+def test_verify_needs_no_docker_at_all(tmp_path, monkeypatch, capsys):
+    """`backup --verify` only reads a folder: no docker command, no engine, no compose.yaml."""
+    make_backup(tmp_path / "b")
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["backup", "--verify", str(tmp_path / "b")]) == 0
+    assert "verified" in capsys.readouterr().out
+
+
 def test_verify_finds_a_damaged_file(tmp_path):
     make_backup(tmp_path / "b")
     with open(tmp_path / "b" / "db.sql.gz", "ab") as out:

@@ -6,6 +6,7 @@ import socket
 import uuid
 
 from django.conf import settings
+from django.utils.cache import patch_cache_control
 
 _request_id = contextvars.ContextVar("request_id", default="-")
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
@@ -81,4 +82,26 @@ class RequestIdMiddleware:
         response["X-Request-ID"] = request.id
         response["X-Served-By"] = SERVED_BY
         response["X-Extagram-Version"] = settings.VERSION
+        return response
+
+
+class PrivateForSignedInMiddleware:
+    """Every response to a signed-in visitor gets `Cache-Control: private`.
+
+    Such pages carry the visitor's name, forms and CSRF token: no shared cache (a
+    front proxy, a CDN, a company proxy) may keep them. Requests without a session
+    cookie are never signed in, so they do not touch the session store here.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            settings.SESSION_COOKIE_NAME in request.COOKIES
+            and hasattr(request, "user")
+            and request.user.is_authenticated
+        ):
+            patch_cache_control(response, private=True)
         return response

@@ -14,6 +14,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from extagram_ops.docker import IMAGE_PREFIX
 from tests.stack.conftest import (
     LONG_RUNNING,
     Stack,
@@ -127,7 +128,7 @@ class BenchStack(Stack):
     def image_sizes(self):
         sizes = {}
         for repo in IMAGES:
-            ref = f"extagram/{repo}:{VERSION_TAG}"
+            ref = f"{IMAGE_PREFIX}/{repo}:{VERSION_TAG}"
             out = self.docker("image", "inspect", "-f", "{{.Size}}", ref, check=False).stdout
             if out.strip():
                 sizes[repo] = round(int(out.strip()) / 1e6, 1)

@@ -291,6 +291,39 @@ class running_stack:  # noqa: N801 -- used as a context manager
         return False
 
 
+def crash(project, container):
+    """SIGKILL the container's main process from the host: what a crash or the kernel's
+    OOM killer does. Docker's restart policy (`restart: unless-stopped`) starts such a
+    container again; it deliberately does NOT restart one stopped through its API
+    (`docker kill`, `docker stop`), which is why the drills never use `docker kill`.
+    Needs root on the engine's host (the container's processes must be visible here);
+    raises RuntimeError otherwise."""
+    import signal
+
+    pid = int(project.docker("inspect", "-f", "{{.State.Pid}}", container.id).stdout)
+    if not pid or not Path(f"/proc/{pid}").exists():
+        raise RuntimeError(
+            "the container's processes are not visible from here (Docker in a VM, or "
+            "rootless): run the drill on the engine's host"
+        )
+    if os.geteuid() != 0:
+        raise RuntimeError("killing a container's process from the host needs root")
+    log(f"kill -9 {pid}  (main process of {container.name})")
+    os.kill(pid, signal.SIGKILL)
+
+
+def wait_back(project, container, started_before, timeout=90):
+    """Seconds until the container runs again (a new StartedAt) and is healthy, or None."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        (now,) = project.inspect(container.id) or (None,)
+        restarted = now and now.started_at != started_before and now.status == "running"
+        if restarted and now.health in ("healthy", "none"):
+            return time.monotonic() - start
+        time.sleep(0.5)
+    return None
+
+
 def phase_seconds(args):
     return 4.0 if getattr(args, "short", False) else 15.0
 

@@ -2,8 +2,9 @@
 
     python -m drills.kill_db [--short] [--record]
 
-Under load, `docker kill --signal KILL` the db container (the keeper starts it again;
-InnoDB recovers from its log). While it is down, a prober asks for uncached pages: every
+Under load, `kill -9` the database server (the db container's main process, from the
+host: see drills.common.crash); Docker's restart policy starts it again and InnoDB
+recovers from its log. While it is down, a prober asks for uncached pages: every
 answer must be 200 (a page that needs no database, or the proxy's microcache) or the
 site's clear 503 page, never a 500 or a traceback. The site must recover without any
 app restart, and every upload acknowledged before the kill must still be there.
@@ -13,7 +14,7 @@ import sys
 import threading
 import time
 
-from drills.common import log, main, running_stack, under_load, uploads_present
+from drills.common import crash, main, running_stack, under_load, uploads_present
 
 TITLE = "kill -9 the database under load"
 BAD_MARKERS = (b"Traceback", b"Server Error (500)", b"OperationalError")
@@ -47,9 +48,8 @@ def run_on(stack, result, args):
         info["kill_t"] = time.monotonic() - driver._t0
         thread = threading.Thread(target=prober, daemon=True)
         thread.start()
-        log(f"docker kill --signal KILL {db.name}")
         killed = time.monotonic()
-        project.docker("kill", "--signal", "KILL", db.id)
+        crash(project, db)
         # recovered: 5 probes in a row answered 200 (database pages work again)
         deadline = killed + 180
         while time.monotonic() < deadline:

@@ -39,10 +39,10 @@ LABEL org.opencontainers.image.version={version}
 
 
 def build_broken(stack):
-    base = f"extagram/app:{V1}"
+    base = stack.ops_project.image("app", V1)
     log(f"building {BROKEN}: {base} with a health check that always fails")
     subprocess.run(
-        ["docker", "build", "-q", "-t", f"extagram/app:{BROKEN}", "-"],
+        ["docker", "build", "-q", "-t", stack.ops_project.image("app", BROKEN), "-"],
         input=BROKEN_DOCKERFILE.format(base=base, version=BROKEN).encode(),
         cwd=REPO,
         env=stack.env,

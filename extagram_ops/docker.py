@@ -20,7 +20,9 @@ PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
 NUMBER_LABEL = "com.docker.compose.container-number"
 VERSION_LABEL = "org.opencontainers.image.version"
-LONG_RUNNING = ("proxy", "app", "upload", "media", "static", "db", "cache", "keeper")
+# compose.yaml's default: a registry host that can never resolve (RFC 6761)
+IMAGE_PREFIX = "extagram.invalid"
+LONG_RUNNING = ("proxy", "app", "upload", "media", "static", "db", "cache")
 
 
 class OpsError(Exception):
@@ -61,6 +63,7 @@ class Container:
     image: str
     restart_count: int
     networks: dict
+    started_at: str = ""  # Docker's RFC 3339 time of the last start
 
     @classmethod
     def from_inspect(cls, data: dict) -> Container:
@@ -77,6 +80,7 @@ class Container:
             image=data["Config"]["Image"],
             restart_count=int(data.get("RestartCount", 0)),
             networks=(data.get("NetworkSettings") or {}).get("Networks") or {},
+            started_at=state.get("StartedAt", ""),
         )
 
     @property
@@ -89,7 +93,7 @@ class Project:
         self.directory = directory or find_project_dir()
         self.env = dict(os.environ if env is None else env)
         self.name = name or self.env.get("COMPOSE_PROJECT_NAME") or "extagram"
-        self.prefix = self.env.get("EXTAGRAM_IMAGE_PREFIX") or "extagram"
+        self.prefix = self.env.get("EXTAGRAM_IMAGE_PREFIX") or IMAGE_PREFIX
 
     # ---- raw calls
     def docker(self, *args, check=True, timeout=300, input=None, stdout=None, text=True):

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from extagram_ops.docker import IMAGE_PREFIX
 from tests.stack.stackhelpers import REPORT, Client
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,7 +34,7 @@ PROJECT_PREFIX = "extagram-stacktest-"
 PROJECT = f"{PROJECT_PREFIX}{os.getpid()}"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 IMAGE_VARS = ("PYTHON_IMAGE", "NGINX_IMAGE", "DB_IMAGE", "REDIS_IMAGE")
-LONG_RUNNING = ("proxy", "app", "upload", "media", "static", "db", "cache", "keeper")
+LONG_RUNNING = ("proxy", "app", "upload", "media", "static", "db", "cache")
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -108,7 +109,6 @@ OPERATOR_VARS = (
     "EXTAGRAM_APP_REPLICAS",
     "EXTAGRAM_IMAGE_PREFIX",
     "EXTAGRAM_FRONT_SUBNET",
-    "EXTAGRAM_KEEPER_REPLICAS",
     "COMPOSE_PROJECT_NAME",
     "COMPOSE_FILE",
 )
@@ -308,10 +308,15 @@ def stack():
             REPORT.append("image sizes:")
             for repo in ("app", "proxy", "media", "static"):
                 size = s.docker(
-                    "image", "inspect", "-f", "{{.Size}}", f"extagram/{repo}:stacktest", check=False
+                    "image",
+                    "inspect",
+                    "-f",
+                    "{{.Size}}",
+                    f"{IMAGE_PREFIX}/{repo}:stacktest",
+                    check=False,
                 ).stdout.strip()
                 if size:
-                    REPORT.append(f"  extagram/{repo}:stacktest  {int(size) / 1e6:.1f} MB")
+                    REPORT.append(f"  {IMAGE_PREFIX}/{repo}:stacktest  {int(size) / 1e6:.1f} MB")
         except Exception as error:  # the report must never hide the real failure
             REPORT.append(f"(report failed: {error})")
         if not os.environ.get("STACK_KEEP"):

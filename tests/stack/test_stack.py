@@ -4,7 +4,8 @@ Builds the images, starts `compose.yaml` as its own project, waits until every s
 is healthy, then: sign up, upload, see the photo (served by `media`) and the CSS (served
 by `static`); both app replicas answer; the upload limit (one variable) and the login
 rate limit hold at the proxy; db and Redis are unreachable from the proxy and the host;
-data survives `down`/`up`; killing an app replica loses no GET and it comes back.
+data survives `down`/`up`; an app replica that crashes (`kill -9` of its process) loses
+no GET and Docker's restart policy brings it back.
 Prints memory per service and image sizes at the end (never asserted).
 
 The tests run in file order and share one stack; later ones use what earlier ones made.
@@ -388,39 +389,14 @@ def _wait_back(stack, cid, since_started_at, timeout=90):
     return None
 
 
-def test_docker_kill_of_an_app_replica_loses_no_get_and_it_comes_back(stack):
-    """`docker kill` cancels Docker's restart policy by design; the keeper service
-    starts the replica again. Meanwhile the proxy sends every GET to the other one."""
-    name, password = _require("user")
-    client = stack.client()
-    assert client.login(name, password).status == 302
-    victim = stack.containers("app")[0]
-
-    def kill_and_wait():
-        stack.docker("kill", victim["Id"])
-        return _wait_back(stack, victim["Id"], victim["State"]["StartedAt"])
-
-    results, back_after = _hammer_during(stack, client.cookies, kill_and_wait, settle=2)
-    failures = [r for r in results if r[0] != 200]
-    slowest = max(r[1] for r in results)
-    REPORT.append(
-        f"docker kill of an app replica: {len(results)} GETs, {len(failures)} failed, "
-        f"slowest {slowest:.2f}s, replica healthy again after "
-        + (f"{back_after:.1f}s" if back_after else "NEVER")
-    )
-    assert len(results) > 50
-    assert not failures, f"{len(failures)} of {len(results)} GETs failed: {failures[:5]}"
-    assert back_after is not None, "the killed replica did not come back healthy within 90s"
-    assert len(stack.containers("app")) == 2
-
-
 @pytest.mark.skipif(
     not hasattr(os, "geteuid") or os.geteuid() != 0,
     reason="needs root to kill a container's process",
 )
 def test_crashed_app_replica_is_restarted_by_the_restart_policy(stack):
     """A process that dies on its own (here: SIGKILL from the host, like the OOM killer)
-    is restarted by `restart: unless-stopped`, and no GET fails meanwhile."""
+    is restarted by `restart: unless-stopped`, and no GET fails meanwhile. (`docker kill`
+    is different: Docker leaves a container stopped through its API down, by design.)"""
     name, password = _require("user")
     client = stack.client()
     assert client.login(name, password).status == 302

@@ -18,6 +18,22 @@ def pytest_configure(config):
     settings.WHITENOISE_USE_FINDERS = True
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """SQLite tests use a file in WAL mode, as `make run` does, not Django's in-memory default.
+
+    Threads of an in-memory ("shared cache") database lock whole tables and fail at
+    once with "database table is locked" instead of waiting; the embedded site serves
+    8 threads on a file, and concurrency tests must see what it sees.
+    """
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        test_name = tmp_path_factory.mktemp("sqlite") / "test.sqlite3"
+        database.setdefault("TEST", {})["NAME"] = str(test_name)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_site(request, settings, tmp_path):
     """Each test gets its own media folder and an empty cache."""
@@ -29,6 +45,8 @@ def _isolated_site(request, settings, tmp_path):
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.RATELIMIT_ENABLE = request.node.get_closest_marker("ratelimit") is not None
+    # No background media sweeps (they would wait on the tests' open transactions).
+    settings.MEDIA_SWEEP_INTERVAL = 0
     cache.clear()
     yield
     cache.clear()

@@ -1,9 +1,18 @@
+import logging
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import models, transaction
+from django.db import IntegrityError, connections, models, transaction
 from django.urls import reverse
 from django.utils import timezone
+
+log = logging.getLogger(__name__)
+
+PHOTOS_DIR = "photos"
+# Unused rows whose file is already gone are harmless; a sweep removes up to this many.
+SWEEP_ROWS_MAX = 1000
 
 CAPTION_MAX = 2200
 ALT_TEXT_MAX = 300
@@ -19,37 +28,55 @@ class PostQuerySet(models.QuerySet):
         rows = list(posts[: size + 1])
         return rows[:size], len(rows) > size
 
-    def create_with_photo(self, author, photo, caption="", alt_text=""):
-        """Write the photo's files and the row together, or neither.
+    def using_file(self, name):
+        """Posts whose photo is stored under `name` (either size); indexed."""
+        return self.filter(models.Q(image_large=name) | models.Q(image_small=name))
 
-        Files go first (a row must never point at nothing); if anything fails
-        afterwards, the files this call wrote are removed again. Files that
-        already existed (the same picture posted before) are shared and kept.
+    def create_with_photo(self, author, photo, caption="", alt_text="", submission=None):
+        """Store the photo's files and create the post together: a committed post's files exist.
+
+        `photo` is a ProcessedPhoto (`.variants`, each with `storage_name` and `data`).
+        Under the files' StoredFile locks (see StoredFile), every file is (re)written
+        if it is missing or damaged, then the row is inserted, then the transaction
+        commits and the locks go: no deletion can remove a file between the check and
+        the commit. If anything fails, files that no post uses are released again.
+
+        `submission` (a hex digest, see UploadForm.submission_key) makes a repeat of
+        the same form submission return the post the first one created instead of a
+        second post: the (author, submission) pair is unique in the database, so this
+        holds for repeats that arrive at the same moment too.
         """
-        written = []
-        try:
-            names = {}
-            for variant in photo.variants:
-                name = variant.storage_name
-                if not default_storage.exists(name):
-                    name = default_storage.save(name, ContentFile(variant.data))
-                    written.append(name)
-                names[variant.width_class] = name
-            with transaction.atomic():
-                return self.create(
-                    author=author,
-                    caption=caption,
-                    alt_text=alt_text,
-                    image_large=names["large"],
-                    image_small=names["small"],
-                    width=photo.width,
-                    height=photo.height,
-                    small_width=photo.small_width,
-                )
-        except BaseException:
-            for name in written:
-                default_storage.delete(name)
-            raise
+        by_size = {variant.width_class: variant.storage_name for variant in photo.variants}
+        names = list(by_size.values())
+        for _attempt in range(2):
+            try:
+                with transaction.atomic():
+                    StoredFile.objects.lock(names)
+                    for variant in photo.variants:
+                        StoredFile.objects.write_if_missing(variant.storage_name, variant.data)
+                    return self.create(
+                        author=author,
+                        caption=caption,
+                        alt_text=alt_text,
+                        image_large=by_size["large"],
+                        image_small=by_size["small"],
+                        width=photo.width,
+                        height=photo.height,
+                        small_width=photo.small_width,
+                        submission=submission,
+                    )
+            except IntegrityError:
+                if submission is None:
+                    StoredFile.objects.release(names)
+                    raise
+                first = self.filter(author=author, submission=submission).first()
+                if first is not None:
+                    return first
+                # The first post of this submission was deleted meanwhile: make it again.
+            except BaseException:
+                StoredFile.objects.release(names)
+                raise
+        raise IntegrityError(f"submission {submission} could neither be created nor found")
 
 
 class Post(models.Model):
@@ -65,12 +92,27 @@ class Post(models.Model):
     comment_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
     edited_at = models.DateTimeField(auto_now=True)
+    # Digest of the upload form submission that created the post: a repeated submission
+    # finds this post instead of making a second one. NULL (not "") for posts made
+    # otherwise, as NULLs never collide in the unique constraint (on every backend; MySQL
+    # has no partial unique indexes).
+    submission = models.CharField(  # noqa: DJ001
+        max_length=64, null=True, blank=True, editable=False
+    )
 
     objects = PostQuerySet.as_manager()
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["author", "-id"], name="post_author_newest")]
+        indexes = [
+            models.Index(fields=["author", "-id"], name="post_author_newest"),
+            # "does any post still use this file?" on every deletion and sweep
+            models.Index(fields=["image_large"], name="post_image_large"),
+            models.Index(fields=["image_small"], name="post_image_small"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["author", "submission"], name="one_post_per_submission")
+        ]
 
     def __str__(self):
         return f"Post {self.pk} by {self.author}"
@@ -145,3 +187,184 @@ class Comment(models.Model):
     def can_be_deleted_by(self, user):
         """The comment's author, or the author of the post it is on."""
         return user.is_authenticated and user.pk in (self.author_id, self.post.author_id)
+
+
+class StoredFileManager(models.Manager):
+    def lock(self, names):
+        """Lock the rows of these file names until the current transaction ends.
+
+        Creates the rows that are missing and sets `touched_at` to now, in one
+        upsert (INSERT ... ON DUPLICATE KEY UPDATE on MariaDB/MySQL, INSERT ... ON
+        CONFLICT DO UPDATE on SQLite), which takes an exclusive lock on each row,
+        existing or new. Names are locked in sorted order, the same in every caller,
+        so two lockers never wait for each other in a cycle. Call it inside
+        transaction.atomic().
+        """
+        now = timezone.now()
+        rows = [self.model(name=name, touched_at=now) for name in sorted(set(names))]
+        options = {"update_conflicts": True, "update_fields": ["touched_at"]}
+        if connections[self.db].features.supports_update_conflicts_with_target:
+            options["unique_fields"] = ["name"]
+        self.bulk_create(rows, **options)
+
+    def write_if_missing(self, name, data):
+        """Make storage hold exactly `data` under `name`; the caller holds the name's lock.
+
+        A file that is missing, or whose bytes differ (e.g. cut short by a crash in
+        the middle of an earlier write), is written again. Returns True if it wrote.
+        """
+        if default_storage.exists(name):
+            with default_storage.open(name) as stored:
+                if stored.read() == data:
+                    return False
+            default_storage.delete(name)
+        saved = default_storage.save(name, ContentFile(data))
+        if saved != name:
+            # Only a writer that ignores the lock could have made `name` meanwhile.
+            default_storage.delete(saved)
+            raise RuntimeError(f"{name} was written by someone not holding its lock")
+        return True
+
+    def release(self, names):
+        """Delete each of these files that no committed post uses; return the names deleted.
+
+        One short transaction per name: lock the row, check that no post refers to
+        the name, delete the file, then the row. Errors are logged, not raised (the
+        post deletion that calls this has already committed; the sweep retries).
+        """
+        deleted = []
+        for name in sorted(set(names)):
+            try:
+                with transaction.atomic(using=self.db):
+                    self.lock([name])
+                    if Post.objects.using_file(name).exists():
+                        continue
+                    default_storage.delete(name)
+                    self.filter(name=name).delete()
+                deleted.append(name)
+            except Exception:
+                log.exception("could not release %s; the media sweep will retry", name)
+        return deleted
+
+    def sweep(self, grace, dry_run=False):
+        """Delete photo files and rows that no post uses and nothing touched for `grace` seconds.
+
+        What it finds is what crashes leave behind (see StoredFile): files with no
+        post, and rows with no post. Each is removed under the same lock as in
+        `release`, after checking again, so a sweep is safe at any moment and beside
+        any number of other sweeps. Storage is listed one folder (`photos/xx/`) at a
+        time, so memory stays small whatever the number of files.
+
+        Returns {"files": files checked, "rows": rows checked, "deleted": [names]}
+        (with dry_run, the names that would be deleted).
+        """
+        cutoff = timezone.now() - timedelta(seconds=grace)
+        report = {"files": 0, "rows": 0, "deleted": []}
+        for batch in _stored_files_older_than(cutoff):
+            report["files"] += len(batch)
+            used = _names_in_use(batch)
+            recent = set(
+                self.filter(name__in=batch, touched_at__gte=cutoff).values_list("name", flat=True)
+            )
+            for name in batch:
+                if name not in used and name not in recent:
+                    self._sweep_one(name, cutoff, dry_run, report)
+        unused_rows = self.filter(touched_at__lt=cutoff).exclude(
+            models.Exists(Post.objects.using_file(models.OuterRef("name")))
+        )
+        for name in unused_rows.values_list("name", flat=True)[:SWEEP_ROWS_MAX]:
+            report["rows"] += 1
+            if name not in report["deleted"]:
+                self._sweep_one(name, cutoff, dry_run, report)
+        return report
+
+    def _sweep_one(self, name, cutoff, dry_run, report):
+        if dry_run:
+            report["deleted"].append(name)
+            return
+        with transaction.atomic(using=self.db):
+            row = self.select_for_update().filter(name=name).first()
+            if row is not None and row.touched_at >= cutoff:
+                return
+            self.lock([name])
+            if Post.objects.using_file(name).exists():
+                return
+            default_storage.delete(name)
+            self.filter(name=name).delete()
+        report["deleted"].append(name)
+
+
+def _stored_files_older_than(cutoff):
+    """Names under photos/, one folder's worth per list, of files last written before cutoff."""
+    try:
+        folders, _files = default_storage.listdir(PHOTOS_DIR)
+    except FileNotFoundError:
+        return
+    for folder in sorted(folders):
+        try:
+            _dirs, files = default_storage.listdir(f"{PHOTOS_DIR}/{folder}")
+        except FileNotFoundError:
+            continue
+        names = []
+        for file_name in files:
+            name = f"{PHOTOS_DIR}/{folder}/{file_name}"
+            try:
+                if default_storage.get_modified_time(name) < cutoff:
+                    names.append(name)
+            except FileNotFoundError:
+                continue
+        if names:
+            yield names
+
+
+def _names_in_use(names):
+    used = set()
+    rows = Post.objects.filter(models.Q(image_large__in=names) | models.Q(image_small__in=names))
+    for large, small in rows.values_list("image_large", "image_small"):
+        used.update((large, small))
+    return used
+
+
+class StoredFile(models.Model):
+    """One row per photo file in storage: the lock that makes sharing files safe.
+
+    Photos are stored under the SHA-256 of their bytes, so posts of the same picture
+    share files, and a deletion must never remove a file that another committed post
+    uses. The rule: a file is written (if missing) and a post referring to it is
+    inserted only while its row is locked, in the same transaction; a file is deleted
+    only while its row is locked, after checking in the database that no post refers
+    to it. Locking is `StoredFileManager.lock` (an upsert: exclusive row locks on
+    MariaDB/InnoDB; on SQLite, transactions begin IMMEDIATE, so the write lock on the
+    whole database is held from BEGIN to COMMIT and the same holds trivially).
+
+    Why no interleaving loses a file, with P the poster's transaction and D the
+    deleter's (D runs after the deleted post's row is gone, in a new transaction):
+    - D locks first: D sees no post using the name, deletes the file, commits; P then
+      gets the lock, finds the file missing and writes it again before its insert.
+    - P locks first: P makes sure the file exists, inserts its post and commits; only
+      then does D get the lock, and its check (a fresh read: Django's MySQL default
+      is READ COMMITTED, and under REPEATABLE READ the first plain read comes after
+      the lock) sees P's post and keeps the file.
+    - Two posters: the second waits, then finds the file already there.
+    Crash points (the process dies, the database rolls back what was not committed):
+    - P dies after writing a file, before its commit: the row it created (or its
+      `touched_at`) is rolled back; the file is referenced by nobody and removed by
+      the sweep, which takes the same lock, so it can never race with a live P.
+    - A file cut short by a crash is written again by the next poster (content check).
+    - D dies after the post's deletion committed, before its own commit: the file
+      stays, unreferenced; the sweep deletes it (privacy: later than usual, not never).
+    - D dies after deleting the file, before deleting the row: the row stays (rolled
+      back) with no file and no post; harmless (a poster rewrites the file), swept.
+
+    The sweep (`sweep`, run periodically by the upload role and `purge_orphan_media`)
+    leaves alone anything touched within its grace period: files written by an older
+    version of the app during a rolling upgrade do not follow this rule yet.
+    """
+
+    name = models.CharField(max_length=200, primary_key=True)
+    touched_at = models.DateTimeField(default=timezone.now)
+
+    objects = StoredFileManager()
+
+    def __str__(self):
+        return self.name

@@ -4,13 +4,12 @@ Signals (not view code) so that cascades from admin deletes or user deletion
 are covered too.
 """
 
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from .models import Comment, Like, Post
+from .models import Comment, Like, Post, StoredFile
 
 
 def _bump(post_id, field, delta):
@@ -41,14 +40,12 @@ def count_removed_comment(sender, instance, **kwargs):
 
 @receiver(post_delete, sender=Post)
 def remove_photo_files(sender, instance, **kwargs):
+    """Once the deletion has committed, delete the post's files that no other post uses.
+
+    After the commit, not before: until then the deletion may still roll back. Each
+    file is checked and deleted under its StoredFile lock (see StoredFile for why that
+    loses no file under any interleaving). A failure here is logged and left to the
+    media sweep; the deletion itself has already succeeded.
+    """
     names = instance.image_names
-
-    def remove_unshared_files():
-        still_used = set(
-            Post.objects.filter(image_large__in=names).values_list("image_large", flat=True)
-        ) | set(Post.objects.filter(image_small__in=names).values_list("image_small", flat=True))
-        for name in names:
-            if name not in still_used:
-                default_storage.delete(name)
-
-    transaction.on_commit(remove_unshared_files)
+    transaction.on_commit(lambda: StoredFile.objects.release(names), robust=True)

@@ -1,0 +1,107 @@
+"""Photo files shared by posts (same picture, same content-hash name) are never lost.
+
+These tests race real threads, each with its own database connection, on the
+suite's database: MariaDB when DATABASE_URL is set (CI's second pass), otherwise
+a file-backed SQLite in WAL mode with BEGIN IMMEDIATE transactions, exactly as
+`make run` serves the embedded default with 8 threads (see the root conftest).
+"""
+
+import random
+import threading
+from collections import Counter
+from functools import partial
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connections
+from django.test import TransactionTestCase
+
+from extagram.posts.models import Post
+from extagram.testing.images import jpeg_bytes
+from extagram.uploads.images import process_photo
+
+ROUNDS = 60
+# Each thread waits a random 0-4 ms after the common start, so that the deleting and
+# the posting transactions meet in every order (counted, and asserted, below).
+JITTER = 0.004
+
+
+def _photo(color=(200, 30, 90)):
+    return process_photo(SimpleUploadedFile("p.jpg", jpeg_bytes(color=color)), max_pixels=10**8)
+
+
+def _run_together(*actions):
+    """Run each action in its own thread, started together; re-raise the first error."""
+    barrier = threading.Barrier(len(actions))
+    errors = []
+
+    def run(action):
+        try:
+            barrier.wait()
+            threading.Event().wait(random.uniform(0, JITTER))  # noqa: S311
+            action()
+        except BaseException as error:  # reported in the test's thread
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(action,)) for action in actions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    if errors:
+        raise errors[0]
+
+
+def _post_into(posts, author, photo):
+    posts.append(Post.objects.create_with_photo(author, photo))
+
+
+def _file_state(name):
+    try:
+        stat = (settings.MEDIA_ROOT / name).stat()
+    except FileNotFoundError:
+        return None
+    return (stat.st_ino, stat.st_mtime_ns)
+
+
+class SharedFileRaceTests(TransactionTestCase):
+    def setUp(self):
+        User = get_user_model()
+        self.alice = User.objects.create_user("alice")
+        self.bob = User.objects.create_user("bob")
+
+    def posts_missing_files(self):
+        return [
+            (post.pk, name)
+            for post in Post.objects.all()
+            for name in post.image_names
+            if not (settings.MEDIA_ROOT / name).exists()
+        ]
+
+    def test_deleting_a_post_while_another_posts_the_same_picture_loses_no_file(self):
+        photo = _photo()
+        post = Post.objects.create_with_photo(self.alice, photo, caption="first")
+        outcomes = Counter()
+        failures = []
+        for round_number in range(ROUNDS):
+            before = _file_state(post.image_large)
+            created = []
+            _run_together(post.delete, partial(_post_into, created, self.bob, photo))
+            after = _file_state(post.image_large)
+            if after is None:
+                outcomes["file lost"] += 1
+            elif after == before:
+                outcomes["deleter saw the new post and kept the file"] += 1
+            else:
+                outcomes["deleter removed the file, poster wrote it again"] += 1
+            if self.posts_missing_files():
+                failures.append(round_number)
+            (post,) = created
+        print(f"\n{ROUNDS} delete/re-post races: {dict(outcomes)}; rounds failed: {failures}")
+        self.assertEqual(failures, [], "rounds after which a committed post had lost its files")
+        self.assertEqual(Post.objects.count(), 1)
+        # Both orders happened, so both paths of the scheme were exercised.
+        self.assertEqual(len(outcomes), 2, dict(outcomes))

@@ -22,6 +22,8 @@ def pytest_configure(config):
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
     """SQLite tests use a file in WAL mode, as `make run` does, not Django's in-memory default.
 
+    (And a server database gets a name of its own per run, below.)
+
     Threads of an in-memory ("shared cache") database lock whole tables and fail at
     once with "database table is locked" instead of waiting; the embedded site serves
     8 threads on a file, and concurrency tests must see what it sees.
@@ -32,6 +34,9 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
     if database["ENGINE"] == "django.db.backends.sqlite3":
         test_name = tmp_path_factory.mktemp("sqlite") / "test.sqlite3"
         database.setdefault("TEST", {})["NAME"] = str(test_name)
+    elif not database.get("TEST", {}).get("NAME"):
+        # One test database per run: runs that share a server do not drop each other's.
+        database.setdefault("TEST", {})["NAME"] = f"test_{database['NAME']}_{os.getpid()}"
 
 
 @pytest.fixture(autouse=True)

@@ -22,9 +22,9 @@ from extagram.testing.images import jpeg_bytes
 from extagram.uploads.images import process_photo
 
 ROUNDS = 60
-# Each thread waits a random 0-4 ms after the common start, so that the deleting and
+# Each thread waits a random 0-10 ms after the common start, so that the deleting and
 # the posting transactions meet in every order (counted, and asserted, below).
-JITTER = 0.004
+JITTER = 0.010
 
 
 def _photo(color=(200, 30, 90)):
@@ -55,8 +55,8 @@ def _run_together(*actions):
         raise errors[0]
 
 
-def _post_into(posts, author, photo):
-    posts.append(Post.objects.create_with_photo(author, photo))
+def _post_into(posts, author, photo, submission=None):
+    posts.append(Post.objects.create_with_photo(author, photo, submission=submission))
 
 
 def _file_state(name):
@@ -105,3 +105,41 @@ class SharedFileRaceTests(TransactionTestCase):
         self.assertEqual(Post.objects.count(), 1)
         # Both orders happened, so both paths of the scheme were exercised.
         self.assertEqual(len(outcomes), 2, dict(outcomes))
+
+    def test_a_sweep_racing_posts_and_deletions_removes_no_file_in_use(self):
+        from extagram.posts.models import StoredFile
+
+        photo = _photo(color=(10, 160, 70))
+        post = Post.objects.create_with_photo(self.alice, photo)
+        swept = Counter()
+        failures = []
+        for round_number in range(ROUNDS // 2):
+            created = []
+            _run_together(
+                post.delete,
+                partial(_post_into, created, self.bob, photo),
+                lambda: swept.update(StoredFile.objects.sweep(grace=0)["deleted"]),
+            )
+            if self.posts_missing_files():
+                failures.append(round_number)
+            (post,) = created
+        print(f"\nsweeps that raced a delete and a re-post deleted {sum(swept.values())} files")
+        self.assertEqual(failures, [], "rounds after which a committed post had lost its files")
+        post.delete()
+        self.assertEqual(StoredFile.objects.sweep(grace=0)["deleted"], [])
+        self.assertEqual(list((settings.MEDIA_ROOT / "photos").rglob("*.jpg")), [])
+        self.assertFalse(StoredFile.objects.exists())
+
+    def test_the_same_submission_posted_twice_at_once_makes_one_post(self):
+        photo = _photo(color=(90, 90, 250))
+        posts = []
+        for _round in range(10):
+            Post.objects.all().delete()
+            posts.clear()
+            _run_together(
+                partial(_post_into, posts, self.alice, photo, submission="a" * 64),
+                partial(_post_into, posts, self.alice, photo, submission="a" * 64),
+            )
+            self.assertEqual(Post.objects.count(), 1)
+            self.assertEqual(posts[0].pk, posts[1].pk)
+            self.assertEqual(self.posts_missing_files(), [])

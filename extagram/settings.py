@@ -101,6 +101,7 @@ MIDDLEWARE = [
     "extagram.core.middleware.TrustedProxyMiddleware",
     "extagram.core.middleware.RequestIdMiddleware",
     "extagram.core.roles.RoleMiddleware",
+    "extagram.posts.middleware.MediaSweepMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "extagram.uploads.middleware.UploadSizeLimitMiddleware",
@@ -255,6 +256,11 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
+# The media sweep (extagram/posts/middleware.py): every interval, the upload role (and
+# the embedded default) deletes photo files no post uses that nothing touched for the
+# grace period, i.e. what a crash left behind. Normal deletions remove files at once.
+MEDIA_SWEEP_INTERVAL = envint("EXTAGRAM_MEDIA_SWEEP_INTERVAL", 900)
+MEDIA_SWEEP_GRACE = envint("EXTAGRAM_MEDIA_SWEEP_GRACE", 3600)
 FILE_UPLOAD_PERMISSIONS = 0o644
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o755
 

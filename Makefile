@@ -28,7 +28,7 @@ run: install
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	@echo "Extagram is starting on http://$(HOST):$(PORT)/ (Ctrl+C stops it)"
 	$(BIN)/gunicorn extagram.wsgi --bind $(HOST):$(PORT) --workers 1 --threads 8 \
-		--access-logfile - --graceful-timeout 5
+		--access-logfile - --graceful-timeout 5 --control-socket data/gunicorn.ctl
 
 test: install-test
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -123,7 +123,11 @@ def new_stack(name, version=V1, build=True, env=None):
     env["EXTAGRAM_FRONT_SUBNET"] = stackconf._free_subnet()
     if build:
         build_images(env)
-    stack = DrillStack(env, f"{PREFIX}{name}-{os.getpid()}")
+    project = f"{PREFIX}{name}-{os.getpid()}"
+    # the version the CLI records for Compose goes to the drill's own env file, never to
+    # the checkout's .env
+    env["EXTAGRAM_OPS_ENV_FILE"] = str(Path(env["EXTAGRAM_OPS_STATE_DIR"]) / f"{project}.env")
+    stack = DrillStack(env, project)
     log(f"starting stack {stack.project} on {stack.base_url} ({version})")
     took = stack.up()
     log(f"stack healthy in {took:.1f}s")

@@ -25,7 +25,7 @@ from pathlib import Path
 from extagram_ops import backup as backups
 from extagram_ops import rollout
 from extagram_ops.docker import LONG_RUNNING, OpsError, Project, parse_mib, progress
-from extagram_ops.state import State
+from extagram_ops.state import VERSION_VAR, State, write_env_version
 
 VERSION_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 ROLLED = ("app", "upload")
@@ -246,26 +246,35 @@ def _deploy(
     with state.lock():
         current = project.current_version("app")
         if current == version and project.current_version("upload") == version and not force:
-            print(f"{project.name}: app and upload already run {version}; nothing to do")
+            recorded = state.load().get("current")
+            if recorded != version:  # e.g. `up -d` with another EXTAGRAM_APP_VERSION
+                state.record(action, version, recorded)
+                write_env_version(project.env_file, version)
+            print(
+                f"{project.name}: app and upload already run {version}; nothing to roll"
+                + (f" (recorded {version}, was {recorded})" if recorded != version else "")
+            )
             return 0
         if build:
             progress(f"building the {version} images")
-            project.compose("build", "app", env={"EXTAGRAM_VERSION": version}, timeout=3600)
+            project.compose("build", "app", env={VERSION_VAR: version}, timeout=3600)
         image = project.image("app", version)
         if not project.image_exists(image):
             raise OpsError(
                 f"image {image} not found: build it first "
-                f"(EXTAGRAM_VERSION={version} docker compose build app, or deploy --build)"
+                f"({VERSION_VAR}={version} docker compose build app, or deploy --build)"
             )
         if migrate:
             progress(f"running the migrations of {version}")
             result = project.compose(
                 "run",
+                "--pull",
+                "never",  # never build or pull here: the image was checked above
                 "--rm",
                 "--no-deps",
                 "-T",
                 "migrate",
-                env={"EXTAGRAM_VERSION": version},
+                env={VERSION_VAR: version},
                 check=False,
             )
             if result.returncode != 0:
@@ -278,11 +287,18 @@ def _deploy(
             rollout.replace(project, service, version, timeout)
         previous = state.load().get("current") if current is None else current
         state.record(action, version, previous)
+        write_env_version(project.env_file, version)
     print(
         f"{project.name}: {action} done, app and upload now run {version} "
-        f"(previous {previous}). Keep EXTAGRAM_VERSION={version} in .env so a later "
-        "`docker compose up -d` keeps it."
+        f"(previous {previous}); {VERSION_VAR}={version} written to {project.env_file}, "
+        "so a later `docker compose up -d` keeps it."
     )
+    shadow = project.env.get(VERSION_VAR)
+    if shadow and shadow != version:
+        print(
+            f"note: {VERSION_VAR}={shadow} is set in this shell's environment, and it wins "
+            f"over {project.env_file.name}: unset it before `docker compose up -d`."
+        )
     return 0
 
 

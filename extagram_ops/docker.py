@@ -19,6 +19,7 @@ from pathlib import Path
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
 NUMBER_LABEL = "com.docker.compose.container-number"
+ONEOFF_LABEL = "com.docker.compose.oneoff"
 VERSION_LABEL = "org.opencontainers.image.version"
 # compose.yaml's default: a registry host that can never resolve (RFC 6761)
 IMAGE_PREFIX = "extagram.invalid"
@@ -94,6 +95,10 @@ class Project:
         self.env = dict(os.environ if env is None else env)
         self.name = name or self.env.get("COMPOSE_PROJECT_NAME") or "extagram"
         self.prefix = self.env.get("EXTAGRAM_IMAGE_PREFIX") or IMAGE_PREFIX
+        # the file Compose reads its variables from: `.env` in the project folder, unless
+        # EXTAGRAM_OPS_ENV_FILE names another (then every compose call here reads that)
+        explicit = self.env.get("EXTAGRAM_OPS_ENV_FILE")
+        self.env_file = Path(explicit) if explicit else self.directory / ".env"
 
     # ---- raw calls
     def docker(self, *args, check=True, timeout=300, input=None, stdout=None, text=True):
@@ -119,8 +124,9 @@ class Project:
     def compose(self, *args, env=None, check=True, timeout=600):
         full_env = dict(self.env)
         full_env.update(env or {})
+        env_file = ["--env-file", str(self.env_file)] if self.env_file.is_file() else []
         result = subprocess.run(
-            ["docker", "compose", "-p", self.name, *args],
+            ["docker", "compose", "-p", self.name, *env_file, *args],
             cwd=self.directory,
             env=full_env,
             capture_output=True,
@@ -139,7 +145,12 @@ class Project:
 
     # ---- containers
     def containers(self, service: str | None = None, all: bool = False) -> list[Container]:
+        """The project's service containers, as `docker compose ps` selects them: Compose
+        stamps the project label on the images it builds too, so any container made from
+        them (`docker run`, another engine's task) carries it; only the containers Compose
+        creates for a service carry `oneoff=False` (`compose run` ones: True)."""
         args = ["ps", "-q", "--no-trunc", "--filter", f"label={PROJECT_LABEL}={self.name}"]
+        args += ["--filter", f"label={ONEOFF_LABEL}=False"]
         if all:
             args.insert(1, "-a")
         if service:

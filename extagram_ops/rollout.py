@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 
 from extagram_ops.docker import Container, OpsError, Project, progress
+from extagram_ops.state import VERSION_VAR
 
 RESOLVER_TTL = 5.0  # deploy/proxy/templates/10-http.conf: resolver ... valid=5s
 STOP_TIMEOUT = 30  # gunicorn's graceful_timeout is 20 s
@@ -34,7 +35,7 @@ def create_hidden(project: Project, service: str, version: str, count: int) -> l
         "--scale",
         f"{service}={total}",
         service,
-        env={"EXTAGRAM_VERSION": version},
+        env={VERSION_VAR: version},
     )
     created = [c for c in project.containers(service, all=True) if c.id not in before]
     if len(created) != count:

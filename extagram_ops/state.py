@@ -25,6 +25,36 @@ def state_dir() -> Path:
     return Path(base) / "extagram-ops"
 
 
+# the app tier's image tag in compose.yaml (falls back to EXTAGRAM_VERSION)
+VERSION_VAR = "EXTAGRAM_APP_VERSION"
+
+
+def write_env_version(path: Path, version: str) -> None:
+    """Set `EXTAGRAM_APP_VERSION=<version>` in the env file Compose reads (`.env`): the one
+    uncommented line is replaced, or one is appended; every other line is kept as it was.
+    Written atomically (a temporary file renamed over it), keeping the file's mode."""
+    try:
+        lines = path.read_text().splitlines()
+        mode = path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        lines, mode = [], 0o644
+    setting = f"{VERSION_VAR}={version}"
+    found = False
+    for i, line in enumerate(lines):
+        if line.strip().startswith(f"{VERSION_VAR}="):
+            lines[i], found = setting, True
+    if not found:
+        lines += [
+            "# the version extagram-ops deployed last (a plain `docker compose up -d` keeps it)",
+            setting,
+        ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.extagram-ops-tmp")
+    tmp.write_text("\n".join(lines) + "\n")
+    tmp.chmod(mode)
+    os.replace(tmp, path)
+
+
 class State:
     def __init__(self, project: str, directory: Path | None = None):
         self.project = project

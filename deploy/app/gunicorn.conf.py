@@ -1,7 +1,7 @@
 """gunicorn settings for the app and upload roles, all from the environment.
 
 WEB_CONCURRENCY      worker processes (default 2)
-GUNICORN_THREADS     threads per worker; above 1 uses the gthread worker (default 2)
+GUNICORN_THREADS     threads per worker (default 2); always our gthread worker, below
 GUNICORN_TIMEOUT     seconds a request may take before its worker is replaced (default 30)
 GUNICORN_MAX_REQUESTS  recycle a worker after this many requests, 0 = never (default 2000)
 GUNICORN_PRELOAD     load Django once in the master and fork (shares memory; default true)
@@ -23,7 +23,6 @@ def _bool(name, default):
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = _int("WEB_CONCURRENCY", 2)
 threads = _int("GUNICORN_THREADS", 2)
-worker_class = "gthread" if threads > 1 else "sync"
 timeout = _int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 20)
 keepalive = 5
@@ -32,6 +31,9 @@ max_requests_jitter = max_requests // 10
 preload_app = _bool("GUNICORN_PRELOAD", "true")
 # heartbeat files in memory: the root filesystem is read-only
 worker_tmp_dir = "/dev/shm"
+# gunicorn >= 25.1 opens a control socket for `gunicornc` by default, in ~/.gunicorn/: on
+# the read-only root filesystem that logged an ERROR at every start. Nothing here uses it.
+control_socket_disable = True
 
 # The proxy (and only the proxy) may tell us the client's scheme; Django applies the
 # same trust list to the other forwarded headers.
@@ -43,16 +45,61 @@ accesslog = "-" if _bool("GUNICORN_ACCESS_LOG", "true") else None
 access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms rid=%({x-request-id}i)s'
 
 
-# A replica can die at any moment (a crash, an OOM kill, `docker kill`). gunicorn writes
-# a response's status line and headers, then its body, in two writes; dying between them
-# leaves the proxy with headers and no body, a truncated response it can no longer retry
-# on the other replica. Sending the headers together with the first body bytes makes a
-# buffered Django response one write: the proxy gets all of it or nothing, and on nothing
-# it retries the other replica (proxy_next_upstream).
+# --------------------------------------------------------------------------- the worker
+# Two behaviours gunicorn does not have (checked against the newest release, 27.0.1):
+#
+# 1. A replica can die at any moment (a crash, an OOM kill). gunicorn writes a response's
+#    status line and headers, then its body, in two writes; dying between them leaves the
+#    proxy with headers and no body, a truncated response it can no longer retry on the
+#    other replica. AtomicResponse sends the headers together with the first body bytes,
+#    so a buffered Django response is one write: the proxy gets all of it or nothing, and
+#    on nothing it retries the other replica (proxy_next_upstream).
+# 2. On SIGTERM (a deploy or scale-down stopping this replica) a gthread worker stops
+#    accepting but keeps its listening socket open until its requests in flight finish
+#    (27.0.1: set_accept_enabled(False) only unregisters it; run() closes it at the end).
+#    The kernel meanwhile still completes new connections from the proxy into the backlog
+#    and resets them when the socket finally closes: a POST sent on one is lost (the proxy
+#    may not resend it). DrainingThreadWorker closes the listener as soon as accepting
+#    stops, so new connections fail to connect, which the proxy retries elsewhere.
+#
+# Both lean on gunicorn internals, so check_gunicorn() refuses to start on a major
+# version they were not tested with (tests/deploy/test_gunicorn_conf.py): an upgrade
+# fails loudly at start instead of silently losing either behaviour.
+import gunicorn  # noqa: E402
 from gunicorn.http import wsgi as _wsgi  # noqa: E402
+from gunicorn.workers.gthread import ThreadWorker  # noqa: E402
+
+TESTED_MAJOR_VERSIONS = (27,)
+
+
+def check_gunicorn(version=None):
+    """Raise RuntimeError unless gunicorn's `version` (default: the installed one) is a
+    major version the worker below was tested with and has the internals it relies on."""
+    version = version or gunicorn.__version__
+    major = int(version.split(".")[0])
+    needed = [
+        (ThreadWorker, "set_accept_enabled"),
+        (ThreadWorker, "init_process"),
+        (_wsgi.Response, "send_headers"),
+        (_wsgi.Response, "_emit_body"),
+        (_wsgi.Response, "default_headers"),
+    ]
+    missing = [f"{cls.__name__}.{name}" for cls, name in needed if not hasattr(cls, name)]
+    if major not in TESTED_MAJOR_VERSIONS or missing:
+        raise RuntimeError(
+            f"deploy/app/gunicorn.conf.py: its worker is tested with gunicorn "
+            f"{', '.join(map(str, TESTED_MAJOR_VERSIONS))}.x, this is {version}"
+            + (f" (missing {', '.join(missing)})" if missing else "")
+            + ": check whether upstream now closes the listener on SIGTERM and sends a "
+            "buffered response in one write, adapt the worker, run "
+            "tests/deploy/test_gunicorn_conf.py, then add the version to "
+            "TESTED_MAJOR_VERSIONS"
+        )
 
 
 class AtomicResponse(_wsgi.Response):
+    """A gunicorn HTTP/1 response whose headers leave with the first body bytes."""
+
     _held_headers = None
 
     def send_headers(self):
@@ -88,25 +135,22 @@ class AtomicResponse(_wsgi.Response):
         super().close()
 
 
-_wsgi.Response = AtomicResponse
+class DrainingThreadWorker(ThreadWorker):
+    """gunicorn's gthread worker that closes its listener as soon as it stops accepting
+    for good, and answers HTTP/1 with AtomicResponse."""
+
+    def init_process(self):
+        # wsgi.create() takes a response class only from gunicorn's HTTP/2 path; HTTP/1
+        # uses the module's Response, so the worker sets it, in its own process only.
+        _wsgi.Response = AtomicResponse
+        super().init_process()
+
+    def set_accept_enabled(self, enabled):
+        super().set_accept_enabled(enabled)
+        if not enabled and not self.alive:
+            for listener in self.sockets:
+                listener.close()
 
 
-# On SIGTERM (a deploy or scale-down stopping this replica) a gthread worker stops
-# accepting but keeps its listening socket open until its requests in flight finish. The
-# kernel meanwhile still completes new connections from the proxy into the backlog, and
-# resets them when the socket finally closes: a POST sent on one of them is lost (the proxy
-# may not resend it). Closing the listener as soon as accepting stops makes new connections
-# fail to connect instead, which the proxy retries on another replica, POSTs included.
-from gunicorn.workers import gthread as _gthread  # noqa: E402
-
-_stop_accepting = _gthread.ThreadWorker.set_accept_enabled
-
-
-def _set_accept_enabled(self, enabled):
-    _stop_accepting(self, enabled)
-    if not enabled and not self.alive:
-        for listener in self.sockets:
-            listener.close()
-
-
-_gthread.ThreadWorker.set_accept_enabled = _set_accept_enabled
+check_gunicorn()
+worker_class = DrainingThreadWorker

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from extagram_ops.state import write_env_version
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -59,6 +61,18 @@ def test_the_front_subnet_defaults_to_the_benchmarking_range_and_is_the_trusted_
     assert config["services"]["app"]["environment"]["EXTAGRAM_TRUSTED_PROXIES"] == str(subnet)
     other = compose_config(tmp_path, EXTAGRAM_FRONT_SUBNET="10.99.0.0/24")
     assert other["networks"]["front"]["ipam"]["config"][0]["subnet"] == "10.99.0.0/24"
+
+
+def test_compose_reads_the_version_extagram_ops_records(tmp_path):
+    env_file = tmp_path / "dot-env"
+    env_file.write_text("EXTAGRAM_PORT=8081\n")
+    write_env_version(env_file, "v7")
+    services = compose_config(tmp_path, env_file.read_text())["services"]
+    assert services["app"]["image"].endswith("/app:v7")
+    assert services["upload"]["image"].endswith("/app:v7")
+    # only the app tier: the proxy and the others stay, so `up -d` does not recreate them
+    assert services["proxy"]["image"].endswith("/proxy:dev")
+    assert services["static"]["image"].endswith("/static:dev")
 
 
 def test_no_service_mounts_the_docker_socket(tmp_path):

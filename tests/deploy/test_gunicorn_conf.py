@@ -1,15 +1,29 @@
-"""The app image's gunicorn settings: responses leave in one write."""
+"""The app image's gunicorn settings: responses leave in one write, a stopping replica
+refuses new connections at once, an untested gunicorn refuses to start, a clean start
+logs no error."""
 
+import http.client
+import os
 import runpy
+import signal
 import socket
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 from gunicorn.config import Config
-from gunicorn.http import wsgi
 from gunicorn.http.parser import RequestParser
 
 CONF = Path(__file__).resolve().parents[2] / "deploy" / "app" / "gunicorn.conf.py"
+
+
+@pytest.fixture(scope="module")
+def conf():
+    """The settings module's names (loading it patches nothing)."""
+    return runpy.run_path(str(CONF))
 
 
 class RecordingSocket:
@@ -26,11 +40,7 @@ class RecordingSocket:
 
 
 @pytest.fixture
-def response_to(monkeypatch):
-    original = wsgi.Response
-    runpy.run_path(str(CONF))
-    patched = wsgi.Response
-    monkeypatch.setattr(wsgi, "Response", original)  # undo the module-level patch afterwards
+def response_to(conf):
     pairs = []
 
     def make(raw_request):
@@ -40,7 +50,7 @@ def response_to(monkeypatch):
         cfg = Config()
         request = next(iter(RequestParser(cfg, server, ("127.0.0.1", 1))))
         recorder = RecordingSocket(server)
-        response = patched(request, recorder, cfg)
+        response = conf["AtomicResponse"](request, recorder, cfg)
         return response, recorder
 
     yield make
@@ -84,15 +94,8 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def test_a_stopping_replica_refuses_new_connections_but_finishes_requests_in_flight(tmp_path):
-    import http.client
-    import os
-    import signal
-    import subprocess
-    import sys
-    import threading
-    import time
-
+def start_gunicorn(tmp_path, **env):
+    """gunicorn with the image's settings on a free loopback port, serving SLOW_APP."""
     (tmp_path / "slowapp.py").write_text(SLOW_APP)
     port = _free_port()
     env = {
@@ -101,6 +104,7 @@ def test_a_stopping_replica_refuses_new_connections_but_finishes_requests_in_fli
         "WEB_CONCURRENCY": "1",
         "GUNICORN_THREADS": "2",
         "GUNICORN_ACCESS_LOG": "false",
+        **env,
     }
     server = subprocess.Popen(
         [
@@ -115,15 +119,21 @@ def test_a_stopping_replica_refuses_new_connections_but_finishes_requests_in_fli
         ],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    return server, port
+
+
+def test_a_stopping_replica_refuses_new_connections_but_finishes_requests_in_flight(tmp_path):
+    server, port = start_gunicorn(tmp_path)
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
         in_flight = {}
 
         def slow_request():
@@ -142,4 +152,35 @@ def test_a_stopping_replica_refuses_new_connections_but_finishes_requests_in_fli
         assert in_flight.get("status") == 200
     finally:
         server.kill()
-        server.wait()
+        server.communicate()
+
+
+def test_a_clean_start_logs_no_error_and_writes_nothing_in_home(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    home.chmod(0o555)  # read-only, like the container's root filesystem
+    server, port = start_gunicorn(tmp_path, HOME=str(home), XDG_RUNTIME_DIR="")
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", "/")
+        assert connection.getresponse().status == 200
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _out, log = server.communicate(timeout=30)
+    assert "Booting worker" in log
+    assert "[ERROR]" not in log, log
+    assert list(home.iterdir()) == []
+
+
+def test_it_refuses_a_gunicorn_it_was_not_tested_with(conf):
+    conf["check_gunicorn"]()  # the pinned one passes
+    with pytest.raises(RuntimeError, match=r"tested with gunicorn 27\.x, this is 28\.0\.0"):
+        conf["check_gunicorn"]("28.0.0")
+
+
+def test_the_worker_is_a_subclass_not_a_patch(conf):
+    from gunicorn.http import wsgi
+    from gunicorn.workers.gthread import ThreadWorker
+
+    assert issubclass(conf["worker_class"], ThreadWorker)
+    assert wsgi.Response is not conf["AtomicResponse"]  # loading the settings patched nothing

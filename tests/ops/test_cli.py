@@ -11,7 +11,7 @@ import pytest
 from extagram_ops import backup as backups
 from extagram_ops import cli
 from extagram_ops.docker import OpsError, parse_mib
-from extagram_ops.state import State
+from extagram_ops.state import State, write_env_version
 
 SUBCOMMANDS = ("status", "deploy", "rollback", "scale", "backup", "restore")
 
@@ -91,6 +91,49 @@ def test_state_records_current_and_previous(tmp_path):
         State("proj", tmp_path).lock(),
     ):
         pass
+
+
+def test_the_deployed_version_is_written_where_compose_reads_it(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("# mine\nEXTAGRAM_PORT=80\n#EXTAGRAM_APP_VERSION=dev\n")
+    env_file.chmod(0o600)
+    write_env_version(env_file, "v2")
+    write_env_version(env_file, "v3")
+    assert env_file.read_text().splitlines()[:3] == [
+        "# mine",
+        "EXTAGRAM_PORT=80",
+        "#EXTAGRAM_APP_VERSION=dev",
+    ]
+    assert env_file.read_text().count("\nEXTAGRAM_APP_VERSION=") == 1
+    assert env_file.read_text().endswith("\nEXTAGRAM_APP_VERSION=v3\n")
+    assert env_file.stat().st_mode & 0o777 == 0o600
+    write_env_version(tmp_path / "new" / ".env", "v1")
+    assert "EXTAGRAM_APP_VERSION=v1\n" in (tmp_path / "new" / ".env").read_text()
+
+
+class RunningVersion:
+    """A stack already running `version` (what a plain `docker compose up -d` leaves)."""
+
+    def __init__(self, tmp_path, version):
+        self.name, self.version, self.env = "p", version, {}
+        self.env_file = tmp_path / ".env"
+
+    def require_stack(self):
+        pass
+
+    def current_version(self, service):
+        return self.version
+
+
+def test_a_rollback_to_what_already_runs_records_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("EXTAGRAM_OPS_STATE_DIR", str(tmp_path / "state"))
+    State("p").record("deploy", "v2", "v1")
+    project = RunningVersion(tmp_path, "v1")  # someone ran `up -d` with v1 meanwhile
+    assert cli._deploy(project, "v1", 10, "rollback", migrate=False) == 0
+    data = State("p").load()
+    assert (data["current"], data["previous"]) == ("v1", "v2")
+    assert "EXTAGRAM_APP_VERSION=v1" in project.env_file.read_text()
+    assert "recorded v1, was v2" in capsys.readouterr().out
 
 
 def test_parse_mib():

@@ -1,10 +1,13 @@
 """Drills 4 (kill -9 an app replica), 1 (rolling deploy, and one that never gets
 healthy) and 7 (backup under load, destroy, restore into a new stack) on one stack."""
 
+import json
+
 import pytest
 
 from drills import backup_restore, kill_replica, rolling_deploy
-from drills.common import Result
+from drills.common import V2, Result
+from extagram_ops.docker import LONG_RUNNING
 from tests.ops.conftest import RESULTS
 
 pytestmark = pytest.mark.stack
@@ -25,6 +28,38 @@ def test_drill_rolling_deploy(ops_stack, drill_args):
     result = Result("rolling_deploy", rolling_deploy.TITLE, "pytest -m stack tests/ops")
     rolling_deploy.run_on(ops_stack, result, drill_args)
     _finish(result)
+
+
+def test_status_counts_only_the_stacks_own_containers(ops_stack):
+    """A container made from the stack's app image (it carries the image's compose
+    project label) is not a replica."""
+    project = ops_stack.ops_project
+    image = project.one("app").image
+    stray = project.docker("run", "-d", "--rm", "--network", "none", image, "sleep", "60")
+    try:
+        result, _took = ops_stack.ops("status", "--json")
+        services = {s["service"]: s for s in json.loads(result.stdout)["services"]}
+        assert services["app"]["replicas"] == 2, services["app"]
+        assert services["upload"]["replicas"] == 1, services["upload"]
+    finally:
+        project.docker("rm", "-f", stray.stdout.strip(), check=False)
+
+
+def test_a_plain_compose_up_after_a_deploy_keeps_the_deployed_version(ops_stack):
+    """After the rolling deploy (drill-v2): `docker compose up -d` with the env file the
+    CLI wrote (the stack's environment still says drill-v1 for the images) recreates
+    nothing, and the app tier still serves drill-v2."""
+    project = ops_stack.ops_project
+
+    def serving():
+        return {c.id for c in project.containers() if c.service in LONG_RUNNING}
+
+    before = serving()
+    assert {v for v, _ in ops_stack.served(4)} == {V2}
+    assert "EXTAGRAM_APP_VERSION" not in ops_stack.env
+    ops_stack.compose("--env-file", ops_stack.env["EXTAGRAM_OPS_ENV_FILE"], "up", "-d")
+    assert serving() == before
+    assert {v for v, _ in ops_stack.served(4)} == {V2}
 
 
 def test_drill_backup_restore(ops_stack, drill_args, tmp_path):

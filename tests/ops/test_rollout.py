@@ -50,7 +50,7 @@ class FakeProject:
         for n in range(have + 1, total + 1):
             self.all.append(
                 _container(
-                    f"{service}{n}", service, n, env["EXTAGRAM_VERSION"], health=self.new_health
+                    f"{service}{n}", service, n, env["EXTAGRAM_APP_VERSION"], health=self.new_health
                 )
             )
 

@@ -77,6 +77,15 @@ def test_every_service_healthy_hardened_and_limited(stack):
     assert total < 1000, f"memory limits of the running services add up to {total:.0f} MiB"
 
 
+def test_a_clean_start_logs_no_error_in_the_app_tier(stack):
+    """gunicorn's control socket is off in the containers (its default place, in the
+    home folder, is on the read-only root filesystem: an ERROR at every start)."""
+    logs = stack.compose("logs", "--no-color", "app", "upload", "migrate").stdout
+    assert "Booting worker" in logs
+    errors = [line for line in logs.splitlines() if "[ERROR]" in line or "Traceback" in line]
+    assert not errors, "\n".join(errors[:10])
+
+
 def test_secrets_are_generated_and_never_exposed(stack):
     """Unique random secrets from files: not in any container's or image's metadata,
     not in any image layer's history, not in any log."""

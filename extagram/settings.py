@@ -95,6 +95,9 @@ INSTALLED_APPS = [
     "extagram.accounts",
     "extagram.posts",
     "extagram.uploads",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
 ]
 
 MIDDLEWARE = [
@@ -113,6 +116,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
 ]
 
 ROOT_URLCONF = "extagram.urls"
@@ -225,6 +229,62 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "feed"
 LOGOUT_REDIRECT_URL = "feed"
+# Argon2id first: new passwords use it and older hashes are re-hashed at the next
+# login (Django's check_password upgrades them). Numbers: bench/logins.py.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+
+# Accounts: django-allauth (e-mail, verification, reset, e-mail change, TOTP).
+# Handle rules live in extagram/accounts/usernames.py, applied by the adapter.
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+ACCOUNT_ADAPTER = "extagram.accounts.adapter.AccountAdapter"
+ACCOUNT_FORMS = {"login": "extagram.accounts.forms.LoginForm"}
+ACCOUNT_SIGNUP_FORM_CLASS = "extagram.accounts.forms.SignupExtraForm"
+ACCOUNT_LOGIN_METHODS = {"username", "email"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "email*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = envstr("EXTAGRAM_EMAIL_VERIFICATION", "optional")
+if ACCOUNT_EMAIL_VERIFICATION not in ("mandatory", "optional", "none"):
+    raise ImproperlyConfigured("EXTAGRAM_EMAIL_VERIFICATION must be mandatory, optional or none")
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_CHANGE_EMAIL = True
+ACCOUNT_PRESERVE_USERNAME_CASING = False
+ACCOUNT_SESSION_REMEMBER = True
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Extagram] "
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if envbool("EXTAGRAM_TLS", "false") else "http"
+ACCOUNT_LOGOUT_REDIRECT_URL = "feed"
+# allauth's own limits guard password resets, e-mail changes and confirmations,
+# re-authentication and two-factor codes. Log-ins and sign-ups keep django-ratelimit
+# (LOGIN_RATE, SIGNUP_RATE), which lets people in while Redis is down; allauth's
+# limits refuse then (they need the cache's lock). RATELIMIT_ENABLE=false: all off.
+ACCOUNT_RATE_LIMITS = {"login": "", "login_failed": "", "signup": ""} if RATELIMIT_ENABLE else False
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Extagram"
+EXPORT_RATE = envstr("EXPORT_RATE", "3/h")
+
+# Outgoing mail. With EMAIL_HOST set: SMTP. Without: each message is written to a
+# file in $EXTAGRAM_DATA_DIR/mail/ and a line is logged, so the embedded default
+# needs no mail server.
+EMAIL_HOST = envstr("EMAIL_HOST")
+EMAIL_PORT = envint("EMAIL_PORT", 587)
+EMAIL_HOST_USER = envstr("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = envsecret("EMAIL_HOST_PASSWORD")
+EMAIL_USE_SSL = envbool("EMAIL_USE_SSL", "false")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "true" if EMAIL_HOST and not EMAIL_USE_SSL else "false")
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "Extagram <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+else:
+    EMAIL_BACKEND = "extagram.accounts.mail.FileAndLogBackend"
+    EMAIL_FILE_PATH = Path(envstr("EMAIL_FILE_PATH", str(DATA_DIR / "mail")))
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("es", "Español"), ("ca", "Català")]
@@ -251,6 +311,10 @@ UPLOAD_MAX_MB = envint("EXTAGRAM_UPLOAD_MAX_MB", 10)
 UPLOAD_MAX_BYTES = UPLOAD_MAX_MB * 1024 * 1024
 UPLOAD_MAX_PIXELS = envint("EXTAGRAM_UPLOAD_MAX_PIXELS", 50_000_000)
 PHOTO_WIDTHS = (1080, 480)
+# Bounds on the work of one upload (extagram/uploads/budget.py): the memory limit to size
+# the per-process pool from where no container limit is set, and the decode's time limit.
+UPLOAD_MEMORY_LIMIT_MB = envint("EXTAGRAM_UPLOAD_MEMORY_LIMIT_MB", 224)
+UPLOAD_SECONDS = envint("EXTAGRAM_UPLOAD_SECONDS", 20)
 FILE_UPLOAD_HANDLERS = [
     "extagram.uploads.handlers.SizeLimitedUploadHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",

@@ -1,6 +1,104 @@
-from django.contrib.auth.forms import UserCreationForm
+from allauth.account import forms as allauth_forms
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import Profile
+from .usernames import DISPLAY_NAME_MAX, HANDLE_MAX, clean_display_name
+
+HANDLE_HELP = _(
+    "Up to %(max)d characters: letters a–z, digits, underscores (_) and dots (.). "
+    "Capital letters become small ones."
+) % {"max": HANDLE_MAX}
+DISPLAY_NAME_HELP = _(
+    "Your name as you like it written, in any script. Shown beside your username."
+)
 
 
-class SignupForm(UserCreationForm):
-    class Meta(UserCreationForm.Meta):
-        fields = ["username"]
+class LoginForm(allauth_forms.LoginForm):
+    """allauth's login form; also accepts the field name `username` for `login`,
+    so scripts and clients written for Django's own login form keep working."""
+
+    def __init__(self, *args, **kwargs):
+        data = kwargs.get("data")
+        if data is not None and "login" not in data and "username" in data:
+            data = data.copy()
+            data["login"] = data["username"]
+            kwargs["data"] = data
+        super().__init__(*args, **kwargs)
+        self.fields["login"].label = _("Username or e-mail")
+
+
+class SignupExtraForm(forms.Form):
+    """Fields allauth's sign-up form adds to its own (ACCOUNT_SIGNUP_FORM_CLASS)."""
+
+    display_name = forms.CharField(
+        label=_("Display name (optional)"),
+        required=False,
+        max_length=DISPLAY_NAME_MAX,
+        help_text=DISPLAY_NAME_HELP,
+    )
+
+    def clean_display_name(self):
+        return clean_display_name(self.cleaned_data["display_name"])
+
+    def signup(self, request, user):
+        """Called by allauth once the user exists."""
+        Profile.objects.filter(user=user).update(display_name=self.cleaned_data["display_name"])
+
+
+def tune_signup_form(form):
+    """Our help text and length on allauth's username field (called by the view)."""
+    field = form.fields.get("username")
+    if field is not None:
+        field.help_text = HANDLE_HELP
+        field.widget.attrs.update(
+            maxlength=str(HANDLE_MAX), autocapitalize="none", spellcheck="false"
+        )
+    form.order_fields(["username", "display_name", "email", "password1", "password2"])
+
+
+class DisplayNameForm(forms.ModelForm):
+    class Meta:
+        model = Profile
+        fields = ["display_name"]
+        help_texts = {"display_name": DISPLAY_NAME_HELP}
+
+    def clean_display_name(self):
+        return clean_display_name(self.cleaned_data["display_name"])
+
+
+class DeleteAccountForm(forms.Form):
+    """Confirm with the password, and with a two-factor code when the account has one."""
+
+    password = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    code = forms.CharField(
+        label=_("Two-factor code"),
+        help_text=_("From your authenticator app, or one of your recovery codes."),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+    def __init__(self, user, *args, **kwargs):
+        from allauth.mfa.utils import is_mfa_enabled
+
+        super().__init__(*args, **kwargs)
+        self.user = user
+        if not is_mfa_enabled(user):
+            del self.fields["code"]
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError(_("That is not your password."), code="wrong_password")
+        return password
+
+    def clean_code(self):
+        from allauth.mfa.base.forms import BaseAuthenticateForm
+
+        check = BaseAuthenticateForm(user=self.user, data={"code": self.cleaned_data["code"]})
+        if not check.is_valid():
+            raise forms.ValidationError(check.errors["code"])
+        return self.cleaned_data["code"]

@@ -1,14 +1,24 @@
-from django.urls import path
+"""Account URLs: allauth's, with ours first where we change a view or keep an old name.
+
+The names `login`, `signup`, `logout` and `password_change` (and `/accounts/password/`)
+are kept for templates and clients written before allauth.
+"""
+
+from allauth.account import views as allauth_views
+from django.urls import include, path
 
 from . import views
 
 urlpatterns = [
+    path("login/", views.login, name="login"),
+    path("login/", views.login, name="account_login"),
     path("signup/", views.signup, name="signup"),
-    path("login/", views.LoginView.as_view(), name="login"),
-    path("logout/", views.LogoutView.as_view(), name="logout"),
-    path(
-        "password/",
-        views.PasswordChangeView.as_view(success_url="/"),
-        name="password_change",
-    ),
+    path("signup/", views.signup, name="account_signup"),
+    path("logout/", allauth_views.logout, name="logout"),
+    path("password/", views.password_change, name="password_change"),
+    path("password/change/", views.password_change, name="account_change_password"),
+    path("settings/", views.account_settings, name="account_settings"),
+    path("delete/", views.delete_account, name="account_delete"),
+    path("export/", views.export_data, name="account_export"),
+    path("", include("allauth.urls")),
 ]

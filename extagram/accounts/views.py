@@ -1,61 +1,112 @@
+from allauth.account import views as allauth_views
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
-from django.contrib.auth import views as auth_views
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
+from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django_ratelimit.decorators import ratelimit
 
-from extagram.core.redirects import next_target
+from . import erasure, export
+from .forms import DeleteAccountForm, DisplayNameForm, tune_signup_form
+from .models import Profile
 
-from .forms import SignupForm
 
+class BadInputIs400:
+    """A form sent back with errors is a 400, not a 200 (bad input gets a clear 4xx)."""
 
-@ratelimit(key="ip", rate=settings.SIGNUP_RATE, method="POST", block=True)
-def signup(request):
-    if request.user.is_authenticated:
-        return redirect("feed")
-    form = SignupForm(request.POST or None)
-    if request.method == "POST":
-        if form.is_valid():
-            user = form.save()
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, _("Welcome to Extagram, %(name)s!") % {"name": user.username})
-            return redirect("feed")
-        return render(request, "accounts/signup.html", {"form": form}, status=400)
-    return render(request, "accounts/signup.html", {"form": form})
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        response.status_code = 400
+        return response
 
 
 login_limits = [
     ratelimit(key="ip", rate=settings.LOGIN_RATE, method="POST", block=True),
+    ratelimit(key="post:login", rate=settings.LOGIN_RATE, method="POST", block=True),
     ratelimit(key="post:username", rate=settings.LOGIN_RATE, method="POST", block=True),
 ]
 
 
 @method_decorator(login_limits, name="dispatch")
-class LoginView(auth_views.LoginView):
-    template_name = "accounts/login.html"
-    redirect_authenticated_user = True
-
-    def get_redirect_url(self):
-        return next_target(self.request) or ""
-
-    def form_invalid(self, form):
-        return self.render_to_response(self.get_context_data(form=form), status=400)
+class LoginView(BadInputIs400, allauth_views.LoginView):
+    pass
 
 
-class LogoutView(auth_views.LogoutView):
-    def get_redirect_url(self):
-        return next_target(self.request) or ""
+@method_decorator(
+    ratelimit(key="ip", rate=settings.SIGNUP_RATE, method="POST", block=True), name="dispatch"
+)
+class SignupView(BadInputIs400, allauth_views.SignupView):
+    def get_form(self, form_class=None):
+        form = super().get_form(form_class)
+        tune_signup_form(form)
+        return form
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        if self.request.user.is_authenticated:
+            name = self.request.user.username
+            messages.success(self.request, _("Welcome to Extagram, %(name)s!") % {"name": name})
+        return response
 
 
-class PasswordChangeView(auth_views.PasswordChangeView):
-    template_name = "accounts/password_change.html"
+class PasswordChangeView(BadInputIs400, allauth_views.PasswordChangeView):
+    pass
 
-    def get_success_url(self):
-        messages.success(self.request, _("Your password has been changed."))
-        return super().get_success_url()
 
-    def form_invalid(self, form):
-        return self.render_to_response(self.get_context_data(form=form), status=400)
+login = LoginView.as_view()
+signup = SignupView.as_view()
+password_change = login_required(PasswordChangeView.as_view())
+
+
+@login_required
+def account_settings(request):
+    """Display name, and links to e-mail, password, two-factor, export and deletion."""
+    profile, _created = Profile.objects.get_or_create(
+        user=request.user, defaults={"handle": request.user.username}
+    )
+    form = DisplayNameForm(request.POST or None, instance=profile)
+    if request.method == "POST":
+        if form.is_valid():
+            form.save()
+            messages.success(request, _("Your display name has been saved."))
+            return redirect("account_settings")
+        return render(request, "accounts/settings.html", {"form": form}, status=400)
+    return render(request, "accounts/settings.html", {"form": form})
+
+
+@login_required
+def delete_account(request):
+    """Settings → Delete my account: confirmed with the password (and 2FA code)."""
+    form = DeleteAccountForm(request.user, request.POST or None)
+    if request.method == "POST":
+        if not form.is_valid():
+            return render(request, "accounts/delete.html", {"form": form}, status=400)
+        name = request.user.username
+        erasure.delete_account(request.user)
+        logout(request)
+        messages.success(
+            request,
+            _("The account %(name)s and everything in it has been deleted.") % {"name": name},
+        )
+        return redirect("feed")
+    return render(request, "accounts/delete.html", {"form": form})
+
+
+@login_required
+@ratelimit(key="user", rate=settings.EXPORT_RATE, method="POST", block=True)
+def export_data(request):
+    """Settings → Download my data: a page with a button; the POST streams the zip."""
+    if request.method == "POST":
+        response = StreamingHttpResponse(
+            export.zip_chunks(request.user), content_type="application/zip"
+        )
+        stamp = timezone.now().strftime("%Y-%m-%d")
+        filename = f"extagram-{request.user.username}-{stamp}.zip"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response["Cache-Control"] = "private, no-store"
+        return response
+    return render(request, "accounts/export.html")

@@ -14,7 +14,14 @@ class LoginTests(BaseTestCase):
 
     def test_a_wrong_password_is_a_400_with_a_message(self):
         response = self.client.post("/accounts/login/", {"username": "alice", "password": "nope"})
-        self.assertContains(response, "Please enter a correct username", status_code=400)
+        self.assertContains(response, "are not correct", status_code=400)
+
+    def test_a_member_can_log_in_with_their_email_or_any_letter_case(self):
+        self.owner.emailaddress_set.create(email="alice@example.com", primary=True, verified=True)
+        for login in ("alice@example.com", "ALICE", "Alice"):
+            self.client.logout()
+            response = self.client.post("/accounts/login/", {"login": login, "password": PASSWORD})
+            self.assertRedirects(response, "/", msg_prefix=login)
 
     def test_login_goes_back_to_where_the_member_was(self):
         response = self.client.post(
@@ -23,9 +30,10 @@ class LoginTests(BaseTestCase):
         )
         self.assertRedirects(response, "/upload/")
 
-    def test_logout_by_get_is_refused(self):
+    def test_logout_by_get_only_asks_for_confirmation(self):
         self.client.login(username="alice", password=PASSWORD)
-        self.assertEqual(self.client.get("/accounts/logout/").status_code, 405)
+        self.assertContains(self.client.get("/accounts/logout/"), "csrfmiddlewaretoken")
+        self.assertContains(self.client.get("/"), "Log out")
 
 
 @pytest.mark.ratelimit

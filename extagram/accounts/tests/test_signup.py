@@ -1,3 +1,4 @@
+from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 
 from extagram.testing.base import BaseTestCase
@@ -6,17 +7,32 @@ User = get_user_model()
 
 
 class SignupTests(BaseTestCase):
-    def signup(self, username="carla", password="a-long-and-unusual-pass"):
-        return self.client.post(
-            "/accounts/signup/",
-            {"username": username, "password1": password, "password2": password},
-        )
+    def signup(self, username="carla", password="a-long-and-unusual-pass", **extra):
+        data = {
+            "username": username,
+            "email": f"{username.lower()}@example.com",
+            "password1": password,
+            "password2": password,
+        }
+        data.update(extra)
+        return self.client.post("/accounts/signup/", data)
 
     def test_it_creates_the_account_and_logs_in(self):
         response = self.signup()
         self.assertRedirects(response, "/")
         self.assertContains(self.client.get("/"), "New post")
         self.assertTrue(User.objects.filter(username="carla").exists())
+
+    def test_it_asks_for_an_email_address_and_keeps_it(self):
+        self.assertContains(self.client.get("/accounts/signup/"), 'name="email"')
+        self.signup()
+        address = EmailAddress.objects.get(user__username="carla")
+        self.assertEqual((address.email, address.primary), ("carla@example.com", True))
+
+    def test_an_email_address_is_required(self):
+        response = self.signup(email="")
+        self.assertEqual(response.status_code, 400)
+        self.assertFalse(User.objects.filter(username="carla").exists())
 
     def test_the_password_is_stored_hashed(self):
         self.signup()
@@ -35,9 +51,10 @@ class SignupTests(BaseTestCase):
         self.assertFalse(User.objects.filter(username="carla").exists())
 
     def test_mismatched_passwords_are_refused(self):
-        response = self.client.post(
-            "/accounts/signup/",
-            {"username": "carla", "password1": "a-long-pass-1!", "password2": "a-long-pass-2!"},
-        )
+        response = self.signup(password2="a-long-pass-2!")
         self.assertEqual(response.status_code, 400)
         self.assertFalse(User.objects.filter(username="carla").exists())
+
+    def test_the_welcome_message_names_the_new_member(self):
+        response = self.signup(username="Carla")
+        self.assertContains(self.client.get(response["Location"]), "Welcome to Extagram, carla!")

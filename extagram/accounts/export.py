@@ -1,0 +1,178 @@
+"""Download my data (GDPR art. 20, portability): one zip, built while it is sent.
+
+The archive holds
+  photos/<post id>.jpg  each photo as published (the large variant, as stored),
+  data.json             the account, its posts (caption, alt text, dates, counts and the
+                        comments on each), the comments it wrote and the likes it gave,
+  index.html            the same, readable in a browser, with the photos beside it.
+Dates are ISO 8601 in UTC.
+
+Streaming: `zip_chunks()` is a generator; the ZipFile writes into a sink that
+the generator empties after each piece, so memory stays at one photo chunk plus
+one post's text whatever the size of the account. Photos are stored (JPEG does
+not deflate), text is deflated.
+"""
+
+import io
+import json
+import zipfile
+from datetime import UTC
+
+from django.core.files.storage import default_storage
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from extagram.posts.models import Comment, Like, Post
+
+CHUNK = 64 * 1024
+
+
+class _Sink(io.RawIOBase):
+    """A write-only, non-seekable file whose bytes are taken out with `take()`."""
+
+    def __init__(self):
+        self._chunks = []
+        self._pos = 0
+
+    def writable(self):
+        return True
+
+    def write(self, data):
+        self._chunks.append(bytes(data))
+        self._pos += len(data)
+        return len(data)
+
+    def tell(self):
+        return self._pos
+
+    def take(self):
+        data = b"".join(self._chunks)
+        self._chunks.clear()
+        return data
+
+
+def _iso(value):
+    return value.astimezone(UTC).isoformat() if value else None
+
+
+def photo_name(post):
+    return f"photos/{post.pk}.jpg"
+
+
+def _posts(user):
+    return Post.objects.filter(author=user).order_by("id")
+
+
+def _post_record(post):
+    comments = post.comments.select_related("author").order_by("id")
+    return {
+        "id": post.pk,
+        "created_at": _iso(post.created_at),
+        "edited_at": _iso(post.edited_at),
+        "caption": post.caption,
+        "alt_text": post.alt_text,
+        "photo": photo_name(post),
+        "width": post.width,
+        "height": post.height,
+        "like_count": post.like_count,
+        "comment_count": post.comment_count,
+        "comments": [
+            {"author": c.author.username, "body": c.body, "created_at": _iso(c.created_at)}
+            for c in comments
+        ],
+    }
+
+
+def _account_record(user):
+    from allauth.account.models import EmailAddress
+
+    profile = getattr(user, "profile", None)
+    return {
+        "username": user.username,
+        "display_name": profile.display_name if profile else "",
+        "emails": [
+            {"email": e.email, "verified": e.verified, "primary": e.primary}
+            for e in EmailAddress.objects.filter(user=user).order_by("id")
+        ],
+        "date_joined": _iso(user.date_joined),
+        "exported_at": _iso(timezone.now()),
+    }
+
+
+def _comments_written(user):
+    for c in Comment.objects.filter(author=user).select_related("post__author").order_by("id"):
+        yield {
+            "post": c.post_id,
+            "post_author": c.post.author.username,
+            "body": c.body,
+            "created_at": _iso(c.created_at),
+        }
+
+
+def _likes_given(user):
+    for like in Like.objects.filter(user=user).select_related("post__author").order_by("id"):
+        yield {
+            "post": like.post_id,
+            "post_author": like.post.author.username,
+            "created_at": _iso(like.created_at),
+        }
+
+
+def _write_json(out, user):
+    """data.json, written one post / comment / like at a time."""
+    out.write(b'{\n"account": ')
+    out.write(json.dumps(_account_record(user), ensure_ascii=False).encode())
+    for key, records in (
+        ("posts", (_post_record(p) for p in _posts(user).iterator())),
+        ("comments_written", _comments_written(user)),
+        ("likes_given", _likes_given(user)),
+    ):
+        out.write(f',\n"{key}": ['.encode())
+        for n, record in enumerate(records):
+            out.write(b",\n" if n else b"\n")
+            out.write(json.dumps(record, ensure_ascii=False).encode())
+            yield
+        out.write(b"\n]")
+    out.write(b"\n}\n")
+
+
+def _write_html(out, user):
+    """index.html: a heading, then one rendered section per post, comments and likes."""
+    account = _account_record(user)
+    out.write(render_to_string("accounts/export/head.html", {"account": account}).encode())
+    for post in _posts(user).iterator():
+        out.write(
+            render_to_string("accounts/export/post.html", {"post": _post_record(post)}).encode()
+        )
+        yield
+    context = {
+        "comments": list(_comments_written(user)),
+        "likes": list(_likes_given(user)),
+    }
+    out.write(render_to_string("accounts/export/tail.html", context).encode())
+
+
+def zip_chunks(user):
+    """Yield the bytes of the archive (see the module docstring), piece by piece."""
+    sink = _Sink()
+    with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as archive:
+        for post in _posts(user).iterator():
+            with (
+                default_storage.open(post.image_large, "rb") as source,
+                archive.open(
+                    zipfile.ZipInfo(photo_name(post), post.created_at.timetuple()[:6]),
+                    "w",
+                    force_zip64=True,
+                ) as target,
+            ):
+                while chunk := source.read(CHUNK):
+                    target.write(chunk)
+                    yield sink.take()
+        for name, writer in (("data.json", _write_json), ("index.html", _write_html)):
+            info = zipfile.ZipInfo(name, timezone.now().timetuple()[:6])
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with archive.open(info, "w", force_zip64=True) as target:
+                for _ in writer(target, user):
+                    yield sink.take()
+            yield sink.take()
+    yield sink.take()

@@ -32,7 +32,6 @@ die() { echo "extagram-render-config: $*" >&2; exit 1; }
 : "${EXTAGRAM_UPLOAD_UPSTREAM:=upload:8000}"
 : "${EXTAGRAM_MEDIA_UPSTREAM:=media:8080}"
 : "${EXTAGRAM_STATIC_UPSTREAM:=static:8080}"
-: "${EXTAGRAM_CSP:=default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'}"
 
 # ---------------------------------------------------------------- validation
 is_uint() { case "$1" in ''|*[!0-9]*) return 1 ;; *) return 0 ;; esac; }
@@ -51,7 +50,6 @@ for v in EXTAGRAM_APP_UPSTREAM EXTAGRAM_UPLOAD_UPSTREAM EXTAGRAM_MEDIA_UPSTREAM 
 	echo "$val" | grep -Eq '^[A-Za-z0-9._-]+:[0-9]+$' || die "$v must be host:port, not '$val'"
 done
 echo "$EXTAGRAM_PROXY_RESOLVER" | grep -Eq '^[][0-9A-Za-z.:_ =-]+$' || die "bad EXTAGRAM_PROXY_RESOLVER"
-case "$EXTAGRAM_CSP" in *'"'*|*'$'*|*'\'*) die "EXTAGRAM_CSP must not contain \", \$ or \\" ;; esac
 
 names=$(echo "$EXTAGRAM_HOSTS" | tr ',' ' ' | xargs)
 [ -n "$names" ] || die "EXTAGRAM_HOSTS is empty: list the host names of the site, comma separated"
@@ -102,6 +100,23 @@ if [ -n "$tls" ]; then
 	fi
 	[ -r "$cert" ] && [ -r "$key" ] \
 		|| die "cannot read $cert and $key as uid $(id -u): make them readable (e.g. chmod 644 fullchain.pem; chgrp 101 privkey.pem; chmod 640 privkey.pem)"
+	# OCSP stapling needs the issuer (a chain of 2+ certificates) and a responder URL;
+	# the response is verified against the system's CA bundle where the image has one.
+	stapling="# (off: self-signed, or no OCSP responder URL or no issuer in $cert)"
+	if [ "$cert" = "$TLS_DIR/fullchain.pem" ] \
+		&& [ "$(grep -c 'BEGIN CERTIFICATE' "$cert")" -ge 2 ] \
+		&& [ -n "$(openssl x509 -noout -ocsp_uri -in "$cert" 2>/dev/null)" ]; then
+		stapling="ssl_stapling on;"
+		for bundle in /etc/ssl/certs/ca-certificates.crt /etc/ssl/cert.pem; do
+			if [ -r "$bundle" ]; then
+				stapling="$stapling
+ssl_stapling_verify on;
+ssl_trusted_certificate $bundle;"
+				break
+			fi
+		done
+		echo "extagram-render-config: OCSP stapling on" >&2
+	fi
 	EXTAGRAM_SITE_LISTEN="listen 8443 ssl;
     http2 on;
     include $OUT/tls.inc;"
@@ -125,15 +140,9 @@ ${EXTAGRAM_APP_UPSTREAM} ${EXTAGRAM_UPLOAD_UPSTREAM} ${EXTAGRAM_MEDIA_UPSTREAM}
 ${EXTAGRAM_STATIC_UPSTREAM}'
 
 if [ -n "$tls" ]; then
-	cat > "$OUT/tls.inc" <<EOF
-ssl_certificate $cert;
-ssl_certificate_key $key;
-ssl_protocols TLSv1.2 TLSv1.3;
-ssl_prefer_server_ciphers off;
-ssl_session_cache shared:extagram_tls:2m;
-ssl_session_timeout 1d;
-ssl_session_tickets off;
-EOF
+	EXTAGRAM_TLS_CERT=$cert EXTAGRAM_TLS_KEY=$key EXTAGRAM_TLS_STAPLING=$stapling \
+		envsubst '${EXTAGRAM_TLS_CERT} ${EXTAGRAM_TLS_KEY} ${EXTAGRAM_TLS_STAPLING}' \
+		< "$TEMPLATES/tls.inc.template" > "$OUT/tls.inc"
 fi
 
 for t in "$TEMPLATES"/*.conf.template; do
@@ -145,9 +154,19 @@ for p in "$PAGES"/*; do
 	envsubst '${EXTAGRAM_UPLOAD_MAX_MB}' < "$p" > "$OUT/html/$(basename "$p")"
 done
 
+# Pages from the app and the upload tier: their security headers (CSP, Permissions-Policy,
+# Referrer-Policy, X-Content-Type-Options, X-Frame-Options, COOP) come from Django itself,
+# one source of truth for every deployment, and pass through unchanged. The proxy adds
+# only what belongs to it: the request id and, with TLS, HSTS.
 cat > "$OUT/headers-page.inc" <<EOF
 add_header X-Request-ID \$request_id always;
-add_header Content-Security-Policy "$EXTAGRAM_CSP" always;
+$hsts
+EOF
+# The proxy's own pages (its 413/429/503 error pages): a policy of their own, as strict
+# as those static pages allow.
+cat > "$OUT/headers-own-page.inc" <<EOF
+add_header X-Request-ID \$request_id always;
+add_header Content-Security-Policy "default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'" always;
 add_header X-Content-Type-Options nosniff always;
 add_header X-Frame-Options DENY always;
 add_header Referrer-Policy same-origin always;

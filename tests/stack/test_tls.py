@@ -1,0 +1,98 @@
+"""The stack with TLS on, scanned by a TLS scanner (sslyze, which carries its own
+OpenSSL build able to speak every old protocol, so a refusal is the server's).
+
+Expected: Mozilla's "intermediate" profile (deploy/proxy/templates/tls.inc.template):
+SSL 2/3 and TLS 1.0/1.1 refused, TLS 1.2 with ECDHE + AEAD suites only (no CBC),
+TLS 1.3 accepted, no session tickets, and a clean proxy start (no stapling warnings
+for the self-signed certificate). Connects to 127.0.0.1 only.
+"""
+
+import re
+
+import pytest
+
+from tests.stack.stackhelpers import REPORT
+
+pytestmark = pytest.mark.stack
+
+# ECDHE key exchange with an AEAD cipher: what the profile allows for TLS 1.2.
+TLS12_ALLOWED = re.compile(
+    r"^TLS_ECDHE_(ECDSA|RSA)_WITH_(AES_128_GCM_SHA256|AES_256_GCM_SHA384|CHACHA20_POLY1305_SHA256)$"
+)
+OLD_PROTOCOLS = ("ssl_2_0", "ssl_3_0", "tls_1_0", "tls_1_1")
+
+
+def scan(port):
+    """sslyze's cipher-suite and session-resumption scans of 127.0.0.1:port.
+
+    Returns {"ssl_2_0" | ... | "tls_1_3": [accepted suite names],
+    "tickets": TlsResumptionSupportEnum name, "session_ids": the same for session ids}.
+    Raises AssertionError if a scan did not complete.
+    """
+    from sslyze import (
+        ScanCommand,
+        ScanCommandAttemptStatusEnum,
+        Scanner,
+        ServerNetworkLocation,
+        ServerScanRequest,
+        ServerScanStatusEnum,
+    )
+
+    commands = {
+        "ssl_2_0": ScanCommand.SSL_2_0_CIPHER_SUITES,
+        "ssl_3_0": ScanCommand.SSL_3_0_CIPHER_SUITES,
+        "tls_1_0": ScanCommand.TLS_1_0_CIPHER_SUITES,
+        "tls_1_1": ScanCommand.TLS_1_1_CIPHER_SUITES,
+        "tls_1_2": ScanCommand.TLS_1_2_CIPHER_SUITES,
+        "tls_1_3": ScanCommand.TLS_1_3_CIPHER_SUITES,
+        "resumption": ScanCommand.SESSION_RESUMPTION,
+    }
+    location = ServerNetworkLocation(hostname="localhost", port=port, ip_address="127.0.0.1")
+    scanner = Scanner()
+    scanner.queue_scans(
+        [ServerScanRequest(server_location=location, scan_commands=set(commands.values()))]
+    )
+    (result,) = list(scanner.get_results())
+    assert result.scan_status == ServerScanStatusEnum.COMPLETED, result.connectivity_error_trace
+    found = {}
+    for key in commands:
+        attempt = getattr(result.scan_result, commands[key].value)
+        assert attempt.status == ScanCommandAttemptStatusEnum.COMPLETED, (key, attempt.error_trace)
+        if key == "resumption":
+            found["tickets"] = attempt.result.tls_ticket_resumption_result.name
+            found["session_ids"] = attempt.result.session_id_resumption_result.name
+        else:
+            found[key] = sorted(s.cipher_suite.name for s in attempt.result.accepted_cipher_suites)
+    return found
+
+
+def test_tls_follows_mozillas_intermediate_profile(stack):
+    https_port = int(stack.env["EXTAGRAM_HTTPS_PORT"])
+    stack.env["EXTAGRAM_TLS"] = "true"
+    try:
+        stack.compose("up", "-d")
+        stack.wait_healthy()
+        found = scan(https_port)
+        REPORT.append("TLS scan (sslyze) of the proxy:")
+        REPORT.extend(f"  {key}: {value}" for key, value in found.items())
+
+        for old in OLD_PROTOCOLS:
+            assert found[old] == [], f"{old} must be refused: {found[old]}"
+        assert found["tls_1_2"], "TLS 1.2 must be offered"
+        assert [s for s in found["tls_1_2"] if not TLS12_ALLOWED.match(s)] == []
+        assert not any("CBC" in s for s in found["tls_1_2"] + found["tls_1_3"])
+        assert found["tls_1_3"], "TLS 1.3 must be offered"
+        assert found["tickets"] == "NOT_SUPPORTED", "session tickets must be off"
+        assert found["session_ids"] == "FULLY_SUPPORTED", "the session cache resumes sessions"
+
+        logs = stack.compose("logs", "--no-color", "proxy").stdout
+        problems = [
+            line
+            for line in logs.splitlines()
+            if re.search(r"\[(emerg|alert|crit|error)\]|ssl_stapling", line)
+        ]
+        assert problems == [], problems
+    finally:
+        stack.env["EXTAGRAM_TLS"] = "false"
+        stack.compose("up", "-d")
+        stack.wait_healthy()

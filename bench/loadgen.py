@@ -582,7 +582,7 @@ class _Stop(Exception):
 class _User:
     def __init__(self, driver: LoadDriver, index: int):
         self.driver = driver
-        self.username = f"lg-{driver.run_id}-{index:02d}"
+        self.username = f"lg_{driver.run_id}_{index:02d}"
         self.password = driver.password
         self.rng = random.Random(f"{driver.seed}-{index}")
         self.client = _Client(driver)
@@ -675,6 +675,7 @@ class _User:
             else:
                 fields = {
                     "username": self.username,
+                    "email": f"{self.username}@example.com",
                     "password1": self.password,
                     "password2": self.password,
                 }

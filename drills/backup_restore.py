@@ -51,7 +51,7 @@ def distinct_photos(stack, count=6):
     # (cause not yet known); try again under a new name rather than fail the backup drill.
     for attempt in range(3):
         signed_up = client.signup(
-            f"drill-photographer{attempt}", "drill-" + secrets.token_urlsafe(12)
+            f"drill_photographer{attempt}", "drill-" + secrets.token_urlsafe(12)
         )
         if signed_up.status in (302, 303):
             break

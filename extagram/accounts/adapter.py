@@ -1,7 +1,15 @@
+import logging
+import smtplib
+
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context as allauth_context
+from django.contrib import messages
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from .usernames import canonical, validate_handle
+
+log = logging.getLogger("extagram.mail")
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -18,3 +26,20 @@ class AccountAdapter(DefaultAccountAdapter):
         # not at all: a handle taken in a race fails on the profile's unique index.
         with transaction.atomic():
             return super().save_user(request, user, form, commit=commit)
+
+    def send_mail(self, template_prefix, email, context):
+        """Send as allauth does; if the mail server fails, say so instead of a 500."""
+        try:
+            super().send_mail(template_prefix, email, context)
+        except (OSError, smtplib.SMTPException):
+            log.exception("could not send %s to %s", template_prefix, email)
+            request = allauth_context.request
+            if request is not None:
+                messages.error(
+                    request,
+                    _(
+                        "The e-mail to %(email)s could not be sent just now. "
+                        "Please try again in a few minutes."
+                    )
+                    % {"email": email},
+                )

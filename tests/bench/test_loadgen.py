@@ -65,7 +65,7 @@ def test_a_short_run_exercises_every_kind_without_errors(live_site, tmp_path):
     assert counts["signup"] == 2
 
     # Real outcomes: the users, posts, likes and comments are in the database.
-    assert get_user_model().objects.filter(username__startswith="lg-").count() == 2
+    assert get_user_model().objects.filter(username__startswith="lg_").count() == 2
     acknowledged = [u.post_id for u in summary.uploads]
     assert len(acknowledged) == counts["upload"]
     assert None not in acknowledged

@@ -104,7 +104,12 @@ class Client:
     def signup(self, username, password):
         return self.post_form(
             "/accounts/signup/",
-            {"username": username, "password1": password, "password2": password},
+            {
+                "username": username,
+                "email": f"{username}@example.com",
+                "password1": password,
+                "password2": password,
+            },
         )
 
     def login(self, username, password):

@@ -41,8 +41,9 @@ demo: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo
 
-# Benchmarks: builds and starts its own compose stack (needs Docker and wrk); the PHP
-# comparison needs Debian's nginx, php-fpm, php-mysql and mariadb-server. BENCH_ARGS=--help
+# Benchmarks: builds and starts its own compose stack (needs Docker and wrk). The optional
+# PHP comparison (case 9) runs only when EXTAGRAM_PHP_ANCHOR names its folder, else it is
+# skipped with a note. BENCH_ARGS=--help; BENCH_ARGS=--quick for a short smoke run.
 bench: install-test
 	$(BIN)/python -m bench $(BENCH_ARGS)
 

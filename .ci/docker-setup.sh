@@ -2,7 +2,7 @@
 # Brings up a Docker engine + Compose v2 on a CI/dev machine that has none, then builds the
 # local stand-ins for the official images (no container registry is reachable there) and
 # writes .ci/standins/images.env. Idempotent: a second run takes seconds.
-# Recipe and background: /work/shared/CONTAINERS-IN-CI.md, .ci/standins/README.md.
+# Background: .ci/standins/README.md (why stand-ins, how they are built).
 #
 #   bash .ci/docker-setup.sh
 #   set -a; . .ci/standins/images.env; set +a    # then docker compose build / up

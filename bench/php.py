@@ -1,4 +1,7 @@
-"""Case 9: the classic PHP design (shared/anchors/php-extagram/run.sh), run as it is.
+"""Case 9: the classic PHP design (its run.sh, in the folder EXTAGRAM_PHP_ANCHOR names), as it is.
+
+The PHP design is the comparison point of docs/performance.md, not part of this
+repository: without EXTAGRAM_PHP_ANCHOR the bench skips case 9 and says so.
 
 The anchor starts nginx + PHP-FPM + MariaDB itself on 127.0.0.1 (ports 18080, 13306),
 loads its page with wrk (-t2 -c32, the same parameters as our feed cases) at each size,
@@ -13,18 +16,20 @@ import socket
 import subprocess
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DIR = REPO.parent / "shared" / "anchors" / "php-extagram"
 NEEDS = ("nginx", "mariadbd", "mariadb-install-db", "mariadb", "wrk", "curl", "php")
 PORTS = (18080, 13306)
 
 
 def anchor_dir():
-    return Path(os.environ.get("EXTAGRAM_PHP_ANCHOR", DEFAULT_DIR))
+    """The PHP design's folder (with run.sh), from EXTAGRAM_PHP_ANCHOR; None if unset."""
+    folder = os.environ.get("EXTAGRAM_PHP_ANCHOR")
+    return Path(folder) if folder else None
 
 
 def missing():
     """Why the PHP design cannot run here (None when it can)."""
+    if anchor_dir() is None:
+        return "EXTAGRAM_PHP_ANCHOR is not set (the classic PHP design is not in this repository)"
     run_sh = anchor_dir() / "run.sh"
     if not run_sh.is_file():
         return f"no {run_sh}"

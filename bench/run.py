@@ -2,7 +2,7 @@
 
 Builds the images, starts the compose stack as its own project on a free 127.0.0.1 port,
 seeds posts, loads it with wrk case by case, measures memory and start-up, runs the
-classic PHP design (shared/anchors/php-extagram) on the same machine, prints one table
+classic PHP design (case 9, optional: EXTAGRAM_PHP_ANCHOR) on the same machine, prints one table
 and the budget (PASS/MISS), and writes both as Markdown and JSON under bench/results/.
 The stack is always removed at the end (`down -v`). Loopback only, bounded in time.
 """
@@ -287,7 +287,7 @@ class Bench:
         if not wrk.available():
             raise SystemExit("wrk is not installed (apt-get install wrk)")
         php_reason = php.missing() if 9 in self.cases else "not selected"
-        if 9 in self.cases and php_reason and not self.args.skip_php_if_missing:
+        if 9 in self.cases and php_reason and self.args.require_php:
             raise SystemExit(f"cannot run the PHP design: {php_reason} (or use --no-php)")
 
         from bench.stack import BenchStack, docker_versions
@@ -588,9 +588,10 @@ def parse_args(argv):
     )
     parser.add_argument("--no-php", action="store_true", help="skip case 9 (the PHP design)")
     parser.add_argument(
-        "--skip-php-if-missing",
+        "--require-php",
         action="store_true",
-        help="skip case 9 with a note when its Debian packages are absent (default: fail)",
+        help="fail when case 9 cannot run (default: skip it with a note saying why; it needs "
+        "EXTAGRAM_PHP_ANCHOR, the classic PHP design's folder, which is not in this repository)",
     )
     parser.add_argument(
         "--sizes",

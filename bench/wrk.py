@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from urllib.parse import urlsplit
 
 WRK_PREFIX = "BENCH_JSON "
-# the anchor's parameters (shared/anchors/php-extagram/run.sh), so the numbers compare
+# the PHP design's parameters (its run.sh, case 9), so the numbers compare
 THREADS = 2
 CONNECTIONS = 32
 

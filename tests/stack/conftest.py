@@ -13,12 +13,14 @@ at it; `docker compose -p extagram-stacktest-<pid> down -v` when done); STACK_NO
 skips `docker compose build` (images must exist).
 """
 
+import fcntl
 import ipaddress
 import json
 import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -56,8 +58,14 @@ def _free_port():
         return s.getsockname()[1]
 
 
+# Test, bench and drill stacks take their front /24 from here: the benchmarking range
+# (RFC 2544), outside Docker's own pools and rarely on a LAN or VPN, and apart from the
+# default stack's 198.19.234.0/24. STACK_SUBNET_POOL=<a /16> picks another.
+SUBNET_POOL = os.environ.get("STACK_SUBNET_POOL", "198.19.0.0/16")
+
+
 def _free_subnet():
-    """A /24 for the front network that overlaps no existing Docker network."""
+    """A /24 of SUBNET_POOL (from .200 up) that overlaps no existing Docker network."""
     used = []
     ids = subprocess.run(
         ["docker", "network", "ls", "-q"], capture_output=True, text=True, check=True
@@ -70,17 +78,47 @@ def _free_subnet():
             for cfg in (net.get("IPAM") or {}).get("Config") or []:
                 if cfg.get("Subnet"):
                     used.append(ipaddress.ip_network(cfg["Subnet"], strict=False))
-    start = os.getpid() % 56  # overlapping runs start their search at different places
-    for i in range(56):
-        candidate = ipaddress.ip_network(f"10.213.{200 + (start + i) % 56}.0/24")
+    candidates = list(ipaddress.ip_network(SUBNET_POOL).subnets(new_prefix=24))[200:]
+    start = os.getpid() % len(candidates)  # overlapping runs start at different places
+    for i in range(len(candidates)):
+        candidate = candidates[(start + i) % len(candidates)]
         if not any(candidate.overlaps(net) for net in used):
             return str(candidate)
-    raise RuntimeError("no free 10.213.x.0/24 subnet for the test stack")
+    raise RuntimeError(f"no free /24 in {SUBNET_POOL} for the test stack")
+
+
+# A run (test session, bench, drill) holds an exclusive lock on a file named after its
+# compose project for as long as it lives; the kernel drops the lock when the process
+# ends, however it ends. A project whose lock can be taken belongs to a dead run.
+LOCK_DIR = Path(tempfile.gettempdir()) / "extagram-stacks"
+_HELD_LOCKS = {}
+
+
+def hold_project_lock(project):
+    """Mark `project` as in use by this process until it exits."""
+    LOCK_DIR.mkdir(exist_ok=True)
+    handle = open(LOCK_DIR / f"{project}.lock", "w")  # noqa: SIM115 -- held until exit
+    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    _HELD_LOCKS[project] = handle
+
+
+def _run_is_alive(project):
+    path = LOCK_DIR / f"{project}.lock"
+    if project in _HELD_LOCKS:
+        return True
+    try:
+        with open(path, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def remove_abandoned_projects(env, prefix):
-    """`down -v` every compose project named `<prefix>...-<pid>` whose process is gone
-    (a test run, bench or drill that was killed before it could clean up)."""
+    """`down -v` every compose project named `<prefix>...` whose run is gone (a test run,
+    bench or drill killed before it could clean up): nobody holds its lock file."""
     out = subprocess.run(
         ["docker", "ps", "-a", "--format", '{{.Label "com.docker.compose.project"}}'],
         capture_output=True,
@@ -88,11 +126,8 @@ def remove_abandoned_projects(env, prefix):
         check=False,
     ).stdout
     for project in sorted(set(out.split())):
-        if not project.startswith(prefix):
+        if not project.startswith(prefix) or _run_is_alive(project):
             continue
-        pid = project.rsplit("-", 1)[-1]
-        if pid.isdigit() and Path(f"/proc/{pid}").exists():
-            continue  # its run is still in progress (this one included)
         subprocess.run(
             ["docker", "compose", "-p", project, "down", "-v", "--remove-orphans"],
             cwd=REPO,
@@ -100,6 +135,7 @@ def remove_abandoned_projects(env, prefix):
             capture_output=True,
             check=False,
         )
+        (LOCK_DIR / f"{project}.lock").unlink(missing_ok=True)
 
 
 # The operator's own settings that must never leak into a throwaway stack.
@@ -163,6 +199,7 @@ class Stack:
     def __init__(self, env, project=PROJECT):
         self.env = env
         self.project = project
+        hold_project_lock(project)
         self.port = int(env["EXTAGRAM_PORT"])
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.upload_max_mb = int(env["EXTAGRAM_UPLOAD_MAX_MB"])

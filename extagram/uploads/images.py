@@ -1,24 +1,83 @@
-"""The image pipeline: decode, check, orient, strip, resize, re-encode.
+"""The image pipeline: sniff, bound, decode, orient, colour-manage, resize, re-encode.
 
-Nothing of the uploaded bytes survives except decoded pixels: every output is
-a fresh JPEG written by Pillow with no metadata, so EXIF (GPS), comments and
-anything appended to the file are gone.
+Only pixels leave it: every output is a fresh baseline-free (progressive) JPEG written
+by libvips with no metadata at all (`keep=none`: no EXIF, XMP, IPTC, comment or ICC
+profile), in sRGB, so nothing of the uploaded bytes but their decoded pixels survives.
+
+Decoding is libvips (pyvips + the pyvips-binary wheel) for JPEG, PNG, GIF and WebP: it
+shrinks on load (JPEG, WebP) and streams the rest, so a 7000x7000 PNG or WebP costs a
+few tens of MB instead of a gigabyte (docs/performance.md, "Upload robustness", has the
+measurements that chose it over Pillow). HEIC/HEIF (pillow-heif, libheif + libde265:
+the libvips wheel has no HEVC decoder) and AVIF (Pillow's own plugin, libavif) are
+decoded whole by Pillow and handed to the same libvips steps.
+
+Bounds, per upload, whatever the input (issue 9):
+
+- pixels: `max_pixels` (EXTAGRAM_UPLOAD_MAX_PIXELS), from the header, before decoding;
+- memory: an estimate of the decode's peak from the header (format, size, bands,
+  progressive or interlaced layout) is reserved from a per-process pool sized from the
+  upload service's memory limit (see `budget.py`); an upload whose estimate exceeds the
+  pool is refused, one that fits waits until the pool has room;
+- CPU: a progressive JPEG may have at most MAX_JPEG_SCANS scans (counted before
+  decoding), only the first frame of an animation is decoded, and libvips stops any
+  decode that runs past UPLOAD_CPU_SECONDS of wall time (its progress callback).
+
+What exceeds a bound raises UnacceptableImage with a message for the user (a 4xx).
 """
 
 import hashlib
 import io
-import warnings
+import logging
+import threading
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+import pyvips
 from django.utils.translation import gettext_lazy as _
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 
-ACCEPTED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP")
+from . import budget
+
+# The formats we take, as users know them: the form's help text and `accept` use these.
+ACCEPTED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "HEIF", "AVIF")
+ACCEPTED_NAMES = "JPEG, PNG, GIF, WebP, HEIC or AVIF"
+ACCEPTED_MIME_TYPES = (
+    "image/jpeg,image/png,image/gif,image/webp,image/heic,image/heif,image/avif,.heic,.heif,.avif"
+)
 JPEG_QUALITY = 85
+
+# A progressive JPEG's scans are full passes over the image (issue 9: 3,000 scans of a
+# 7000x7000 picture, 390 KB, cost ~90 s of CPU). libjpeg's standard progression
+# (jcparam.c, jpeg_simple_progression) writes 10 scans for a colour image and 6 for grey;
+# mozjpeg's optimised scripts stay within a few dozen. libjpeg-turbo guards its own
+# fuzzers with TJPARAM_SCANLIMIT = 500 on images of at most 1 MP (fuzz/decompress.cc);
+# our images are up to 50 times larger, so the cap is lower, with ample room above
+# anything a camera or editor writes.
+MAX_JPEG_SCANS = 100
+
+# Bytes of decode memory per pixel, measured with bench/uploads.py (peak RSS above an idle
+# process, rounded up): Pillow decoding a 12-MP HEIC (pillow-heif) ~98 MB = 8.1 B/px,
+# a 12-MP AVIF ~109-115 MB = 9.5 B/px; libvips' GIF loader keeps the frame and its
+# RGBA canvas; animated WebP is composed on an RGBA canvas.
+HEIF_BYTES_PER_PIXEL = 10
+GIF_BYTES_PER_PIXEL = 8
+ANIMATED_WEBP_BYTES_PER_PIXEL = 8
+# libvips, its caches and thread buffers while resizing, whatever the input (measured:
+# a 12-MP baseline JPEG costs ~38-43 MB above an idle process, most of it this).
+FIXED_OVERHEAD = 32 * 1024 * 1024
+# Streaming a row-by-row decode through the resize holds a window of rows in float:
+# per column and band, measured as ~2 KB (a 7000-px-wide RGBA PNG: +87 MB, 32 of them
+# FIXED_OVERHEAD and 7 the output).
+STREAM_BYTES_PER_COLUMN_BAND = 2048
+
+pyvips.cache_set_max(0)  # no operation cache: nothing outlives a request
+pyvips.cache_set_max_mem(0)
+logging.getLogger("pyvips").setLevel(logging.WARNING)  # libvips' progress chatter
 
 
 class UnacceptableImage(ValueError):
-    """The upload is not a photo we can take; the message is shown to the user."""
+    """The upload is not a photo we can take; the message is shown to the user (a 4xx)."""
 
 
 @dataclass(frozen=True)
@@ -54,29 +113,46 @@ class ProcessedPhoto:
         return self._variant("small").width
 
 
-def process_photo(fileobj, *, max_pixels, widths=(1080, 480)):
-    """Turn an uploaded file into re-encoded JPEG variants, or raise UnacceptableImage."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(fileobj, formats=ACCEPTED_FORMATS) as image:
-                _check_pixel_count(image, max_pixels)
-                picture = _decode(image, max(widths))
-    except UnacceptableImage:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise UnacceptableImage(_too_many_pixels(max_pixels)) from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, IndexError):
-        raise UnacceptableImage(
-            _("This file is not a photo we can read. Please upload a JPEG, PNG, GIF or WebP image.")
-        ) from None
+@dataclass(frozen=True)
+class Plan:
+    """What the header says: format, size, and the decode's estimated peak memory (bytes)."""
 
-    large_width, small_width = widths
-    return ProcessedPhoto(
-        variants=(
-            _encode(picture, large_width, "large"),
-            _encode(picture, small_width, "small"),
-        )
+    format: str
+    width: int
+    height: int
+    memory: int
+
+
+def process_photo(fileobj, *, max_pixels, widths=(1080, 480)):
+    """Turn an uploaded file into re-encoded sRGB JPEG variants, or raise UnacceptableImage.
+
+    fileobj: a readable binary file (an UploadedFile, BytesIO, ...), at most the upload
+    limit. max_pixels: refuse images with more pixels (width x height). widths: (large,
+    small) maximum widths in pixels; smaller photos are never enlarged.
+    Returns ProcessedPhoto(variants=(large Variant, small Variant)).
+    Raises UnacceptableImage (message for the user) for anything unreadable or over a
+    bound: pixels, memory (budget.memory_pool()), JPEG scans, decode time.
+    """
+    data = fileobj.read()
+    plan = plan_for(data, max_pixels, widths[0])
+    with budget.memory_pool().reserve(plan.memory):
+        try:
+            large, small = _pipeline(data, plan, widths)
+        except UnacceptableImage:
+            raise
+        except (pyvips.Error, OSError, SyntaxError, ValueError, EOFError, IndexError) as error:
+            if "killed" in str(error) or "cancel" in str(error).lower():
+                raise UnacceptableImage(
+                    _("This image took too long to process. Please upload a smaller image.")
+                ) from None
+            raise _unreadable() from None
+    return ProcessedPhoto(variants=(large, small))
+
+
+def _unreadable():
+    return UnacceptableImage(
+        _("This file is not a photo we can read. Please upload a %(formats)s image.")
+        % {"formats": ACCEPTED_NAMES}
     )
 
 
@@ -86,37 +162,246 @@ def _too_many_pixels(max_pixels):
     }
 
 
-def _check_pixel_count(image, max_pixels):
-    width, height = image.size
+# ------------------------------------------------------------------ sniffing and bounds
+
+
+def sniff(data):
+    """The format of `data` from its first bytes: one of ACCEPTED_FORMATS, or None."""
+    if data[:3] == b"\xff\xd8\xff":
+        return "JPEG"
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "PNG"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "GIF"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    if data[4:8] == b"ftyp":
+        size = int.from_bytes(data[:4], "big")
+        brands = {data[i : i + 4] for i in range(8, min(size, 256), 4)}
+        if brands & {b"avif", b"avis"}:
+            return "AVIF"
+        if brands & {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}:
+            return "HEIF"
+    return None
+
+
+def plan_for(data, max_pixels, large_width=1080):
+    """Read the header of `data` and decide whether we may decode it: a Plan, or
+    UnacceptableImage for unknown formats, empty or too many pixels, too many JPEG
+    scans. Decodes no pixels."""
+    fmt = sniff(data)
+    if fmt is None:
+        raise _unreadable()
+    try:
+        if fmt in ("HEIF", "AVIF"):
+            with _open_with_pillow(data, fmt) as image:
+                width, height = image.size
+                bands = len(image.getbands())
+        else:
+            header = _vips_load(data, fmt)
+            width, height, bands = header.width, header.height, header.bands
+            pages = header.get("n-pages") if header.get_typeof("n-pages") else 1
+    except (pyvips.Error, OSError, SyntaxError, ValueError, EOFError, IndexError):
+        raise _unreadable() from None
     if width < 1 or height < 1:
         raise UnacceptableImage(_("This image is empty."))
     if width * height > max_pixels:
         raise UnacceptableImage(_too_many_pixels(max_pixels))
 
+    pixels = width * height
+    decode = 0
+    if fmt == "JPEG":
+        decode = _jpeg_decode_memory(data)
+        # shrink-on-load decodes at 1/2, 1/4 or 1/8 scale when the photo is that much larger
+        shrink = next((s for s in (8, 4, 2) if width // s >= large_width), 1)
+        decode += width // shrink * bands * STREAM_BYTES_PER_COLUMN_BAND
+    elif fmt in ("PNG", "GIF", "WEBP"):
+        decode = width * bands * STREAM_BYTES_PER_COLUMN_BAND
+    if fmt == "PNG" and _png_interlaced(data):
+        sample = 2 if header.format == "ushort" else 1
+        decode += pixels * bands * sample  # Adam7 cannot be streamed: decoded whole
+    elif fmt == "GIF":
+        decode += pixels * GIF_BYTES_PER_PIXEL
+    elif fmt == "WEBP" and pages > 1:
+        decode += pixels * ANIMATED_WEBP_BYTES_PER_PIXEL
+    elif fmt in ("HEIF", "AVIF"):
+        decode = pixels * HEIF_BYTES_PER_PIXEL
+    # the large variant is held in memory (RGB, twice while encoding), a panorama too
+    out_width = min(width, large_width)
+    output = out_width * max(1, round(height * out_width / width)) * 3 * 2
+    return Plan(fmt, width, height, FIXED_OVERHEAD + len(data) + decode + output)
 
-def _decode(image, target_width):
-    """Fully decode the first frame, upright, as RGB on a white background."""
-    if image.format == "JPEG":
-        # Decode at a reduced scale when the photo is much bigger than we need:
-        # far less memory and time for a 12-megapixel photo.
-        image.draft("RGB", (target_width, target_width))
-    image.seek(0)
-    image.load()  # raises on truncated or corrupt data
-    upright = ImageOps.exif_transpose(image)
-    if upright.mode in ("RGBA", "LA", "PA") or (
-        upright.mode == "P" and "transparency" in upright.info
-    ):
-        rgba = upright.convert("RGBA")
-        background = Image.new("RGB", rgba.size, "white")
-        background.paste(rgba, mask=rgba.getchannel("A"))
-        return background
-    return upright.convert("RGB")
+
+def jpeg_scan_info(data):
+    """(frame, scans) of a JPEG: frame = (sof_marker, width, height, components) where
+    components is [(h_sampling, v_sampling)], scans = the number of SOS markers.
+    Walks the marker segments and skips entropy-coded data (byte stuffing guarantees
+    0xFF there is followed by 0x00 or a restart marker), so markers inside an embedded
+    EXIF thumbnail are not counted. Raises ValueError on a malformed file."""
+    pos, frame, scans, n = 2, None, 0, len(data)
+    while pos + 4 <= n:
+        if data[pos] != 0xFF:
+            raise ValueError("expected a marker")
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker == 0xD9:
+            break
+        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+        segment = data[pos + 4 : pos + 2 + length]
+        if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD):
+            height = int.from_bytes(segment[1:3], "big")
+            width = int.from_bytes(segment[3:5], "big")
+            count = segment[5]
+            comps = [(segment[7 + 3 * i] >> 4, segment[7 + 3 * i] & 15) for i in range(count)]
+            frame = (marker, width, height, comps)
+        pos += 2 + length
+        if marker == 0xDA:
+            scans += 1
+            if scans > MAX_JPEG_SCANS:
+                break
+            while True:  # entropy-coded data up to the next real marker
+                pos = data.find(b"\xff", pos)
+                if pos < 0 or pos + 1 >= n:
+                    return frame, scans
+                following = data[pos + 1]
+                if following == 0x00 or 0xD0 <= following <= 0xD7:
+                    pos += 2
+                    continue
+                break
+    if frame is None:
+        raise ValueError("no frame header")
+    return frame, scans
 
 
-def _encode(picture, max_width, width_class):
-    if picture.width > max_width:
-        height = max(1, round(picture.height * max_width / picture.width))
-        picture = picture.resize((max_width, height), Image.Resampling.LANCZOS)
-    buffer = io.BytesIO()
-    picture.save(buffer, "JPEG", quality=JPEG_QUALITY, progressive=True, optimize=True)
-    return Variant(width_class, picture.width, picture.height, buffer.getvalue())
+def _jpeg_decode_memory(data):
+    """Bytes a JPEG decode holds beyond streaming: a progressive (or multi-scan) JPEG
+    keeps every DCT coefficient of the image (libjpeg's whole-image coefficient buffer,
+    64 x 2 bytes per 8x8 block of each component) until its last scan; a baseline JPEG
+    is decoded row by row at the shrink-on-load scale."""
+    (marker, width, height, comps), scans = jpeg_scan_info(data)
+    if scans > MAX_JPEG_SCANS:
+        raise UnacceptableImage(
+            _(
+                "This JPEG has too many progressive scans (more than %(limit)s), which makes "
+                "it very slow to decode. Please save it again as a standard JPEG."
+            )
+            % {"limit": MAX_JPEG_SCANS}
+        )
+    if marker in (0xC0, 0xC1) and scans <= 1:
+        return 0
+    hmax = max(h for h, _v in comps)
+    vmax = max(v for _h, v in comps)
+    blocks = sum(-(-width * h // (8 * hmax)) * -(-height * v // (8 * vmax)) for h, v in comps)
+    return blocks * 64 * 2
+
+
+def _png_interlaced(data):
+    return len(data) > 28 and data[12:16] == b"IHDR" and data[28] == 1
+
+
+# ------------------------------------------------------------------ decoding
+
+
+_LOADERS = {
+    "JPEG": pyvips.Image.jpegload_buffer,
+    "PNG": pyvips.Image.pngload_buffer,
+    "GIF": pyvips.Image.gifload_buffer,
+    "WEBP": pyvips.Image.webpload_buffer,
+}
+
+
+def _vips_load(data, fmt, **options):
+    # fail_on="truncated": a cut-off file is refused instead of padded with grey
+    return _LOADERS[fmt](data, access="sequential", fail_on="truncated", **options)
+
+
+@contextmanager
+def _open_with_pillow(data, fmt):
+    if fmt == "HEIF":
+        _register_heif()
+    with Image.open(io.BytesIO(data), formats=(fmt,)) as image:
+        yield image
+
+
+_heif_lock = threading.Lock()
+_heif_registered = False
+
+
+def _register_heif():
+    global _heif_registered
+    with _heif_lock:
+        if not _heif_registered:
+            import pillow_heif
+
+            pillow_heif.options.DECODE_THREADS = 1  # less memory; two uploads run at once
+            # AVIF stays with Pillow's own plugin; pillow-heif only opens HEIC/HEIF
+            pillow_heif.register_heif_opener(thumbnails=False)
+            _heif_registered = True
+
+
+def _pipeline(data, plan, widths):
+    large_width, small_width = widths
+    huge = 10_000_000  # thumbnail's height bound: only the width limits
+    common = {"height": huge, "size": "down", "export_profile": "srgb", "intent": "relative"}
+    if plan.format in ("HEIF", "AVIF"):
+        image = _vips_from_pillow(data, plan.format)
+        large = image.thumbnail_image(large_width, **common)
+    else:
+        options = "[fail_on=truncated]"  # the loader's first page only (n=1) by default
+        large = pyvips.Image.thumbnail_buffer(data, large_width, option_string=options, **common)
+    large = _deadline(_to_srgb8(large)).copy_memory()
+    small = large.thumbnail_image(small_width, height=huge, size="down")
+    return _encode(large, "large"), _encode(small, "small")
+
+
+def _vips_from_pillow(data, fmt):
+    """Decode a HEIF/AVIF with Pillow; its pixels (and ICC profile) as a vips image."""
+    with _open_with_pillow(data, fmt) as image:
+        image.load()
+        icc = image.info.get("icc_profile")
+        if image.mode not in ("RGB", "RGBA", "L", "LA"):
+            image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+        bands = len(image.getbands())
+        vips_image = pyvips.Image.new_from_memory(
+            image.tobytes(), image.width, image.height, bands, "uchar"
+        )
+    vips_image = vips_image.copy(interpretation="srgb" if bands >= 3 else "b-w")
+    if icc:
+        vips_image.set_type(pyvips.GValue.blob_type, "icc-profile-data", icc)
+    return vips_image
+
+
+def _to_srgb8(image):
+    """3-band 8-bit sRGB, transparency flattened onto white."""
+    if image.format != "uchar" or image.bands < 3 or image.interpretation != "srgb":
+        image = image.colourspace("srgb")  # grey -> RGB, 16 -> 8 bits (alpha kept)
+    if image.hasalpha():
+        image = image.flatten(background=[255, 255, 255])
+    if image.bands > 3:
+        image = image.extract_band(0, n=3)
+    return image.cast("uchar")
+
+
+def _deadline(image):
+    """Stop computing `image` once it has taken budget.cpu_seconds() of wall time."""
+    limit = time.monotonic() + budget.cpu_seconds()
+    image.set_progress(True)
+
+    def check(img, _progress):
+        if time.monotonic() > limit:
+            img.set_kill(True)
+
+    image.signal_connect("eval", check)
+    return image
+
+
+def _encode(image, width_class):
+    data = image.jpegsave_buffer(
+        Q=JPEG_QUALITY,
+        optimize_coding=True,
+        interlace=True,
+        keep=pyvips.enums.ForeignKeep.NONE,
+    )
+    return Variant(width_class, image.width, image.height, data)

@@ -1,0 +1,182 @@
+"""How much memory and time one upload may use, derived from the upload service's limits.
+
+The memory pool of a process (bytes) is
+
+    pool = (limit - workers x BASELINE) x (1 - MARGIN) / workers
+
+where `limit` is the container's memory limit (cgroup v2 `memory.max`, or v1
+`memory.limit_in_bytes`), or EXTAGRAM_UPLOAD_MEMORY_LIMIT_MB where there is none (the
+embedded default, a plain host); `workers` is WEB_CONCURRENCY (gunicorn's processes, each
+with its own pool); BASELINE is what an idle worker holds (measured: the upload
+container idles at ~70 MiB with libvips loaded, docs/performance.md). Every upload reserves its
+estimated peak (images.plan_for) from the pool before decoding and gives it back after:
+the threads of a worker (GUNICORN_THREADS) share the pool, so however many uploads run at
+once, their decodes together stay within it. One upload may use the whole pool; an upload
+whose estimate exceeds it is refused with a message.
+
+At the compose defaults (224 MiB, 1 worker, 2 threads) the pool is 138 MiB: a normal
+12-MP JPEG needs ~70 MiB (two run at once), a 12-MP HEIC or AVIF ~170 MiB... see
+NORMAL_PHOTO_BYTES and `check()`, which runs at start-up.
+"""
+
+import logging
+import os
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+log = logging.getLogger(__name__)
+
+MIB = 1024 * 1024
+BASELINE = 72 * MIB
+MARGIN = 0.1
+CGROUP_FILES = (
+    Path("/sys/fs/cgroup/memory.max"),
+    Path("/sys/fs/cgroup/memory/memory.limit_in_bytes"),
+)
+# A cgroup v1 "no limit" reads as a huge number (PAGE_COUNTER_MAX pages)
+NO_LIMIT_ABOVE = 1 << 60
+
+
+def container_limit():
+    """The cgroup memory limit of this container in bytes, or None when there is none."""
+    for path in CGROUP_FILES:
+        try:
+            text = path.read_text().strip()
+        except OSError:
+            continue
+        if text == "max":
+            return None
+        try:
+            value = int(text)
+        except ValueError:
+            continue
+        return value if value < NO_LIMIT_ABOVE else None
+    return None
+
+
+def memory_limit():
+    """(bytes, source): the memory this upload service may use, and where that came from."""
+    limit = container_limit()
+    if limit is not None:
+        return limit, "container memory limit"
+    return settings.UPLOAD_MEMORY_LIMIT_MB * MIB, "EXTAGRAM_UPLOAD_MEMORY_LIMIT_MB"
+
+
+def workers():
+    return max(1, int(os.environ.get("WEB_CONCURRENCY", "1") or 1))
+
+
+def threads():
+    return max(1, int(os.environ.get("GUNICORN_THREADS", "1") or 1))
+
+
+def pool_bytes(limit=None, n_workers=None):
+    """The memory pool of one worker process, in bytes (may be <= 0 when misconfigured)."""
+    limit = memory_limit()[0] if limit is None else limit
+    n_workers = workers() if n_workers is None else n_workers
+    return int((limit - n_workers * BASELINE) * (1 - MARGIN) / n_workers)
+
+
+def cpu_seconds():
+    """Wall-clock seconds one photo's decode and resize may take (EXTAGRAM_UPLOAD_SECONDS)."""
+    return settings.UPLOAD_SECONDS
+
+
+class MemoryPool:
+    """A counting semaphore in bytes: reserve(n) waits until n bytes are free."""
+
+    def __init__(self, capacity):
+        self.capacity = capacity
+        self.free = capacity
+        self._cond = threading.Condition()
+
+    @contextmanager
+    def reserve(self, nbytes, timeout=None):
+        """Hold `nbytes` of the pool for the block. Raises images.UnacceptableImage when
+        nbytes exceeds the whole pool, or when the pool stays too full for `timeout` s."""
+        from .images import UnacceptableImage
+
+        if nbytes > self.capacity:
+            raise UnacceptableImage(
+                _(
+                    "This image needs more memory to process (%(need)s MB) than this server "
+                    "can give one photo (%(pool)s MB). Please upload a smaller image."
+                )
+                % {"need": -(-nbytes // MIB), "pool": self.capacity // MIB}
+            )
+        timeout = 4 * cpu_seconds() if timeout is None else timeout
+        with self._cond:
+            if not self._cond.wait_for(lambda: self.free >= nbytes, timeout):
+                raise UnacceptableImage(
+                    _("The server is busy with other photos. Please try again in a minute.")
+                )
+            self.free -= nbytes
+        try:
+            yield
+        finally:
+            with self._cond:
+                self.free += nbytes
+                self._cond.notify_all()
+
+
+_pool = None
+_pool_lock = threading.Lock()
+
+
+def memory_pool():
+    """This process's MemoryPool, sized by pool_bytes() on first use."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool.capacity != _configured_pool():
+            _pool = MemoryPool(_configured_pool())
+        return _pool
+
+
+def _configured_pool():
+    return max(0, pool_bytes())
+
+
+# What a normal 12-megapixel photo needs (bench/uploads.py, rounded up): a JPEG, the
+# kind most uploads are, and the heaviest accepted kind, a HEIC or AVIF.
+NORMAL_JPEG_BYTES = 70 * MIB
+NORMAL_HEIF_BYTES = 170 * MIB
+
+
+def check():
+    """Start-up check of the upload role. Raises ImproperlyConfigured when the workers'
+    baselines alone do not fit the limit; logs a warning when a normal 12-MP photo would
+    be refused or could not run on all threads at once."""
+    limit, source = memory_limit()
+    pool = pool_bytes(limit)
+    summary = (
+        f"upload memory: limit {limit // MIB} MiB ({source}), {workers()} worker(s) x "
+        f"{threads()} thread(s), baseline {BASELINE // MIB} MiB per worker, "
+        f"pool {max(pool, 0) // MIB} MiB per worker"
+    )
+    if pool <= 0:
+        raise ImproperlyConfigured(
+            f"{summary}: the workers' baselines alone exceed the limit. Raise "
+            "UPLOAD_MEM_LIMIT or lower UPLOAD_WORKERS."
+        )
+    if pool < NORMAL_HEIF_BYTES:
+        log.warning(
+            "%s: a 12-MP HEIC/AVIF photo needs ~%s MiB and will be refused; raise UPLOAD_MEM_LIMIT",
+            summary,
+            NORMAL_HEIF_BYTES // MIB,
+        )
+    elif pool < threads() * NORMAL_JPEG_BYTES:
+        log.warning(
+            "%s: %s threads cannot each process a 12-MP JPEG (~%s MiB) at once; uploads "
+            "will wait for each other",
+            summary,
+            threads(),
+            NORMAL_JPEG_BYTES // MIB,
+        )
+    else:
+        log.info(summary)
+    return pool

@@ -1,0 +1,160 @@
+"""Bounded work per upload: memory and CPU stay within the budget whatever the input,
+and what would exceed it is refused with a message (issue 9, items 1 and 2)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from PIL import Image
+
+from extagram.testing.images import (
+    encode,
+    flat_lossless_webp,
+    jpeg_bytes,
+    many_scan_jpeg,
+    sparse_rgba_png,
+)
+from extagram.uploads import budget
+from extagram.uploads.images import MAX_JPEG_SCANS, UnacceptableImage, jpeg_scan_info, plan_for
+
+from ._photos import decoded, process
+
+MIB = 1024 * 1024
+
+# Runs the pipeline on stdin's bytes in a fresh interpreter and prints its peak RSS above
+# the RSS it had before (ru_maxrss: KiB on Linux), and the estimate the pool reserved.
+MEASURE = r"""
+import io, json, os, resource, sys
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "extagram.settings")
+os.environ["EXTAGRAM_UPLOAD_MEMORY_LIMIT_MB"] = "4096"
+import django
+django.setup()
+from extagram.uploads.images import plan_for, process_photo
+data = sys.stdin.buffer.read()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+estimate = plan_for(data, 50_000_000).memory
+photo = process_photo(io.BytesIO(data), max_pixels=50_000_000)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"used": peak - before, "estimate": estimate}))
+"""
+
+
+def measured(data):
+    out = subprocess.run(
+        [sys.executable, "-c", MEASURE], input=data, capture_output=True, check=True, timeout=120
+    )
+    return json.loads(out.stdout)
+
+
+@pytest.mark.parametrize(
+    "make", [flat_lossless_webp, sparse_rgba_png], ids=["flat-lossless-webp", "rgba-png"]
+)
+def test_a_7000px_image_that_decodes_huge_is_processed_within_its_memory_estimate(make):
+    data = make()
+    assert len(data) < 1024 * 1024
+    result = measured(data)
+    assert result["used"] <= result["estimate"], result
+    # the issue measured +900 MB and +790 MB for these two with the old pipeline
+    assert result["used"] < 128 * MIB, result
+
+
+def test_it_refuses_a_jpeg_with_thousands_of_scans_before_decoding_it():
+    data = many_scan_jpeg(size=2000, scans=3000)
+    assert jpeg_scan_info(data)[1] > MAX_JPEG_SCANS
+    with pytest.raises(UnacceptableImage, match="too many progressive scans"):
+        process(data)
+
+
+def test_an_ordinary_progressive_jpeg_is_well_under_the_scan_cap():
+    data = encode(Image.new("RGB", (300, 200), (10, 20, 30)), "JPEG", progressive=True)
+    assert jpeg_scan_info(data)[1] <= 12
+    assert decoded(process(data).variants[0]).size == (300, 200)
+
+
+def test_scan_counting_ignores_the_scans_of_an_embedded_exif_thumbnail():
+    thumb = encode(Image.new("RGB", (160, 120), "red"), "JPEG", progressive=True)
+    exif = Image.Exif()
+    exif[0x010F] = "TestCam"
+    data = jpeg_bytes(640, 480)
+    marker = b"\xff\xe1" + (len(thumb) + 8).to_bytes(2, "big") + b"Exif\0\0" + thumb
+    with_thumb = data[:2] + marker + data[2:]
+    assert jpeg_scan_info(with_thumb)[1] == jpeg_scan_info(data)[1]
+
+
+def test_a_progressive_jpeg_is_charged_its_whole_coefficient_buffer():
+    size = 4000
+    baseline = encode(Image.new("RGB", (size, size)), "JPEG")
+    progressive = encode(Image.new("RGB", (size, size)), "JPEG", progressive=True)
+    coefficients = (size * size + 2 * (size // 2) ** 2) * 2  # 4:2:0, 2 bytes a coefficient
+    extra = plan_for(progressive, 50_000_000).memory - plan_for(baseline, 50_000_000).memory
+    assert extra - (len(progressive) - len(baseline)) >= coefficients
+
+
+@pytest.mark.django_db
+def test_an_upload_needing_more_than_the_pool_is_refused_with_a_message(settings):
+    settings.UPLOAD_MEMORY_LIMIT_MB = 120  # a pool of ~43 MiB
+    with pytest.raises(UnacceptableImage, match="needs more memory"):
+        process(sparse_rgba_png())
+    assert decoded(process(jpeg_bytes()).variants[0]).size == (640, 480)
+
+
+def test_the_pool_waits_for_room_then_admits():
+    pool = budget.MemoryPool(100)
+    with (
+        pool.reserve(60),
+        pytest.raises(UnacceptableImage, match="busy"),
+        pool.reserve(60, timeout=0.05),
+    ):
+        pass
+    with pool.reserve(60), pool.reserve(40):
+        assert pool.free == 0
+    assert pool.free == 100
+
+
+def test_the_pool_is_derived_from_the_limit_the_workers_and_their_baseline():
+    pool = budget.pool_bytes(limit=224 * MIB, n_workers=1)
+    assert pool == int((224 * MIB - budget.BASELINE) * (1 - budget.MARGIN))
+    assert budget.pool_bytes(limit=256 * MIB, n_workers=2) < pool
+
+
+def test_the_start_up_check_fails_loudly_when_the_baselines_do_not_fit(settings, monkeypatch):
+    monkeypatch.setattr(budget, "container_limit", lambda: None)
+    settings.UPLOAD_MEMORY_LIMIT_MB = 64
+    with pytest.raises(ImproperlyConfigured, match="baselines alone exceed"):
+        budget.check()
+
+
+def test_the_start_up_check_warns_when_a_12_mp_heic_would_not_fit(settings, monkeypatch, caplog):
+    monkeypatch.setattr(budget, "container_limit", lambda: None)
+    settings.UPLOAD_MEMORY_LIMIT_MB = 160
+    budget.check()
+    assert "will be refused" in caplog.text
+
+
+def test_the_container_limit_is_read_from_the_cgroup(tmp_path, monkeypatch):
+    v2 = tmp_path / "memory.max"
+    v2.write_text("234881024\n")
+    monkeypatch.setattr(budget, "CGROUP_FILES", (v2,))
+    assert budget.container_limit() == 224 * MIB
+    v2.write_text("max\n")
+    assert budget.container_limit() is None
+
+
+def test_only_the_first_frame_of_an_animated_webp_is_decoded():
+    frames = [Image.new("RGB", (200, 100), c) for c in ("red", "green", "blue")]
+    data = encode(frames[0], "WEBP", save_all=True, append_images=frames[1:], lossless=True)
+    r, g, b = decoded(process(data).variants[0]).getpixel((100, 50))
+    assert r > 200 and g < 60 and b < 60
+
+
+def test_a_decode_past_its_time_budget_is_stopped_with_a_message(settings):
+    settings.UPLOAD_SECONDS = 0
+    with pytest.raises(UnacceptableImage, match="too long"):
+        process(sparse_rgba_png(size=3000))
+
+
+def test_a_panorama_is_charged_for_its_tall_large_variant():
+    tall = plan_for(encode(Image.new("L", (1000, 40000)), "PNG"), 50_000_000)
+    assert tall.memory > 1000 * 40000 * 3

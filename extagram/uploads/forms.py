@@ -1,10 +1,25 @@
+import hashlib
+import secrets
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from extagram.core.forms import BrowserTextField
 from extagram.posts.models import ALT_TEXT_MAX, CAPTION_MAX
 
 
 class UploadForm(forms.Form):
+    """A new post: the photo, its caption and alt text, and this form's submission token.
+
+    `token` is a random value put in the form when it is rendered. A repeat of the same
+    submission (double click, browser retry) carries the same token and the same
+    content, so it gets the same `submission_key` and finds the first post instead of
+    making another (see PostQuerySet.create_with_photo). A page restored from the
+    browser's history keeps its token, but a different photo or text there makes a
+    different key, hence a new post. Without a token (a form rendered before tokens
+    existed, a script) every submission makes a post.
+    """
+
     photo = forms.FileField(
         label=_("Photo"),
         help_text=_("JPEG, PNG, GIF or WebP."),
@@ -12,14 +27,39 @@ class UploadForm(forms.Form):
             attrs={"accept": "image/jpeg,image/png,image/gif,image/webp"}
         ),
     )
-    caption = forms.CharField(
+    caption = BrowserTextField(
         label=_("Caption"),
         max_length=CAPTION_MAX,
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
     )
-    alt_text = forms.CharField(
+    alt_text = BrowserTextField(
         label=_("Description for people who cannot see the photo (alt text)"),
         max_length=ALT_TEXT_MAX,
         required=False,
     )
+    token = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("token", secrets.token_urlsafe(16))
+
+    def submission_key(self):
+        """SHA-256 (hex) of token, caption, alt text and the photo's bytes; None without a token.
+
+        Call after is_valid(). Reads the uploaded file once and rewinds it.
+        """
+        data = self.cleaned_data
+        if not data["token"]:
+            return None
+        digest = hashlib.sha256()
+        for part in (data["token"], data["caption"], data["alt_text"]):
+            encoded = part.encode()
+            digest.update(len(encoded).to_bytes(8, "big") + encoded)
+        photo = data["photo"]
+        photo.seek(0)
+        for chunk in photo.chunks():
+            digest.update(chunk)
+        photo.seek(0)
+        return digest.hexdigest()

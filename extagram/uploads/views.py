@@ -24,8 +24,17 @@ def upload(request):
     if getattr(request, "upload_too_large", False):
         form.add_error(None, _too_large_message())
         return render(request, "uploads/upload.html", {"form": form}, status=413)
+    # Text fields and the photo's presence are checked here, before the costly
+    # processing: a refusal for the caption costs the user nothing to fix.
     if not form.is_valid():
         return render(request, "uploads/upload.html", {"form": form}, status=400)
+
+    submission = form.submission_key()
+    if submission is not None:
+        repeat = Post.objects.filter(author=request.user, submission=submission).first()
+        if repeat is not None:
+            log.info("post %s: repeated submission by user %s", repeat.pk, request.user.pk)
+            return redirect(repeat)
 
     try:
         photo = process_photo(
@@ -42,6 +51,7 @@ def upload(request):
         photo=photo,
         caption=form.cleaned_data["caption"],
         alt_text=form.cleaned_data["alt_text"],
+        submission=submission,
     )
     log.info("post %s created by user %s", post.pk, request.user.pk)
     return redirect(post)

@@ -67,8 +67,109 @@
     observer.observe(pager);
   }
 
+  // The upload form: one press sends it once, with progress; a refusal shows its
+  // messages in place, so the chosen photo stays selected. Without JavaScript it is a
+  // plain form (the server turns a repeated submission into the same post).
+  function enhanceUploadForm(form) {
+    var button = form.querySelector("button[type=submit]");
+    var status = form.querySelector(".upload-status");
+    var bar = status.querySelector("progress");
+    var label = status.querySelector("span");
+    var busy = false;
+
+    function show(text, percent) {
+      status.hidden = false;
+      label.textContent = text;
+      if (percent === null) bar.removeAttribute("value");
+      else bar.value = percent;
+    }
+
+    function ready() {
+      busy = false;
+      button.disabled = false;
+    }
+
+    function failed(detail) {
+      ready();
+      show(form.dataset.failed + (detail ? " (" + detail + ")" : ""), 0);
+      bar.hidden = true;
+    }
+
+    function showErrors(fresh) {
+      form.querySelectorAll(".form-errors, p.error").forEach(function (node) { node.remove(); });
+      form.querySelectorAll(".field.has-error").forEach(function (node) {
+        node.classList.remove("has-error");
+      });
+      var firstField = form.querySelector(".field");
+      fresh.querySelectorAll(".form-errors").forEach(function (node) {
+        form.insertBefore(document.importNode(node, true), firstField);
+      });
+      var focus = null;
+      fresh.querySelectorAll(".field.has-error").forEach(function (freshField) {
+        var input = freshField.querySelector("[name]");
+        var target = input && form.querySelector("[name='" + input.name + "']");
+        var field = target && target.closest(".field");
+        if (!field) return;
+        field.classList.add("has-error");
+        freshField.querySelectorAll("p.error").forEach(function (error) {
+          field.appendChild(document.importNode(error, true));
+        });
+        focus = focus || target;
+      });
+      status.hidden = true;
+      if (focus) focus.focus();
+    }
+
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (busy) return;
+      busy = true;
+      button.disabled = true;
+      bar.hidden = false;
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", form.action);
+      xhr.upload.addEventListener("progress", function (progress) {
+        if (progress.lengthComputable) {
+          show(form.dataset.sending, Math.round((100 * progress.loaded) / progress.total));
+        }
+      });
+      xhr.upload.addEventListener("load", function () {
+        show(form.dataset.processing, null);
+      });
+      xhr.addEventListener("load", function () {
+        var landed = xhr.responseURL ? new URL(xhr.responseURL) : null;
+        if (xhr.status < 300 && landed && landed.pathname !== new URL(form.action).pathname) {
+          window.location.assign(landed.href); // the new post (or the login page)
+          return;
+        }
+        var page = new DOMParser().parseFromString(xhr.responseText, "text/html");
+        var fresh = page.querySelector("form[data-upload-form]");
+        if (fresh) {
+          ready();
+          showErrors(fresh);
+        } else {
+          var heading = page.querySelector("h1");
+          failed(heading ? heading.textContent.trim() : String(xhr.status));
+        }
+      });
+      xhr.addEventListener("error", function () { failed(""); });
+      xhr.addEventListener("abort", function () { failed(""); });
+      xhr.send(new FormData(form));
+      show(form.dataset.sending, 0);
+    });
+
+    // Back to this page from the browser's history: ready for another press.
+    window.addEventListener("pageshow", function (event) {
+      if (event.persisted) {
+        ready();
+        status.hidden = true;
+      }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     enhanceLikeForms(document);
     document.querySelectorAll("[data-feed]").forEach(enhancePager);
+    document.querySelectorAll("form[data-upload-form]").forEach(enhanceUploadForm);
   });
 })();

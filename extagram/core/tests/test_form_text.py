@@ -1,0 +1,90 @@
+"""Form text counts like the browser: line breaks arrive as CRLF but count as one
+character, in every text field; a refusal for text never costs the chosen photo."""
+
+from unittest import mock
+
+from extagram.core.forms import browser_line_breaks
+from extagram.posts.models import ALT_TEXT_MAX, CAPTION_MAX, COMMENT_MAX, Comment, Post
+from extagram.testing.base import PASSWORD, BaseTestCase
+from extagram.testing.images import jpeg_bytes
+from extagram.uploads import views as upload_views
+
+
+def lines(count, total):
+    """`count` lines joined by LF, `total` characters long as a browser counts them."""
+    breaks = count - 1
+    base, extra = divmod(total - breaks, count)
+    return "\n".join("é" * (base + (i < extra)) for i in range(count))
+
+
+def as_submitted(text):
+    """What a browser sends for a textarea holding `text`: every line break as CRLF."""
+    return text.replace("\n", "\r\n")
+
+
+class BrowserLineBreakTests(BaseTestCase):
+    def setUp(self):
+        self.client.login(username="alice", password=PASSWORD)
+
+    def test_crlf_and_lone_cr_become_lf(self):
+        self.assertEqual(browser_line_breaks("a\r\nb\rc\nd\r\r\n"), "a\nb\nc\nd\n\n")
+
+    def test_an_11_line_caption_of_2199_characters_sent_with_crlf_is_posted(self):
+        caption = lines(11, 2199)
+        self.assertEqual((len(caption), len(as_submitted(caption))), (2199, 2209))
+        response = self.upload(jpeg_bytes(), caption=as_submitted(caption))
+        post = Post.objects.get()
+        self.assertRedirects(response, f"/p/{post.pk}/")
+        self.assertEqual(post.caption, caption)
+
+    def test_a_caption_at_the_limit_with_lone_cr_breaks_is_posted(self):
+        caption = lines(30, CAPTION_MAX)
+        self.upload(jpeg_bytes(), caption=caption.replace("\n", "\r"))
+        self.assertEqual(Post.objects.get().caption, caption)
+
+    def test_a_caption_over_the_limit_is_refused_before_the_photo_is_processed(self):
+        with mock.patch.object(
+            upload_views, "process_photo", wraps=upload_views.process_photo
+        ) as processing:
+            response = self.upload(jpeg_bytes(), caption=as_submitted(lines(11, 2201)))
+        self.assertContains(response, "at most 2200 characters (it has 2201)", status_code=400)
+        processing.assert_not_called()
+        self.assertFalse(Post.objects.exists())
+
+    def test_alt_text_counts_its_line_breaks_once(self):
+        alt = lines(3, ALT_TEXT_MAX)
+        self.upload(jpeg_bytes(), alt_text=as_submitted(alt))
+        self.assertEqual(Post.objects.get().alt_text, alt)
+
+    def test_a_comment_at_the_limit_sent_with_crlf_is_added(self):
+        post = self.make_post()
+        body = lines(6, COMMENT_MAX)
+        response = self.client.post(f"/p/{post.pk}/comments/", {"body": as_submitted(body)})
+        self.assertEqual(response.status_code, 302)
+        self.assertEqual(Comment.objects.get().body, body)
+
+    def test_a_comment_over_the_limit_is_still_refused(self):
+        post = self.make_post()
+        body = as_submitted(lines(6, COMMENT_MAX + 1))
+        response = self.client.post(f"/p/{post.pk}/comments/", {"body": body})
+        self.assertEqual(response.status_code, 400)
+        self.assertFalse(Comment.objects.exists())
+
+    def test_an_edit_to_an_11_line_caption_of_2199_characters_sent_with_crlf_is_saved(self):
+        post = self.make_post()
+        caption, alt = lines(11, 2199), lines(2, ALT_TEXT_MAX)
+        response = self.client.post(
+            f"/p/{post.pk}/edit/", {"caption": as_submitted(caption), "alt_text": alt}
+        )
+        self.assertRedirects(response, f"/p/{post.pk}/")
+        post.refresh_from_db()
+        self.assertEqual((post.caption, post.alt_text), (caption, alt))
+
+    def test_every_text_field_tells_the_browser_the_limit_the_server_checks(self):
+        post = self.make_post()
+        self.assertContains(self.client.get("/upload/"), f'maxlength="{CAPTION_MAX}"')
+        self.assertContains(self.client.get("/upload/"), f'maxlength="{ALT_TEXT_MAX}"')
+        self.assertContains(self.client.get(f"/p/{post.pk}/"), f'maxlength="{COMMENT_MAX}"')
+        edit = self.client.get(f"/p/{post.pk}/edit/")
+        self.assertContains(edit, f'maxlength="{CAPTION_MAX}"')
+        self.assertContains(edit, f'maxlength="{ALT_TEXT_MAX}"')

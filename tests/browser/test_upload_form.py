@@ -1,0 +1,92 @@
+"""The upload form in a real browser: one press sends once, with progress, and a
+refusal keeps the chosen photo."""
+
+import re
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from extagram.posts.models import Post
+from extagram.testing.images import jpeg_bytes
+
+from .test_main_flow import page  # noqa: F401  (the headless Chromium fixture)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def signed_in(page, live_server):  # noqa: F811
+    user = get_user_model().objects.create_user("erin")
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    page.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
+    )
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{live_server.url}/upload/")
+    yield page
+    assert errors == []
+
+
+def test_a_double_click_on_share_sends_one_upload_and_shows_its_progress(signed_in, tmp_path):
+    tab = signed_in
+    photo = tmp_path / "p.jpg"
+    photo.write_bytes(jpeg_bytes(1600, 1200))
+    tab.get_by_label("Photo", exact=True).set_input_files(str(photo))
+    held = []
+    tab.route("**/upload/", lambda route: held.append(route))  # hold the request
+
+    share = tab.get_by_role("button", name="Share")
+    share.dblclick()
+    tab.wait_for_function("document.querySelector('.upload-status').hidden === false")
+    assert share.is_disabled()
+    assert tab.locator(".upload-status").inner_text().startswith("Sending your photo")
+    share.click(force=True)  # a disabled button: nothing happens
+    tab.wait_for_timeout(300)
+    assert len(held) == 1
+
+    held[0].continue_()
+    tab.wait_for_url(re.compile(r"/p/\d+/$"))
+    post = Post.objects.get()
+    assert tab.url.endswith(f"/p/{post.pk}/")
+
+
+def test_a_refused_caption_keeps_the_chosen_photo_for_the_next_try(signed_in, tmp_path):
+    tab = signed_in
+    photo = tmp_path / "p.jpg"
+    photo.write_bytes(jpeg_bytes())
+    tab.get_by_label("Photo", exact=True).set_input_files(str(photo))
+    # Typing stops at maxlength; a script (or an old browser) can still go past it.
+    tab.get_by_label("Caption").evaluate("box => { box.value = 'x'.repeat(2201); }")
+    tab.get_by_role("button", name="Share").click()
+
+    tab.get_by_text("at most 2200 characters").wait_for()
+    assert tab.url.endswith("/upload/")
+    assert tab.get_by_label("Photo", exact=True).evaluate("input => input.files.length") == 1
+    assert not Post.objects.exists()
+
+    tab.get_by_label("Caption").fill("Line one\nLine two")
+    tab.get_by_role("button", name="Share").click()
+    tab.wait_for_url(re.compile(r"/p/\d+/$"))
+    assert Post.objects.get().caption == "Line one\nLine two"
+
+
+def test_a_refusal_from_the_proxy_is_shown_and_the_form_stays_usable(signed_in, tmp_path):
+    tab = signed_in
+    photo = tmp_path / "p.jpg"
+    photo.write_bytes(jpeg_bytes())
+    tab.get_by_label("Photo", exact=True).set_input_files(str(photo))
+    tab.route(
+        "**/upload/",
+        lambda route: route.fulfill(
+            status=413, content_type="text/html", body="<h1>This upload is too large</h1>"
+        ),
+    )
+    tab.get_by_role("button", name="Share").click()
+    tab.get_by_text("The upload did not go through").wait_for()
+    assert "This upload is too large" in tab.locator(".upload-status").inner_text()
+    assert tab.get_by_role("button", name="Share").is_enabled()

@@ -6,6 +6,7 @@ A screenshot of the feed is saved to test-artifacts/feed.png.
 """
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -76,6 +77,7 @@ def test_a_new_user_signs_up_uploads_sees_the_photo_and_likes_it(page, live_serv
     page.get_by_label("Caption").fill("Hello from a real browser")
     page.get_by_label("alt text").fill("A red square on blue")
     page.get_by_role("button", name="Share").click()
+    page.wait_for_url(re.compile(r"/p/\d+/$"))  # sent in the background, then the post opens
 
     page.get_by_role("link", name="Extagram").click()
     image = page.get_by_role("img", name="A red square on blue")

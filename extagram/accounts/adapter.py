@@ -7,6 +7,8 @@ from django.contrib import messages
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from extagram.core.redirects import safe_target
+
 from .usernames import canonical, validate_handle
 
 log = logging.getLogger("extagram.mail")
@@ -20,6 +22,10 @@ class AccountAdapter(DefaultAccountAdapter):
         name = canonical(username)
         validate_handle(name)
         return super().clean_username(name, shallow=shallow)
+
+    def is_safe_url(self, url):
+        """allauth's `next` targets follow the site's one rule (core/redirects.py)."""
+        return safe_target(url, allauth_context.request) is not None
 
     def save_user(self, request, user, form, commit=True):
         # The user row and its profile (written by a post_save signal) together or

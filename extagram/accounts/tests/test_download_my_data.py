@@ -1,0 +1,99 @@
+"""Download my data: the zip holds the photos as published, data.json and index.html."""
+
+import io
+import json
+import zipfile
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.core.files.storage import default_storage
+from django.http import StreamingHttpResponse
+
+from extagram.posts.models import Comment, Like
+from extagram.testing.base import PASSWORD, BaseTestCase
+
+
+class DownloadMyDataTests(BaseTestCase):
+    def setUp(self):
+        self.client.post("/accounts/login/", {"login": "alice", "password": PASSWORD})
+
+    def download(self):
+        response = self.client.post("/accounts/export/")
+        self.assertEqual(response.status_code, 200)
+        self.assertIsInstance(response, StreamingHttpResponse)
+        self.assertEqual(response["Content-Type"], "application/zip")
+        self.assertIn('attachment; filename="extagram-alice-', response["Content-Disposition"])
+        return zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+
+    def test_the_archive_holds_what_the_site_shows(self):
+        first = self.make_post(caption="Platja <b>de</b> la Barceloneta\nsegona línia")
+        second = self.make_post(caption="")
+        theirs = self.make_post(author=self.stranger, caption="bob's")
+        Comment.objects.create(post=first, author=self.stranger, body="Preciosa!")
+        Comment.objects.create(post=theirs, author=self.owner, body="Què bonic")
+        Like.toggle(theirs, self.owner)
+        Like.toggle(first, self.stranger)
+        EmailAddress.objects.create(user=self.owner, email="alice@example.com", verified=True)
+        self.owner.profile.display_name = "Alícia Puig"
+        self.owner.profile.save()
+
+        archive = self.download()
+        self.assertIsNone(archive.testzip())
+        names = set(archive.namelist())
+        self.assertEqual(
+            names,
+            {f"photos/{first.pk}.jpg", f"photos/{second.pk}.jpg", "data.json", "index.html"},
+        )
+        for post in (first, second):
+            with default_storage.open(post.image_large) as published:
+                self.assertEqual(archive.read(f"photos/{post.pk}.jpg"), published.read())
+
+        data = json.loads(archive.read("data.json"))
+        self.assertEqual(data["account"]["username"], "alice")
+        self.assertEqual(data["account"]["display_name"], "Alícia Puig")
+        self.assertEqual(data["account"]["emails"][0]["email"], "alice@example.com")
+        posts = {p["id"]: p for p in data["posts"]}
+        self.assertEqual(set(posts), {first.pk, second.pk})
+        self.assertEqual(posts[first.pk]["caption"], first.caption)
+        self.assertEqual(posts[first.pk]["created_at"], first.created_at.isoformat())
+        self.assertEqual(posts[first.pk]["like_count"], 1)
+        self.assertEqual(
+            [(c["author"], c["body"]) for c in posts[first.pk]["comments"]], [("bob", "Preciosa!")]
+        )
+        self.assertEqual(
+            [(c["post"], c["body"]) for c in data["comments_written"]], [(theirs.pk, "Què bonic")]
+        )
+        self.assertEqual([like["post"] for like in data["likes_given"]], [theirs.pk])
+        self.assertNotIn("bob's", json.dumps(data["posts"]))
+
+        html = archive.read("index.html").decode()
+        self.assertIn("Alícia Puig", html)
+        self.assertIn("Platja &lt;b&gt;de&lt;/b&gt; la Barceloneta<br>segona línia", html)
+        self.assertIn(f'src="photos/{first.pk}.jpg"', html)
+        self.assertIn("Què bonic", html)
+        self.assertNotIn("<b>de</b>", html)
+
+    def test_an_empty_account_still_gets_a_valid_archive(self):
+        archive = self.download()
+        self.assertEqual(set(archive.namelist()), {"data.json", "index.html"})
+        self.assertEqual(json.loads(archive.read("data.json"))["posts"], [])
+
+    def test_the_page_explains_and_the_download_needs_a_post(self):
+        response = self.client.get("/accounts/export/")
+        self.assertContains(response, "data.json")
+        self.assertContains(response, "csrfmiddlewaretoken")
+
+    def test_it_streams_in_pieces_rather_than_one_body(self):
+        for _ in range(3):
+            self.make_post()
+        response = self.client.post("/accounts/export/")
+        pieces = [piece for piece in response.streaming_content if piece]
+        self.assertGreater(len(pieces), 3)
+
+
+@pytest.mark.ratelimit
+class DownloadRateLimitTests(BaseTestCase):
+    def test_a_fourth_download_within_the_hour_is_refused(self):
+        self.client.post("/accounts/login/", {"login": "alice", "password": PASSWORD})
+        statuses = [self.client.post("/accounts/export/").status_code for _ in range(4)]
+        self.assertEqual(statuses, [200, 200, 200, 429])

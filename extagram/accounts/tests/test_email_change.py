@@ -1,0 +1,68 @@
+"""Changing the e-mail address: the new one must be verified before it replaces the old."""
+
+import re
+
+from allauth.account.models import EmailAddress
+from django.core import mail
+
+from extagram.testing.base import PASSWORD, BaseTestCase
+
+
+class EmailChangeTests(BaseTestCase):
+    def setUp(self):
+        EmailAddress.objects.create(
+            user=self.owner, email="alice@example.com", verified=True, primary=True
+        )
+        self.client.post("/accounts/login/", {"login": "alice", "password": PASSWORD})
+
+    def confirm_link(self, message):
+        return re.search(r"http://testserver(/accounts/confirm-email/[^\s]+/)", message.body)[1]
+
+    def test_the_new_address_replaces_the_old_once_verified(self):
+        response = self.client.post(
+            "/accounts/email/", {"email": "alice.new@example.com", "action_add": ""}
+        )
+        self.assertEqual(response.status_code, 302)
+        # Not yet: the old address is still the one that counts.
+        self.assertEqual(self.owner.emailaddress_set.get(primary=True).email, "alice@example.com")
+        self.assertContains(self.client.get("/accounts/email/"), "pending verification")
+
+        (message,) = mail.outbox
+        self.assertEqual(message.to, ["alice.new@example.com"])
+        link = self.confirm_link(message)
+        self.client.post(link)
+
+        addresses = list(self.owner.emailaddress_set.values_list("email", "verified", "primary"))
+        self.assertEqual(addresses, [("alice.new@example.com", True, True)])
+
+    def test_an_address_another_member_uses_never_becomes_theirs(self):
+        # allauth does not tell alice that bob uses the address (no enumeration), and
+        # the link it mails to bob cannot make a verified address anyone's twice.
+        EmailAddress.objects.create(user=self.stranger, email="bob@example.com", verified=True)
+        self.client.post("/accounts/email/", {"email": "bob@example.com", "action_add": ""})
+        (message,) = mail.outbox
+        self.assertEqual(message.to, ["bob@example.com"])
+        self.client.post(self.confirm_link(message))
+        self.assertEqual(self.owner.emailaddress_set.get(primary=True).email, "alice@example.com")
+        self.assertFalse(
+            self.owner.emailaddress_set.filter(email="bob@example.com", verified=True).exists()
+        )
+
+    def test_the_settings_page_links_to_the_email_page(self):
+        self.assertContains(self.client.get("/accounts/settings/"), 'href="/accounts/email/"')
+
+    def test_a_new_member_gets_a_verification_message_at_sign_up(self):
+        self.client.post("/accounts/logout/")
+        self.client.post(
+            "/accounts/signup/",
+            {
+                "username": "carla",
+                "email": "carla@example.com",
+                "password1": "a-long-and-unusual-pass",
+                "password2": "a-long-and-unusual-pass",
+            },
+        )
+        (message,) = mail.outbox
+        self.assertEqual(message.to, ["carla@example.com"])
+        self.client.post(self.confirm_link(message))
+        self.assertTrue(EmailAddress.objects.get(email="carla@example.com").verified)

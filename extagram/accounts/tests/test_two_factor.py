@@ -1,0 +1,74 @@
+"""TOTP two-factor: enrolment with an authenticator app's code, then logging in with it."""
+
+import re
+
+from allauth.mfa.models import Authenticator
+from django.test import override_settings
+
+from extagram.testing.base import PASSWORD, BaseTestCase
+from extagram.testing.totp import totp
+
+
+def enrol(client, test):
+    """Turn on TOTP for the logged-in member (who confirms their password first, as
+    allauth asks before any security change); returns the secret."""
+    page = client.get("/accounts/2fa/totp/activate/")
+    test.assertEqual(page.status_code, 302)
+    test.assertTrue(page["Location"].startswith("/accounts/reauthenticate/"), page["Location"])
+    client.post(page["Location"], {"password": PASSWORD})
+    page = client.get("/accounts/2fa/totp/activate/")
+    test.assertEqual(page.status_code, 200)
+    secret = re.search(r'id="authenticator_secret" type="text" value="([A-Z2-7]+)"', page.text)[1]
+    test.assertIn("<svg", page.text)  # the QR code, inline (no data: URL)
+    response = client.post("/accounts/2fa/totp/activate/", {"code": totp(secret)})
+    test.assertEqual(response.status_code, 302, response.content[:2000])
+    return secret
+
+
+# One step of clock tolerance, so the login in the same 30 s can use the next
+# code (a code that has been used once is refused again).
+@override_settings(MFA_TOTP_TOLERANCE=1)
+class TwoFactorTests(BaseTestCase):
+    def setUp(self):
+        self.client.post("/accounts/login/", {"login": "alice", "password": PASSWORD})
+
+    def test_a_member_turns_on_totp_with_a_code_from_their_app(self):
+        enrol(self.client, self)
+        self.assertTrue(Authenticator.objects.filter(user=self.owner, type="totp").exists())
+        self.assertTrue(
+            Authenticator.objects.filter(user=self.owner, type="recovery_codes").exists()
+        )
+
+    def test_a_wrong_code_does_not_turn_it_on(self):
+        self.client.post("/accounts/reauthenticate/", {"password": PASSWORD})
+        page = self.client.get("/accounts/2fa/totp/activate/")
+        self.assertEqual(page.status_code, 200)
+        response = self.client.post("/accounts/2fa/totp/activate/", {"code": "000000"})
+        self.assertEqual(response.status_code, 200)
+        self.assertFalse(Authenticator.objects.filter(user=self.owner).exists())
+
+    def test_login_then_asks_for_the_code_and_accepts_the_apps_code(self):
+        secret = enrol(self.client, self)
+        self.client.post("/accounts/logout/")
+        response = self.client.post("/accounts/login/", {"login": "alice", "password": PASSWORD})
+        self.assertRedirects(response, "/accounts/2fa/authenticate/")
+        self.assertNotContains(self.client.get("/"), "Log out")
+
+        response = self.client.post("/accounts/2fa/authenticate/", {"code": "123456"})
+        self.assertNotContains(self.client.get("/"), "Log out")
+        response = self.client.post("/accounts/2fa/authenticate/", {"code": totp(secret, 1)})
+        self.assertRedirects(response, "/")
+        self.assertContains(self.client.get("/"), "Log out")
+
+    def test_a_recovery_code_also_logs_in(self):
+        enrol(self.client, self)
+        codes = Authenticator.objects.get(user=self.owner, type="recovery_codes").wrap()
+        code = codes.get_unused_codes()[0]
+        self.client.post("/accounts/logout/")
+        self.client.post("/accounts/login/", {"login": "alice", "password": PASSWORD})
+        response = self.client.post("/accounts/2fa/authenticate/", {"code": code})
+        self.assertRedirects(response, "/")
+
+    def test_the_settings_page_links_to_two_factor(self):
+        self.assertContains(self.client.get("/accounts/settings/"), 'href="/accounts/2fa/"')
+        self.assertEqual(self.client.get("/accounts/2fa/").status_code, 200)

@@ -30,7 +30,16 @@ run: install
 	$(BIN)/gunicorn extagram.wsgi --bind $(HOST):$(PORT) --workers 1 --threads 8 \
 		--access-logfile - --graceful-timeout 5 --control-socket data/gunicorn.ctl
 
+# axe-core for the browser tests' accessibility audit, from the npm registry (pinned in
+# tests/browser/package-lock.json); without npm that one test skips (CI installs npm).
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+	touch $@
+
 test: install-test
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory $(AXE); \
+	else echo "npm not found: the accessibility audit will skip (apt-get install npm)"; fi
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 admin: install
@@ -60,4 +69,4 @@ messages: install
 	$(BIN)/python manage.py compilemessages --ignore '$(VENV)/*'
 
 clean:
-	rm -rf $(VENV) staticfiles test-artifacts
+	rm -rf $(VENV) staticfiles test-artifacts tests/browser/node_modules

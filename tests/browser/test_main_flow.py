@@ -1,63 +1,19 @@
 """One real browser walks the main flow: sign up, upload, see, like.
 
-Headless Chromium from Debian's packages, driven by Playwright with its
-executable pointed at the system browser (nothing is downloaded).
+Headless Chromium from Debian's packages, driven by Playwright (conftest.py).
 A screenshot of the feed is saved to test-artifacts/feed.png.
 """
 
-import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
-from conftest import IN_CI
 from extagram.testing.images import jpeg_with_gps_and_orientation
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def chromium_path():
-    for candidate in (os.environ.get("CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"):
-        if candidate and shutil.which(candidate):
-            return candidate
-    message = "Chromium is not installed (apt-get install chromium)"
-    if IN_CI:
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-@pytest.fixture
-def page(monkeypatch):
-    executable = chromium_path()
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        if IN_CI:
-            raise
-        pytest.skip("playwright is not installed")
-    # Playwright's sync API runs an event loop in this thread; the ORM is only
-    # used around it (test data set-up and flush), never concurrently.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=executable, headless=True, args=CHROMIUM_FLAGS
-        )
-        context = browser.new_context(viewport={"width": 1000, "height": 1200})
-        yield context.new_page()
-        browser.close()
 
 
 def test_a_new_user_signs_up_uploads_sees_the_photo_and_likes_it(page, live_server, tmp_path):

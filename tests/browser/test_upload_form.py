@@ -11,8 +11,6 @@ from django.test import Client
 from extagram.posts.models import Post
 from extagram.testing.images import jpeg_bytes
 
-from .test_main_flow import page  # noqa: F401  (the headless Chromium fixture)
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 

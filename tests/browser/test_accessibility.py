@@ -1,0 +1,127 @@
+"""Accessibility audit: axe-core in a real browser on every page in PAGES.
+
+axe-core comes from the npm registry (tests/browser/package.json, pinned in its
+package-lock.json), installed into the git-ignored tests/browser/node_modules by
+`make test` and `.ci/run` (`npm ci --prefix tests/browser`). The rules are WCAG 2.0
+and 2.1, levels A and AA, plus axe's best practices; the expected result is no
+violation at all. The pages run under the site's real Content-Security-Policy, and a
+page whose CSP refuses anything (an inline script or style) fails too.
+
+To audit a new page, add a line to PAGES.
+"""
+
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+
+from conftest import IN_CI
+from extagram.posts.models import Comment, Post
+from extagram.testing.images import jpeg_bytes
+
+from .conftest import VIEWPORT
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+
+# (what, who is signed in: None or "owner", the path from the test data)
+PAGES = [
+    ("feed, signed out", None, lambda d: reverse("feed")),
+    ("feed, signed in", "owner", lambda d: reverse("feed")),
+    ("post, signed out", None, lambda d: d["post"].get_absolute_url()),
+    ("post, its owner", "owner", lambda d: d["post"].get_absolute_url()),
+    ("profile", None, lambda d: reverse("profile", args=[d["owner"].username])),
+    ("upload", "owner", lambda d: reverse("upload")),
+    ("sign-up", None, lambda d: reverse("signup")),
+    ("log-in", None, lambda d: reverse("login")),
+    ("password change", "owner", lambda d: reverse("password_change")),
+    ("account settings", "owner", lambda d: reverse("account_settings")),
+    ("edit post", "owner", lambda d: reverse("edit_post", args=[d["post"].pk])),
+    ("delete post", "owner", lambda d: reverse("delete_post", args=[d["post"].pk])),
+    ("page not found", None, lambda d: "/no-such-page/"),
+]
+
+AUDIT = """async (tags) => {
+  const result = await axe.run(document, {runOnly: {type: "tag", values: tags}});
+  return result.violations.map((v) => ({
+    id: v.id,
+    impact: v.impact,
+    help: v.help,
+    nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" ") + ": " + n.failureSummary),
+  }));
+}"""
+
+
+def axe_source():
+    if not AXE.is_file():
+        message = f"axe-core is not installed ({AXE}): npm ci --prefix tests/browser"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return AXE.read_text()
+
+
+def site_data():
+    """An owner with a captioned, commented post, and a second member."""
+    from extagram.uploads.images import process_photo
+
+    users = get_user_model().objects
+    owner = users.create_user("alice", "alice@example.org", "a-long-and-unusual-pass")
+    friend = users.create_user("bruno", "bruno@example.org", "a-long-and-unusual-pass")
+    photo = process_photo(SimpleUploadedFile("p.jpg", jpeg_bytes(800, 600)), max_pixels=10**7)
+    post = Post.objects.create_with_photo(owner, photo, caption="Sunset at the beach")
+    Comment.objects.create(post=post, author=friend, body="Lovely colours!")
+    return {"owner": owner, "post": post}
+
+
+def visitor(browser, live_server, user=None):
+    """A browser page, signed in as `user` (a session made by Django) or signed out."""
+    context = browser.new_context(viewport=VIEWPORT)
+    if user is not None:
+        client = Client()
+        client.force_login(user)
+        context.add_cookies(
+            [
+                {
+                    "name": "sessionid",
+                    "value": client.cookies["sessionid"].value,
+                    "url": live_server.url,
+                }
+            ]
+        )
+    page = context.new_page()
+    page.refused = []
+    page.on(
+        "console",
+        lambda message: (
+            page.refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    return page
+
+
+def test_every_audited_page_has_no_axe_violation_and_nothing_refused_by_the_csp(
+    browser, live_server
+):
+    source = axe_source()
+    data = site_data()
+    pages = {
+        None: visitor(browser, live_server),
+        "owner": visitor(browser, live_server, data["owner"]),
+    }
+    found = {}
+    for what, who, path in PAGES:
+        page = pages[who]
+        page.refused.clear()
+        page.goto(live_server.url + path(data))
+        page.wait_for_load_state("load")
+        page.evaluate(source)  # DevTools evaluation: not an inline script, so no CSP exception
+        violations = page.evaluate(AUDIT, AXE_TAGS)
+        if violations or page.refused:
+            found[f"{what} ({path(data)})"] = {"axe": violations, "csp": list(page.refused)}
+    assert found == {}

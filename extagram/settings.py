@@ -236,7 +236,7 @@ LOGOUT_REDIRECT_URL = "feed"
 # Argon2id first: new passwords use it and older hashes are re-hashed at the next
 # login (Django's check_password upgrades them). Numbers: bench/logins.py.
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "extagram.accounts.hashers.Argon2idHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
     "django.contrib.auth.hashers.ScryptPasswordHasher",

@@ -73,7 +73,7 @@ def main(argv=None):
         from django.test.utils import override_settings
 
         User = get_user_model()
-        password = "a-long-and-unusual-pass"
+        password = "a-long-and-unusual-pass"  # noqa: S105 -- a throw-away bench member
         client = Client(HTTP_HOST="localhost")
         plain = "django.contrib.auth.hashers.MD5PasswordHasher"
         rows = []

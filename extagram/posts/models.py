@@ -22,7 +22,7 @@ COMMENT_MAX = 1000
 class PostQuerySet(models.QuerySet):
     def page_before(self, cursor, size):
         """One keyset page, newest first: posts with id < cursor, plus whether more exist."""
-        posts = self.select_related("author").order_by("-id")
+        posts = self.select_related("author__profile").order_by("-id")
         if cursor is not None:
             posts = posts.filter(id__lt=cursor)
         rows = list(posts[: size + 1])

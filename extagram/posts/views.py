@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from extagram.accounts.usernames import canonical
 from extagram.core.caching import shared_cache_for_visitors
 from extagram.core.redirects import redirect_back
 
@@ -53,7 +54,11 @@ def feed(request):
 
 @shared_cache_for_visitors
 def profile(request, username):
-    owner = get_object_or_404(get_user_model(), username=username, is_active=True)
+    handle = canonical(username)
+    users = get_user_model().objects.select_related("profile")
+    owner = get_object_or_404(users, username=handle, is_active=True)
+    if handle != username:  # /u/Alice/ and /u/ＡＬＩＣＥ/ are /u/alice/
+        return redirect("profile", username=handle, permanent=True)
     posts = Post.objects.filter(author=owner)
     stats = posts.aggregate(likes=Sum("like_count"))
     context = {
@@ -67,12 +72,14 @@ def profile(request, username):
 
 @shared_cache_for_visitors
 def post_detail(request, pk):
-    post = get_object_or_404(Post.objects.select_related("author"), pk=pk)
+    post = get_object_or_404(Post.objects.select_related("author__profile"), pk=pk)
     return render(request, "posts/post_detail.html", _detail_context(request, post))
 
 
 def _detail_context(request, post, comment_form=None):
-    comments = list(post.comments.select_related("author").order_by("-id")[:COMMENTS_SHOWN])
+    comments = list(
+        post.comments.select_related("author__profile").order_by("-id")[:COMMENTS_SHOWN]
+    )
     comments.reverse()
     Like.mark_liked(request.user, [post])
     return {
@@ -102,7 +109,7 @@ def toggle_like(request, pk):
 @login_required
 @require_POST
 def add_comment(request, pk):
-    post = get_object_or_404(Post.objects.select_related("author"), pk=pk)
+    post = get_object_or_404(Post.objects.select_related("author__profile"), pk=pk)
     form = CommentForm(request.POST)
     if not form.is_valid():
         context = _detail_context(request, post, comment_form=form)

@@ -22,9 +22,10 @@ from extagram.testing.images import jpeg_bytes
 from extagram.uploads.images import process_photo
 
 ROUNDS = 60
-# Each thread waits a random 0-10 ms after the common start, so that the deleting and
-# the posting transactions meet in every order (counted, and asserted, below).
-JITTER = 0.010
+# Threads wait a random few milliseconds after their common start (see _run_together), so
+# that the deleting and the posting transactions meet in every order (counted, and
+# asserted, below).
+JITTER = 0.005
 
 
 def _photo(color=(200, 30, 90)):
@@ -32,21 +33,29 @@ def _photo(color=(200, 30, 90)):
 
 
 def _run_together(*actions):
-    """Run each action in its own thread, started together; re-raise the first error."""
+    """Run each action in its own thread, started together; re-raise the first error.
+
+    The n-th action (from 1) starts after a random 0 to n x JITTER seconds: the first
+    (a deletion, which has its own transaction to commit before it touches files) tends
+    to start first, so that each order of the race comes up often.
+    """
     barrier = threading.Barrier(len(actions))
     errors = []
 
-    def run(action):
+    def run(action, delay):
         try:
             barrier.wait()
-            threading.Event().wait(random.uniform(0, JITTER))  # noqa: S311
+            threading.Event().wait(delay)
             action()
         except BaseException as error:  # reported in the test's thread
             errors.append(error)
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=run, args=(action,)) for action in actions]
+    threads = [
+        threading.Thread(target=run, args=(action, random.uniform(0, n * JITTER)))  # noqa: S311
+        for n, action in enumerate(actions, start=1)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

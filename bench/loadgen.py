@@ -55,6 +55,8 @@ from collections import Counter
 from http.cookies import CookieError, SimpleCookie
 from urllib.parse import urlencode, urlsplit
 
+from extagram_ops.throwaway import encode_multipart
+
 DEFAULT_BASE_URL = "http://127.0.0.1:8080"
 DEFAULT_MIX = {"feed": 50, "post": 20, "profile": 10, "like": 10, "comment": 5, "upload": 5}
 MIX_KINDS = tuple(DEFAULT_MIX)
@@ -550,28 +552,6 @@ class _Client:
                     self.cookies[name] = morsel.value
 
 
-def _multipart(fields: dict[str, str], files: dict[str, tuple[str, str, bytes]]):
-    boundary = "----extagram-loadgen-" + secrets.token_hex(12)
-    chunks = []
-    for name, value in fields.items():
-        chunks.append(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
-            + value.encode("utf-8")
-            + b"\r\n"
-        )
-    for name, (filename, content_type, data) in files.items():
-        chunks.append(
-            (
-                f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
-                f'filename="{filename}"\r\nContent-Type: {content_type}\r\n\r\n'
-            ).encode()
-            + data
-            + b"\r\n"
-        )
-    chunks.append(f"--{boundary}--\r\n".encode())
-    return b"".join(chunks), f"multipart/form-data; boundary={boundary}"
-
-
 # --------------------------------------------------------------------------- simulated user
 
 
@@ -582,7 +562,7 @@ class _Stop(Exception):
 class _User:
     def __init__(self, driver: LoadDriver, index: int):
         self.driver = driver
-        self.username = f"lg_{driver.run_id}_{index:02d}"
+        self.username = driver.username(index)
         self.password = driver.password
         self.rng = random.Random(f"{driver.seed}-{index}")
         self.client = _Client(driver)
@@ -758,8 +738,8 @@ class _User:
             "alt_text": "Generated noise",
             "csrfmiddlewaretoken": self.token(),
         }
-        photo = ("loadgen.jpg", "image/jpeg", jpeg_for(self.driver.upload_size))
-        body, content_type = _multipart(fields, {"photo": photo})
+        photo = ("loadgen.jpg", jpeg_for(self.driver.upload_size), "image/jpeg")
+        body, content_type = encode_multipart(fields, {"photo": photo})
         headers = {"Content-Type": content_type, "Referer": self.driver.base_url + "/upload/"}
         _response, record = self.send("upload", "POST", "/upload/", body, headers, "upload")
         if record.post_id is not None:
@@ -882,6 +862,10 @@ class LoadDriver:
             now = self._now()
             self._phase = phase
             self._marks.append((phase, now))
+
+    def username(self, index: int) -> str:
+        """The name simulated user `index` signs up with (a valid handle: a-z, 0-9, _)."""
+        return f"lg_{self.run_id}_{index:02d}"
 
     @property
     def phase(self) -> str:

@@ -26,6 +26,7 @@ if not __package__:  # run as bench/run.py
     sys.path.insert(0, str(REPO))
 
 from bench import php, wrk  # noqa: E402
+from bench.loadgen import jpeg_for, percentile  # noqa: E402
 from bench.report import FLOOR, Report  # noqa: E402
 
 RESULTS = REPO / "bench" / "results"
@@ -136,15 +137,6 @@ def _os_name():
         return platform.platform()
 
 
-def pct(values, p):
-    """Nearest-rank percentile of a list of numbers."""
-    ordered = sorted(values)
-    if not ordered:
-        return None
-    rank = max(1, -(-p * len(ordered) // 100))
-    return ordered[min(len(ordered), int(rank)) - 1]
-
-
 def jpeg_500k():
     """The anchor's upload: ~500 KB (824x824 seeded noise, Pillow, quality 85)."""
     from extagram.testing.images import noisy_jpeg
@@ -154,8 +146,6 @@ def jpeg_500k():
 
 def jpeg_12mp():
     """A 12-megapixel photo-like JPEG (4000x3000, ~3.5 MB), the load driver's generator."""
-    from bench.loadgen import jpeg_for
-
     return jpeg_for("12mp")
 
 
@@ -292,7 +282,7 @@ class Bench:
 
         from bench.stack import BenchStack, docker_versions
 
-        self.stack = BenchStack()
+        self.stack = BenchStack.new()
         self.report.meta["project"] = self.stack.project
         self.report.meta["versions"] = docker_versions()
         self.report.meta["images"] = self.stack.images()
@@ -456,7 +446,7 @@ class Bench:
                 self.wrk(3, f"{name}, {who}", path, posts=n, signed_in=signed_in, note=path)
 
     def _upload_body(self, label, jpeg):
-        from tests.stack.stackhelpers import encode_multipart
+        from extagram_ops.throwaway import encode_multipart
 
         if label not in self.upload_bodies:
             body, content_type = encode_multipart(
@@ -516,11 +506,11 @@ class Bench:
             out = self.stack.exec(
                 "upload", "python", "-c", BARE_PIPELINE, str(runs), stdin=jpeg, timeout=600
             )
-            times = [t * 1000 for t in json.loads(out.strip().splitlines()[-1])]
+            times = sorted(t * 1000 for t in json.loads(out.strip().splitlines()[-1]))
             self.report.bare[label] = {
                 "runs": runs,
-                "p50_ms": round(pct(times, 50), 1),
-                "p99_ms": round(pct(times, 99), 1),
+                "p50_ms": round(percentile(times, 50), 1),
+                "p99_ms": round(percentile(times, 99), 1),
                 "mean_ms": round(sum(times) / len(times), 1),
             }
 

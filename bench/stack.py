@@ -1,31 +1,18 @@
 """The compose stack the benchmark runs against: its own project, port and subnet.
 
-Reuses the stack tests' helpers (tests/stack/conftest.py: base-image stand-ins, free port
-and subnet, health wait, `docker stats`; tests/stack/stackhelpers.py: the HTTP client).
-The bench stack raises every login/sign-up/upload rate limit, at the proxy and in the app,
+A throwaway stack (extagram_ops.throwaway, the same helpers as the stack tests and the
+drills) that raises every login/sign-up/upload rate limit, at the proxy and in the app,
 so that the numbers measure throughput and not the limiter; everything else is the
 stack's default configuration.
 """
 
 import json
 import os
-import re
 import subprocess
 import time
-from pathlib import Path
 
-from extagram_ops.docker import IMAGE_PREFIX
-from tests.stack.conftest import (
-    LONG_RUNNING,
-    Stack,
-    _free_subnet,
-    _mib,
-    loopback_env,
-    remove_abandoned_projects,
-)
-from tests.stack.stackhelpers import Client
+from extagram_ops.throwaway import Stack, loopback_env
 
-REPO = Path(__file__).resolve().parents[1]
 PROJECT_PREFIX = "extagram-bench-"
 VERSION_TAG = "bench"
 IMAGES = ("app", "proxy", "media", "static")
@@ -43,20 +30,17 @@ UNLIMITED = {
 
 
 class BenchStack(Stack):
-    failure = RuntimeError
-
-    def __init__(self, project=None):
+    @classmethod
+    def new(cls):
         env = loopback_env(
             VERSION_TAG,
             EXTAGRAM_UPLOAD_MAX_MB=os.environ.get("EXTAGRAM_UPLOAD_MAX_MB", "10"),
             **UNLIMITED,
         )
-        remove_abandoned_projects(env, PROJECT_PREFIX)
-        env["EXTAGRAM_FRONT_SUBNET"] = _free_subnet()
-        super().__init__(env, project or f"{PROJECT_PREFIX}{os.getpid()}")
+        return cls.create(env, PROJECT_PREFIX)
 
-    def client(self, cookies=None):
-        return Client(self.base_url, cookies=cookies, timeout=180)
+    def client(self, cookies=None, timeout=180):
+        return super().client(cookies=cookies, timeout=timeout)
 
     def front_address(self):
         """The proxy's address on the stack's front network. Traffic from another machine
@@ -104,31 +88,10 @@ class BenchStack(Stack):
             )
         return dict(sorted(events.items(), key=lambda kv: kv[1][0] or 0))
 
-    def down(self, volumes=False):
-        args = ["down", "--remove-orphans"] + (["-v"] if volumes else [])
-        self.compose(*args, check=False, timeout=300)
-
-    def memory(self):
-        """{container name: MiB} from `docker stats --no-stream`, long-running services."""
-        ids = [
-            info["Id"]
-            for info in self.containers()
-            if info["Config"]["Labels"]["com.docker.compose.service"] in LONG_RUNNING
-        ]
-        out = self.docker(
-            "stats", "--no-stream", "--format", "{{.Name}}\t{{.MemUsage}}", *ids
-        ).stdout
-        usage = {}
-        for row in sorted(out.strip().splitlines()):
-            name, mem = row.split("\t")
-            short = re.sub(rf"^{re.escape(self.project)}-", "", name)
-            usage[short] = round(_mib(mem.partition(" / ")[0]), 1)
-        return usage
-
     def image_sizes(self):
         sizes = {}
         for repo in IMAGES:
-            ref = f"{IMAGE_PREFIX}/{repo}:{VERSION_TAG}"
+            ref = self.image(repo)
             out = self.docker("image", "inspect", "-f", "{{.Size}}", ref, check=False).stdout
             if out.strip():
                 sizes[repo] = round(int(out.strip()) / 1e6, 1)
@@ -137,27 +100,6 @@ class BenchStack(Stack):
         if out.strip():
             sizes["nginx base"] = round(int(out.strip()) / 1e6, 1)
         return sizes
-
-    def run_in(self, service, *cmd, stdin=None, timeout=900):
-        """`docker compose exec` in the first container of a service (stdin as bytes)."""
-        return subprocess.run(
-            ["docker", "compose", "-p", self.project, "exec", "-T", service, *cmd],
-            cwd=REPO,
-            env=self.env,
-            input=stdin,
-            capture_output=True,
-            timeout=timeout,
-        )
-
-    def exec(self, service, *cmd, stdin=None, timeout=900):
-        """Its stdout; raises when the command fails."""
-        result = self.run_in(service, *cmd, stdin=stdin, timeout=timeout)
-        if result.returncode != 0:
-            raise RuntimeError(
-                f"exec {service} {' '.join(cmd)} failed ({result.returncode}):\n"
-                f"{result.stdout.decode()[-2000:]}\n{result.stderr.decode()[-2000:]}"
-            )
-        return result.stdout.decode()
 
     def versions(self):
         """Server versions inside the stack (nginx, Python/Django/Pillow/gunicorn, DB, Redis)."""
@@ -178,8 +120,8 @@ class BenchStack(Stack):
         }
         found = {}
         for key, (service, cmd) in probes.items():
-            result = self.run_in(service, *cmd, timeout=60)
-            text = (result.stdout + result.stderr).decode(errors="replace").strip().splitlines()
+            result = self.compose("exec", "-T", service, *cmd, timeout=60, check=False)
+            text = (result.stdout + result.stderr).strip().splitlines()
             found[key] = text[0] if text else "?"
         return found
 

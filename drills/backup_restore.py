@@ -28,7 +28,7 @@ from drills.common import (
     stack_env,
     under_load,
 )
-from tests.stack.stackhelpers import Client, make_jpeg
+from extagram.testing.images import noisy_jpeg
 
 TITLE = "backup under load, destroy, restore into a new stack"
 IMG_RE = re.compile(r'src="(/media/[^"]+)"')
@@ -46,7 +46,7 @@ def run(result, args):
 
 def distinct_photos(stack, count=6):
     """The load uploads one photo many times; add a few different ones (distinct files)."""
-    client = Client(stack.base_url)
+    client = stack.client()
     # Right after the deploy drill on a shared stack one sign-up was seen not to log in
     # (cause not yet known); try again under a new name rather than fail the backup drill.
     for attempt in range(3):
@@ -59,7 +59,7 @@ def distinct_photos(stack, count=6):
         time.sleep(2)
     ids = []
     for seed in range(count):
-        photo = make_jpeg(320 + seed * 16, 240, noise=True, seed=seed)
+        photo = noisy_jpeg(320 + seed * 16, 240, seed=seed)
         response = client.post_multipart(
             "/upload/",
             {"caption": f"drill photo {seed}", "alt_text": "noise"},
@@ -76,8 +76,8 @@ def run_on(stack_a, result, args, dest, restore_into=None):
     info = {}
     posts = 500 if getattr(args, "short", False) else 20000
     log(f"seeding {posts} posts (manage.py seed_posts) so the dump has some size")
-    seeded = stack_a.ops_project.exec(
-        stack_a.ops_project.one("upload"),
+    seeded = stack_a.ops.exec(
+        stack_a.ops.one("upload"),
         "python",
         "manage.py",
         "seed_posts",
@@ -95,11 +95,11 @@ def run_on(stack_a, result, args, dest, restore_into=None):
     def event(driver):
         info["backup_t"] = time.monotonic() - driver._t0
         info["driver"] = driver
-        _res, info["backup_s"] = stack_a.ops("backup", str(dest))
+        _res, info["backup_s"] = stack_a.ops_cli("backup", str(dest))
 
     summary = under_load(stack_a, result, args, event)
     result.check_no_errors(summary, "zero failed requests during the backup")
-    verify, _t = stack_a.ops("backup", "--verify", str(dest), check=False)
+    verify, _t = stack_a.ops_cli("backup", "--verify", str(dest), check=False)
     result.check("backup --verify", verify.returncode == 0, f"exit {verify.returncode}")
     acked = [u for u in summary.uploads if u.t < info["backup_t"]]
     driver = info["driver"]
@@ -110,7 +110,7 @@ def run_on(stack_a, result, args, dest, restore_into=None):
     if own_b:
         stack_b = new_stack("restored", build=False, env=stack_env())
     try:
-        restored, restore_s = stack_b.ops("restore", str(dest), check=False)
+        restored, restore_s = stack_b.ops_cli("restore", str(dest), check=False)
         result.check(
             "restore into the new stack (checksums verified)",
             restored.returncode == 0,
@@ -131,15 +131,15 @@ def run_on(stack_a, result, args, dest, restore_into=None):
             f"{len(photo_ids)} distinct photos + {len(acked)} load uploads checked; "
             f"missing posts {missing[:5]}, photos {photos_bad[:5]}",
         )
-        client = Client(stack_b.base_url)
-        username = f"lg-{driver.run_id}-00"
+        client = stack_b.client()
+        username = driver.username(0)
         login = client.login(username, driver.password)
         result.check(
             "a user logs in on the restored stack",
             login.status == 302,
             f"{username}: {login.status} {login.location}",
         )
-        again, _t = stack_b.ops("restore", str(dest), check=False)
+        again, _t = stack_b.ops_cli("restore", str(dest), check=False)
         result.check(
             "restore into a non-empty stack refused without --force",
             again.returncode == 1,

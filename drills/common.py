@@ -1,10 +1,10 @@
 """What every drill shares: its own compose stack, the load driver, the CLI, the report.
 
 A drill stack is its own compose project (`extagram-ops-<drill>-<pid>`) on a free
-127.0.0.1 port and a free front subnet (helpers from tests/stack), with the sign-up,
-login and upload rate limits raised (the simulated users all come from one address),
-built from this checkout as version `drill-v1` (and `drill-v2` for deploys: the same
-source, another version label). It is always removed (`down -v`) at the end unless
+127.0.0.1 port and a free front subnet (extagram_ops.throwaway, as the stack tests), with
+the sign-up, login and upload rate limits raised (the simulated users all come from one
+address), built from this checkout as version `drill-v1` (and `drill-v2` for deploys: the
+same source, another version label). It is always removed (`down -v`) at the end unless
 DRILL_KEEP=1.
 """
 
@@ -18,12 +18,11 @@ import re
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 from bench.loadgen import LoadDriver
-from extagram_ops.docker import Project
-from tests.stack import conftest as stackconf
+from extagram_ops import throwaway
+from extagram_ops.docker import OpsError, wait_healthy
 
 REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "operations.md"
@@ -45,13 +44,12 @@ def log(message: str) -> None:
     print(f"[drill {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-class DrillStack(stackconf.Stack):
-    """tests/stack's Stack, but as the project named here (the helpers stay shared)."""
+class DrillStack(throwaway.Stack):
+    """A throwaway stack, plus the CLI run on it and a few uncached probes."""
 
-    failure = RuntimeError
-
-    def ops(self, *args, check=True):
-        """Run the extagram-ops CLI on this stack (output goes straight to the terminal)."""
+    def ops_cli(self, *args, check=True):
+        """Run the extagram-ops CLI on this stack (its output goes to stderr); the
+        CompletedProcess and the seconds it took."""
         cmd = [sys.executable, "-m", "extagram_ops.cli", "-p", self.project, *args]
         log("$ extagram-ops -p " + self.project + " " + " ".join(args))
         started = time.monotonic()
@@ -63,17 +61,13 @@ class DrillStack(stackconf.Stack):
         return result, elapsed
 
     def get(self, path, headers=None, timeout=10):
-        """One GET through the proxy: (status, headers, body); never raises on 4xx/5xx."""
-        url = self.base_url + path
-        assert url.startswith("http://127.0.0.1:")
-        req = urllib.request.Request(url, headers=headers or {})  # noqa: S310
+        """One GET through the proxy: (status, headers, body), (None, {}, error) when it
+        got no answer; never raises on 4xx/5xx."""
         try:
-            with urllib.request.urlopen(req, timeout=timeout) as r:  # noqa: S310
-                return r.status, r.headers, r.read()
-        except urllib.error.HTTPError as e:
-            return e.code, e.headers, e.read()
+            r = self.client(timeout=timeout).get(path, headers=headers)
         except OSError as e:
             return None, {}, str(e).encode()
+        return r.status, r.headers, r.body
 
     def served(self, n=1):
         """[(version, replica)] of n uncached app requests (/healthz)."""
@@ -84,50 +78,30 @@ class DrillStack(stackconf.Stack):
                 out.append((headers.get("X-Extagram-Version"), headers.get("X-Served-By")))
         return out
 
-    @property
-    def ops_project(self):
-        """The CLI's view of this stack (extagram_ops.docker.Project)."""
-        return Project(self.project, REPO, self.env)
-
-    def down(self):
-        self.compose("down", "-v", "--remove-orphans", check=False, timeout=300)
-
 
 def stack_env(version=V1):
-    env = stackconf.loopback_env(version, **RAISED_LIMITS)
+    env = throwaway.loopback_env(version, **RAISED_LIMITS)
     # each drill's ops state in its own folder, never the operator's
     env.setdefault("EXTAGRAM_OPS_STATE_DIR", str(REPO / "test-artifacts" / "ops-state"))
     return env
 
 
-def build_images(env, versions=(V1, V2)):
+def build_images(stack, versions=(V1, V2)):
     """All images as the first version; only the app image for the others (same source)."""
     if os.environ.get("DRILL_NO_BUILD"):
         return
     for i, version in enumerate(versions):
         services = [] if i == 0 else ["app"]
         log(f"building images {version} {' '.join(services) or '(all)'}")
-        subprocess.run(
-            ["docker", "compose", "-p", "extagram-ops-build", "build", *services],
-            cwd=REPO,
-            env={**env, "EXTAGRAM_VERSION": version},
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+        stack.ops.compose("build", *services, env={"EXTAGRAM_VERSION": version}, timeout=3600)
 
 
 def new_stack(name, version=V1, build=True, env=None):
     env = dict(env or stack_env(version))
     env["EXTAGRAM_VERSION"] = version
-    stackconf.remove_abandoned_projects(env, PREFIX)
-    env["EXTAGRAM_FRONT_SUBNET"] = stackconf._free_subnet()
+    stack = DrillStack.create(env, PREFIX, f"{name}-{os.getpid()}")
     if build:
-        build_images(env)
-    project = f"{PREFIX}{name}-{os.getpid()}"
-    # the version the CLI records for Compose goes to the drill's own env file, never to
-    # the checkout's .env
-    env["EXTAGRAM_OPS_ENV_FILE"] = str(Path(env["EXTAGRAM_OPS_STATE_DIR"]) / f"{project}.env")
-    stack = DrillStack(env, project)
+        build_images(stack)
     log(f"starting stack {stack.project} on {stack.base_url} ({version})")
     took = stack.up()
     log(f"stack healthy in {took:.1f}s")
@@ -296,36 +270,17 @@ class running_stack:  # noqa: N801 -- used as a context manager
 
 
 def crash(project, container):
-    """SIGKILL the container's main process from the host: what a crash or the kernel's
-    OOM killer does. Docker's restart policy (`restart: unless-stopped`) starts such a
-    container again; it deliberately does NOT restart one stopped through its API
-    (`docker kill`, `docker stop`), which is why the drills never use `docker kill`.
-    Needs root on the engine's host (the container's processes must be visible here);
-    raises RuntimeError otherwise."""
-    import signal
-
-    pid = int(project.docker("inspect", "-f", "{{.State.Pid}}", container.id).stdout)
-    if not pid or not Path(f"/proc/{pid}").exists():
-        raise RuntimeError(
-            "the container's processes are not visible from here (Docker in a VM, or "
-            "rootless): run the drill on the engine's host"
-        )
-    if os.geteuid() != 0:
-        raise RuntimeError("killing a container's process from the host needs root")
-    log(f"kill -9 {pid}  (main process of {container.name})")
-    os.kill(pid, signal.SIGKILL)
+    """kill -9 of the container's main process (extagram_ops.throwaway.crash), logged."""
+    log(f"kill -9 the main process of {container.name}")
+    throwaway.crash(project, container)
 
 
-def wait_back(project, container, started_before, timeout=90):
-    """Seconds until the container runs again (a new StartedAt) and is healthy, or None."""
-    start = time.monotonic()
-    while time.monotonic() - start < timeout:
-        (now,) = project.inspect(container.id) or (None,)
-        restarted = now and now.started_at != started_before and now.status == "running"
-        if restarted and now.health in ("healthy", "none"):
-            return time.monotonic() - start
-        time.sleep(0.5)
-    return None
+def wait_back(project, container, timeout=90):
+    """Seconds until the crashed container runs again and is healthy, or None."""
+    try:
+        return wait_healthy(project, [container], timeout, poll=0.5, restarted=True, say=None)
+    except OpsError:
+        return None
 
 
 def phase_seconds(args):

@@ -26,7 +26,7 @@ def run(result, args):
 
 
 def run_on(stack, result, args):
-    project = stack.ops_project
+    project = stack.ops
     db = project.one("db")
     apps_before = {c.id: c.restart_count for c in project.running("app")}
     probes = []  # (t, status, clear_503, bad_body)

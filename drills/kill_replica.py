@@ -24,13 +24,13 @@ def run(result, args):
 
 
 def run_on(stack, result, args):
-    project = stack.ops_project
+    project = stack.ops
     victim = project.running("app")[0]
     back = {}
 
     def event(_driver):
         crash(project, victim)
-        back["seconds"] = wait_back(project, victim, victim.started_at)
+        back["seconds"] = wait_back(project, victim)
 
     summary = under_load(stack, result, args, event)
     failed_gets = [r for r in summary.records if r.method == "GET" and r.outcome == "error"]

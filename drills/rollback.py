@@ -15,12 +15,12 @@ TITLE = "rollback under load"
 
 def run(result, args):
     with running_stack("rollback", args) as stack:
-        stack.ops("deploy", V2)
+        stack.ops_cli("deploy", V2)
         before = {v for v, _ in stack.served(6)}
         took = {}
 
         def event(_driver):
-            _res, took["rollback"] = stack.ops("rollback")
+            _res, took["rollback"] = stack.ops_cli("rollback")
 
         summary = under_load(stack, result, args, event)
         after = {v for v, _ in stack.served(6)}

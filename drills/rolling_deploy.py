@@ -9,12 +9,10 @@ changed to drill-v2, and every acknowledged upload still there. Then, still unde
 command must fail, saying why, with zero failed requests and drill-v2 still served.
 """
 
-import subprocess
 import sys
 import time
 
 from drills.common import (
-    REPO,
     V1,
     V2,
     load,
@@ -39,15 +37,11 @@ LABEL org.opencontainers.image.version={version}
 
 
 def build_broken(stack):
-    base = stack.ops_project.image("app", V1)
+    base = stack.ops.image("app", V1)
     log(f"building {BROKEN}: {base} with a health check that always fails")
-    subprocess.run(
-        ["docker", "build", "-q", "-t", stack.ops_project.image("app", BROKEN), "-"],
-        input=BROKEN_DOCKERFILE.format(base=base, version=BROKEN).encode(),
-        cwd=REPO,
-        env=stack.env,
-        check=True,
-        stdout=subprocess.DEVNULL,
+    dockerfile = BROKEN_DOCKERFILE.format(base=base, version=BROKEN).encode()
+    stack.ops.docker(
+        "build", "-q", "-t", stack.ops.image("app", BROKEN), "-", input=dockerfile, text=False
     )
 
 
@@ -65,14 +59,14 @@ def run_on(stack, result, args, target=V2, broken=True):
     try:
         time.sleep(wait)
         driver.mark("deploy")
-        _res, took = stack.ops("deploy", target)
+        _res, took = stack.ops_cli("deploy", target)
         driver.mark("after")
         time.sleep(wait)
         after = {v for v, _ in stack.served(6)}
         if broken:
             driver.mark("bad-deploy")
             timeout = "15" if args.short else "30"
-            bad, bad_took = stack.ops("deploy", BROKEN, "--timeout", timeout, check=False)
+            bad, bad_took = stack.ops_cli("deploy", BROKEN, "--timeout", timeout, check=False)
             driver.mark("after-bad")
             time.sleep(wait)
     finally:
@@ -99,7 +93,7 @@ def run_on(stack, result, args, target=V2, broken=True):
             still == {target},
             ", ".join(sorted(still)),
         )
-        left = [c.name for c in stack.ops_project.containers(all=True) if c.version == BROKEN]
+        left = [c.name for c in stack.ops.containers(all=True) if c.version == BROKEN]
         result.check("no container of the failed version left", not left, left or "")
     missing = uploads_present(stack, summary.uploads)
     result.check(

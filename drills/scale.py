@@ -22,12 +22,12 @@ def run(result, args):
         try:
             time.sleep(wait)
             driver.mark("scale-up")
-            _r, up_took = stack.ops("scale", "app=4")
+            _r, up_took = stack.ops_cli("scale", "app=4")
             driver.mark("at-4")
             replicas_at_4 = {r for _v, r in stack.served(40)}
             time.sleep(wait)
             driver.mark("scale-down")
-            _r, down_took = stack.ops("scale", "app=2")
+            _r, down_took = stack.ops_cli("scale", "app=2")
             driver.mark("after")
             time.sleep(wait)
             replicas_after = {r for _v, r in stack.served(20)}
@@ -40,7 +40,7 @@ def run(result, args):
             len(replicas_at_4) == 4,
             f"X-Served-By at 4: {sorted(replicas_at_4)}",
         )
-        running = len(stack.ops_project.running("app"))
+        running = len(stack.ops.running("app"))
         result.check(
             "back to 2 replicas",
             running == 2 and len(replicas_after) == 2,

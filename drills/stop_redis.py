@@ -12,7 +12,6 @@ import sys
 import time
 
 from drills.common import log, main, phase_seconds, running_stack, under_load
-from tests.stack.stackhelpers import Client
 
 TITLE = "stop Redis under load"
 
@@ -23,7 +22,7 @@ def run(result, args):
 
 
 def run_on(stack, result, args):
-    project = stack.ops_project
+    project = stack.ops
     cache = project.one("cache")
     checks = {}
 
@@ -31,8 +30,8 @@ def run_on(stack, result, args):
         log(f"docker stop {cache.name}")
         project.docker("stop", cache.id)
         time.sleep(2)
-        username = f"lg-{driver.run_id}-00"
-        client = Client(stack.base_url)
+        username = driver.username(0)
+        client = stack.client()
         response = client.login(username, driver.password)
         feed = client.get("/")
         checks["login"] = (response.status, response.location)

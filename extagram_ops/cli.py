@@ -24,7 +24,7 @@ from pathlib import Path
 
 from extagram_ops import backup as backups
 from extagram_ops import rollout
-from extagram_ops.docker import LONG_RUNNING, OpsError, Project, parse_mib, progress
+from extagram_ops.docker import LONG_RUNNING, OpsError, Project, progress
 from extagram_ops.state import VERSION_VAR, State, write_env_version
 
 VERSION_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
@@ -177,7 +177,7 @@ def cmd_status(project: Project, args) -> int:
     containers = [c for c in project.containers(all=True) if c.service in LONG_RUNNING]
     if not containers:
         raise OpsError(f"compose project {project.name!r} has no containers")
-    memory = project.memory([c for c in containers if c.status == "running"])
+    stats = project.stats([c for c in containers if c.status == "running"])
     state = State(project.name).load()
     services = []
     for name in LONG_RUNNING:
@@ -186,7 +186,7 @@ def cmd_status(project: Project, args) -> int:
             continue
         running = [c for c in group if c.status == "running"]
         healthy = [c for c in running if c.health in ("healthy", "none")]
-        mem = sum(parse_mib(memory.get(c.id, "")) for c in running)
+        mem = sum(stats[c.id].mib for c in running if c.id in stats)
         services.append(
             {
                 "service": name,
@@ -198,7 +198,7 @@ def cmd_status(project: Project, args) -> int:
                         "status": c.status,
                         "health": c.health,
                         "version": c.version,
-                        "memory": memory.get(c.id, "-"),
+                        "memory": stats[c.id].used if c.id in stats else "-",
                     }
                     for c in group
                 ],

@@ -1,5 +1,8 @@
 """The compose project the CLI operates on: docker/compose calls and container queries.
 
+The one Docker/Compose runner of the repository: the CLI, the drills, the bench and the
+stack tests all go through Project (extagram_ops.throwaway builds their stacks on it).
+
 Everything that only needs existing containers goes through `docker` with the compose
 labels (so it works whatever environment the stack was started with); only creating
 containers goes through `docker compose`, which reads compose.yaml with the current
@@ -13,7 +16,7 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_LABEL = "com.docker.compose.project"
@@ -65,6 +68,7 @@ class Container:
     restart_count: int
     networks: dict
     started_at: str = ""  # Docker's RFC 3339 time of the last start
+    data: dict = field(default_factory=dict, repr=False)  # all of `docker inspect`
 
     @classmethod
     def from_inspect(cls, data: dict) -> Container:
@@ -82,6 +86,7 @@ class Container:
             restart_count=int(data.get("RestartCount", 0)),
             networks=(data.get("NetworkSettings") or {}).get("Networks") or {},
             started_at=state.get("StartedAt", ""),
+            data=data,
         )
 
     @property
@@ -121,21 +126,30 @@ class Project:
             raise OpsError(f"docker {' '.join(args[:3])} failed: {err.strip()[-1500:]}")
         return result
 
-    def compose(self, *args, env=None, check=True, timeout=600):
+    def compose(self, *args, env=None, check=True, timeout=600, input=None, text=True):
+        """`docker compose -p NAME [--env-file F] ARGS` in the project folder: the
+        CompletedProcess (stdout/stderr captured); OpsError if it fails and `check`."""
         full_env = dict(self.env)
         full_env.update(env or {})
         env_file = ["--env-file", str(self.env_file)] if self.env_file.is_file() else []
-        result = subprocess.run(
-            ["docker", "compose", "-p", self.name, *env_file, *args],
-            cwd=self.directory,
-            env=full_env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+        try:
+            result = subprocess.run(
+                ["docker", "compose", "-p", self.name, *env_file, *args],
+                cwd=self.directory,
+                env=full_env,
+                input=input,
+                capture_output=True,
+                text=text,
+                timeout=timeout,
+            )
+        except subprocess.TimeoutExpired:
+            raise OpsError(f"`docker compose {args[0]}` took longer than {timeout}s") from None
         if check and result.returncode != 0:
+            out = result.stdout if text else result.stdout.decode(errors="replace")
+            err = result.stderr if text else result.stderr.decode(errors="replace")
             raise OpsError(
-                f"docker compose {' '.join(args)} failed:\n{result.stderr.strip()[-2000:]}"
+                f"docker compose {' '.join(args)} failed ({result.returncode}):\n"
+                f"{out.strip()[-2000:]}\n{err.strip()[-2000:]}"
             )
         return result
 
@@ -227,25 +241,100 @@ class Project:
             raise OpsError(f"service {service!r} has no running container in {self.name!r}")
         return running[0]
 
-    def memory(self, containers: list[Container]) -> dict[str, str]:
+    def stats(self, containers: list[Container]) -> dict[str, Stats]:
+        """One `docker stats --no-stream` of the containers: {container id: Stats}
+        (containers it did not report are left out)."""
         if not containers:
             return {}
         out = self.docker(
             "stats",
             "--no-stream",
             "--format",
-            "{{.ID}}\t{{.MemUsage}}",
+            "{{.ID}}\t{{.Name}}\t{{.MemUsage}}\t{{.CPUPerc}}",
             *[c.id for c in containers],
             check=False,
             timeout=60,
         ).stdout
-        usage = {}
+        found = {}
         for line in out.strip().splitlines():
-            cid, _, mem = line.partition("\t")
-            usage[cid] = mem
-        return {
-            c.id: next((v for k, v in usage.items() if c.id.startswith(k)), "?") for c in containers
-        }
+            short, name, usage, cpu = (line.split("\t") + ["", "", ""])[:4]
+            cid = next((c.id for c in containers if c.id.startswith(short)), None)
+            if cid:
+                used, _, limit = usage.partition(" / ")
+                found[cid] = Stats(name, parse_mib(used), used.strip(), limit.strip(), cpu)
+        return found
+
+
+@dataclass
+class Stats:
+    """A container's memory and CPU as `docker stats` printed them."""
+
+    name: str
+    mib: float  # memory in use, MiB
+    used: str  # e.g. "41.2MiB"
+    limit: str  # e.g. "128MiB"
+    cpu: str  # e.g. "0.15%"
+
+
+def wait_healthy(
+    project: Project,
+    containers: list[Container],
+    timeout: float,
+    poll: float = 1.0,
+    restarted: bool = False,
+    say=progress,
+) -> float:
+    """Until every container runs and is healthy (or has no healthcheck); the seconds
+    it took. With `restarted`, each must first have started again since the Container
+    given (another StartedAt: a crashed container brought back by its restart policy).
+    Raises OpsError on timeout, or (without `restarted`) as soon as one turns unhealthy,
+    exits or restart-loops, quoting its last health-check output and log lines.
+    `say(message)` gets a progress line every 5 s (None: quiet)."""
+    started = time.monotonic()
+    last_report = started
+    before = {c.id: c.started_at for c in containers}
+    while True:
+        now = project.inspect(*before)
+        if len(now) != len(before):
+            raise OpsError("a container disappeared while starting")
+
+        def ready(c):
+            fresh = not restarted or c.started_at != before[c.id]
+            return fresh and c.status == "running" and c.health in ("healthy", "none")
+
+        if all(ready(c) for c in now):
+            if say:
+                say(f"{len(now)}/{len(now)} container(s) healthy")
+            return time.monotonic() - started
+        broken = [
+            c
+            for c in now
+            if c.health == "unhealthy" or c.status in ("exited", "dead") or c.restart_count >= 2
+        ]
+        if broken and not restarted:
+            reasons = "\n  ".join(_reason(project, c) for c in broken)
+            raise OpsError(f"container(s) failed their health check:\n  {reasons}")
+        if time.monotonic() - started > timeout:
+            reasons = "\n  ".join(_reason(project, c) for c in now if not ready(c))
+            raise OpsError(f"container(s) not healthy after {timeout:.0f}s:\n  {reasons}")
+        if say and time.monotonic() - last_report >= 5:
+            states = ", ".join(f"{c.name} {c.status}/{c.health}" for c in now)
+            say(f"waiting for health: {states}")
+            last_report = time.monotonic()
+        time.sleep(poll)
+
+
+def _reason(project: Project, c: Container) -> str:
+    detail = ""
+    state = c.data.get("State") or {}
+    log = (state.get("Health") or {}).get("Log") or []
+    if log:
+        detail = f"last health check: {log[-1].get('Output', '').strip()[:300]!r}"
+    if state.get("Status") in ("exited", "dead"):
+        detail = f"exited with code {state.get('ExitCode')}; " + detail
+    logs = project.docker("logs", "--tail", "12", c.id, check=False)
+    tail = (logs.stdout + logs.stderr).strip().splitlines()[-12:]
+    return f"{c.name}: {c.status}/{c.health} {detail}\n    " + "\n    ".join(tail)
 
 
 def parse_mib(text: str) -> float:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 
-from extagram_ops.docker import Container, OpsError, Project, progress
+from extagram_ops.docker import Container, OpsError, Project, progress, wait_healthy
 from extagram_ops.state import VERSION_VAR
 
 RESOLVER_TTL = 5.0  # deploy/proxy/templates/10-http.conf: resolver ... valid=5s
@@ -52,56 +52,6 @@ def create_hidden(project: Project, service: str, version: str, count: int) -> l
         remove(project, created)
         raise
     return created
-
-
-def _reason(project: Project, c: Container) -> str:
-    data = project.docker("inspect", c.id, check=False).stdout
-    import json
-
-    detail = ""
-    try:
-        state = json.loads(data)[0]["State"]
-        log = (state.get("Health") or {}).get("Log") or []
-        if log:
-            detail = f"last health check: {log[-1].get('Output', '').strip()[:300]!r}"
-        if state.get("Status") in ("exited", "dead"):
-            detail = f"exited with code {state.get('ExitCode')}; " + detail
-    except (ValueError, IndexError, KeyError):
-        pass
-    logs = project.docker("logs", "--tail", "12", c.id, check=False)
-    tail = (logs.stdout + logs.stderr).strip().splitlines()[-12:]
-    return f"{c.name}: {c.status}/{c.health} {detail}\n    " + "\n    ".join(tail)
-
-
-def wait_healthy(project: Project, containers: list[Container], timeout: float) -> None:
-    """Until all are running and healthy; OpsError with the reason otherwise."""
-    deadline = time.monotonic() + timeout
-    last_report = 0.0
-    ids = [c.id for c in containers]
-    while True:
-        now = project.inspect(*ids)
-        if len(now) != len(ids):
-            raise OpsError("a new container disappeared while starting")
-        healthy = [c for c in now if c.status == "running" and c.health == "healthy"]
-        if len(healthy) == len(ids):
-            progress(f"{len(ids)}/{len(ids)} new container(s) healthy")
-            return
-        broken = [
-            c
-            for c in now
-            if c.health == "unhealthy" or c.status in ("exited", "dead") or c.restart_count >= 2
-        ]
-        if broken:
-            reasons = "\n  ".join(_reason(project, c) for c in broken)
-            raise OpsError(f"new container(s) failed their health check:\n  {reasons}")
-        if time.monotonic() > deadline:
-            reasons = "\n  ".join(_reason(project, c) for c in now if c not in healthy)
-            raise OpsError(f"new container(s) not healthy after {timeout:.0f}s:\n  {reasons}")
-        if time.monotonic() - last_report >= 5:
-            states = ", ".join(f"{c.name} {c.status}/{c.health}" for c in now)
-            progress(f"waiting for health: {states}")
-            last_report = time.monotonic()
-        time.sleep(1)
 
 
 def reveal(project: Project, service: str, containers: list[Container]) -> None:

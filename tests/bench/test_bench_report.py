@@ -8,7 +8,7 @@ import pytest
 
 from bench import php, wrk
 from bench.report import FLOOR, Report
-from bench.run import parse_args, pct
+from bench.run import parse_args
 
 WRK_OUT = """Running 2s test @ http://127.0.0.1:8080/
   2 threads and 32 connections
@@ -163,7 +163,6 @@ def test_a_run_with_no_idle_request_reports_the_isolation_goal_as_not_measured()
     report.markdown()
 
 
-def test_options_and_percentiles():
+def test_options():
     args = parse_args(["--quick", "--cases", "1,2,9", "--no-php", "--sizes", "100,10_000"])
     assert args.quick and args.cases == [1, 2] and args.sizes == [100, 10000]
-    assert pct([5, 1, 3, 2, 4], 50) == 3 and pct([5, 1, 3, 2, 4], 99) == 5

@@ -3,13 +3,11 @@ port and subnet, raised rate limits) shared by drills 4, 1 and 7, in that order,
 a few seconds of load per phase. Without a Docker engine they skip; with CI=true that
 is a failure (tests/stack's rule)."""
 
-import shutil
-import subprocess
 from types import SimpleNamespace
 
 import pytest
 
-from tests.stack.conftest import _unavailable
+from tests.stack.conftest import require_docker
 
 RESULTS = []
 
@@ -24,12 +22,7 @@ def pytest_terminal_summary(terminalreporter):
 
 @pytest.fixture(scope="session")
 def ops_stack():
-    if shutil.which("docker") is None:
-        _unavailable("no docker CLI on PATH")
-    if subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
-        _unavailable("no Docker engine answering `docker info` (run .ci/docker-setup.sh)")
-    if subprocess.run(["docker", "compose", "version"], capture_output=True).returncode != 0:
-        _unavailable("no `docker compose` (Compose v2 plugin)")
+    require_docker()
     from drills.common import new_stack
 
     stack = new_stack("ci")

@@ -33,11 +33,11 @@ def test_drill_rolling_deploy(ops_stack, drill_args):
 def test_status_counts_only_the_stacks_own_containers(ops_stack):
     """A container made from the stack's app image (it carries the image's compose
     project label) is not a replica."""
-    project = ops_stack.ops_project
+    project = ops_stack.ops
     image = project.one("app").image
     stray = project.docker("run", "-d", "--rm", "--network", "none", image, "sleep", "60")
     try:
-        result, _took = ops_stack.ops("status", "--json")
+        result, _took = ops_stack.ops_cli("status", "--json")
         services = {s["service"]: s for s in json.loads(result.stdout)["services"]}
         assert services["app"]["replicas"] == 2, services["app"]
         assert services["upload"]["replicas"] == 1, services["upload"]
@@ -46,10 +46,10 @@ def test_status_counts_only_the_stacks_own_containers(ops_stack):
 
 
 def test_a_plain_compose_up_after_a_deploy_keeps_the_deployed_version(ops_stack):
-    """After the rolling deploy (drill-v2): `docker compose up -d` with the env file the
-    CLI wrote (the stack's environment still says drill-v1 for the images) recreates
+    """After the rolling deploy (drill-v2): `docker compose up -d`, reading the env file
+    the CLI wrote (the stack's environment still says drill-v1 for the images), recreates
     nothing, and the app tier still serves drill-v2."""
-    project = ops_stack.ops_project
+    project = ops_stack.ops
 
     def serving():
         return {c.id for c in project.containers() if c.service in LONG_RUNNING}
@@ -57,7 +57,7 @@ def test_a_plain_compose_up_after_a_deploy_keeps_the_deployed_version(ops_stack)
     before = serving()
     assert {v for v, _ in ops_stack.served(4)} == {V2}
     assert "EXTAGRAM_APP_VERSION" not in ops_stack.env
-    ops_stack.compose("--env-file", ops_stack.env["EXTAGRAM_OPS_ENV_FILE"], "up", "-d")
+    ops_stack.compose("up", "-d")  # reads the stack's env file, where the CLI wrote
     assert serving() == before
     assert {v for v, _ in ops_stack.served(4)} == {V2}
 

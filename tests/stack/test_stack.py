@@ -14,14 +14,16 @@ The tests run in file order and share one stack; later ones use what earlier one
 import os
 import re
 import secrets
-import signal
 import socket
 import threading
 import time
 
 import pytest
 
-from tests.stack.stackhelpers import REPORT, Client, make_jpeg, raw_request
+from extagram.testing.images import jpeg_bytes, noisy_jpeg
+from extagram_ops.docker import wait_healthy
+from extagram_ops.throwaway import Client, ProcessesNotVisible, crash, raw_request
+from tests.stack.stackhelpers import REPORT
 
 pytestmark = pytest.mark.stack
 
@@ -116,7 +118,7 @@ def test_sign_up_upload_and_see_it_in_the_feed(stack, user):
     form = client.get("/upload/")
     assert form.status == 200
     assert form.header("X-Served-By"), "the upload form comes from the app image"
-    photo = make_jpeg(1200, 900)
+    photo = jpeg_bytes(1200, 900)
     response = client.post_multipart(
         "/upload/",
         {"caption": "hello from the stack test", "alt_text": "a grey gradient"},
@@ -231,7 +233,7 @@ def test_upload_limit_is_one_variable_enforced_at_the_proxy(stack, user):
     assert f"{limit} MB" in form.text, "the app shows the limit from EXTAGRAM_UPLOAD_MAX_MB"
     token = client.csrf_token("/upload/")
 
-    too_big = make_jpeg(1400, 1400, noise=True, quality=98, seed=1)
+    too_big = noisy_jpeg(1400, 1400, seed=1, quality=98)
     assert len(too_big) > limit * 2**20, len(too_big)
     response = client.post_multipart(
         "/upload/",
@@ -243,7 +245,7 @@ def test_upload_limit_is_one_variable_enforced_at_the_proxy(stack, user):
     assert f"the limit is {limit} MB" in response.text, "proxy page shows the same limit"
 
     # just under the limit: the proxy lets it through and the app takes it
-    fits = make_jpeg(1300, 1300, noise=True, quality=90, seed=2)
+    fits = noisy_jpeg(1300, 1300, seed=2, quality=90)
     assert 1 * 2**20 < len(fits) < limit * 2**20 - 64 * 1024, len(fits)
     response = client.post_multipart(
         "/upload/",
@@ -386,18 +388,6 @@ def _hammer_during(stack, cookies, action, settle):
     return results, outcome
 
 
-def _wait_back(stack, cid, since_started_at, timeout=90):
-    """Seconds until container cid runs again (a new StartedAt) and is healthy, or None."""
-    began = time.monotonic()
-    while time.monotonic() - began < timeout:
-        state = stack.inspect(cid)["State"]
-        health = (state.get("Health") or {}).get("Status")
-        if state["StartedAt"] != since_started_at and state["Running"] and health == "healthy":
-            return time.monotonic() - began
-        time.sleep(0.5)
-    return None
-
-
 @pytest.mark.skipif(
     not hasattr(os, "geteuid") or os.geteuid() != 0,
     reason="needs root to kill a container's process",
@@ -409,24 +399,23 @@ def test_crashed_app_replica_is_restarted_by_the_restart_policy(stack):
     name, password = _require("user")
     client = stack.client()
     assert client.login(name, password).status == 302
-    victim = stack.containers("app")[-1]
-    pid = victim["State"]["Pid"]
-    if not pid or not os.path.exists(f"/proc/{pid}"):
-        pytest.skip("the container's processes are not visible from here (VM or rootless)")
+    victim = stack.ops.running("app")[-1]
 
     def crash_and_wait():
-        os.kill(pid, signal.SIGKILL)
-        return _wait_back(stack, victim["Id"], victim["State"]["StartedAt"])
+        try:
+            crash(stack.ops, victim)
+        except ProcessesNotVisible as error:
+            pytest.skip(str(error))
+        return wait_healthy(stack.ops, [victim], timeout=90, restarted=True, say=None)
 
     results, back_after = _hammer_during(stack, client.cookies, crash_and_wait, settle=1)
     failures = [r for r in results if r[0] != 200]
     REPORT.append(
         f"crash (kill -9) of an app replica: {len(results)} GETs, {len(failures)} failed, "
-        "restarted and healthy after " + (f"{back_after:.1f}s" if back_after else "NEVER")
+        f"restarted and healthy after {back_after:.1f}s"
     )
     assert not failures, f"{len(failures)} of {len(results)} GETs failed: {failures[:5]}"
-    assert back_after is not None
-    assert stack.inspect(victim["Id"])["RestartCount"] > victim["RestartCount"]
+    assert stack.inspect(victim.id)["RestartCount"] > victim.restart_count
 
 
 def test_tls_redirects_and_django_sees_https_and_the_host(stack):

@@ -1,0 +1,55 @@
+"""Security headers through the proxy: the app's pass through, once each (one source of
+truth, extagram/settings.py); the proxy's own error pages carry a policy of their own;
+signed-in pages are private and never microcached."""
+
+import secrets
+
+import pytest
+
+pytestmark = pytest.mark.stack
+
+APP_HEADERS = (
+    "Content-Security-Policy",
+    "Permissions-Policy",
+    "Referrer-Policy",
+    "X-Content-Type-Options",
+    "X-Frame-Options",
+    "Cross-Origin-Opener-Policy",
+)
+
+
+def test_the_apps_security_headers_pass_through_once_each(stack):
+    page = stack.client().get("/")
+    assert page.status == 200
+    for name in APP_HEADERS:
+        assert len(page.headers.get_all(name) or []) == 1, (name, page.headers.get_all(name))
+    csp = page.header("Content-Security-Policy")
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp
+    assert "camera=()" in page.header("Permissions-Policy")
+    assert page.header("X-Served-By"), "this page came from the app"
+
+
+def test_the_proxys_own_error_page_has_its_own_strict_policy(stack):
+    too_big = b"x" * (2 * 2**20)  # over the proxy's 1 MB limit outside /upload/
+    response = stack.client().request(
+        "POST", "/", data=too_big, headers={"Content-Type": "application/octet-stream"}
+    )
+    assert response.status == 413
+    assert response.header("X-Served-By") is None, "413 must come from the proxy"
+    assert response.headers.get_all("Content-Security-Policy") == [
+        "default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'none'; "
+        "frame-ancestors 'none'"
+    ]
+
+
+def test_signed_in_pages_are_private_and_bypass_the_microcache(stack):
+    client = stack.client()
+    name = "hdr" + secrets.token_hex(4)
+    signup = client.signup(name, "Correct-Horse-" + secrets.token_hex(6))
+    assert signup.status == 302, f"signup: {signup.status} {signup.text[:300]}"
+    for _ in range(2):
+        page = client.get("/")
+        assert page.status == 200
+        assert "private" in page.header("Cache-Control", "")
+        assert page.header("X-Cache") == "BYPASS"

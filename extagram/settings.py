@@ -281,6 +281,8 @@ EMAIL_HOST_USER = envstr("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = envsecret("EMAIL_HOST_PASSWORD")
 EMAIL_USE_SSL = envbool("EMAIL_USE_SSL", "false")
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "true" if EMAIL_HOST and not EMAIL_USE_SSL else "false")
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("EMAIL_USE_TLS (STARTTLS, 587) or EMAIL_USE_SSL (465): not both")
 EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "Extagram <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL

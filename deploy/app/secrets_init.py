@@ -31,6 +31,10 @@ SECRETS = {
     "db_password": (DB_UID, APP_UID, 0o440, 24),
     "db_root_password": (DB_UID, DB_UID, 0o400, 24),
 }
+# Secrets only an operator can supply (never generated): name -> (owner uid, gid, mode).
+SUPPLIED = {
+    "email_password": (APP_UID, APP_UID, 0o400),  # SMTP password, EMAIL_HOST_PASSWORD_FILE
+}
 
 
 def imported_value(name):
@@ -74,6 +78,16 @@ def main():
             os.chmod(path, mode)
             os.chown(path, uid, gid)
         print(f"secrets-init: {name}: {action} (owner {uid}:{gid}, mode {mode:o})")
+    for name, (uid, gid, mode) in SUPPLIED.items():
+        value = imported_value(name)
+        if value is None:
+            continue
+        path = SECRETS_DIR / name
+        write(path, value)
+        os.chown(path, 0, 0)
+        os.chmod(path, mode)
+        os.chown(path, uid, gid)
+        print(f"secrets-init: {name}: imported from {IMPORT_DIR / name}")
     return 0
 
 

@@ -52,6 +52,23 @@ def browser(monkeypatch):
         launched.close()
 
 
+def csp_watched_page(context):
+    """A new page whose `refused` list collects what the Content-Security-Policy blocked
+    (Chromium reports each refusal on the console)."""
+    page = context.new_page()
+    page.refused = []
+    page.on(
+        "console",
+        lambda message: (
+            page.refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    return page
+
+
 @pytest.fixture
 def page(browser):
-    return browser.new_context(viewport=VIEWPORT).new_page()
+    """A signed-out page; the test fails if the site's CSP refused anything on it."""
+    page = csp_watched_page(browser.new_context(viewport=VIEWPORT))
+    yield page
+    assert page.refused == [], f"the Content-Security-Policy refused: {page.refused}"

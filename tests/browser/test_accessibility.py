@@ -22,7 +22,7 @@ from conftest import IN_CI
 from extagram.posts.models import Comment, Post
 from extagram.testing.images import jpeg_bytes
 
-from .conftest import VIEWPORT
+from .conftest import VIEWPORT, csp_watched_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -104,15 +104,7 @@ def visitor(browser, live_server, user=None):
                 }
             ]
         )
-    page = context.new_page()
-    page.refused = []
-    page.on(
-        "console",
-        lambda message: (
-            page.refused.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
-    return page
+    return csp_watched_page(context)
 
 
 def test_every_audited_page_has_no_axe_violation_and_nothing_refused_by_the_csp(

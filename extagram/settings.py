@@ -319,7 +319,7 @@ UPLOAD_MAX_PIXELS = envint("EXTAGRAM_UPLOAD_MAX_PIXELS", 50_000_000)
 PHOTO_WIDTHS = (1080, 480)
 # Bounds on the work of one upload (extagram/uploads/budget.py): the memory limit to size
 # the per-process pool from where no container limit is set, and the decode's time limit.
-UPLOAD_MEMORY_LIMIT_MB = envint("EXTAGRAM_UPLOAD_MEMORY_LIMIT_MB", 224)
+UPLOAD_MEMORY_LIMIT_MB = envint("EXTAGRAM_UPLOAD_MEMORY_LIMIT_MB", 256)
 UPLOAD_SECONDS = envint("EXTAGRAM_UPLOAD_SECONDS", 20)
 FILE_UPLOAD_HANDLERS = [
     "extagram.uploads.handlers.SizeLimitedUploadHandler",

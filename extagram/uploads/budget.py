@@ -14,9 +14,9 @@ the threads of a worker (GUNICORN_THREADS) share the pool, so however many uploa
 once, their decodes together stay within it. One upload may use the whole pool; an upload
 whose estimate exceeds it is refused with a message.
 
-At the compose defaults (224 MiB, 1 worker, 2 threads) the pool is 138 MiB: a normal
-12-MP JPEG needs ~70 MiB (two run at once), a 12-MP HEIC or AVIF ~170 MiB... see
-NORMAL_PHOTO_BYTES and `check()`, which runs at start-up.
+At the compose defaults (256 MiB, 1 worker, 2 threads) the pool is 165 MiB: enough for
+the heaviest normal photo, a 12-MP AVIF (~160 MiB reserved), or two 12-MP JPEGs at once
+(~56 MiB each); see NORMAL_*_BYTES and `check()`, which runs at start-up.
 """
 
 import logging
@@ -141,10 +141,11 @@ def _configured_pool():
     return max(0, pool_bytes())
 
 
-# What a normal 12-megapixel photo needs (bench/uploads.py, rounded up): a JPEG, the
-# kind most uploads are, and the heaviest accepted kind, a HEIC or AVIF.
-NORMAL_JPEG_BYTES = 70 * MIB
-NORMAL_HEIF_BYTES = 170 * MIB
+# What the pipeline reserves for a normal 12-megapixel photo (4032x3024, as phones take
+# them; images.plan_for, checked by test_bounded_work): a JPEG, the kind most uploads
+# are, and the heaviest kind we accept, an AVIF (a HEIC needs ~110 MiB).
+NORMAL_JPEG_BYTES = 56 * MIB
+NORMAL_HEAVIEST_BYTES = 160 * MIB
 
 
 def check():
@@ -163,11 +164,11 @@ def check():
             f"{summary}: the workers' baselines alone exceed the limit. Raise "
             "UPLOAD_MEM_LIMIT or lower UPLOAD_WORKERS."
         )
-    if pool < NORMAL_HEIF_BYTES:
+    if pool < NORMAL_HEAVIEST_BYTES:
         log.warning(
-            "%s: a 12-MP HEIC/AVIF photo needs ~%s MiB and will be refused; raise UPLOAD_MEM_LIMIT",
+            "%s: a 12-MP AVIF photo needs ~%s MiB and will be refused; raise UPLOAD_MEM_LIMIT",
             summary,
-            NORMAL_HEIF_BYTES // MIB,
+            NORMAL_HEAVIEST_BYTES // MIB,
         )
     elif pool < threads() * NORMAL_JPEG_BYTES:
         log.warning(

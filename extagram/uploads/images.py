@@ -56,11 +56,13 @@ JPEG_QUALITY = 85
 # anything a camera or editor writes.
 MAX_JPEG_SCANS = 100
 
-# Bytes of decode memory per pixel, measured with bench/uploads.py (peak RSS above an idle
-# process, rounded up): Pillow decoding a 12-MP HEIC (pillow-heif) ~98 MB = 8.1 B/px,
-# a 12-MP AVIF ~109-115 MB = 9.5 B/px; libvips' GIF loader keeps the frame and its
-# RGBA canvas; animated WebP is composed on an RGBA canvas.
-HEIF_BYTES_PER_PIXEL = 10
+# Bytes of decode memory per pixel, measured with bench/uploads.py (peak RSS of the whole
+# pipeline above an idle process, less FIXED_OVERHEAD, the file and the output, rounded
+# up): a 12-MP HEIC through pillow-heif's own buffer ~4.7 B/px, a 12-MP AVIF through
+# Pillow (decode, then a copy for libvips) ~8.9 B/px; libvips' GIF loader keeps the frame
+# and its RGBA canvas; animated WebP is composed on an RGBA canvas.
+HEIF_BYTES_PER_PIXEL = 6
+AVIF_BYTES_PER_PIXEL = 10
 GIF_BYTES_PER_PIXEL = 8
 ANIMATED_WEBP_BYTES_PER_PIXEL = 8
 # libvips, its caches and thread buffers while resizing, whatever the input (measured:
@@ -121,6 +123,7 @@ class Plan:
     width: int
     height: int
     memory: int
+    profiled: bool = False  # an ICC profile or CMYK: the colour transform must run
 
 
 def process_photo(fileobj, *, max_pixels, widths=(1080, 480)):
@@ -197,9 +200,13 @@ def plan_for(data, max_pixels, large_width=1080):
             with _open_with_pillow(data, fmt) as image:
                 width, height = image.size
                 bands = len(image.getbands())
+                profiled = bool(image.info.get("icc_profile"))
         else:
             header = _vips_load(data, fmt)
             width, height, bands = header.width, header.height, header.bands
+            profiled = bool(header.get_typeof("icc-profile-data")) or (
+                header.interpretation == "cmyk"
+            )
             pages = header.get("n-pages") if header.get_typeof("n-pages") else 1
     except (pyvips.Error, OSError, SyntaxError, ValueError, EOFError, IndexError):
         raise _unreadable() from None
@@ -224,12 +231,14 @@ def plan_for(data, max_pixels, large_width=1080):
         decode += pixels * GIF_BYTES_PER_PIXEL
     elif fmt == "WEBP" and pages > 1:
         decode += pixels * ANIMATED_WEBP_BYTES_PER_PIXEL
-    elif fmt in ("HEIF", "AVIF"):
+    elif fmt == "HEIF":
         decode = pixels * HEIF_BYTES_PER_PIXEL
+    elif fmt == "AVIF":
+        decode = pixels * AVIF_BYTES_PER_PIXEL
     # the large variant is held in memory (RGB, twice while encoding), a panorama too
     out_width = min(width, large_width)
     output = out_width * max(1, round(height * out_width / width)) * 3 * 2
-    return Plan(fmt, width, height, FIXED_OVERHEAD + len(data) + decode + output)
+    return Plan(fmt, width, height, FIXED_OVERHEAD + len(data) + decode + output, profiled)
 
 
 def jpeg_scan_info(data):
@@ -344,7 +353,11 @@ def _register_heif():
 def _pipeline(data, plan, widths):
     large_width, small_width = widths
     huge = 10_000_000  # thumbnail's height bound: only the width limits
-    common = {"height": huge, "size": "down", "export_profile": "srgb", "intent": "relative"}
+    common = {"height": huge, "size": "down"}
+    if plan.profiled:
+        # Relative colorimetric: colours inside sRGB keep their exact values, those
+        # outside it are clipped to its edge (docs/performance.md, "Colour").
+        common.update(export_profile="srgb", intent="relative")
     if plan.format in ("HEIF", "AVIF"):
         image = _vips_from_pillow(data, plan.format)
         large = image.thumbnail_image(large_width, **common)
@@ -357,7 +370,10 @@ def _pipeline(data, plan, widths):
 
 
 def _vips_from_pillow(data, fmt):
-    """Decode a HEIF/AVIF with Pillow; its pixels (and ICC profile) as a vips image."""
+    """Decode a HEIF (pillow-heif) or AVIF (Pillow); its pixels and ICC profile as a
+    vips image. libheif applies the file's rotation and mirroring (irot/imir) itself."""
+    if fmt == "HEIF":
+        return _vips_from_heif(data)
     with _open_with_pillow(data, fmt) as image:
         image.load()
         icc = image.info.get("icc_profile")
@@ -370,6 +386,31 @@ def _vips_from_pillow(data, fmt):
     vips_image = vips_image.copy(interpretation="srgb" if bands >= 3 else "b-w")
     if icc:
         vips_image.set_type(pyvips.GValue.blob_type, "icc-profile-data", icc)
+    return vips_image
+
+
+def _vips_from_heif(data):
+    # pillow-heif's decoded buffer is wrapped, not copied: ~5 B/px instead of ~9 via Pillow
+    import pillow_heif
+
+    _register_heif()
+    heif = pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=True)
+    bands = len(heif.mode)
+    if heif.mode not in ("RGB", "RGBA") or heif.stride != heif.size[0] * bands:
+        with _open_with_pillow(data, "HEIF") as image:  # rare layouts: the Pillow way
+            image.load()
+            rgb = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+            heif_icc = image.info.get("icc_profile")
+            bands = len(rgb.getbands())
+            vips_image = pyvips.Image.new_from_memory(
+                rgb.tobytes(), rgb.width, rgb.height, bands, "uchar"
+            )
+    else:
+        heif_icc = heif.info.get("icc_profile")
+        vips_image = pyvips.Image.new_from_memory(heif.data, *heif.size, bands, "uchar")
+    vips_image = vips_image.copy(interpretation="srgb")
+    if heif_icc:
+        vips_image.set_type(pyvips.GValue.blob_type, "icc-profile-data", heif_icc)
     return vips_image
 
 

@@ -126,11 +126,27 @@ def test_the_start_up_check_fails_loudly_when_the_baselines_do_not_fit(settings,
         budget.check()
 
 
-def test_the_start_up_check_warns_when_a_12_mp_heic_would_not_fit(settings, monkeypatch, caplog):
+def test_the_start_up_check_warns_when_a_12_mp_avif_would_not_fit(settings, monkeypatch, caplog):
     monkeypatch.setattr(budget, "container_limit", lambda: None)
-    settings.UPLOAD_MEMORY_LIMIT_MB = 160
+    settings.UPLOAD_MEMORY_LIMIT_MB = 224
     budget.check()
-    assert "will be refused" in caplog.text
+    assert "12-MP AVIF photo needs" in caplog.text and "will be refused" in caplog.text
+
+
+def test_the_normal_photo_figures_cover_what_a_12_mp_jpeg_and_avif_reserve():
+    size = (4032, 3024)
+    jpeg = encode(Image.new("RGB", size, (90, 120, 150)), "JPEG", quality=90)
+    avif = encode(Image.new("RGB", size, (90, 120, 150)), "AVIF", quality=50, speed=10)
+    # a real photo's file is a few MB bigger than these flat ones
+    few_mb = 5 * MIB
+    assert plan_for(jpeg, 50_000_000).memory + few_mb <= budget.NORMAL_JPEG_BYTES
+    assert plan_for(avif, 50_000_000).memory + few_mb <= budget.NORMAL_HEAVIEST_BYTES
+
+
+def test_the_default_limit_fits_the_heaviest_normal_photo_and_two_jpegs():
+    pool = budget.pool_bytes(limit=256 * MIB, n_workers=1)
+    assert pool >= budget.NORMAL_HEAVIEST_BYTES
+    assert pool >= 2 * budget.NORMAL_JPEG_BYTES
 
 
 def test_the_container_limit_is_read_from_the_cgroup(tmp_path, monkeypatch):

@@ -1,0 +1,28 @@
+"""The account pages speak the visitor's language (Spanish and Catalan)."""
+
+from extagram.testing.base import PASSWORD, BaseTestCase
+
+
+class AccountPagesTranslatedTests(BaseTestCase):
+    def test_settings_delete_and_export_in_spanish_and_catalan(self):
+        self.client.post("/accounts/login/", {"login": "alice", "password": PASSWORD})
+        for language, words in (
+            ("es", ("Ajustes", "Descargar mis datos", "Eliminar mi cuenta", "Nombre visible")),
+            ("ca", ("Configuració", "Descarregar les meves dades", "Eliminar el meu compte")),
+        ):
+            page = self.client.get("/accounts/settings/", headers={"accept-language": language})
+            for word in words:
+                self.assertContains(page, word, msg_prefix=language)
+
+    def test_a_refused_username_is_explained_in_spanish(self):
+        response = self.client.post(
+            "/accounts/signup/",
+            {
+                "username": "..",
+                "email": "x@example.com",
+                "password1": "a-long-and-unusual-pass",
+                "password2": "a-long-and-unusual-pass",
+            },
+            headers={"accept-language": "es"},
+        )
+        self.assertContains(response, "dos puntos seguidos", status_code=400)

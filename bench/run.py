@@ -206,22 +206,8 @@ class Bench:
     def seed(self, posts):
         log(f"seeding to {posts} posts")
         started = time.monotonic()
-        # in the upload container (same image and settings, 224 MB limit): in an app
-        # replica (128 MB) seed_posts' photo processing gets the exec OOM-killed
-        self.stack.exec(
-            "upload",
-            "python",
-            "manage.py",
-            "seed_posts",
-            "--posts",
-            str(posts),
-            "--users",
-            str(SHAPE_USERS[self.args.shape]),
-            "--password",
-            PASSWORD,
-            *SHAPES[self.args.shape],
-            timeout=1800,
-        )
+        users = SHAPE_USERS[self.args.shape]
+        self.stack.seed_posts(posts, users, "--password", PASSWORD, *SHAPES[self.args.shape])
         log(f"seeded {posts} posts in {time.monotonic() - started:.1f}s")
 
     def sign_in(self):

@@ -29,6 +29,7 @@ from drills.common import (
     under_load,
 )
 from extagram.testing.images import noisy_jpeg
+from extagram_ops.docker import OpsError
 
 TITLE = "backup under load, destroy, restore into a new stack"
 IMG_RE = re.compile(r'src="(/media/[^"]+)"')
@@ -76,19 +77,11 @@ def run_on(stack_a, result, args, dest, restore_into=None):
     info = {}
     posts = 500 if getattr(args, "short", False) else 20000
     log(f"seeding {posts} posts (manage.py seed_posts) so the dump has some size")
-    seeded = stack_a.ops.exec(
-        stack_a.ops.one("upload"),
-        "python",
-        "manage.py",
-        "seed_posts",
-        "--posts",
-        str(posts),
-        "--users",
-        "100",
-        timeout=900,
-        check=False,
-    )
-    result.check("seeded posts", seeded.returncode == 0, seeded.stderr[-300:])
+    try:
+        stack_a.seed_posts(posts, 100, timeout=900)
+        result.check("seeded posts", True)
+    except OpsError as error:
+        result.check("seeded posts", False, str(error)[-300:])
     photo_ids = distinct_photos(stack_a)
     result.check("distinct photos uploaded before the load", len(photo_ids) == 6, photo_ids)
 

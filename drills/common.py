@@ -159,6 +159,11 @@ class Result:
             f"{summary.total} requests, {summary.errors} errors {summary.errors_by_kind() or ''}",
         )
 
+    def check_uploads(self, stack, uploads, name="acknowledged uploads present"):
+        """Every acknowledged upload's post is still there (uploads_present)."""
+        missing = uploads_present(stack, uploads)
+        self.check(name, not missing, f"{len(uploads)} acknowledged, missing {missing[:5]}")
+
     def note(self, text):
         self.notes.append(text)
 
@@ -219,8 +224,15 @@ class Result:
         (folder / f"{self.drill}.json").write_text(json.dumps(data, indent=1, default=str))
 
 
-def main(drill, title, run, add_args=None):
-    """Command-line entry of a drill module: run(result, args) does the work."""
+def main(drill, title, run=None, add_args=None, run_on=None):
+    """Command-line entry of a drill module: run(result, args) does the work, or
+    run_on(stack, result, args) on a fresh drill stack (removed afterwards)."""
+    if run is None:
+
+        def run(result, args):
+            with running_stack(drill.replace("_", "-"), args) as stack:
+                run_on(stack, result, args)
+
     parser = argparse.ArgumentParser(prog=f"python -m drills.{drill}", description=title)
     if add_args:
         add_args(parser)
@@ -233,8 +245,6 @@ def main(drill, title, run, add_args=None):
     parser.add_argument("--keep", action="store_true", help="leave the stack running")
     args = parser.parse_args()
     command = f"python -m drills.{drill}" + (" --short" if args.short else "")
-    if getattr(args, "via", "docker") != "docker":
-        command += f" --via {args.via}"
     result = Result(drill, title, command)
     try:
         run(result, args)

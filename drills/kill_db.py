@@ -14,15 +14,10 @@ import sys
 import threading
 import time
 
-from drills.common import crash, main, running_stack, under_load, uploads_present
+from drills.common import crash, main, under_load
 
 TITLE = "kill -9 the database under load"
 BAD_MARKERS = (b"Traceback", b"Server Error (500)", b"OperationalError")
-
-
-def run(result, args):
-    with running_stack("kill-db", args) as stack:
-        run_on(stack, result, args)
 
 
 def run_on(stack, result, args):
@@ -93,13 +88,8 @@ def run_on(stack, result, args):
         f"{len(after)} errors after; app containers not restarted",
     )
     acked = [u for u in summary.uploads if u.t < info.get("kill_t", 0)]
-    missing = uploads_present(stack, acked)
-    result.check(
-        "uploads acknowledged before the kill present",
-        not missing,
-        f"{len(acked)} acknowledged before the kill, missing {missing[:5]}",
-    )
+    result.check_uploads(stack, acked, "uploads acknowledged before the kill present")
 
 
 if __name__ == "__main__":
-    sys.exit(main("kill_db", TITLE, run))
+    sys.exit(main("kill_db", TITLE, run_on=run_on))

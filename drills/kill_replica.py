@@ -13,14 +13,9 @@ Docker's design (docs/operations.md, "What `docker kill` means").
 
 import sys
 
-from drills.common import crash, main, running_stack, under_load, uploads_present, wait_back
+from drills.common import crash, main, under_load, wait_back
 
 TITLE = "kill -9 one app replica under load"
-
-
-def run(result, args):
-    with running_stack("kill-replica", args) as stack:
-        run_on(stack, result, args)
 
 
 def run_on(stack, result, args):
@@ -47,12 +42,7 @@ def run_on(stack, result, args):
         seconds is not None,
         f"{victim.name} healthy again {seconds:.1f}s after the kill" if seconds else "no",
     )
-    missing = uploads_present(stack, summary.uploads)
-    result.check(
-        "acknowledged uploads present",
-        not missing,
-        f"{len(summary.uploads)} acknowledged, missing {missing[:5]}",
-    )
+    result.check_uploads(stack, summary.uploads)
     if failed_posts:
         result.note(
             "POSTs in flight on the killed replica fail (the proxy cannot safely resend a "
@@ -61,4 +51,4 @@ def run_on(stack, result, args):
 
 
 if __name__ == "__main__":
-    sys.exit(main("kill_replica", TITLE, run))
+    sys.exit(main("kill_replica", TITLE, run_on=run_on))

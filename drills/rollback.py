@@ -8,7 +8,7 @@ Stack on drill-v1, `extagram-ops deploy drill-v2` (before the load), then under 
 
 import sys
 
-from drills.common import V1, V2, main, running_stack, under_load, uploads_present
+from drills.common import V1, V2, main, running_stack, under_load
 
 TITLE = "rollback under load"
 
@@ -30,12 +30,7 @@ def run(result, args):
             after == {V1},
             f"{', '.join(sorted(before))} -> {', '.join(sorted(after))}",
         )
-        missing = uploads_present(stack, summary.uploads)
-        result.check(
-            "acknowledged uploads present",
-            not missing,
-            f"{len(summary.uploads)} acknowledged, missing {missing[:5]}",
-        )
+        result.check_uploads(stack, summary.uploads)
         result.note(f"`extagram-ops rollback` took {took.get('rollback', 0):.1f}s")
 
 

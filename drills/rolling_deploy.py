@@ -19,8 +19,6 @@ from drills.common import (
     log,
     main,
     phase_seconds,
-    running_stack,
-    uploads_present,
 )
 
 TITLE = "rolling deploy under load (and a deploy that never gets healthy)"
@@ -43,11 +41,6 @@ def build_broken(stack):
     stack.ops.docker(
         "build", "-q", "-t", stack.ops.image("app", BROKEN), "-", input=dockerfile, text=False
     )
-
-
-def run(result, args):
-    with running_stack("deploy", args) as stack:
-        run_on(stack, result, args)
 
 
 def run_on(stack, result, args, target=V2, broken=True):
@@ -95,13 +88,8 @@ def run_on(stack, result, args, target=V2, broken=True):
         )
         left = [c.name for c in stack.ops.containers(all=True) if c.version == BROKEN]
         result.check("no container of the failed version left", not left, left or "")
-    missing = uploads_present(stack, summary.uploads)
-    result.check(
-        "acknowledged uploads present",
-        not missing,
-        f"{len(summary.uploads)} acknowledged, missing {missing[:5]}",
-    )
+    result.check_uploads(stack, summary.uploads)
 
 
 if __name__ == "__main__":
-    sys.exit(main("rolling_deploy", TITLE, run))
+    sys.exit(main("rolling_deploy", TITLE, run_on=run_on))

@@ -10,7 +10,7 @@ with zero failed requests and four distinct replicas answering while at 4.
 import sys
 import time
 
-from drills.common import load, main, phase_seconds, running_stack, uploads_present
+from drills.common import load, main, phase_seconds, running_stack
 
 TITLE = "scale app 2 -> 4 -> 2 under load"
 
@@ -46,12 +46,7 @@ def run(result, args):
             running == 2 and len(replicas_after) == 2,
             f"{running} running, answering: {sorted(replicas_after)}",
         )
-        missing = uploads_present(stack, summary.uploads)
-        result.check(
-            "acknowledged uploads present",
-            not missing,
-            f"{len(summary.uploads)} acknowledged, missing {missing[:5]}",
-        )
+        result.check_uploads(stack, summary.uploads)
         result.note(f"scale app=4 took {up_took:.1f}s, scale app=2 took {down_took:.1f}s")
 
 

@@ -11,14 +11,9 @@ fresh client: log in as one of the load's users, then open the feed signed in.
 import sys
 import time
 
-from drills.common import log, main, phase_seconds, running_stack, under_load
+from drills.common import log, main, phase_seconds, under_load
 
 TITLE = "stop Redis under load"
-
-
-def run(result, args):
-    with running_stack("stop-redis", args) as stack:
-        run_on(stack, result, args)
 
 
 def run_on(stack, result, args):
@@ -52,4 +47,4 @@ def run_on(stack, result, args):
 
 
 if __name__ == "__main__":
-    sys.exit(main("stop_redis", TITLE, run))
+    sys.exit(main("stop_redis", TITLE, run_on=run_on))

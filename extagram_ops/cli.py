@@ -49,6 +49,15 @@ def _scale_arg(text: str) -> tuple[str, int]:
     return service, n
 
 
+def _timeout_arg(parser) -> None:
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=120,
+        help="seconds to wait for new containers to be healthy (default 120)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="extagram-ops",
@@ -94,12 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="VERSION",
         help="image tag, e.g. v2 (images PREFIX/app:VERSION)",
     )
-    p.add_argument(
-        "--timeout",
-        type=float,
-        default=120,
-        help="seconds to wait for the new containers to be healthy (default 120)",
-    )
+    _timeout_arg(p)
     p.add_argument(
         "--build",
         action="store_true",
@@ -115,12 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         "running before the last deploy or rollback, as recorded in the "
         "state file. Migrations are not reversed.",
     )
-    p.add_argument(
-        "--timeout",
-        type=float,
-        default=120,
-        help="seconds to wait for the containers to be healthy (default 120)",
-    )
+    _timeout_arg(p)
 
     p = sub.add_parser(
         "scale",
@@ -130,12 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
         "numbers first). Persist the number with EXTAGRAM_APP_REPLICAS.",
     )
     p.add_argument("target", type=_scale_arg, metavar="app=N")
-    p.add_argument(
-        "--timeout",
-        type=float,
-        default=120,
-        help="seconds to wait for new replicas to be healthy (default 120)",
-    )
+    _timeout_arg(p)
 
     p = sub.add_parser(
         "backup",

@@ -95,7 +95,14 @@ def replace(project: Project, service: str, version: str, timeout: float) -> Non
     old = project.running(service)
     if not old:
         raise OpsError(f"service {service!r} has no running container to replace")
-    new = create_hidden(project, service, version, len(old))
+    add(project, service, version, len(old), timeout)
+    drain(project, old)
+
+
+def add(project: Project, service: str, version: str, count: int, timeout: float) -> None:
+    """`count` new containers on VERSION: started hidden, healthy, then revealed; if they
+    never get healthy they are removed and traffic never left the old ones."""
+    new = create_hidden(project, service, version, count)
     try:
         wait_healthy(project, new, timeout)
     except BaseException:
@@ -103,20 +110,12 @@ def replace(project: Project, service: str, version: str, timeout: float) -> Non
         remove(project, new)
         raise
     reveal(project, service, new)
-    drain(project, old)
 
 
 def scale(project: Project, service: str, replicas: int, version: str, timeout: float) -> None:
     running = project.running(service)
     if replicas > len(running):
-        new = create_hidden(project, service, version, replicas - len(running))
-        try:
-            wait_healthy(project, new, timeout)
-        except BaseException:
-            progress(f"removing the new {service} container(s)")
-            remove(project, new)
-            raise
-        reveal(project, service, new)
+        add(project, service, version, replicas - len(running), timeout)
     elif replicas < len(running):
         # highest numbers go first, like compose's own scale-down
         victims = sorted(running, key=lambda c: c.number)[replicas:]

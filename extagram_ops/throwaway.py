@@ -246,6 +246,17 @@ class Stack:
         result = self.compose("exec", "-T", service, *cmd, input=stdin, text=False, timeout=timeout)
         return result.stdout.decode()
 
+    def seed_posts(self, posts: int, users: int, *options: str, timeout=1800) -> str:
+        """`manage.py seed_posts` to `posts` posts by `users` users (its other options as
+        given); its output. Run in the upload container (same image and settings, 224 MB
+        limit): in an app replica (128 MB) its photo processing gets the exec OOM-killed."""
+        return self.exec(
+            "upload",
+            *("python", "manage.py", "seed_posts", "--posts", str(posts)),
+            *("--users", str(users), *options),
+            timeout=timeout,
+        )
+
     def image(self, repo: str) -> str:
         """The name of this stack's image `repo` (app, proxy, media, static)."""
         return self.ops.image(repo, self.env["EXTAGRAM_VERSION"])

@@ -144,7 +144,7 @@ def parse(stdout, command=""):
     )
 
 
-def _check_local(url):
+def check_local(url):
     """Loads go to this machine only: loopback, or a container on one of its Docker bridges."""
     host = urlsplit(url).hostname
     if host in ("127.0.0.1", "::1", "localhost") or on_docker_bridge(host):
@@ -180,7 +180,7 @@ def on_docker_bridge(address):
 
 def start(load, duration, threads=THREADS, connections=CONNECTIONS, timeout="30s"):
     """Start wrk in the background; finish(handle) waits and returns the Result."""
-    _check_local(load.url)
+    check_local(load.url)
     tmp = tempfile.mkdtemp(prefix="extagram-wrk-")
     script = os.path.join(tmp, "load.lua")
     with open(script, "w") as f:

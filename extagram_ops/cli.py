@@ -226,7 +226,7 @@ def cmd_status(project: Project, args) -> int:
     return 1 if bad else 0
 
 
-def _deploy(
+def roll_to(
     project: Project,
     version: str,
     timeout: float,
@@ -235,6 +235,10 @@ def _deploy(
     migrate=True,
     force=False,
 ) -> int:
+    """Roll app and upload to VERSION (deploy and rollback): migrations first, then each
+    tier blue-green (extagram_ops.rollout); record the version in the state file and in
+    the env file Compose reads. Exit status 0; OpsError when anything fails (the running
+    tiers are then left as they were)."""
     project.require_stack()
     state = State(project.name)
     with state.lock():
@@ -297,7 +301,7 @@ def _deploy(
 
 
 def cmd_deploy(project: Project, args) -> int:
-    return _deploy(
+    return roll_to(
         project, args.version, args.timeout, "deploy", args.build, not args.skip_migrate, args.force
     )
 
@@ -310,7 +314,7 @@ def cmd_rollback(project: Project, args) -> int:
             f"no previous version recorded for {project.name!r} "
             f"(state file {State(project.name).path}); use `deploy VERSION`"
         )
-    return _deploy(project, target, args.timeout, "rollback", migrate=False)
+    return roll_to(project, target, args.timeout, "rollback", migrate=False)
 
 
 def cmd_scale(project: Project, args) -> int:

@@ -9,7 +9,7 @@ from bench import wrk
     "url", ["http://127.0.0.1:8080/", "http://localhost:1/", "http://[::1]:80/"]
 )
 def test_it_accepts_loopback(url):
-    wrk._check_local(url)
+    wrk.check_local(url)
 
 
 @pytest.mark.parametrize(
@@ -23,7 +23,7 @@ def test_it_accepts_loopback(url):
 )
 def test_it_refuses_anything_that_is_not_this_machine(url):
     with pytest.raises(ValueError, match="not this machine"):
-        wrk._check_local(url)
+        wrk.check_local(url)
 
 
 def test_it_accepts_only_addresses_inside_a_docker_bridge_subnet(monkeypatch):

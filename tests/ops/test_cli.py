@@ -129,7 +129,7 @@ def test_a_rollback_to_what_already_runs_records_it(tmp_path, monkeypatch, capsy
     monkeypatch.setenv("EXTAGRAM_OPS_STATE_DIR", str(tmp_path / "state"))
     State("p").record("deploy", "v2", "v1")
     project = RunningVersion(tmp_path, "v1")  # someone ran `up -d` with v1 meanwhile
-    assert cli._deploy(project, "v1", 10, "rollback", migrate=False) == 0
+    assert cli.roll_to(project, "v1", 10, "rollback", migrate=False) == 0
     data = State("p").load()
     assert (data["current"], data["previous"]) == ("v1", "v2")
     assert "EXTAGRAM_APP_VERSION=v1" in project.env_file.read_text()

@@ -85,6 +85,10 @@ class AccountAdmin(UserAdmin):
     search_fields = ["username", "email", "emailaddress__email", "profile__display_name"]
     actions = [deactivate]
 
+    def get_inlines(self, request, obj):
+        # A new member's profile is written by the user's post_save signal.
+        return self.inlines if obj is not None else []
+
     @admin.display(description=_("display name"), ordering="profile__display_name")
     def display_name(self, user):
         profile = getattr(user, "profile", None)

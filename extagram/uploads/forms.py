@@ -7,6 +7,8 @@ from django.utils.translation import gettext_lazy as _
 from extagram.core.forms import BrowserTextField
 from extagram.posts.models import ALT_TEXT_MAX, CAPTION_MAX
 
+from .images import ACCEPTED_MIME_TYPES
+
 
 class UploadForm(forms.Form):
     """A new post: the photo, its caption and alt text, and this form's submission token.
@@ -22,10 +24,8 @@ class UploadForm(forms.Form):
 
     photo = forms.FileField(
         label=_("Photo"),
-        help_text=_("JPEG, PNG, GIF or WebP."),
-        widget=forms.ClearableFileInput(
-            attrs={"accept": "image/jpeg,image/png,image/gif,image/webp"}
-        ),
+        help_text=_("JPEG, PNG, GIF, WebP, HEIC or AVIF."),
+        widget=forms.ClearableFileInput(attrs={"accept": ACCEPTED_MIME_TYPES}),
     )
     caption = BrowserTextField(
         label=_("Caption"),

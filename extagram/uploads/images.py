@@ -39,9 +39,8 @@ from PIL import Image
 
 from . import budget
 
-# The formats we take, as users know them: the form's help text and `accept` use these.
+# The formats we take (sniff() names); the upload form's `accept` lists their types.
 ACCEPTED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "HEIF", "AVIF")
-ACCEPTED_NAMES = "JPEG, PNG, GIF, WebP, HEIC or AVIF"
 ACCEPTED_MIME_TYPES = (
     "image/jpeg,image/png,image/gif,image/webp,image/heic,image/heif,image/avif,.heic,.heif,.avif"
 )
@@ -154,8 +153,10 @@ def process_photo(fileobj, *, max_pixels, widths=(1080, 480)):
 
 def _unreadable():
     return UnacceptableImage(
-        _("This file is not a photo we can read. Please upload a %(formats)s image.")
-        % {"formats": ACCEPTED_NAMES}
+        _(
+            "This file is not a photo we can read. Please upload a JPEG, PNG, GIF, WebP, "
+            "HEIC or AVIF image."
+        )
     )
 
 

@@ -15,22 +15,17 @@ from pathlib import Path
 
 import pytest
 
+from tests.stack.conftest import require_docker, unavailable
+
 pytestmark = pytest.mark.stack
 
 REPO = Path(__file__).resolve().parents[2]
-IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 def _require_tools():
-    if (
-        shutil.which("docker") is None
-        or subprocess.run(["docker", "info"], capture_output=True).returncode
-    ):
-        if IN_CI:
-            pytest.fail("CI=true but no Docker engine for the bench run", pytrace=False)
-        pytest.skip("no Docker engine answering `docker info`")
+    require_docker()
     if shutil.which("wrk") is None:
-        pytest.skip("wrk is not installed (apt-get install wrk)")
+        unavailable("wrk is not installed (apt-get install wrk)")
 
 
 def test_quick_bench_runs_end_to_end(tmp_path):

@@ -8,9 +8,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from extagram_ops.state import write_env_version
+from tests.stack.conftest import unavailable
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -20,9 +19,7 @@ def compose_config(tmp_path, env_file_text="", **env):
     if shutil.which("docker") is None or (
         subprocess.run(["docker", "compose", "version"], capture_output=True).returncode != 0
     ):
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("CI=true but no `docker compose` to read compose.yaml", pytrace=False)
-        pytest.skip("no `docker compose` (Compose v2) on PATH")
+        unavailable("no `docker compose` (Compose v2) on PATH")
     env_file = tmp_path / "env"
     env_file.write_text(env_file_text)
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("EXTAGRAM_", "COMPOSE_"))}

@@ -57,7 +57,9 @@ class PasswordResetThroughSmtpTests(BaseTestCase):
         self.assertEqual(response.status_code, 302)
         reset = self.inbox.wait_for(2)
         self.assertEqual(reset["To"], "nuria@example.com")
-        self.assertIn("nuria", reset.get_body(preferencelist=("plain",)).get_content())
+        body = reset.get_body(preferencelist=("plain",)).get_content()
+        self.assertIn("Hello from Extagram!", body)
+        self.assertIn("your username is nuria", body)
 
         response = self.client.get(self.follow(reset), follow=True)
         self.assertContains(response, 'name="password1"')

@@ -148,3 +148,14 @@ class DatabaseEnforcesOneHandleTests(BaseTestCase):
         user.save()
         user.profile.refresh_from_db()
         self.assertEqual(user.profile.handle, "dani.y")
+
+
+class EveryUserHasAHandleTests(BaseTestCase):
+    def test_bulk_seeded_members_get_their_profile_too(self):
+        from io import StringIO
+
+        from django.core.management import call_command
+
+        call_command("seed_posts", posts=2, users=2, photos=1, stdout=StringIO())
+        without = User.objects.filter(profile__isnull=True)
+        self.assertEqual(list(without.values_list("username", flat=True)), [])

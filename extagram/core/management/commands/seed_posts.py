@@ -9,6 +9,7 @@ from django.db import connection, transaction
 from django.db.models import Count, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 
+from extagram.accounts.models import Profile
 from extagram.core.management.commands.load_demo import demo_picture
 from extagram.posts.models import CAPTION_MAX, Comment, Like, Post
 from extagram.uploads.images import process_photo
@@ -248,7 +249,12 @@ class Command(BaseCommand):
         User.objects.bulk_create(
             [User(username=name, password=hashed) for name in names if name not in existing]
         )
-        return list(User.objects.filter(username__in=names).order_by("username"))
+        users = list(User.objects.filter(username__in=names).order_by("username"))
+        # bulk_create skips the signal that gives every user a profile (its unique handle)
+        Profile.objects.bulk_create(
+            [Profile(user=user, handle=user.username) for user in users], ignore_conflicts=True
+        )
+        return users
 
     def _photo_post(self, rng, author, caption):
         photo = process_photo(

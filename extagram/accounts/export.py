@@ -15,6 +15,7 @@ not deflate), text is deflated.
 
 import io
 import json
+import logging
 import zipfile
 from datetime import UTC
 
@@ -25,6 +26,7 @@ from django.utils import timezone
 from extagram.posts.models import Comment, Like, Post
 
 CHUNK = 64 * 1024
+log = logging.getLogger(__name__)
 
 
 class _Sink(io.RawIOBase):
@@ -63,7 +65,7 @@ def _posts(user):
     return Post.objects.filter(author=user).order_by("id")
 
 
-def _post_record(post):
+def _post_record(post, missing=frozenset()):
     comments = post.comments.select_related("author").order_by("id")
     return {
         "id": post.pk,
@@ -71,7 +73,7 @@ def _post_record(post):
         "edited_at": _iso(post.edited_at),
         "caption": post.caption,
         "alt_text": post.alt_text,
-        "photo": photo_name(post),
+        "photo": None if post.pk in missing else photo_name(post),
         "width": post.width,
         "height": post.height,
         "like_count": post.like_count,
@@ -118,12 +120,12 @@ def _likes_given(user):
         }
 
 
-def _write_json(out, user):
+def _write_json(out, user, missing):
     """data.json, written one post / comment / like at a time."""
     out.write(b'{\n"account": ')
     out.write(json.dumps(_account_record(user), ensure_ascii=False).encode())
     for key, records in (
-        ("posts", (_post_record(p) for p in _posts(user).iterator())),
+        ("posts", (_post_record(p, missing) for p in _posts(user).iterator())),
         ("comments_written", _comments_written(user)),
         ("likes_given", _likes_given(user)),
     ):
@@ -136,13 +138,15 @@ def _write_json(out, user):
     out.write(b"\n}\n")
 
 
-def _write_html(out, user):
+def _write_html(out, user, missing):
     """index.html: a heading, then one rendered section per post, comments and likes."""
     account = _account_record(user)
     out.write(render_to_string("accounts/export/head.html", {"account": account}).encode())
     for post in _posts(user).iterator():
         out.write(
-            render_to_string("accounts/export/post.html", {"post": _post_record(post)}).encode()
+            render_to_string(
+                "accounts/export/post.html", {"post": _post_record(post, missing)}
+            ).encode()
         )
         yield
     context = {
@@ -153,18 +157,23 @@ def _write_html(out, user):
 
 
 def zip_chunks(user):
-    """Yield the bytes of the archive (see the module docstring), piece by piece."""
+    """Yield the bytes of the archive (see the module docstring), piece by piece.
+
+    A post whose photo file cannot be read is still in data.json and index.html,
+    with `"photo": null`, rather than breaking the download half-way.
+    """
     sink = _Sink()
+    missing = set()
     with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as archive:
         for post in _posts(user).iterator():
-            with (
-                default_storage.open(post.image_large, "rb") as source,
-                archive.open(
-                    zipfile.ZipInfo(photo_name(post), post.created_at.timetuple()[:6]),
-                    "w",
-                    force_zip64=True,
-                ) as target,
-            ):
+            try:
+                source = default_storage.open(post.image_large, "rb")
+            except OSError:
+                log.warning("export for %s: photo of post %s cannot be read", user.pk, post.pk)
+                missing.add(post.pk)
+                continue
+            info = zipfile.ZipInfo(photo_name(post), post.created_at.timetuple()[:6])
+            with source, archive.open(info, "w", force_zip64=True) as target:
                 while chunk := source.read(CHUNK):
                     target.write(chunk)
                     yield sink.take()
@@ -172,7 +181,7 @@ def zip_chunks(user):
             info = zipfile.ZipInfo(name, timezone.now().timetuple()[:6])
             info.compress_type = zipfile.ZIP_DEFLATED
             with archive.open(info, "w", force_zip64=True) as target:
-                for _ in writer(target, user):
+                for _ in writer(target, user, missing):
                     yield sink.take()
             yield sink.take()
     yield sink.take()

@@ -73,6 +73,19 @@ class DownloadMyDataTests(BaseTestCase):
         self.assertIn("Què bonic", html)
         self.assertNotIn("<b>de</b>", html)
 
+    def test_a_lost_photo_file_does_not_break_the_download(self):
+        kept, lost = self.make_post(caption="kept"), self.make_post(caption="lost")
+        default_storage.delete(lost.image_large)
+        archive = self.download()
+        self.assertEqual(
+            set(archive.namelist()), {f"photos/{kept.pk}.jpg", "data.json", "index.html"}
+        )
+        posts = {p["id"]: p for p in json.loads(archive.read("data.json"))["posts"]}
+        self.assertEqual(
+            (posts[kept.pk]["photo"], posts[lost.pk]["photo"]), (f"photos/{kept.pk}.jpg", None)
+        )
+        self.assertIn("could not be read", archive.read("index.html").decode())
+
     def test_an_empty_account_still_gets_a_valid_archive(self):
         archive = self.download()
         self.assertEqual(set(archive.namelist()), {"data.json", "index.html"})

@@ -19,6 +19,7 @@ the heaviest normal photo, a 12-MP AVIF (~160 MiB reserved), or two 12-MP JPEGs 
 (~56 MiB each); see NORMAL_*_BYTES and `check()`, which runs at start-up.
 """
 
+import ctypes
 import logging
 import os
 import threading
@@ -122,6 +123,25 @@ class MemoryPool:
             with self._cond:
                 self.free += nbytes
                 self._cond.notify_all()
+
+
+def _glibc():
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return libc if hasattr(libc, "malloc_trim") else None
+    except OSError:
+        return None
+
+
+_libc = _glibc()
+
+
+def release_freed_memory():
+    """Give the memory a decode freed back to the system (glibc's malloc_trim): otherwise
+    it stays in the allocator's per-thread arenas, and a worker's RSS grows with every
+    thread that once held a big photo, outside the pool's accounting. A no-op elsewhere."""
+    if _libc is not None:
+        _libc.malloc_trim(0)
 
 
 _pool = None

@@ -11,8 +11,7 @@ from django.utils import timezone
 log = logging.getLogger(__name__)
 
 PHOTOS_DIR = "photos"
-# Unused rows whose file is already gone are harmless; a sweep removes up to this many.
-SWEEP_ROWS_MAX = 1000
+SWEEP_BATCH = 500
 
 CAPTION_MAX = 2200
 ALT_TEXT_MAX = 300
@@ -249,33 +248,39 @@ class StoredFileManager(models.Manager):
     def sweep(self, grace, dry_run=False):
         """Delete photo files and rows that no post uses and nothing touched for `grace` seconds.
 
-        What it finds is what crashes leave behind (see StoredFile): files with no
-        post, and rows with no post. Each is removed under the same lock as in
-        `release`, after checking again, so a sweep is safe at any moment and beside
-        any number of other sweeps. Storage is listed one folder (`photos/xx/`) at a
-        time, so memory stays small whatever the number of files.
+        What it finds is what crashes leave behind (see StoredFile): rows with no post
+        (and their files, if any), then files with neither post nor row. Each is removed
+        under the same lock as in `release`, after checking again, so a sweep is safe at
+        any moment and beside any number of other sweeps. Rows are read, and storage is
+        listed, a batch (one `photos/xx/` folder) at a time, so memory stays small
+        whatever the number of files (bench/media_sweep.py).
 
         Returns {"files": files checked, "rows": rows checked, "deleted": [names]}
         (with dry_run, the names that would be deleted).
         """
         cutoff = timezone.now() - timedelta(seconds=grace)
         report = {"files": 0, "rows": 0, "deleted": []}
+        last = ""
+        while True:
+            old_rows = self.filter(touched_at__lt=cutoff, name__gt=last).order_by("name")
+            batch = list(old_rows.values_list("name", flat=True)[:SWEEP_BATCH])
+            if not batch:
+                break
+            report["rows"] += len(batch)
+            last = batch[-1]
+            used = _names_in_use(batch)
+            for name in batch:
+                if name not in used:
+                    self._sweep_one(name, cutoff, dry_run, report)
+        swept = set(report["deleted"])
         for batch in _stored_files_older_than(cutoff):
             report["files"] += len(batch)
-            used = _names_in_use(batch)
-            recent = set(
-                self.filter(name__in=batch, touched_at__gte=cutoff).values_list("name", flat=True)
-            )
-            for name in batch:
-                if name not in used and name not in recent:
+            with_rows = set(self.filter(name__in=batch).values_list("name", flat=True))
+            rowless = [name for name in batch if name not in with_rows and name not in swept]
+            used = _names_in_use(rowless) if rowless else set()
+            for name in rowless:
+                if name not in used:
                     self._sweep_one(name, cutoff, dry_run, report)
-        unused_rows = self.filter(touched_at__lt=cutoff).exclude(
-            models.Exists(Post.objects.using_file(models.OuterRef("name")))
-        )
-        for name in unused_rows.values_list("name", flat=True)[:SWEEP_ROWS_MAX]:
-            report["rows"] += 1
-            if name not in report["deleted"]:
-                self._sweep_one(name, cutoff, dry_run, report)
         return report
 
     def _sweep_one(self, name, cutoff, dry_run, report):

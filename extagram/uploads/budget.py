@@ -8,8 +8,10 @@ where `limit` is the container's memory limit (cgroup v2 `memory.max`, or v1
 `memory.limit_in_bytes`), or EXTAGRAM_UPLOAD_MEMORY_LIMIT_MB where there is none (the
 embedded default, a plain host); `workers` is WEB_CONCURRENCY (gunicorn's processes, each
 with its own pool); BASELINE is what an idle worker holds (measured: the upload
-container idles at ~70 MiB with libvips loaded, docs/performance.md). Every upload reserves its
-estimated peak (images.plan_for) from the pool before decoding and gives it back after:
+container, gunicorn's master and one worker sharing their pages, idles at 78 MiB with
+libvips loaded; MARGIN's 10 % covers the master's own part, docs/performance.md).
+Every upload reserves its estimated peak (images.plan_for) from the pool before decoding
+and gives it back after:
 the threads of a worker (GUNICORN_THREADS) share the pool, so however many uploads run at
 once, their decodes together stay within it. One upload may use the whole pool; an upload
 whose estimate exceeds it is refused with a message.

@@ -384,6 +384,9 @@ def _vips_from_pillow(data, fmt):
     with _open_with_pillow(data, fmt) as image:
         image.load()
         icc = image.info.get("icc_profile")
+        # Pillow reports the file's irot/imir as an EXIF orientation and leaves the pixels
+        # as stored; libvips turns them upright while it resizes (no copy here)
+        orientation = image.getexif().get(0x0112, 1)
         if image.mode not in ("RGB", "RGBA", "L", "LA"):
             image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
         bands = len(image.getbands())
@@ -393,6 +396,8 @@ def _vips_from_pillow(data, fmt):
     vips_image = vips_image.copy(interpretation="srgb" if bands >= 3 else "b-w")
     if icc:
         vips_image.set_type(pyvips.GValue.blob_type, "icc-profile-data", icc)
+    if orientation in range(2, 9):
+        vips_image.set_type(pyvips.GValue.gint_type, "orientation", orientation)
     return vips_image
 
 

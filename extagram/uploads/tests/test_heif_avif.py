@@ -71,3 +71,19 @@ def test_files_are_recognised_by_their_brands_not_their_names():
 def test_a_video_in_an_iso_container_is_refused():
     with pytest.raises(UnacceptableImage, match="not a photo"):
         process(b"\0\0\0\x18ftypmp42\0\0\0\0mp42isom" + bytes(64))
+
+
+@pytest.mark.parametrize("fmt", ["HEIF", "AVIF"])
+@pytest.mark.parametrize(
+    "orientation, size, marker", [(6, (480, 640), "top-right"), (3, (640, 480), "bottom-right")]
+)
+def test_it_is_published_upright(fmt, orientation, size, marker):
+    # the encoders turn the EXIF orientation into the file's own irot/imir boxes
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    large = decoded(process(encode(picture(640, 480), fmt, exif=exif.tobytes())).variants[0])
+    assert large.size == size
+    x = large.width - 20
+    y = 20 if marker == "top-right" else large.height - 20
+    r, g, b = large.convert("RGB").getpixel((x, y))
+    assert r > 200 and g < 60 and b < 60, (r, g, b)

@@ -143,3 +143,13 @@ def test_it_names_files_by_the_hash_of_their_content():
     assert large.storage_name.startswith("photos/")
     assert large.storage_name.endswith(".jpg")
     assert process(jpeg_bytes()).variants[0].storage_name == large.storage_name
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP"])
+def test_it_applies_the_exif_orientation_of_other_formats_too(fmt):
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    large = decoded(process(encode(picture(640, 480), fmt, exif=exif.tobytes())).variants[0])
+    assert large.size == (480, 640)
+    r, g, b = large.convert("RGB").getpixel((large.width - 20, 20))
+    assert r > 200 and g < 80 and b < 80

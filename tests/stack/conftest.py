@@ -54,6 +54,8 @@ def stack():
         EXTAGRAM_UPLOAD_MAX_MB="2",
         EXTAGRAM_PROXY_LOGIN_RATE="6r/m",
         EXTAGRAM_PROXY_LOGIN_BURST="3",
+        # a sweep every few seconds, so test_media_sweep.py sees one (default: 900 s)
+        EXTAGRAM_MEDIA_SWEEP_INTERVAL="3",
     )
     s = Stack.create(env, PROJECT_PREFIX)
     REPORT.append(

@@ -15,6 +15,13 @@ from django.db import migrations
 
 
 def forwards(apps, schema_editor):
+    from django.utils import translation
+
+    with translation.override("en"):  # the recorded reasons are for staff, in one language
+        _forwards(apps, schema_editor)
+
+
+def _forwards(apps, schema_editor):
     from extagram.accounts.usernames import (
         DISPLAY_NAME_MAX,
         canonical,

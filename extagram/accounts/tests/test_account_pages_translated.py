@@ -1,9 +1,14 @@
 """The account pages speak the visitor's language (Spanish and Catalan)."""
 
+from django.utils import translation
+
 from extagram.testing.base import PASSWORD, BaseTestCase
 
 
 class AccountPagesTranslatedTests(BaseTestCase):
+    def tearDown(self):
+        translation.activate("en")  # the requests left the thread in Spanish or Catalan
+
     def test_settings_delete_and_export_in_spanish_and_catalan(self):
         self.client.post("/accounts/login/", {"login": "alice", "password": PASSWORD})
         for language, words in (

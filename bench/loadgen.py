@@ -35,7 +35,6 @@ import dataclasses
 import datetime
 import gzip
 import http.client
-import io
 import ipaddress
 import json
 import math
@@ -188,19 +187,11 @@ def jpeg_for(size: str) -> bytes:
         raise ValueError(f"upload size must be one of {', '.join(UPLOAD_SIZES)}")
     with _jpeg_lock:
         if size not in _jpeg_cache:
-            from PIL import Image
+            from extagram.testing.images import camera_like_jpeg
 
-            width, height, alpha, sigma = (
-                (800, 600, 0.2, 30) if size == "small" else (4000, 3000, 0.3, 30)
-            )
-            rng = random.Random(f"extagram-loadgen-{size}")
-            cw, ch = max(2, width // 64), max(2, height // 64)
-            blobs = Image.frombytes("RGB", (cw, ch), rng.randbytes(3 * cw * ch))
-            blobs = blobs.resize((width, height), Image.Resampling.BICUBIC)
-            grain = Image.merge("RGB", [Image.effect_noise((width, height), sigma)] * 3)
-            out = io.BytesIO()
-            Image.blend(blobs, grain, alpha).save(out, "JPEG", quality=85)
-            _jpeg_cache[size] = out.getvalue()
+            width, height, alpha = (800, 600, 0.2) if size == "small" else (4000, 3000, 0.3)
+            seed = f"extagram-loadgen-{size}"
+            _jpeg_cache[size] = camera_like_jpeg(width, height, seed=seed, alpha=alpha)
         return _jpeg_cache[size]
 
 

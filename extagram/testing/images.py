@@ -44,6 +44,20 @@ def noisy_jpeg(width, height, seed=1, quality=85):
     return encode(image, "JPEG", quality=quality)
 
 
+def camera_like_jpeg(width, height, seed="extagram", alpha=0.2, quality=85):
+    """A JPEG sized like a camera's: smooth colour blobs plus grain, so it neither
+    compresses away (a flat picture) nor is pure noise (e.g. 4000x3000: ~3.5 MB at
+    alpha 0.3). The load driver and the bench upload these."""
+    import random
+
+    rng = random.Random(seed)
+    cw, ch = max(2, width // 64), max(2, height // 64)
+    blobs = Image.frombytes("RGB", (cw, ch), rng.randbytes(3 * cw * ch))
+    blobs = blobs.resize((width, height), Image.Resampling.BICUBIC)
+    grain = Image.merge("RGB", [Image.effect_noise((width, height), 30)] * 3)
+    return encode(Image.blend(blobs, grain, alpha), "JPEG", quality=quality)
+
+
 # --- Inputs of the kinds that hurt image pipelines (issue 9): tests and bench/uploads.py.
 
 

@@ -1,10 +1,17 @@
 from django.contrib import admin
+from django.db import models
+
+from extagram.core.forms import BrowserTextField
 
 from .models import Comment, Like, Post
+
+# Staff edits count line breaks as the browser does, like every other form.
+BROWSER_TEXT = {models.TextField: {"form_class": BrowserTextField}}
 
 
 @admin.register(Post)
 class PostAdmin(admin.ModelAdmin):
+    formfield_overrides = BROWSER_TEXT
     list_display = ["id", "author", "short_caption", "like_count", "comment_count", "created_at"]
     list_select_related = ["author"]
     search_fields = ["caption", "author__username"]
@@ -26,6 +33,7 @@ class PostAdmin(admin.ModelAdmin):
 
 @admin.register(Comment)
 class CommentAdmin(admin.ModelAdmin):
+    formfield_overrides = BROWSER_TEXT
     list_display = ["id", "author", "post", "body", "created_at"]
     list_select_related = ["author"]
     search_fields = ["body", "author__username"]

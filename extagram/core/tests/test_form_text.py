@@ -88,3 +88,18 @@ class BrowserLineBreakTests(BaseTestCase):
         edit = self.client.get(f"/p/{post.pk}/edit/")
         self.assertContains(edit, f'maxlength="{CAPTION_MAX}"')
         self.assertContains(edit, f'maxlength="{ALT_TEXT_MAX}"')
+
+    def test_staff_edits_in_the_admin_count_line_breaks_once_too(self):
+        from django.contrib import admin
+        from django.test import RequestFactory
+
+        post = self.make_post()
+        request = RequestFactory().get("/")
+        request.user = self.staff
+        form_class = admin.site._registry[Post].get_form(request, post)
+        caption = lines(11, 2199)
+        data = {"author": self.owner.pk, "caption": as_submitted(caption), "alt_text": ""}
+        data.update(created_at_0=post.created_at.date(), created_at_1="12:00:00")
+        form = form_class(data, instance=post)
+        self.assertTrue(form.is_valid(), form.errors)
+        self.assertEqual(form.cleaned_data["caption"], caption)

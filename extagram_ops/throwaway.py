@@ -107,7 +107,8 @@ def hold_project_lock(project: str) -> None:
     _HELD_LOCKS[project] = handle
 
 
-def _run_is_alive(project: str) -> bool:
+def run_is_alive(project: str) -> bool:
+    """Whether the run that made `project` still lives (it holds the project's lock)."""
     if project in _HELD_LOCKS:
         return True
     try:
@@ -130,7 +131,7 @@ def remove_abandoned_projects(env: dict, prefix: str) -> None:
         check=False,
     ).stdout
     for project in sorted(set(out.split())):
-        if not project.startswith(prefix) or _run_is_alive(project):
+        if not project.startswith(prefix) or run_is_alive(project):
             continue
         Project(project, REPO, env).compose("down", "-v", "--remove-orphans", check=False)
         for suffix in (".lock", ".env"):

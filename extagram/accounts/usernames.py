@@ -116,7 +116,7 @@ RESERVED_WORDS = frozenset(
 )
 
 # Handles that would impersonate the site or its staff even with separators
-# around them: "_admin", "admin_", "ad_min" and "sup.port" are refused too.
+# around them or digits after: "_admin", "ad_min", "sup.port", "admin_2" are refused too.
 STAFF_WORDS = frozenset(
     [
         "admin",
@@ -203,7 +203,7 @@ def handle_problems(name):
         problems.append(
             ("dots", _("A username cannot start or end with a dot or have two dots in a row."))
         )
-    bare = name.replace("_", "").replace(".", "")
+    bare = name.replace("_", "").replace(".", "").rstrip("0123456789")
     if name in reserved_names() or bare in STAFF_WORDS:
         problems.append(("reserved", _("This username is reserved. Please choose another.")))
     return problems
@@ -246,17 +246,25 @@ def suggest_handle(name, taken):
     """A valid handle close to `name` that is not in `taken` (a container of handles).
 
     Used when existing accounts are migrated: accents are dropped (NFKD, then
-    combining marks removed), other characters become `_`, dots are tidied,
-    the result is cut to fit and numbered ("name_2", "name_3"...) until free.
+    combining marks removed), a letter of another script becomes the Latin letter
+    its Unicode name ends with when there is one ("CYRILLIC SMALL LETTER A" -> "a"; a
+    name with letters that have no such equivalent starts from "member"), other
+    characters become `_`, dots are tidied, the result is cut to fit and
+    numbered ("name_2", "name_3"...) until free. A reserved name starts from
+    "member" instead (its number alone would still look official).
     """
     base = canonical(name)
     base = "".join(
-        ch for ch in unicodedata.normalize("NFKD", base) if not unicodedata.combining(ch)
+        _latin(ch) for ch in unicodedata.normalize("NFKD", base) if not unicodedata.combining(ch)
     )
+    if any(not ch.isascii() and ch.isalpha() for ch in base):
+        base = ""  # a name in another script: "member" below, the name stays as display name
     base = re.sub(r"[^a-z0-9_.]", "_", base)
     base = re.sub(r"\.{2,}", ".", base).strip(".")
     base = re.sub(r"_{2,}", "_", base).strip("_") or "member"
     base = base[:HANDLE_MAX].rstrip(".")
+    if any(code == "reserved" for code, _ in handle_problems(base)):
+        base = "member"
     candidate = base
     n = 1
     while candidate in taken or handle_problems(candidate):
@@ -266,3 +274,11 @@ def suggest_handle(name, taken):
         if n > 10_000:  # pragma: no cover -- needs 10,000 accounts with one name
             raise ValueError(f"no free handle near {name!r}")
     return candidate
+
+
+def _latin(ch):
+    """`ch`, or the single Latin letter its Unicode name ends with (for another script)."""
+    if ch.isascii() or not ch.isalpha():
+        return ch
+    last = unicodedata.name(ch, "").rsplit(" ", 1)[-1]
+    return last.lower() if len(last) == 1 and last.isascii() and last.isalpha() else ch

@@ -81,9 +81,12 @@ class HandleMigrationTests(TransactionTestCase):
             self.assertTrue(change.reasons)
             self.assertEqual(Profile.objects.get(user_id=old.pk).display_name, old_name[:50])
         self.assertEqual(User.objects.get(pk=moved["Émilie_x"].pk).username, "emilie_x")
+        # The Cyrillic look-alike becomes visibly different: alice_2 (or _3) beside alice.
+        self.assertRegex(User.objects.get(pk=moved["\u0430lice"].pk).username, r"^alice_\d$")
+        self.assertEqual(User.objects.get(pk=moved["admin"].pk).username[:6], "member")
         self.assertIn("reserved", HandleChange.objects.get(user_id=moved["admin"].pk).reasons)
         if mixed_case:
-            self.assertEqual(User.objects.get(pk=mixed_case.pk).username, "alice_2")
+            self.assertRegex(User.objects.get(pk=mixed_case.pk).username, r"^alice_\d$")
             reasons = HandleChange.objects.get(user_id=mixed_case.pk).reasons
             self.assertIn("another letter case", reasons)
 

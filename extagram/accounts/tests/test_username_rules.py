@@ -69,7 +69,7 @@ class HandleRuleTests(SimpleTestCase):
             self.assertIn("reserved", codes(name), name)
 
     def test_staff_words_with_separators_are_reserved(self):
-        for name in ("_admin", "admin_", "ad_min", "sup.port", "extagram_"):
+        for name in ("_admin", "admin_", "ad_min", "sup.port", "extagram_", "admin_2", "root7"):
             self.assertIn("reserved", codes(name), name)
 
     def test_an_empty_name_is_refused(self):
@@ -78,7 +78,10 @@ class HandleRuleTests(SimpleTestCase):
     def test_suggestions_are_valid_and_free(self):
         self.assertEqual(suggest_handle("Émilie_x", set()), "emilie_x")
         self.assertEqual(suggest_handle("..", set()), "member")
-        self.assertEqual(suggest_handle("admin", set()), "admin_2")
+        self.assertEqual(suggest_handle("admin", set()), "member")
+        self.assertEqual(suggest_handle("admin", {"member"}), "member_2")
+        self.assertEqual(suggest_handle(f"{CYRILLIC_A}lice", {"alice"}), "alice_2")
+        self.assertEqual(suggest_handle("Алиса", set()), "member")
         self.assertEqual(suggest_handle("Bob", {"bob"}), "bob_2")
         long = suggest_handle("x" * 150, {"x" * HANDLE_MAX})
         self.assertEqual((len(long), long[-2:]), (HANDLE_MAX, "_2"))

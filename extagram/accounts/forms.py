@@ -102,3 +102,26 @@ class DeleteAccountForm(forms.Form):
         if not check.is_valid():
             raise forms.ValidationError(check.errors["code"])
         return self.cleaned_data["code"]
+
+
+class HandleForm(forms.Form):
+    """A new username (handle), checked by the same rules as at sign-up."""
+
+    username = forms.CharField(label=_("New username"), help_text=HANDLE_HELP, max_length=150)
+
+    def __init__(self, user, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["username"].widget.attrs.update(
+            maxlength=str(HANDLE_MAX), autocapitalize="none", spellcheck="false"
+        )
+
+    def clean_username(self):
+        from allauth.account.adapter import get_adapter
+
+        from .usernames import canonical
+
+        name = canonical(self.cleaned_data["username"])
+        if name == self.user.username:
+            raise forms.ValidationError(_("That is already your username."), code="same")
+        return get_adapter().clean_username(name)

@@ -18,6 +18,7 @@ urlpatterns = [
     path("password/", views.password_change, name="password_change"),
     path("password/change/", views.password_change, name="account_change_password"),
     path("settings/", views.account_settings, name="account_settings"),
+    path("username/", views.change_username, name="account_username"),
     path("delete/", views.delete_account, name="account_delete"),
     path("export/", views.export_data, name="account_export"),
     path("", include("allauth.urls")),

@@ -3,6 +3,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
+from django.db import IntegrityError, transaction
 from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -11,8 +12,8 @@ from django.utils.translation import gettext as _
 from django_ratelimit.decorators import ratelimit
 
 from . import erasure, export
-from .forms import DeleteAccountForm, DisplayNameForm, tune_signup_form
-from .models import Profile
+from .forms import DeleteAccountForm, DisplayNameForm, HandleForm, tune_signup_form
+from .models import HandleChange, Profile
 
 
 class BadInputIs400:
@@ -110,3 +111,32 @@ def export_data(request):
         response["Cache-Control"] = "private, no-store"
         return response
     return render(request, "accounts/export.html")
+
+
+@login_required
+def change_username(request):
+    """Settings → change the handle (the old one is free again at once; staff see the change)."""
+    form = HandleForm(request.user, request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            user, old = request.user, request.user.username
+            try:
+                with transaction.atomic():
+                    user.username = form.cleaned_data["username"]
+                    user.save(update_fields=["username"])
+                    HandleChange.objects.create(
+                        user=user,
+                        old_username=old,
+                        new_handle=user.username,
+                        reasons="Changed by the member in their settings.",
+                    )
+            except IntegrityError:  # taken a moment ago by someone else
+                user.username = old
+                form.add_error("username", _("A member already has this username."))
+            else:
+                messages.success(
+                    request, _("Your username is now %(name)s.") % {"name": user.username}
+                )
+                return redirect("account_settings")
+        return render(request, "accounts/username.html", {"form": form}, status=400)
+    return render(request, "accounts/username.html", {"form": form})

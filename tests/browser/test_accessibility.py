@@ -46,6 +46,7 @@ PAGES = [
     ("two-factor", "owner", lambda d: reverse("mfa_index")),
     ("download my data", "owner", lambda d: reverse("account_export")),
     ("delete account", "owner", lambda d: reverse("account_delete")),
+    ("change username", "owner", lambda d: reverse("account_username")),
     ("e-mail address", "owner", lambda d: reverse("account_email")),
     ("two-factor", "owner", lambda d: reverse("mfa_index")),
     ("download my data", "owner", lambda d: reverse("account_export")),

@@ -73,6 +73,7 @@ def test_no_page_scrolls_sideways_on_a_phone_with_the_longest_names(browser, liv
             "/upload/",
             f"/p/{post.pk}/edit/",
             "/accounts/settings/",
+            "/accounts/username/",
             "/accounts/email/",
             "/accounts/password/change/",
             "/accounts/2fa/",

@@ -96,3 +96,60 @@ def test_tls_follows_mozillas_intermediate_profile(stack):
         stack.env["EXTAGRAM_TLS"] = "false"
         stack.compose("up", "-d")
         stack.wait_healthy()
+
+
+def _chain_with_ocsp_responder(folder):
+    """fullchain.pem (a leaf naming an OCSP responder, then its CA) and privkey.pem."""
+    import subprocess
+
+    def openssl(*args):
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True)
+
+    ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
+    openssl(
+        "req",
+        "-x509",
+        *ec,
+        "-days",
+        "2",
+        "-subj",
+        "/CN=Test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    )
+    openssl("req", *ec, "-subj", "/CN=localhost", "-keyout", "privkey.pem", "-out", "leaf.csr")
+    (folder / "ext").write_text(
+        "authorityInfoAccess=OCSP;URI:http://ocsp.invalid/\nsubjectAltName=DNS:localhost\n"
+    )
+    openssl(
+        "x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-days", "2", "-extfile", "ext", "-out", "leaf.pem",
+    )  # fmt: skip
+    (folder / "fullchain.pem").write_bytes(
+        (folder / "leaf.pem").read_bytes() + (folder / "ca.pem").read_bytes()
+    )
+    for name in ("fullchain.pem", "privkey.pem"):
+        (folder / name).chmod(0o644)  # readable by the proxy's uid 101 (a test key)
+    folder.chmod(0o755)
+
+
+def test_ocsp_stapling_is_on_only_for_a_supplied_chain_with_a_responder(stack, tmp_path):
+    def rendered_tls(tls_dir):
+        return stack.ops.compose(
+            "run", "--rm", "--no-deps", "-T", "proxy",
+            "sh", "-c", "nginx -t -q -e stderr && cat /tmp/extagram-nginx/tls.inc",
+            env={"EXTAGRAM_TLS": "true", "EXTAGRAM_TLS_DIR": str(tls_dir)},
+        ).stdout  # fmt: skip
+
+    _chain_with_ocsp_responder(tmp_path)
+    supplied = rendered_tls(tmp_path)
+    assert "\nssl_stapling on;" in supplied
+    assert "\nssl_stapling_verify on;" in supplied
+
+    empty = tmp_path / "empty"
+    empty.mkdir(mode=0o755)
+    self_signed = rendered_tls(empty)
+    assert "ssl_stapling on" not in self_signed
+    assert "ssl_certificate /tmp/extagram-nginx/tls/fullchain.pem;" in self_signed

@@ -139,6 +139,36 @@ class SharedFileRaceTests(TransactionTestCase):
         self.assertEqual(list((settings.MEDIA_ROOT / "photos").rglob("*.jpg")), [])
         self.assertFalse(StoredFile.objects.exists())
 
+    def test_four_posters_two_deleters_and_a_sweep_at_once_lose_no_file(self):
+        from extagram.posts.models import StoredFile
+
+        User = get_user_model()
+        users = [
+            self.alice,
+            self.bob,
+            User.objects.create_user("carla"),
+            User.objects.create_user("dani"),
+        ]
+        photos = [_photo(color=(250, 200, 0)), _photo(color=(0, 200, 250))]
+        Post.objects.create_with_photo(self.alice, photos[0])
+        Post.objects.create_with_photo(self.bob, photos[1])
+        failures = []
+        for round_number in range(ROUNDS // 2):
+            created = []
+            doomed = list(Post.objects.order_by("?")[:2])
+            _run_together(
+                *(post.delete for post in doomed),
+                *(
+                    partial(_post_into, created, user, photos[n % 2])
+                    for n, user in enumerate(users)
+                ),
+                lambda: StoredFile.objects.sweep(grace=0),
+            )
+            if self.posts_missing_files():
+                failures.append(round_number)
+        self.assertEqual(failures, [], "rounds after which a committed post had lost its files")
+        self.assertEqual(Post.objects.count(), 2 + (ROUNDS // 2) * 2)
+
     def test_the_same_submission_posted_twice_at_once_makes_one_post(self):
         photo = _photo(color=(90, 90, 250))
         posts = []

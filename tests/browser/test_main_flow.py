@@ -24,7 +24,9 @@ def test_a_new_user_signs_up_uploads_sees_the_photo_and_likes_it(page, live_serv
     page.get_by_label("Password", exact=True).fill("a-long-and-unusual-pass")
     page.get_by_label("Password (again)").fill("a-long-and-unusual-pass")
     page.get_by_role("button", name="Create account").click()
-    assert page.get_by_text("Welcome to Extagram, dora!").is_visible()
+    welcome = page.get_by_text("Welcome to Extagram, dora!")
+    welcome.wait_for()  # the sign-up's redirect may still be loading on a busy machine
+    assert welcome.is_visible()
 
     photo = tmp_path / "holiday.jpg"
     photo.write_bytes(jpeg_with_gps_and_orientation(1200, 900))

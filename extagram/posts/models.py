@@ -36,7 +36,7 @@ class PostQuerySet(models.QuerySet):
 
         `photo` is a ProcessedPhoto (`.variants`, each with `storage_name` and `data`).
         Under the files' StoredFile locks (see StoredFile), every file is (re)written
-        if it is missing or damaged, then the row is inserted, then the transaction
+        if it is missing or damaged, then the post's row is inserted, then the transaction
         commits and the locks go: no deletion can remove a file between the check and
         the commit. If anything fails, files that no post uses are released again.
 
@@ -75,6 +75,7 @@ class PostQuerySet(models.QuerySet):
             except BaseException:
                 StoredFile.objects.release(names)
                 raise
+        StoredFile.objects.release(names)
         raise IntegrityError(f"submission {submission} could neither be created nor found")
 
 
@@ -287,15 +288,20 @@ class StoredFileManager(models.Manager):
         if dry_run:
             report["deleted"].append(name)
             return
-        with transaction.atomic(using=self.db):
-            row = self.select_for_update().filter(name=name).first()
-            if row is not None and row.touched_at >= cutoff:
-                return
-            self.lock([name])
-            if Post.objects.using_file(name).exists():
-                return
-            default_storage.delete(name)
-            self.filter(name=name).delete()
+        try:
+            with transaction.atomic(using=self.db):
+                row = self.select_for_update().filter(name=name).first()
+                if row is not None and row.touched_at >= cutoff:
+                    return
+                self.lock([name])
+                if Post.objects.using_file(name).exists():
+                    return
+                default_storage.delete(name)
+                self.filter(name=name).delete()
+        except Exception:
+            # e.g. a file the process may not delete: the rest of the sweep goes on
+            log.exception("media sweep: could not delete %s", name)
+            return
         report["deleted"].append(name)
 
 

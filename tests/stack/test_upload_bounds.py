@@ -1,0 +1,116 @@
+"""A burst of the memory- and CPU-heavy upload kinds against the running stack (issue 9).
+
+Through the proxy's published port, while the feed is being fetched: flat lossless
+WebPs and sparse RGBA PNGs of 7000x7000 (~1 GB each to decode whole), progressive JPEGs
+with 3,000 scans (minutes of CPU at 7000 px), a HEIC and an AVIF, all at once. Each
+answer must be a 4xx with a message or a redirect to the new post; the upload
+container must never be restarted or OOM-killed (`docker inspect`); every feed request
+made meanwhile must answer 200.
+"""
+
+import re
+import secrets
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from extagram.testing.images import (
+    encode,
+    flat_lossless_webp,
+    many_scan_jpeg,
+    picture,
+    sparse_rgba_png,
+)
+from tests.stack.stackhelpers import REPORT
+
+pytestmark = pytest.mark.stack
+
+
+def heavy_inputs():
+    from extagram.uploads.images import _register_heif
+
+    _register_heif()
+    photo = picture(3000, 2000)
+    return [
+        ("flat.webp", flat_lossless_webp(), "image/webp"),
+        ("flat2.webp", flat_lossless_webp(color=(10, 200, 90)), "image/webp"),
+        ("sparse.png", sparse_rgba_png(), "image/png"),
+        ("sparse2.png", sparse_rgba_png(seed=4), "image/png"),
+        ("scans.jpg", many_scan_jpeg(), "image/jpeg"),
+        ("scans2.jpg", many_scan_jpeg(color=(30, 60, 90)), "image/jpeg"),
+        ("photo.heic", encode(photo, "HEIF", quality=60), "image/heic"),
+        ("photo.avif", encode(photo, "AVIF", quality=60), "image/avif"),
+    ]
+
+
+def upload_state(stack):
+    (info,) = stack.containers("upload")
+    state = stack.inspect(info["Id"])
+    return state["RestartCount"], state["State"]["OOMKilled"], state["State"]["StartedAt"]
+
+
+def workers_booted(stack):
+    """How many gunicorn workers the upload container has started: one more than at the
+    start means a worker died (the kernel's OOM killer picks a worker, not the container)."""
+    logs = stack.compose("logs", "--no-color", "upload").stdout
+    return logs.count("Booting worker")
+
+
+def test_a_burst_of_heavy_uploads_never_restarts_the_upload_service(stack):
+    inputs = heavy_inputs()
+    for name, data, _type in inputs:
+        assert len(data) < stack.upload_max_mb * 1024 * 1024, (name, len(data))
+    client = stack.client(timeout=180)
+    user = "bounds" + secrets.token_hex(4)
+    signup = client.signup(user, "Correct-Horse-" + secrets.token_hex(6))
+    assert signup.status == 302, f"signup: {signup.status} {signup.text[:300]}"
+    before, booted = upload_state(stack), workers_booted(stack)
+
+    feed_statuses, stop = [], threading.Event()
+
+    def fetch_feed():
+        reader = stack.client(timeout=30)
+        while not stop.is_set():
+            feed_statuses.append(reader.get("/").status)
+            time.sleep(0.1)
+
+    def send(item):
+        name, data, content_type = item
+        started = time.monotonic()
+        response = client.post_multipart(
+            "/upload/", {"caption": f"burst {name}"}, {"photo": (name, data, content_type)}
+        )
+        return name, response, time.monotonic() - started
+
+    reader = threading.Thread(target=fetch_feed)
+    reader.start()
+    try:
+        with ThreadPoolExecutor(max_workers=len(inputs)) as pool:
+            results = list(pool.map(send, inputs))
+    finally:
+        stop.set()
+        reader.join()
+
+    for name, response, seconds in results:
+        REPORT.append(f"burst upload {name}: {response.status} in {seconds:.1f}s")
+        if response.status == 302:
+            assert re.search(r"/p/\d+/$", response.location or ""), (name, response.location)
+        else:
+            assert 400 <= response.status < 500, (name, response.status, response.text[:500])
+    statuses = {name: response.status for name, response, _ in results}
+    assert statuses["scans.jpg"] == 400 and statuses["scans2.jpg"] == 400, statuses
+    assert statuses["photo.heic"] == 302 and statuses["photo.avif"] == 302, statuses
+
+    after = upload_state(stack)
+    REPORT.append(f"upload container (restarts, OOM-killed, started): {before} -> {after}")
+    assert after[0] == 0 and after == before, (before, after)
+    assert not after[1]
+    assert workers_booted(stack) == booted, "an upload worker died and was replaced"
+    logs = stack.compose("logs", "--no-color", "upload").stdout
+    assert "(container memory limit)" in logs, "the pool was not sized from the container"
+
+    assert feed_statuses, "no feed request completed during the burst"
+    assert set(feed_statuses) == {200}, feed_statuses
+    REPORT.append(f"feed during the burst: {len(feed_statuses)} requests, all 200")

@@ -5,6 +5,8 @@ holds the visitor's CSRF token and like state), so the card is cached with a
 marker where the button goes and the button is rendered per request.
 """
 
+import zlib
+
 from django.core.cache import cache
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
@@ -19,7 +21,10 @@ CARD_SECONDS = 60
 def card_key(post, eager):
     edited = int(post.edited_at.timestamp() * 1000)
     language = translation.get_language()
-    return f"card:1:{language}:{post.pk}:{edited}:{post.comment_count}:{int(eager)}"
+    # The author's handle and display name are in the card: a change shows at once.
+    profile = getattr(post.author, "profile", None)
+    name = zlib.crc32(f"{post.author.username}\0{profile.display_name if profile else ''}".encode())
+    return f"card:1:{language}:{post.pk}:{edited}:{post.comment_count}:{int(eager)}:{name}"
 
 
 def render_cards(request, posts, eager=False):

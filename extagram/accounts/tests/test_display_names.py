@@ -82,3 +82,11 @@ class DisplayNameTests(BaseTestCase):
     def test_a_profile_link_in_another_case_goes_to_the_canonical_one(self):
         response = self.client.get("/u/ALICE/")
         self.assertRedirects(response, "/u/alice/", status_code=301)
+
+    def test_a_new_name_shows_on_cached_cards_at_once(self):
+        self.make_post()
+        self.assertContains(self.client.get("/"), '<span class="handle">alice</span>')
+        self.set_name("Alícia")
+        self.assertContains(self.client.get("/"), '<bdi class="display-name">Alícia</bdi>')
+        self.client.post("/accounts/username/", {"username": "alicia"})
+        self.assertContains(self.client.get("/"), 'href="/u/alicia/"')

@@ -4,6 +4,7 @@ import re
 
 from allauth.account.models import EmailAddress
 from django.core import mail
+from django.test import override_settings
 
 from extagram.testing.base import PASSWORD, BaseTestCase
 
@@ -66,3 +67,26 @@ class EmailChangeTests(BaseTestCase):
         self.assertEqual(message.to, ["carla@example.com"])
         self.client.post(self.confirm_link(message))
         self.assertTrue(EmailAddress.objects.get(email="carla@example.com").verified)
+
+
+@override_settings(ACCOUNT_EMAIL_VERIFICATION="mandatory")
+class MandatoryVerificationTests(BaseTestCase):
+    def test_no_log_in_before_the_address_is_verified(self):
+        response = self.client.post(
+            "/accounts/signup/",
+            {
+                "username": "carla",
+                "email": "carla@example.com",
+                "password1": "a-long-and-unusual-pass",
+                "password2": "a-long-and-unusual-pass",
+            },
+        )
+        self.assertEqual(response.status_code, 302)
+        self.assertNotContains(self.client.get("/"), "Log out")
+        (message,) = mail.outbox
+        link = re.search(r"http://testserver(/accounts/confirm-email/[^\s]+/)", message.body)[1]
+        self.client.post(link)
+        response = self.client.post(
+            "/accounts/login/", {"login": "carla", "password": "a-long-and-unusual-pass"}
+        )
+        self.assertRedirects(response, "/")

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
 from django.test import Client, override_settings
 
-from extagram.accounts.models import Profile
+from extagram.accounts.models import HandleChange, Profile
 from extagram.posts.models import Comment, Like, Post
 from extagram.testing.base import PASSWORD, BaseTestCase
 from extagram.testing.images import jpeg_bytes
@@ -47,6 +47,8 @@ class DeleteAccountTests(BaseTestCase):
         Like.toggle(mine, self.stranger)
         Like.toggle(theirs, self.stranger)
         EmailAddress.objects.create(user=self.owner, email="alice@example.com", verified=True)
+        self.client.post("/accounts/username/", {"username": "alice2"})
+        self.client.post("/accounts/username/", {"username": "alice"})
         other_browser = Client()
         other_browser.post("/accounts/login/", {"login": "alice", "password": PASSWORD})
         their_files = set(theirs.image_names) | set(theirs_shared.image_names)
@@ -64,6 +66,7 @@ class DeleteAccountTests(BaseTestCase):
             (Like, "user_id"),
             (EmailAddress, "user_id"),
             (Authenticator, "user_id"),
+            (HandleChange, "user_id"),
         ):
             self.assertFalse(model.objects.filter(**{field: pk}).exists(), model.__name__)
         self.assertFalse(Comment.objects.filter(post_id__in=[mine.pk, also_mine.pk]).exists())

@@ -17,7 +17,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connections
 from django.test import TransactionTestCase
 
-from extagram.posts.models import Post
+from extagram.posts.models import Post, StoredFile
 from extagram.testing.images import jpeg_bytes
 from extagram.uploads.images import process_photo
 
@@ -116,8 +116,6 @@ class SharedFileRaceTests(TransactionTestCase):
         self.assertEqual(len(outcomes), 2, dict(outcomes))
 
     def test_a_sweep_racing_posts_and_deletions_removes_no_file_in_use(self):
-        from extagram.posts.models import StoredFile
-
         photo = _photo(color=(10, 160, 70))
         post = Post.objects.create_with_photo(self.alice, photo)
         swept = Counter()
@@ -140,8 +138,6 @@ class SharedFileRaceTests(TransactionTestCase):
         self.assertFalse(StoredFile.objects.exists())
 
     def test_four_posters_two_deleters_and_a_sweep_at_once_lose_no_file(self):
-        from extagram.posts.models import StoredFile
-
         User = get_user_model()
         users = [
             self.alice,

@@ -105,3 +105,30 @@ class PrivateForSignedInMiddleware:
         ):
             patch_cache_control(response, private=True)
         return response
+
+
+class OutOfRangeNumberMiddleware:
+    """A number too large for the database is bad input: a 400 page, not a 500.
+
+    SQLite raises OverflowError ("Python int too large to convert to SQLite INTEGER")
+    when a query is given an integer beyond 64 bits, e.g. an id typed into a form whose
+    choices come from a table (found by the no-5xx property test: the admin's group form
+    with permissions=99999999999999999999). Django's own lookups guard their integer
+    fields; this catches every other path to the same error, in any view.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, OverflowError):
+            return None
+        from extagram.core.views import bad_request
+
+        logging.getLogger("django.security").warning(
+            "out-of-range number in %s %s: %s", request.method, request.path, exception
+        )
+        return bad_request(request, exception)

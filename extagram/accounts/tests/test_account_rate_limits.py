@@ -2,8 +2,11 @@
 
 from allauth.account.models import EmailAddress
 from django.core import mail
+from django.core.cache import caches
+from django.test import override_settings
 
-from extagram.testing.base import BaseTestCase
+from extagram.core.tests.test_cache_outage import DEAD_REDIS
+from extagram.testing.base import PASSWORD, BaseTestCase
 
 
 class AccountRateLimitTests(BaseTestCase):
@@ -22,3 +25,17 @@ class AccountRateLimitTests(BaseTestCase):
         for _ in range(6):
             response = self.client.post("/accounts/password/reset/", {"email": "x@example.com"})
         self.assertContains(response, "Too many attempts", status_code=429)
+
+
+@override_settings(CACHES=DEAD_REDIS, DJANGO_REDIS_IGNORE_EXCEPTIONS=True)
+class RedisDownTests(BaseTestCase):
+    def tearDown(self):
+        caches["default"].close()
+
+    def test_a_reset_request_is_refused_with_the_429_page_and_logging_in_still_works(self):
+        # allauth's limits need the cache's lock, so they refuse (never a 500) while
+        # Redis is down; log-ins are limited by django-ratelimit, which lets people in.
+        response = self.client.post("/accounts/password/reset/", {"email": "a@example.com"})
+        self.assertContains(response, "Too many attempts", status_code=429)
+        response = self.client.post("/accounts/login/", {"login": "alice", "password": PASSWORD})
+        self.assertRedirects(response, "/")

@@ -117,3 +117,23 @@ def test_the_header_truncates_a_long_handle_with_an_ellipsis(browser, live_serve
     style = link.evaluate("a => [getComputedStyle(a).textOverflow, a.scrollWidth > a.clientWidth]")
     assert style == ["ellipsis", True]
     assert link.get_attribute("title") == LONG_HANDLE
+
+
+def test_the_authenticator_page_fits_a_phone_and_its_qr_code_passes_the_csp(browser, live_server):
+    me, _ = site_data()
+    page = signed_in(browser, live_server, me)
+    refused = []
+    page.on(
+        "console",
+        lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    page.goto(live_server.url + "/accounts/2fa/totp/activate/")
+    page.get_by_label("Password").fill("a-long-and-unusual-pass")  # allauth asks first
+    page.get_by_role("button", name="Confirm").click()
+    page.wait_for_url("**/2fa/totp/activate/")
+    qr = page.get_by_role("img", name="QR code for your authenticator app")
+    qr.wait_for()
+    assert qr.locator("svg").bounding_box()["width"] >= 150
+    width, screen = overflow(page)
+    assert width <= screen
+    assert refused == []

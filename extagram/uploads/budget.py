@@ -17,7 +17,7 @@ once, their decodes together stay within it. One upload may use the whole pool; 
 whose estimate exceeds it is refused with a message.
 
 At the compose defaults (256 MiB, 1 worker, 2 threads) the pool is 165 MiB: enough for
-the heaviest normal photo, a 12-MP AVIF (~160 MiB reserved), or two 12-MP JPEGs at once
+the heaviest normal photo, a 12-MP AVIF (~150 MiB reserved), or two 12-MP JPEGs at once
 (~56 MiB each); see NORMAL_*_BYTES and `check()`, which runs at start-up.
 """
 
@@ -167,7 +167,7 @@ def _configured_pool():
 # them; images.plan_for, checked by test_bounded_work): a JPEG, the kind most uploads
 # are, and the heaviest kind we accept, an AVIF (a HEIC needs ~110 MiB).
 NORMAL_JPEG_BYTES = 56 * MIB
-NORMAL_HEAVIEST_BYTES = 160 * MIB
+NORMAL_HEAVIEST_BYTES = 150 * MIB
 
 
 def check():

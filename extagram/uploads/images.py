@@ -56,12 +56,13 @@ JPEG_QUALITY = 85
 MAX_JPEG_SCANS = 100
 
 # Bytes of decode memory per pixel, measured with bench/uploads.py (peak RSS of the whole
-# pipeline above an idle process, less FIXED_OVERHEAD, the file and the output, rounded
-# up): a 12-MP HEIC through pillow-heif's own buffer ~4.7 B/px, a 12-MP AVIF through
-# Pillow (decode, then a copy for libvips) ~8.9 B/px; libvips' GIF loader keeps the frame
-# and its RGBA canvas; animated WebP is composed on an RGBA canvas.
+# pipeline above an idle process, less FIXED_OVERHEAD, the file and the output; 12- and
+# 24-MP photos): HEIC through pillow-heif's own buffer 3.4-5.0 B/px, AVIF through Pillow
+# (libavif's RGB, Pillow's copy, then bytes for libvips) 6.8-8.2 B/px; rounded up by
+# ~10 %. libvips' GIF loader keeps the frame and its RGBA canvas; animated WebP is
+# composed on an RGBA canvas.
 HEIF_BYTES_PER_PIXEL = 6
-AVIF_BYTES_PER_PIXEL = 10
+AVIF_BYTES_PER_PIXEL = 9
 GIF_BYTES_PER_PIXEL = 8
 ANIMATED_WEBP_BYTES_PER_PIXEL = 8
 # libvips, its caches and thread buffers while resizing, whatever the input (measured:
@@ -335,8 +336,7 @@ def _vips_load(data, fmt, **options):
 
 @contextmanager
 def _open_with_pillow(data, fmt):
-    if fmt == "HEIF":
-        _register_heif()
+    _register_heif()  # also sets up Pillow's AVIF plugin
     with Image.open(io.BytesIO(data), formats=(fmt,)) as image:
         yield image
 
@@ -350,8 +350,11 @@ def _register_heif():
     with _heif_lock:
         if not _heif_registered:
             import pillow_heif
+            from PIL import AvifImagePlugin
 
-            pillow_heif.options.DECODE_THREADS = 1  # less memory; two uploads run at once
+            # one decoder thread each: fewer frame buffers; two uploads run at once
+            pillow_heif.options.DECODE_THREADS = 1
+            AvifImagePlugin.DEFAULT_MAX_THREADS = 1
             # AVIF stays with Pillow's own plugin; pillow-heif only opens HEIC/HEIF
             pillow_heif.register_heif_opener(thumbnails=False)
             _heif_registered = True
@@ -383,6 +386,10 @@ def _vips_from_pillow(data, fmt):
         return _vips_from_heif(data)
     with _open_with_pillow(data, fmt) as image:
         image.load()
+        # Pillow keeps libavif's decoder (its YUV frame) for seeking to other frames; we
+        # take the first frame only, so free it before copying the pixels (~1.8 B/px)
+        if hasattr(image, "_decoder"):
+            image._decoder = None
         icc = image.info.get("icc_profile")
         # Pillow reports the file's irot/imir as an EXIF orientation and leaves the pixels
         # as stored; libvips turns them upright while it resizes (no copy here)

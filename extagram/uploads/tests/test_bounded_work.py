@@ -14,6 +14,7 @@ from extagram.testing.images import (
     flat_lossless_webp,
     jpeg_bytes,
     many_scan_jpeg,
+    picture,
     sparse_rgba_png,
 )
 from extagram.uploads import budget
@@ -48,10 +49,23 @@ def measured(data):
     return json.loads(out.stdout)
 
 
+def heic_6mp():
+    from extagram.uploads.images import _register_heif
+
+    _register_heif()
+    return encode(picture(3000, 2000), "HEIF", quality=60)
+
+
+def avif_6mp():
+    return encode(picture(3000, 2000), "AVIF", quality=60, speed=10)
+
+
 @pytest.mark.parametrize(
-    "make", [flat_lossless_webp, sparse_rgba_png], ids=["flat-lossless-webp", "rgba-png"]
+    "make",
+    [flat_lossless_webp, sparse_rgba_png, heic_6mp, avif_6mp],
+    ids=["flat-lossless-webp", "rgba-png", "heic", "avif"],
 )
-def test_a_7000px_image_that_decodes_huge_is_processed_within_its_memory_estimate(make):
+def test_an_image_that_decodes_huge_is_processed_within_its_memory_estimate(make):
     data = make()
     assert len(data) < 1024 * 1024
     result = measured(data)

@@ -1,6 +1,6 @@
 """The image pipeline: sniff, bound, decode, orient, colour-manage, resize, re-encode.
 
-Only pixels leave it: every output is a fresh baseline-free (progressive) JPEG written
+Only pixels leave it: every output is a fresh progressive JPEG written
 by libvips with no metadata at all (`keep=none`: no EXIF, XMP, IPTC, comment or ICC
 profile), in sRGB, so nothing of the uploaded bytes but their decoded pixels survives.
 
@@ -9,7 +9,7 @@ shrinks on load (JPEG, WebP) and streams the rest, so a 7000x7000 PNG or WebP co
 few tens of MB instead of a gigabyte (docs/performance.md, "Upload robustness", has the
 measurements that chose it over Pillow). HEIC/HEIF (pillow-heif, libheif + libde265:
 the libvips wheel has no HEVC decoder) and AVIF (Pillow's own plugin, libavif) are
-decoded whole by Pillow and handed to the same libvips steps.
+decoded whole and their pixels handed to the same libvips steps.
 
 Bounds, per upload, whatever the input (issue 9):
 
@@ -20,7 +20,7 @@ Bounds, per upload, whatever the input (issue 9):
   pool is refused, one that fits waits until the pool has room;
 - CPU: a progressive JPEG may have at most MAX_JPEG_SCANS scans (counted before
   decoding), only the first frame of an animation is decoded, and libvips stops any
-  decode that runs past UPLOAD_CPU_SECONDS of wall time (its progress callback).
+  decode that runs past EXTAGRAM_UPLOAD_SECONDS of wall time (its progress callback).
 
 What exceeds a bound raises UnacceptableImage with a message for the user (a 4xx).
 """

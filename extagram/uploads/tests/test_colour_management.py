@@ -98,12 +98,27 @@ def test_transparent_areas_flatten_onto_white_and_opaque_ones_keep_their_colour(
 
 
 def test_a_palette_image_with_alpha_flattens_onto_white():
+    # PA cannot be written as PNG; Pillow writes it as WebP (through RGBA)
     image = Image.new("PA", (64, 64), (0, 0))
     image.putpalette([200, 30, 30] * 256)
     image.paste((0, 255), (0, 0, 32, 64))
-    photo = process(encode(image.convert("RGBA"), "PNG"))
+    photo = process(encode(image, "WEBP", lossless=True))
     published = decoded(photo.variants[0]).convert("RGB")
     assert close(published.getpixel((8, 32)), (200, 30, 30))
+    assert close(published.getpixel((56, 32)), (255, 255, 255))
+
+
+def test_sixteen_bit_rgb_with_alpha_publishes_its_colour_and_white():
+    import pyvips
+
+    # Pillow cannot write 16-bit RGB(A) PNGs; libvips can: (50000, 10000, 40000) is
+    # (194, 39, 155) in 8 bits; the right half is transparent
+    colour = pyvips.Image.black(64, 64, bands=3) + [50000, 10000, 40000]
+    alpha = pyvips.Image.black(64, 64).cast("ushort").draw_rect(65535, 0, 0, 32, 64, fill=True)
+    image = colour.bandjoin(alpha).cast("ushort").copy(interpretation="rgb16")
+    photo = process(image.pngsave_buffer(bitdepth=16))
+    published = decoded(photo.variants[0]).convert("RGB")
+    assert close(published.getpixel((8, 32)), (194, 39, 155)), published.getpixel((8, 32))
     assert close(published.getpixel((56, 32)), (255, 255, 255))
 
 

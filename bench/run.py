@@ -14,7 +14,6 @@ import os
 import platform
 import re
 import secrets
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,6 +27,7 @@ if not __package__:  # run as bench/run.py
 from bench import php, wrk  # noqa: E402
 from bench.loadgen import jpeg_for, percentile  # noqa: E402
 from bench.report import FLOOR, Report  # noqa: E402
+from extagram_ops.docker import docker  # noqa: E402
 
 RESULTS = REPO / "bench" / "results"
 ALL_CASES = (1, 2, 3, 4, 5, 6, 7, 8, 9)
@@ -94,12 +94,8 @@ def log(message):
 
 def machine_state():
     load = Path("/proc/loadavg").read_text().split()[:3]
-    others = subprocess.run(
-        ["docker", "ps", "--format", '{{.Label "com.docker.compose.project"}}|{{.Names}}'],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.split()
+    fmt = '{{.Label "com.docker.compose.project"}}|{{.Names}}'
+    others = docker("ps", "--format", fmt, check=False).stdout.split()
     return {"loadavg": " ".join(load), "containers_running": len(others), "names": others}
 
 

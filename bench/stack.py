@@ -8,9 +8,9 @@ stack's default configuration.
 
 import json
 import os
-import subprocess
 import time
 
+from extagram_ops.docker import docker
 from extagram_ops.throwaway import Stack, loopback_env
 
 PROJECT_PREFIX = "extagram-bench-"
@@ -138,15 +138,10 @@ def _epoch(stamp):
 
 
 def docker_versions():
-    out = subprocess.run(
-        ["docker", "version", "--format", "{{json .}}"], capture_output=True, text=True
-    ).stdout
+    out = docker("version", "--format", "{{json .}}", check=False).stdout
     try:
-        data = json.loads(out)
-        engine = data.get("Server", {}).get("Version", "?")
+        engine = json.loads(out).get("Server", {}).get("Version", "?")
     except ValueError:
         engine = "?"
-    compose = subprocess.run(
-        ["docker", "compose", "version", "--short"], capture_output=True, text=True
-    ).stdout.strip()
+    compose = docker("compose", "version", "--short", check=False).stdout.strip()
     return {"docker engine": engine, "docker compose": compose}

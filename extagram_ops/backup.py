@@ -15,7 +15,6 @@ a command line and never leaves the container.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import gzip
 import hashlib
@@ -24,9 +23,7 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import tarfile
-import threading
 from pathlib import Path
 
 from extagram_ops.docker import OpsError, Project, progress
@@ -111,52 +108,6 @@ class DumpDigest:
         return self.hash.hexdigest()
 
 
-def _stream(project: Project, container_id: str, cmd: list[str], sink, stdin=None):
-    """Run `docker exec` and pass its stdout to sink(bytes) chunk by chunk."""
-    args = ["docker", "exec"] + (["-i"] if stdin is not None else []) + [container_id, *cmd]
-    proc = subprocess.Popen(
-        args,
-        env=project.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-    )
-    errors = []
-    reader = threading.Thread(target=lambda: errors.append(proc.stderr.read()), daemon=True)
-    reader.start()
-    writer = None
-    if stdin is not None:
-
-        def feed():
-            try:
-                for chunk in stdin:
-                    proc.stdin.write(chunk)
-            except BrokenPipeError:
-                pass
-            finally:
-                with contextlib.suppress(BrokenPipeError):
-                    proc.stdin.close()
-
-        writer = threading.Thread(target=feed, daemon=True)
-        writer.start()
-    for chunk in iter(lambda: proc.stdout.read(CHUNK), b""):
-        sink(chunk)
-    if writer:
-        writer.join()
-    code = proc.wait()
-    reader.join()
-    message = (errors[0] if errors else b"").decode("utf-8", "replace").strip()
-    # never echo anything that might look like a credential line
-    message = "\n".join(
-        x for x in message.splitlines() if "password" not in x.lower() or "denied" in x.lower()
-    )
-    if code != 0:
-        raise OpsError(
-            f"`{' '.join(cmd[:1])}` in {container_id[:12]} failed ({code}): {message[-1500:]}"
-        )
-    return message
-
-
 def _chunks(path: Path, gunzip: bool = False):
     opener = gzip.open if gunzip else open
     with opener(path, "rb") as fh:
@@ -182,7 +133,7 @@ def dump_db(project: Project, dest: Path) -> dict:
             digest.feed(chunk)
             size[0] += len(chunk)
 
-        _stream(project, db.id, [*_client("mariadb-dump", "mysqldump"), *DUMP_ARGS], sink)
+        project.stream(db.id, [*_client("mariadb-dump", "mysqldump"), *DUMP_ARGS], sink)
     sql_sha = digest.finish()
     if not digest.completed:
         raise OpsError("the database dump ended early (no 'Dump completed' line)")
@@ -192,7 +143,7 @@ def dump_db(project: Project, dest: Path) -> dict:
 def redump_digest(project: Project) -> DumpDigest:
     db = project.one("db")
     digest = DumpDigest()
-    _stream(project, db.id, [*_client("mariadb-dump", "mysqldump"), *DUMP_ARGS], digest.feed)
+    project.stream(db.id, [*_client("mariadb-dump", "mysqldump"), *DUMP_ARGS], digest.feed)
     digest.finish()
     return digest
 
@@ -234,7 +185,7 @@ def backup(project: Project, dest: Path) -> dict:
         progress("copying the media files")
         upload = project.one("upload")
         with open(tmp / "media.tar", "wb") as out:
-            _stream(project, upload.id, ["tar", "-C", MEDIA_DIR, "-cf", "-", "."], out.write)
+            project.stream(upload.id, ["tar", "-C", MEDIA_DIR, "-cf", "-", "."], out.write)
         media = media_sums_tar(tmp / "media.tar")
         progress(f"media copied: {len(media)} files")
         manifest = {
@@ -358,8 +309,7 @@ def restore(project: Project, src: Path, force: bool = False) -> dict:
         )
     db = project.one("db")
     progress("loading the database dump")
-    _stream(
-        project,
+    project.stream(
         db.id,
         [*_client("mariadb", "mysql"), DB_NAME],
         lambda chunk: None,
@@ -368,8 +318,7 @@ def restore(project: Project, src: Path, force: bool = False) -> dict:
     upload = project.one("upload")
     progress("restoring the media files")
     project.exec(upload, "find", MEDIA_DIR, "-mindepth", "1", "-delete")
-    _stream(
-        project,
+    project.stream(
         upload.id,
         ["tar", "-C", MEDIA_DIR, "-xf", "-"],
         lambda chunk: None,

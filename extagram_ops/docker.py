@@ -11,10 +11,12 @@ environment (and `.env`): run the CLI with the same settings as `docker compose 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +33,31 @@ LONG_RUNNING = ("proxy", "app", "upload", "media", "static", "db", "cache")
 
 class OpsError(Exception):
     """A failure the CLI reports in one clear message (exit status 1)."""
+
+
+def docker(*args, env=None, check=True, timeout=300, input=None, stdout=None, text=True):
+    """Run `docker ARGS` (the one place the repository starts the docker CLI; Project and
+    the throwaway stacks go through it): the CompletedProcess, stdout and stderr captured
+    (stdout to `stdout` if given). OpsError when there is no docker command, when it runs
+    longer than `timeout` seconds, or (with `check`) when it fails."""
+    try:
+        result = subprocess.run(
+            ["docker", *args],
+            env=env,
+            input=input,
+            stdout=stdout if stdout is not None else subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=text,
+            timeout=timeout,
+        )
+    except FileNotFoundError:
+        raise OpsError("no `docker` command on PATH") from None
+    except subprocess.TimeoutExpired:
+        raise OpsError(f"`docker {args[0]}` took longer than {timeout}s") from None
+    if check and result.returncode != 0:
+        err = result.stderr if isinstance(result.stderr, str) else result.stderr.decode()
+        raise OpsError(f"docker {' '.join(args[:3])} failed: {err.strip()[-1500:]}")
+    return result
 
 
 def progress(message: str) -> None:
@@ -107,24 +134,57 @@ class Project:
 
     # ---- raw calls
     def docker(self, *args, check=True, timeout=300, input=None, stdout=None, text=True):
-        try:
-            result = subprocess.run(
-                ["docker", *args],
-                env=self.env,
-                input=input,
-                stdout=stdout if stdout is not None else subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=text,
-                timeout=timeout,
+        """`docker ARGS` with the project's environment (see the module's docker())."""
+        return docker(
+            *args, env=self.env, check=check, timeout=timeout, input=input, stdout=stdout, text=text
+        )
+
+    def stream(self, container_id: str, cmd: list[str], sink, stdin=None) -> str:
+        """`docker exec` whose stdout goes to sink(bytes) chunk by chunk as it comes, and
+        whose stdin (if given) is fed from an iterable of bytes. Returns its stderr
+        (lines that look like credentials left out); OpsError if it fails."""
+        args = ["docker", "exec"] + (["-i"] if stdin is not None else []) + [container_id, *cmd]
+        proc = subprocess.Popen(
+            args,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        )
+        errors = []
+        reader = threading.Thread(target=lambda: errors.append(proc.stderr.read()), daemon=True)
+        reader.start()
+        writer = None
+        if stdin is not None:
+
+            def feed():
+                try:
+                    for chunk in stdin:
+                        proc.stdin.write(chunk)
+                except BrokenPipeError:
+                    pass
+                finally:
+                    with contextlib.suppress(BrokenPipeError):
+                        proc.stdin.close()
+
+            writer = threading.Thread(target=feed, daemon=True)
+            writer.start()
+        for chunk in iter(lambda: proc.stdout.read(1 << 20), b""):
+            sink(chunk)
+        if writer:
+            writer.join()
+        code = proc.wait()
+        reader.join()
+        message = (errors[0] if errors else b"").decode("utf-8", "replace").strip()
+        # never echo anything that might look like a credential line
+        message = "\n".join(
+            x for x in message.splitlines() if "password" not in x.lower() or "denied" in x.lower()
+        )
+        if code != 0:
+            raise OpsError(
+                f"`{' '.join(cmd[:1])}` in {container_id[:12]} failed ({code}): {message[-1500:]}"
             )
-        except FileNotFoundError:
-            raise OpsError("no `docker` command on PATH") from None
-        except subprocess.TimeoutExpired:
-            raise OpsError(f"`docker {args[0]}` took longer than {timeout}s") from None
-        if check and result.returncode != 0:
-            err = result.stderr if isinstance(result.stderr, str) else result.stderr.decode()
-            raise OpsError(f"docker {' '.join(args[:3])} failed: {err.strip()[-1500:]}")
-        return result
+        return message
 
     def compose(self, *args, env=None, check=True, timeout=600, input=None, text=True):
         """`docker compose -p NAME [--env-file F] ARGS` in the project folder: the

@@ -25,7 +25,6 @@ import secrets
 import signal
 import socket
 import ssl
-import subprocess
 import tempfile
 import time
 import urllib.error
@@ -34,7 +33,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from extagram_ops.docker import LONG_RUNNING, Project, wait_healthy
+from extagram_ops.docker import LONG_RUNNING, OpsError, Project, docker, wait_healthy
 
 REPO = Path(__file__).resolve().parents[1]
 IMAGE_VARS = ("PYTHON_IMAGE", "NGINX_IMAGE", "DB_IMAGE", "REDIS_IMAGE")
@@ -61,11 +60,11 @@ _HELD_LOCKS = {}
 def docker_missing() -> str | None:
     """Why no stack can run here (no docker CLI, no engine, no Compose v2), or None."""
     try:
-        if subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
+        if docker("info", check=False, timeout=60).returncode != 0:
             return "no Docker engine answering `docker info` (run .ci/docker-setup.sh)"
-    except FileNotFoundError:
+    except OpsError:
         return "no docker CLI on PATH"
-    if subprocess.run(["docker", "compose", "version"], capture_output=True).returncode != 0:
+    if docker("compose", "version", check=False, timeout=60).returncode != 0:
         return "no `docker compose` (Compose v2 plugin)"
     return None
 
@@ -79,14 +78,9 @@ def free_port() -> int:
 def free_subnet() -> str:
     """A /24 of SUBNET_POOL (from .200 up) that overlaps no existing Docker network."""
     used = []
-    ids = subprocess.run(
-        ["docker", "network", "ls", "-q"], capture_output=True, text=True, check=True
-    ).stdout.split()
+    ids = docker("network", "ls", "-q").stdout.split()
     if ids:
-        out = subprocess.run(
-            ["docker", "network", "inspect", *ids], capture_output=True, text=True, check=True
-        ).stdout
-        for net in json.loads(out):
+        for net in json.loads(docker("network", "inspect", *ids).stdout):
             for cfg in (net.get("IPAM") or {}).get("Config") or []:
                 if cfg.get("Subnet"):
                     used.append(ipaddress.ip_network(cfg["Subnet"], strict=False))
@@ -124,12 +118,7 @@ def run_is_alive(project: str) -> bool:
 def remove_abandoned_projects(env: dict, prefix: str) -> None:
     """`down -v` every compose project named `<prefix>...` whose run is gone (a test run,
     bench or drill killed before it could clean up): nobody holds its lock file."""
-    out = subprocess.run(
-        ["docker", "ps", "-a", "--format", '{{.Label "com.docker.compose.project"}}'],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout
+    out = docker("ps", "-a", "--format", '{{.Label "com.docker.compose.project"}}').stdout
     for project in sorted(set(out.split())):
         if not project.startswith(prefix) or run_is_alive(project):
             continue

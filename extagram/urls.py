@@ -16,6 +16,7 @@ urlpatterns = [
     path("upload/", include("extagram.uploads.urls")),
     path("accounts/", include("extagram.accounts.urls")),
     path("admin/", admin.site.urls),
+    path("", include("extagram.social.urls")),
     path("", include("extagram.posts.urls")),
 ]
 

@@ -24,7 +24,7 @@ def card_key(post, eager):
     # The author's handle and display name are in the card: a change shows at once.
     profile = getattr(post.author, "profile", None)
     name = zlib.crc32(f"{post.author.username}\0{profile.display_name if profile else ''}".encode())
-    return f"card:1:{language}:{post.pk}:{edited}:{post.comment_count}:{int(eager)}:{name}"
+    return f"card:2:{language}:{post.pk}:{edited}:{post.comment_count}:{int(eager)}:{name}"
 
 
 def render_cards(request, posts, eager=False):

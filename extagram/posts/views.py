@@ -49,11 +49,18 @@ def _feed_page(request, posts, template, context):
 
 @shared_cache_for_visitors
 def feed(request):
+    """Signed in: the member's home feed (extagram.social); signed out: everyone's posts."""
+    if request.user.is_authenticated:
+        from extagram.social.views import home
+
+        return home(request)
     return _feed_page(request, Post.objects.all(), "posts/feed.html", {})
 
 
 @shared_cache_for_visitors
 def profile(request, username):
+    from extagram.social.views import follow_context
+
     handle = canonical(username)
     users = get_user_model().objects.select_related("profile")
     owner = get_object_or_404(users, username=handle, is_active=True)
@@ -66,6 +73,7 @@ def profile(request, username):
         "post_total": posts.count(),
         "like_total": stats["likes"] or 0,
         "grid": True,
+        **follow_context(request, owner),
     }
     return _feed_page(request, posts, "posts/profile.html", context)
 

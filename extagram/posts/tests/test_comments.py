@@ -61,7 +61,7 @@ class CommentTests(BaseTestCase):
         self.assertContains(self.client.get(f"/p/{self.post.pk}/"), "/c/")
 
     def test_a_new_comment_updates_the_count_on_cached_feed_cards(self):
-        self.assertContains(self.client.get("/"), "0 comments")
+        self.assertContains(self.client.get("/explore/"), "0 comments")
         self.login("bob")
         self.client.post(f"/p/{self.post.pk}/comments/", {"body": "first"})
-        self.assertContains(self.client.get("/"), "1 comment")
+        self.assertContains(self.client.get("/explore/"), "1 comment")

@@ -36,6 +36,46 @@
     });
   }
 
+  // Follow / unfollow without leaving the page; the plain form works without this.
+  function enhanceFollowForms(root) {
+    root.querySelectorAll("form.follow-form").forEach(function (form) {
+      if (form.dataset.enhanced) return;
+      form.dataset.enhanced = "1";
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        var button = form.querySelector("button");
+        button.disabled = true;
+        fetch(form.action, {
+          method: "POST",
+          body: new FormData(form),
+          headers: { Accept: "application/json" },
+          credentials: "same-origin",
+        })
+          .then(function (response) {
+            var type = response.headers.get("Content-Type") || "";
+            if (!response.ok || type.indexOf("application/json") === -1) throw new Error("fallback");
+            return response.json();
+          })
+          .then(function (data) {
+            var holder = document.createElement("div");
+            holder.innerHTML = data.html;
+            var fresh = holder.querySelector("form.follow-form");
+            var count = document.querySelector("[data-follower-count]");
+            if (count) {
+              holder.innerHTML = data.count_html;
+              count.replaceWith(holder.querySelector("[data-follower-count]"));
+            }
+            form.replaceWith(fresh);
+            enhanceFollowForms(fresh.parentNode);
+            fresh.querySelector("button").focus();
+          })
+          .catch(function () {
+            form.submit();
+          });
+      });
+    });
+  }
+
   function enhancePager(feed) {
     var pager = feed.querySelector("[data-pager]");
     if (!pager || !("IntersectionObserver" in window)) return;
@@ -169,6 +209,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     enhanceLikeForms(document);
+    enhanceFollowForms(document);
     document.querySelectorAll("[data-feed]").forEach(enhancePager);
     document.querySelectorAll("form[data-upload-form]").forEach(enhanceUploadForm);
   });

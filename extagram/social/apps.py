@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class SocialConfig(AppConfig):
+    name = "extagram.social"
+    label = "social"
+
+    def ready(self):
+        from . import signals  # noqa: F401

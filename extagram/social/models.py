@@ -1,0 +1,247 @@
+"""The social layer: who follows whom, notifications, hashtags, and names to search.
+
+Everything here points at the posts and accounts apps; nothing there points back,
+except the feed view asking `home_posts` for a member's home feed.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from extagram.posts.models import Comment, Post
+
+TAG_MAX = 64
+# Notifications kept per member: the newest NOTIFICATIONS_KEPT, none older than
+# NOTIFICATIONS_DAYS (pruned on write, see Notification.prune). 200 is a few weeks of
+# a busy account's activity; older ones are not worth a row.
+NOTIFICATIONS_KEPT = 200
+NOTIFICATIONS_DAYS = 90
+# The header shows "99+" beyond this: counting stops there, so a flood costs nothing.
+UNREAD_SHOWN = 99
+
+
+class FollowQuerySet(models.QuerySet):
+    def followed_ids(self, user):
+        """The ids of the people `user` follows, as a subquery (never fetched here)."""
+        return self.filter(follower=user).values("followee_id")
+
+
+class Follow(models.Model):
+    """`follower` follows `followee`; at most once (unique), never oneself (check)."""
+
+    follower = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.CASCADE, related_name="following_set"
+    )
+    followee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.CASCADE, related_name="follower_set"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = FollowQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["follower", "followee"], name="follow_once"),
+            models.CheckConstraint(
+                condition=~Q(follower=models.F("followee")), name="follow_not_oneself"
+            ),
+        ]
+        indexes = [
+            # "who follows X", newest first (the followers list, the count)
+            models.Index(fields=["followee", "-id"], name="follow_followee_newest"),
+            # "whom does X follow", newest first (the following list)
+            models.Index(fields=["follower", "-id"], name="follow_follower_newest"),
+        ]
+
+    def __str__(self):
+        return f"{self.follower} follows {self.followee}"
+
+    @classmethod
+    def follow(cls, follower, followee):
+        """Make `follower` follow `followee`; True if this call created the follow.
+
+        Idempotent: following twice, or twice at the same moment, leaves one row.
+        Raises ValueError for following oneself (the view answers 400).
+        """
+        if follower.pk == followee.pk:
+            raise ValueError("nobody follows themselves")
+        try:
+            with transaction.atomic():
+                _, created = cls.objects.get_or_create(follower=follower, followee=followee)
+        except IntegrityError:  # the same follow, inserted by a concurrent request
+            return False
+        return created
+
+    @classmethod
+    def unfollow(cls, follower, followee):
+        """Stop following; True if a follow was removed (idempotent)."""
+        deleted, _ = cls.objects.filter(follower=follower, followee=followee).delete()
+        return bool(deleted)
+
+    @classmethod
+    def counts(cls, user):
+        """{"followers": n, "following": n} for `user`: two indexed counts."""
+        return {
+            "followers": cls.objects.filter(followee=user).count(),
+            "following": cls.objects.filter(follower=user).count(),
+        }
+
+
+def home_posts(user):
+    """The posts of `user`'s home feed: by the people they follow and their own.
+
+    A queryset of Post for PostQuerySet.page_before (newest first, keyset). The
+    followed ids stay a subquery (one statement); the plans on SQLite and MariaDB
+    are in docs/performance.md.
+    """
+    return Post.objects.filter(Q(author__in=Follow.objects.followed_ids(user)) | Q(author=user))
+
+
+class Notification(models.Model):
+    """Something someone did to `recipient`'s things: liked, commented, followed, mentioned."""
+
+    LIKE = "like"
+    COMMENT = "comment"
+    FOLLOW = "follow"
+    MENTION = "mention"
+    KINDS = [
+        (LIKE, _("like")),
+        (COMMENT, _("comment")),
+        (FOLLOW, _("follow")),
+        (MENTION, _("mention")),
+    ]
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.CASCADE, related_name="notifications"
+    )
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=KINDS)
+    post = models.ForeignKey(Post, models.CASCADE, null=True, blank=True, related_name="+")
+    comment = models.ForeignKey(Comment, models.CASCADE, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    read = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["recipient", "-id"], name="notification_newest"),
+            models.Index(fields=["recipient", "read"], name="notification_unread"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} for {self.recipient} from {self.actor}"
+
+    @classmethod
+    def notify(cls, recipient_id, actor_id, kind, post_id=None, comment_id=None):
+        """Record one notification, unless the actor is the recipient; returns it or None.
+
+        Then prunes the recipient's oldest ones (see `prune`): two indexed statements
+        on a write that is rare next to page views.
+        """
+        if recipient_id is None or recipient_id == actor_id:
+            return None
+        notification = cls.objects.create(
+            recipient_id=recipient_id,
+            actor_id=actor_id,
+            kind=kind,
+            post_id=post_id,
+            comment_id=comment_id,
+        )
+        cls.prune(recipient_id)
+        return notification
+
+    @classmethod
+    def prune(cls, recipient_id, keep=NOTIFICATIONS_KEPT, days=NOTIFICATIONS_DAYS):
+        """Delete the recipient's notifications beyond the newest `keep` or older than `days`."""
+        mine = cls.objects.filter(recipient_id=recipient_id)
+        cutoff = list(mine.order_by("-id").values_list("id", flat=True)[keep : keep + 1])
+        old = Q(created_at__lt=timezone.now() - timedelta(days=days))
+        if cutoff:
+            old |= Q(id__lte=cutoff[0])
+        # By id: MariaDB refuses a DELETE whose condition reads the same table twice.
+        ids = list(mine.filter(old).values_list("id", flat=True)[:1000])
+        if ids:
+            cls.objects.filter(id__in=ids).delete()
+
+    @classmethod
+    def unread_count(cls, user):
+        """How many unread notifications `user` has, counted up to UNREAD_SHOWN + 1."""
+        unread = cls.objects.filter(recipient=user, read=False).values("id")
+        return unread[: UNREAD_SHOWN + 1].count()
+
+
+class Tag(models.Model):
+    """A hashtag; `name` is the canonical form (text.canonical_tag), without the #."""
+
+    name = models.CharField(max_length=TAG_MAX, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"#{self.name}"
+
+
+class PostTag(models.Model):
+    """Post `post` has tag `tag` in its caption (kept in step by signals.sync_tags)."""
+
+    post = models.ForeignKey(Post, models.CASCADE, related_name="post_tags")
+    tag = models.ForeignKey(Tag, models.CASCADE, related_name="post_tags")
+
+    class Meta:
+        constraints = [
+            # Also the tag page's index: tag_id = X AND post_id < cursor ORDER BY post_id DESC
+            models.UniqueConstraint(fields=["tag", "post"], name="tag_post_once"),
+        ]
+
+    def __str__(self):
+        return f"#{self.tag_id} on {self.post_id}"
+
+
+def tagged_page(tag, cursor, size):
+    """One keyset page of the posts tagged `tag`, newest first; (posts, has_more).
+
+    Two indexed statements: the ids from PostTag's (tag, post) index, then the posts.
+    """
+    ids = PostTag.objects.filter(tag=tag).order_by("-post_id")
+    if cursor is not None:
+        ids = ids.filter(post_id__lt=cursor)
+    ids = list(ids.values_list("post_id", flat=True)[: size + 1])
+    posts = Post.objects.select_related("author__profile").in_bulk(ids[:size])
+    return [posts[i] for i in ids[:size] if i in posts], len(ids) > size
+
+
+class SearchName(models.Model):
+    """A member's display name, case-folded, for prefix search (kept by signals)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, models.CASCADE, primary_key=True, related_name="+"
+    )
+    key = models.CharField(max_length=100, db_index=True)
+
+    def __str__(self):
+        return self.key
+
+
+def prefix_filter(field, prefix):
+    """A Q matching `field` values that start with `prefix` (already case-folded), indexed.
+
+    MariaDB: LIKE 'prefix%' (its case-insensitive collation uses the index for a
+    leading literal). SQLite: a range (field >= prefix AND field < next), as SQLite
+    uses an index for LIKE only with a NOCASE column; the stored values are
+    case-folded, so the range over code points is the same set.
+    """
+    if connection.vendor == "sqlite":
+        last = ord(prefix[-1]) + 1
+        if 0xD800 <= last <= 0xDFFF:  # surrogates cannot be stored: skip past them
+            last = 0xE000
+        if last > 0x10FFFF:
+            return Q(**{f"{field}__gte": prefix})
+        return Q(**{f"{field}__gte": prefix, f"{field}__lt": prefix[:-1] + chr(last)})
+    # istartswith: plain LIKE (startswith would be LIKE BINARY, which skips the index)
+    return Q(**{f"{field}__istartswith": prefix})

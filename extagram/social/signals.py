@@ -1,0 +1,113 @@
+"""Notifications, tags and search names, kept in step with what people do.
+
+Signals rather than view code, so posts and comments made by any path (the upload
+view, the admin, seed_posts) are tagged and notify the same way.
+"""
+
+from django.contrib.auth import get_user_model
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from extagram.accounts.models import Profile
+from extagram.posts.models import Comment, Like, Post
+
+from .models import Follow, Notification, PostTag, SearchName, Tag
+from .text import canonical_tag, mentions_in, tags_in
+
+
+def _notify_mentions(text, actor_id, post_id, comment_id=None, skip=()):
+    """A MENTION for each existing member named in `text` (once per post or comment)."""
+    handles = mentions_in(text)
+    if not handles:
+        return
+    users = get_user_model().objects.filter(username__in=handles, is_active=True)
+    already = Notification.objects.filter(
+        kind=Notification.MENTION, post_id=post_id, comment_id=comment_id
+    )
+    notified = set(already.values_list("recipient_id", flat=True))
+    for user_id in users.values_list("id", flat=True):
+        if user_id not in notified and user_id not in skip:
+            Notification.notify(
+                user_id, actor_id, Notification.MENTION, post_id=post_id, comment_id=comment_id
+            )
+
+
+@receiver(post_save, sender=Post)
+def sync_tags(sender, instance, created, raw=False, **kwargs):
+    """The post's PostTag rows are exactly the tags in its caption; mentions notify."""
+    if raw:
+        return
+    wanted = tags_in(instance.caption)
+    have = dict(
+        PostTag.objects.filter(post=instance).values_list("tag__name", "id")
+    )  # {name: PostTag id}
+    gone = [row_id for name, row_id in have.items() if name not in wanted]
+    if gone:
+        PostTag.objects.filter(id__in=gone).delete()
+    for name in wanted - have.keys():
+        tag, _ = Tag.objects.get_or_create(name=name)
+        PostTag.objects.get_or_create(post=instance, tag=tag)
+    _notify_mentions(instance.caption, instance.author_id, instance.pk)
+
+
+@receiver(post_save, sender=Comment)
+def notify_comment(sender, instance, created, raw=False, **kwargs):
+    if raw or not created:
+        return
+    author_id = Post.objects.filter(pk=instance.post_id).values_list("author_id", flat=True)
+    post_author = author_id.first()
+    Notification.notify(
+        post_author,
+        instance.author_id,
+        Notification.COMMENT,
+        post_id=instance.post_id,
+        comment_id=instance.pk,
+    )
+    # The post's author already hears of the comment: no second notification.
+    _notify_mentions(
+        instance.body, instance.author_id, instance.post_id, instance.pk, skip={post_author}
+    )
+
+
+@receiver(post_save, sender=Like)
+def notify_like(sender, instance, created, raw=False, **kwargs):
+    if raw or not created:
+        return
+    post_author = Post.objects.filter(pk=instance.post_id).values_list("author_id", flat=True)
+    Notification.notify(
+        post_author.first(), instance.user_id, Notification.LIKE, post_id=instance.post_id
+    )
+
+
+@receiver(post_delete, sender=Like)
+def forget_like(sender, instance, **kwargs):
+    """An unlike takes its notification back (so like-unlike-like is not three)."""
+    Notification.objects.filter(
+        kind=Notification.LIKE, actor_id=instance.user_id, post_id=instance.post_id
+    ).delete()
+
+
+@receiver(post_save, sender=Follow)
+def notify_follow(sender, instance, created, raw=False, **kwargs):
+    if raw or not created:
+        return
+    Notification.notify(instance.followee_id, instance.follower_id, Notification.FOLLOW)
+
+
+@receiver(post_delete, sender=Follow)
+def forget_follow(sender, instance, **kwargs):
+    Notification.objects.filter(
+        kind=Notification.FOLLOW, actor_id=instance.follower_id, recipient_id=instance.followee_id
+    ).delete()
+
+
+@receiver(post_save, sender=Profile)
+def keep_search_name(sender, instance, raw=False, **kwargs):
+    """The case-folded display name, for search by name prefix."""
+    if raw:
+        return
+    key = canonical_tag(instance.display_name)[:100]
+    if key:
+        SearchName.objects.update_or_create(user_id=instance.user_id, defaults={"key": key})
+    else:
+        SearchName.objects.filter(user_id=instance.user_id).delete()

@@ -1,0 +1,94 @@
+from django.db import IntegrityError, transaction
+
+from extagram.social.models import Follow
+from extagram.testing.base import PASSWORD, BaseTestCase
+
+
+class FollowTests(BaseTestCase):
+    def setUp(self):
+        self.client.login(username="bob", password=PASSWORD)
+
+    def test_a_member_follows_someone_from_their_profile_with_a_plain_form(self):
+        page = self.client.get("/u/alice/")
+        self.assertContains(page, 'action="/u/alice/follow/"')
+        response = self.client.post("/u/alice/follow/", {"next": "/u/alice/"})
+        self.assertRedirects(response, "/u/alice/", fetch_redirect_response=False)
+        self.assertTrue(Follow.objects.filter(follower=self.stranger, followee=self.owner).exists())
+        page = self.client.get("/u/alice/")
+        self.assertContains(page, 'action="/u/alice/unfollow/"')
+        self.assertContains(page, "<strong>1</strong> follower")
+
+    def test_following_twice_leaves_one_follow(self):
+        self.client.post("/u/alice/follow/")
+        self.client.post("/u/alice/follow/")
+        self.assertEqual(Follow.objects.count(), 1)
+        self.assertFalse(Follow.follow(self.stranger, self.owner))
+
+    def test_the_database_refuses_a_second_copy_of_a_follow(self):
+        Follow.objects.create(follower=self.stranger, followee=self.owner)
+        with self.assertRaises(IntegrityError), transaction.atomic():
+            Follow.objects.create(follower=self.stranger, followee=self.owner)
+
+    def test_nobody_can_follow_themselves(self):
+        response = self.client.post("/u/bob/follow/")
+        self.assertEqual(response.status_code, 400)
+        self.assertEqual(Follow.objects.count(), 0)
+        self.assertNotContains(self.client.get("/u/bob/"), "/u/bob/follow/")
+        with self.assertRaises(IntegrityError), transaction.atomic():
+            Follow.objects.create(follower=self.stranger, followee=self.stranger)
+
+    def test_unfollowing_is_idempotent(self):
+        Follow.follow(self.stranger, self.owner)
+        self.client.post("/u/alice/unfollow/")
+        response = self.client.post("/u/alice/unfollow/")
+        self.assertEqual(response.status_code, 302)
+        self.assertEqual(Follow.objects.count(), 0)
+
+    def test_the_script_gets_the_new_button_and_count_as_json(self):
+        response = self.client.post("/u/alice/follow/", headers={"Accept": "application/json"})
+        data = response.json()
+        self.assertEqual((data["following"], data["followers"]), (True, 1))
+        self.assertIn("/u/alice/unfollow/", data["html"])
+
+    def test_following_needs_sign_in_and_a_post(self):
+        self.assertEqual(self.client.get("/u/alice/follow/").status_code, 405)
+        self.client.logout()
+        response = self.client.post("/u/alice/follow/")
+        self.assertEqual(response.status_code, 302)
+        self.assertIn("/accounts/login/", response["Location"])
+        self.assertEqual(Follow.objects.count(), 0)
+
+    def test_following_someone_unknown_is_a_404(self):
+        self.assertEqual(self.client.post("/u/nobody/follow/").status_code, 404)
+
+    def test_a_redirect_target_off_the_site_is_ignored(self):
+        response = self.client.post("/u/alice/follow/", {"next": "https://evil.example/"})
+        self.assertEqual(response["Location"], "/u/alice/")
+
+    def test_followers_and_following_lists_show_the_people(self):
+        Follow.follow(self.stranger, self.owner)
+        Follow.follow(self.staff, self.owner)
+        followers = self.client.get("/u/alice/followers/")
+        self.assertContains(followers, 'href="/u/bob/"')
+        self.assertContains(followers, 'href="/u/sam/"')
+        following = self.client.get("/u/bob/following/")
+        self.assertContains(following, 'href="/u/alice/"')
+        self.assertContains(self.client.get("/u/alice/"), "<strong>2</strong> followers")
+
+    def test_the_lists_page_with_a_cursor(self):
+        from extagram.social import views
+
+        Follow.follow(self.stranger, self.owner)
+        Follow.follow(self.staff, self.owner)
+        self.client.logout()  # the header would name bob
+        old, views.LIST_PAGE_SIZE = views.LIST_PAGE_SIZE, 1
+        try:
+            first = self.client.get("/u/alice/followers/")
+            self.assertContains(first, 'href="/u/sam/"')
+            self.assertNotContains(first, 'href="/u/bob/"')
+            cursor = Follow.objects.get(follower=self.staff).pk
+            second = self.client.get(f"/u/alice/followers/?before={cursor}")
+            self.assertContains(second, 'href="/u/bob/"')
+        finally:
+            views.LIST_PAGE_SIZE = old
+        self.assertEqual(self.client.get("/u/alice/followers/?before=x").status_code, 400)

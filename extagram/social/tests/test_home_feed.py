@@ -1,0 +1,114 @@
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+
+from extagram.posts.models import Comment, Like
+from extagram.social.models import Follow
+from extagram.testing.base import PASSWORD, BaseTestCase
+
+
+@override_settings(FEED_PAGE_SIZE=3)
+class HomeFeedTests(BaseTestCase):
+    def setUp(self):
+        self.client.login(username="bob", password=PASSWORD)
+
+    def ids(self, response):
+        return [post.pk for post in response.context["posts"]]
+
+    def test_it_shows_the_people_you_follow_and_yourself_not_strangers(self):
+        Follow.follow(self.stranger, self.owner)
+        followed = self.make_post(self.owner, caption="by alice")
+        mine = self.make_post(self.stranger, caption="by bob")
+        self.make_post(self.staff, caption="by sam")
+        response = self.client.get("/")
+        self.assertEqual(self.ids(response), [mine.pk, followed.pk])
+        self.assertNotContains(response, "by sam")
+
+    def test_it_pages_newest_first_across_pages(self):
+        Follow.follow(self.stranger, self.owner)
+        posts = []
+        for i in range(7):
+            posts.append(self.make_post(self.owner if i % 2 else self.stranger, caption=f"p{i}"))
+            self.make_post(self.staff, caption=f"not followed {i}")
+        first = self.client.get("/")
+        self.assertEqual(self.ids(first), [p.pk for p in posts[6:3:-1]])
+        second = self.client.get(f"/?before={posts[4].pk}")
+        self.assertEqual(self.ids(second), [p.pk for p in posts[3:0:-1]])
+        last = self.client.get(f"/?before={posts[1].pk}")
+        self.assertEqual(self.ids(last), [posts[0].pk])
+        self.assertNotContains(last, "Older posts")
+
+    def test_it_keeps_the_like_and_comment_affordances(self):
+        Follow.follow(self.stranger, self.owner)
+        post = self.make_post(self.owner)
+        Like.objects.create(post=post, user=self.stranger)
+        response = self.client.get("/")
+        self.assertContains(response, f'action="/p/{post.pk}/like/"')
+        self.assertContains(response, 'aria-pressed="true"')
+        self.assertContains(response, f'href="/p/{post.pk}/#comments"')
+
+    def test_an_empty_home_suggests_accounts_and_points_to_explore(self):
+        self.make_post(self.owner)
+        response = self.client.get("/")
+        self.assertContains(response, "Your home feed is empty")
+        self.assertContains(response, 'href="/explore/"')
+        self.assertContains(response, 'href="/u/alice/"')
+        self.assertEqual([u.username for u in response.context["suggestions"]()], ["alice"])
+
+    def test_suggestions_leave_out_people_already_followed(self):
+        Follow.follow(self.stranger, self.owner)
+        self.make_post(self.owner)
+        self.make_post(self.staff)
+        Follow.objects.all().delete()
+        Follow.follow(self.stranger, self.owner)
+        from extagram.social.views import suggested_accounts
+
+        self.assertEqual([u.username for u in suggested_accounts(self.stranger)], ["sam"])
+
+    def test_explore_shows_everyones_posts(self):
+        self.make_post(self.owner, caption="by alice")
+        self.make_post(self.staff, caption="by sam")
+        response = self.client.get("/explore/")
+        self.assertContains(response, "by alice")
+        self.assertContains(response, "by sam")
+
+    def test_signed_out_home_stays_the_public_feed(self):
+        self.client.logout()
+        self.make_post(self.owner, caption="public")
+        self.assertContains(self.client.get("/"), "public")
+
+    def test_an_invalid_cursor_is_a_400(self):
+        self.assertEqual(self.client.get("/?before=abc").status_code, 400)
+
+    def test_signed_in_home_is_not_cached_by_the_proxy(self):
+        with override_settings(PROXY_CACHE_SECONDS=5):
+            self.assertNotIn("X-Accel-Expires", self.client.get("/"))
+            self.assertNotIn("X-Accel-Expires", self.client.get("/explore/"))
+
+
+class HomeFeedQueryBoundTests(BaseTestCase):
+    def count_queries(self, path):
+        with CaptureQueriesContext(connection) as queries:
+            response = self.client.get(path)
+        self.assertEqual(response.status_code, 200)
+        return len(queries)
+
+    def test_the_query_count_is_the_same_for_2_and_12_posts_and_any_number_of_follows(self):
+        self.client.login(username="bob", password=PASSWORD)
+        Follow.follow(self.stranger, self.owner)
+        with override_settings(FEED_PAGE_SIZE=2):
+            self.make_post(self.owner)
+            self.make_post(self.owner)
+            small = self.count_queries("/")
+        User = get_user_model()
+        for i in range(10):
+            other = User.objects.create_user(f"member{i}")
+            Follow.follow(self.stranger, other)
+            post = self.make_post(other)
+            Like.objects.create(post=post, user=self.stranger)
+            Comment.objects.create(post=post, author=self.staff, body="nice @bob #tag")
+        with override_settings(FEED_PAGE_SIZE=12):
+            large = self.count_queries("/")
+        self.assertEqual(small, large)
+        self.assertLessEqual(large, 6)

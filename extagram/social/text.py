@@ -1,0 +1,109 @@
+"""Hashtags, mentions and links in what people write: found once, escaped always.
+
+`tokens(text)` splits text into plain runs, URLs, #tags and @mentions; `render`
+escapes every run and wraps tags and mentions (and, in bios, URLs) in links. The
+raw text is never searched after escaping, so `&#x27;` is never a tag and
+`<a href=...>` typed by someone is only text.
+
+The rules, after Instagram's and Twitter's (twitter-text) conventions:
+- a #tag is `#` then letters, digits, marks or `_` (any script), with at least one
+  letter, not preceded by a letter, digit, `_`, `&`, `#` or `/` (so `a#b`, `&#39;`,
+  `##x` and `site.example/#top` are not tags), at most TAG_MAX characters; a `#`
+  inside a URL is part of the URL;
+- an @mention is `@` then a well-formed handle (usernames.py: a-z, 0-9, `_`, `.`,
+  no dot at either end), not preceded by a letter, digit or `_`, `.`, `+`, `-` (so
+  the `@` of an e-mail address is not a mention); a trailing dot is punctuation;
+- a URL is http(s):// or www. up to whitespace, minus trailing punctuation.
+"""
+
+import re
+import unicodedata
+
+from django.urls import reverse
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+
+from extagram.accounts.usernames import HANDLE_MAX, canonical
+
+from .models import TAG_MAX
+
+_URL = r"(?P<url>(?:https?://|www\.)[^\s<>\"]+)"
+_TAG = r"(?<![\w&#/])#(?P<tag>[\w\u0300-\u036f]+)"
+_MENTION = r"(?<![\w.+\-@])@(?P<mention>[A-Za-z0-9_.]+)"
+TOKENS = re.compile(f"{_URL}|{_TAG}|{_MENTION}", re.IGNORECASE)
+_URL_TRAILING = ".,;:!?)]}'»”’"
+
+
+def canonical_tag(name):
+    """The stored form of a tag: NFKC, case-folded (so #Café, #CAFÉ and #café are one)."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+
+
+def _valid_tag(name):
+    return len(name) <= TAG_MAX and any(ch.isalpha() for ch in name)
+
+
+def tokens(text):
+    """Yield (kind, text, value) for `text` (str): kind is "text", "url", "tag" or "mention".
+
+    For "tag", value is the canonical tag; for "mention", the canonical handle; else
+    None. Joining every `text` gives back the input exactly.
+    """
+    pos = 0
+    for match in TOKENS.finditer(text):
+        start, end = match.span()
+        kind, value, piece = None, None, match.group()
+        if match.group("url"):
+            piece = piece.rstrip(_URL_TRAILING)
+            end = start + len(piece)
+            kind = "url"
+        elif match.group("tag"):
+            if _valid_tag(match.group("tag")):
+                kind, value = "tag", canonical_tag(match.group("tag"))
+        else:
+            handle = match.group("mention").rstrip(".")
+            if handle and ".." not in handle and len(handle) <= HANDLE_MAX:
+                kind, value = "mention", canonical(handle)
+                end = start + 1 + len(handle)
+                piece = text[start:end]
+        if kind is None:
+            continue
+        if start > pos:
+            yield "text", text[pos:start], None
+        yield kind, piece, value
+        pos = end
+    if pos < len(text):
+        yield "text", text[pos:], None
+
+
+def tags_in(text):
+    """The set of canonical tags in `text`."""
+    return {value for kind, _piece, value in tokens(text or "") if kind == "tag"}
+
+
+def mentions_in(text):
+    """The set of canonical handles mentioned in `text`."""
+    return {value for kind, _piece, value in tokens(text or "") if kind == "mention"}
+
+
+def render(text, link_urls=False):
+    """`text` as safe HTML: escaped, with #tags and @mentions linked.
+
+    With `link_urls` (bios), URLs become links with rel="nofollow ugc noopener"
+    (the href gets https:// before a bare www.). Line breaks are left to the caller
+    (the linebreaksbr filter keeps this output as it is, since it is safe).
+    """
+    out = []
+    for kind, piece, value in tokens(text or ""):
+        if kind == "tag":
+            href = reverse("tag", args=[value])
+            out.append(f'<a class="tag" href="{escape(href)}">{escape(piece)}</a>')
+        elif kind == "mention":
+            href = reverse("profile", args=[value])
+            out.append(f'<a class="mention" href="{escape(href)}">{escape(piece)}</a>')
+        elif kind == "url" and link_urls:
+            href = piece if piece.lower().startswith("http") else f"https://{piece}"
+            out.append(f'<a href="{escape(href)}" rel="nofollow ugc noopener">{escape(piece)}</a>')
+        else:
+            out.append(escape(piece))
+    return mark_safe("".join(out))  # noqa: S308 -- every piece is escaped above

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("explore/", views.explore, name="explore"),
+    path("search/", views.search, name="search"),
+    path("notifications/", views.notifications, name="notifications"),
+    path("tags/<str:name>/", views.tag, name="tag"),
+    path("u/<str:username>/follow/", views.follow, name="follow"),
+    path("u/<str:username>/unfollow/", views.unfollow, name="unfollow"),
+    path("u/<str:username>/followers/", views.followers, name="followers"),
+    path("u/<str:username>/following/", views.following, name="following"),
+]

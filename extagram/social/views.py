@@ -1,0 +1,242 @@
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseBadRequest, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from extagram.accounts.models import Profile
+from extagram.accounts.usernames import canonical
+from extagram.core.caching import shared_cache_for_visitors
+from extagram.core.redirects import redirect_back
+from extagram.posts.cards import render_cards
+from extagram.posts.models import Like, Post
+from extagram.posts.views import _cursor, _feed_page
+
+from .models import (
+    Follow,
+    Notification,
+    SearchName,
+    Tag,
+    home_posts,
+    prefix_filter,
+    tagged_page,
+)
+from .text import canonical_tag
+
+LIST_PAGE_SIZE = 50
+SEARCH_RESULTS = 20
+SEARCH_QUERY_MAX = 100
+SUGGESTIONS = 8
+
+
+def _member(username):
+    users = get_user_model().objects.select_related("profile")
+    return get_object_or_404(users, username=canonical(username), is_active=True)
+
+
+def _wants_json(request):
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def follow_context(request, owner):
+    """What the profile page shows about following: counts, and the visitor's button."""
+    context = {"follow_counts": Follow.counts(owner), "follows_owner": False}
+    if request.user.is_authenticated and request.user.pk != owner.pk:
+        context["follows_owner"] = Follow.objects.filter(
+            follower=request.user, followee=owner
+        ).exists()
+    return context
+
+
+def _follow_answer(request, owner, following):
+    if _wants_json(request):
+        context = {"owner": owner, "follows_owner": following}
+        html = render_to_string("social/_follow_form.html", context, request=request)
+        followers = Follow.counts(owner)["followers"]
+        count_html = render_to_string(
+            "social/_follower_count.html", {"owner": owner, "followers": followers}
+        )
+        return JsonResponse(
+            {"following": following, "followers": followers, "html": html, "count_html": count_html}
+        )
+    return redirect_back(request, "profile", username=owner.username)
+
+
+@login_required
+@require_POST
+def follow(request, username):
+    owner = _member(username)
+    try:
+        Follow.follow(request.user, owner)
+    except ValueError:
+        return HttpResponseBadRequest(_("You cannot follow yourself."))
+    return _follow_answer(request, owner, True)
+
+
+@login_required
+@require_POST
+def unfollow(request, username):
+    owner = _member(username)
+    Follow.unfollow(request.user, owner)
+    return _follow_answer(request, owner, False)
+
+
+def _people_page(request, owner, which):
+    try:
+        cursor = _cursor(request)
+    except ValueError:
+        return HttpResponseBadRequest(_("This page link is not valid."))
+    if which == "followers":
+        rows = Follow.objects.filter(followee=owner).select_related("follower__profile")
+    else:
+        rows = Follow.objects.filter(follower=owner).select_related("followee__profile")
+    rows = rows.order_by("-id")
+    if cursor is not None:
+        rows = rows.filter(id__lt=cursor)
+    page = list(rows[: LIST_PAGE_SIZE + 1])
+    has_more = len(page) > LIST_PAGE_SIZE
+    page = page[:LIST_PAGE_SIZE]
+    people = [row.follower if which == "followers" else row.followee for row in page]
+    context = {
+        "owner": owner,
+        "which": which,
+        "people": people,
+        "next_cursor": page[-1].pk if has_more else None,
+    }
+    return render(request, "social/people.html", context)
+
+
+@shared_cache_for_visitors
+def followers(request, username):
+    owner = _member(username)
+    return _people_page(request, owner, "followers")
+
+
+@shared_cache_for_visitors
+def following(request, username):
+    owner = _member(username)
+    return _people_page(request, owner, "following")
+
+
+def suggested_accounts(user, count=SUGGESTIONS):
+    """Up to `count` recently active members `user` does not follow yet (newest posts first).
+
+    Reads the authors of the newest 200 posts (the primary key, backwards), so its
+    cost does not grow with the site.
+    """
+    recent = Post.objects.order_by("-id").values_list("author_id", flat=True)[:200]
+    followed = set(Follow.objects.filter(follower=user).values_list("followee_id", flat=True))
+    ids = []
+    for author_id in recent:
+        if author_id != user.pk and author_id not in followed and author_id not in ids:
+            ids.append(author_id)
+            if len(ids) == count:
+                break
+    users = get_user_model().objects.select_related("profile").in_bulk(ids)
+    return [users[i] for i in ids if i in users and users[i].is_active]
+
+
+def home(request):
+    """The signed-in home feed: posts by the people the member follows, and their own.
+
+    When it is empty, it suggests accounts (evaluated only then, by the template).
+    """
+    context = {"suggestions": lambda: suggested_accounts(request.user)}
+    return _feed_page(request, home_posts(request.user), "social/home.html", context)
+
+
+@shared_cache_for_visitors
+def explore(request):
+    """Everyone's posts, newest first (the site's global feed)."""
+    return _feed_page(request, Post.objects.all(), "social/explore.html", {})
+
+
+@shared_cache_for_visitors
+def tag(request, name):
+    canonical_name = canonical_tag(name)
+    if canonical_name != name:
+        return redirect("tag", name=canonical_name, permanent=True)
+    found = get_object_or_404(Tag, name=name)
+    try:
+        cursor = _cursor(request)
+    except ValueError:
+        return HttpResponseBadRequest(_("This page link is not valid."))
+    page, has_more = tagged_page(found, cursor, settings.FEED_PAGE_SIZE)
+    Like.mark_liked(request.user, page)
+    context = {
+        "tag": found,
+        "posts": page,
+        "cards": render_cards(request, page),
+        "next_cursor": page[-1].pk if has_more else None,
+    }
+    if request.GET.get("fragment") == "1":
+        return render(request, "posts/_feed_page.html", context)
+    return render(request, "social/tag.html", context)
+
+
+def search(request):
+    """Accounts by handle or display-name prefix, tags by prefix: SEARCH_RESULTS of each."""
+    raw = request.GET.get("q", "")
+    query = canonical_tag(raw.strip())[:SEARCH_QUERY_MAX]
+    handle_query = query.lstrip("@")
+    tag_query = query.lstrip("#")
+    people, tags = [], []
+    if handle_query or tag_query:
+        people = _people_matching(handle_query) if handle_query else []
+        tags = (
+            list(
+                Tag.objects.filter(prefix_filter("name", tag_query)).order_by("name")[
+                    :SEARCH_RESULTS
+                ]
+            )
+            if tag_query
+            else []
+        )
+        tags = [t for t in tags if t.name.startswith(tag_query)]
+    context = {"query": raw.strip()[:SEARCH_QUERY_MAX], "people": people, "tags": tags}
+    return render(request, "social/search.html", context)
+
+
+def _people_matching(prefix):
+    by_handle = (
+        Profile.objects.filter(prefix_filter("handle", canonical(prefix)))
+        .order_by("handle")
+        .values_list("user_id", flat=True)[:SEARCH_RESULTS]
+    )
+    by_name = (
+        SearchName.objects.filter(prefix_filter("key", prefix))
+        .order_by("key")
+        .values_list("user_id", flat=True)[:SEARCH_RESULTS]
+    )
+    ids = list(dict.fromkeys([*by_handle, *by_name]))[:SEARCH_RESULTS]
+    users = get_user_model().objects.select_related("profile").in_bulk(ids)
+    return [users[i] for i in ids if i in users and users[i].is_active]
+
+
+@never_cache
+@login_required
+def notifications(request):
+    """The member's notifications, newest first; the ones shown are marked read."""
+    try:
+        cursor = _cursor(request)
+    except ValueError:
+        return HttpResponseBadRequest(_("This page link is not valid."))
+    rows = Notification.objects.filter(recipient=request.user).select_related(
+        "actor__profile", "post", "comment"
+    )
+    if cursor is not None:
+        rows = rows.filter(id__lt=cursor)
+    page = list(rows.order_by("-id")[: LIST_PAGE_SIZE + 1])
+    has_more = len(page) > LIST_PAGE_SIZE
+    page = page[:LIST_PAGE_SIZE]
+    unread = [n.pk for n in page if not n.read]
+    if unread:
+        Notification.objects.filter(id__in=unread).update(read=True)
+    for notification in page:
+        notification.was_unread = notification.pk in unread
+    context = {"notifications": page, "next_cursor": page[-1].pk if has_more else None}
+    return render(request, "social/notifications.html", context)

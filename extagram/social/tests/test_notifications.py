@@ -1,0 +1,122 @@
+from datetime import timedelta
+
+from django.utils import timezone
+
+from extagram.posts.models import Comment, Like
+from extagram.social.models import Follow, Notification
+from extagram.testing.base import PASSWORD, BaseTestCase
+
+
+class NotificationTests(BaseTestCase):
+    def kinds(self, user):
+        return sorted(Notification.objects.filter(recipient=user).values_list("kind", flat=True))
+
+    def test_a_like_a_comment_a_follow_and_a_mention_each_notify(self):
+        post = self.make_post(self.owner)
+        Like.toggle(post, self.stranger)
+        Comment.objects.create(post=post, author=self.stranger, body="lovely")
+        Follow.follow(self.stranger, self.owner)
+        other = self.make_post(self.staff, caption="with @alice at the beach")
+        self.assertEqual(self.kinds(self.owner), ["comment", "follow", "like", "mention"])
+        mention = Notification.objects.get(recipient=self.owner, kind="mention")
+        self.assertEqual((mention.actor, mention.post_id), (self.staff, other.pk))
+
+    def test_acting_on_your_own_things_notifies_nobody(self):
+        post = self.make_post(self.owner, caption="me, @alice")
+        Like.toggle(post, self.owner)
+        Comment.objects.create(post=post, author=self.owner, body="@alice again")
+        self.assertEqual(Notification.objects.count(), 0)
+
+    def test_an_unlike_or_unfollow_takes_its_notification_back(self):
+        post = self.make_post(self.owner)
+        Like.toggle(post, self.stranger)
+        Like.toggle(post, self.stranger)
+        Follow.follow(self.stranger, self.owner)
+        Follow.unfollow(self.stranger, self.owner)
+        self.assertEqual(Notification.objects.count(), 0)
+
+    def test_a_mention_of_an_unknown_handle_notifies_nobody(self):
+        self.make_post(self.owner, caption="hi @nobody_here and @bob")
+        self.assertEqual(self.kinds(self.stranger), ["mention"])
+        self.assertEqual(Notification.objects.count(), 1)
+
+    def test_editing_a_caption_notifies_a_mention_once(self):
+        post = self.make_post(self.owner, caption="hi @bob")
+        post.caption = "hi @bob, edited"
+        post.save()
+        self.assertEqual(self.kinds(self.stranger), ["mention"])
+
+    def test_the_post_author_mentioned_in_a_comment_gets_only_the_comment_notification(self):
+        post = self.make_post(self.owner)
+        Comment.objects.create(post=post, author=self.stranger, body="@alice look")
+        self.assertEqual(self.kinds(self.owner), ["comment"])
+
+    def test_the_header_shows_the_unread_count_with_the_page(self):
+        post = self.make_post(self.owner)
+        Like.toggle(post, self.stranger)
+        Like.toggle(post, self.staff)
+        self.client.login(username="alice", password=PASSWORD)
+        page = self.client.get("/")
+        self.assertContains(page, '<span class="badge">2<span class="visually-hidden"> unread')
+
+    def test_the_list_marks_what_it_shows_as_read(self):
+        post = self.make_post(self.owner)
+        Like.toggle(post, self.stranger)
+        self.client.login(username="alice", password=PASSWORD)
+        page = self.client.get("/notifications/")
+        self.assertContains(page, "liked your post.")
+        self.assertContains(page, 'class="unread"')
+        self.assertNotContains(page, 'class="badge"')  # the header counts after marking
+        self.assertFalse(Notification.objects.filter(read=False).exists())
+        self.assertNotContains(self.client.get("/notifications/"), 'class="unread"')
+
+    def test_the_list_needs_sign_in_and_shows_only_your_own(self):
+        post = self.make_post(self.owner)
+        Like.toggle(post, self.stranger)
+        response = self.client.get("/notifications/")
+        self.assertEqual(response.status_code, 302)
+        self.client.login(username="sam", password=PASSWORD)
+        self.assertNotContains(self.client.get("/notifications/"), "liked your post.")
+        self.assertEqual(Notification.objects.filter(read=True).count(), 0)
+
+    def test_the_count_stops_at_99_plus(self):
+        Notification.objects.bulk_create(
+            Notification(recipient=self.owner, actor=self.stranger, kind="follow")
+            for _ in range(101)
+        )
+        self.assertEqual(Notification.unread_count(self.owner), 100)
+        self.client.login(username="alice", password=PASSWORD)
+        self.assertContains(self.client.get("/explore/"), "99+")
+
+    def test_old_notifications_are_pruned_on_write(self):
+        old = Notification.objects.create(
+            recipient=self.owner,
+            actor=self.stranger,
+            kind="follow",
+            created_at=timezone.now() - timedelta(days=91),
+        )
+        for _ in range(5):
+            Notification.objects.create(recipient=self.owner, actor=self.stranger, kind="follow")
+        Notification.notify(self.owner.pk, self.staff.pk, "follow")
+        self.assertFalse(Notification.objects.filter(pk=old.pk).exists())
+        Notification.prune(self.owner.pk, keep=3)
+        newest = list(Notification.objects.filter(recipient=self.owner).order_by("-id"))
+        self.assertEqual(len(newest), 3)
+        self.assertEqual(newest[0].actor, self.staff)
+
+    def test_the_list_pages_with_a_cursor(self):
+        from extagram.social import views
+
+        for _ in range(3):
+            Notification.objects.create(recipient=self.owner, actor=self.stranger, kind="follow")
+        self.client.login(username="alice", password=PASSWORD)
+        old, views.LIST_PAGE_SIZE = views.LIST_PAGE_SIZE, 2
+        try:
+            first = self.client.get("/notifications/")
+            self.assertEqual(len(first.context["notifications"]), 2)
+            cursor = first.context["next_cursor"]
+            second = self.client.get(f"/notifications/?before={cursor}")
+            self.assertEqual(len(second.context["notifications"]), 1)
+        finally:
+            views.LIST_PAGE_SIZE = old
+        self.assertEqual(self.client.get("/notifications/?before=-1").status_code, 400)

@@ -1,0 +1,52 @@
+from django.contrib.auth import get_user_model
+
+from extagram.accounts.models import Profile
+from extagram.social.models import Tag
+from extagram.social.views import SEARCH_RESULTS
+from extagram.testing.base import BaseTestCase
+
+
+class SearchTests(BaseTestCase):
+    def names(self, response):
+        return [person.username for person in response.context["people"]]
+
+    def test_it_finds_accounts_by_handle_prefix_in_any_case(self):
+        self.assertEqual(self.names(self.client.get("/search/", {"q": "AL"})), ["alice"])
+        self.assertEqual(self.names(self.client.get("/search/", {"q": "@bo"})), ["bob"])
+
+    def test_it_finds_accounts_by_display_name_prefix(self):
+        profile = Profile.objects.get(user=self.stranger)
+        profile.display_name = "Émile Zola"
+        profile.save()
+        self.assertEqual(self.names(self.client.get("/search/", {"q": "émi"})), ["bob"])
+        self.assertEqual(self.names(self.client.get("/search/", {"q": "ÉMILE"})), ["bob"])
+
+    def test_it_finds_tags_by_prefix(self):
+        self.make_post(caption="#sunset #sunrise #moon")
+        response = self.client.get("/search/", {"q": "#sun"})
+        self.assertEqual([t.name for t in response.context["tags"]], ["sunrise", "sunset"])
+        self.assertContains(response, 'href="/tags/sunset/"')
+
+    def test_results_are_bounded(self):
+        User = get_user_model()
+        for i in range(SEARCH_RESULTS + 5):
+            User.objects.create_user(f"zed{i:02d}")
+            Tag.objects.create(name=f"zed{i:02d}")
+        response = self.client.get("/search/", {"q": "zed"})
+        self.assertEqual(len(response.context["people"]), SEARCH_RESULTS)
+        self.assertEqual(len(response.context["tags"]), SEARCH_RESULTS)
+
+    def test_odd_queries_are_answered_calmly(self):
+        for q in ["", " ", "%", "_", "\\", "'", "\U0010ffff", "a" * 5000, "<b>", "#", "@"]:
+            response = self.client.get("/search/", {"q": q})
+            self.assertEqual(response.status_code, 200, q)
+        self.assertEqual(self.names(self.client.get("/search/", {"q": "%"})), [])
+
+    def test_inactive_accounts_are_not_found(self):
+        self.stranger.is_active = False
+        self.stranger.save()
+        self.assertEqual(self.names(self.client.get("/search/", {"q": "bob"})), [])
+
+    def test_the_header_has_a_plain_search_form(self):
+        page = self.client.get("/")
+        self.assertContains(page, '<form class="header-search" method="get" action="/search/"')

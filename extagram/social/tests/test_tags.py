@@ -1,0 +1,65 @@
+from django.test import override_settings
+
+from extagram.social.models import PostTag, Tag
+from extagram.testing.base import PASSWORD, BaseTestCase
+
+
+@override_settings(FEED_PAGE_SIZE=2)
+class TagPageTests(BaseTestCase):
+    def test_a_caption_tags_its_post_and_edits_keep_tags_in_step(self):
+        post = self.make_post(caption="#Beach day #sun")
+        self.assertEqual(set(Tag.objects.values_list("name", flat=True)), {"beach", "sun"})
+        post.caption = "#beach only"
+        post.save()
+        names = PostTag.objects.filter(post=post).values_list("tag__name", flat=True)
+        self.assertEqual(set(names), {"beach"})
+
+    def test_the_tag_page_lists_its_posts_newest_first_across_pages(self):
+        posts = [self.make_post(caption=f"#sea number {i}") for i in range(5)]
+        self.make_post(caption="#other")
+        first = self.client.get("/tags/sea/")
+        self.assertEqual([p.pk for p in first.context["posts"]], [posts[4].pk, posts[3].pk])
+        self.assertContains(first, f'href="?before={posts[3].pk}"')
+        second = self.client.get(f"/tags/sea/?before={posts[3].pk}")
+        self.assertEqual([p.pk for p in second.context["posts"]], [posts[2].pk, posts[1].pk])
+        last = self.client.get(f"/tags/sea/?before={posts[1].pk}")
+        self.assertEqual([p.pk for p in last.context["posts"]], [posts[0].pk])
+        self.assertNotContains(last, "Older posts")
+
+    def test_captions_link_their_tags_and_mentions_on_cards(self):
+        self.make_post(caption="Fun at #Beach with @bob <b>")
+        page = self.client.get("/")
+        self.assertContains(page, '<a class="tag" href="/tags/beach/">#Beach</a>')
+        self.assertContains(page, '<a class="mention" href="/u/bob/">@bob</a> &lt;b&gt;')
+
+    def test_comments_link_their_tags_and_mentions(self):
+        post = self.make_post()
+        self.client.login(username="bob", password=PASSWORD)
+        self.client.post(f"/p/{post.pk}/comments/", {"body": "hi @alice #wow"})
+        page = self.client.get(post.get_absolute_url())
+        self.assertContains(page, '<a class="mention" href="/u/alice/">@alice</a>')
+        self.assertContains(page, '<a class="tag" href="/tags/wow/">#wow</a>')
+
+    def test_a_tag_in_another_case_redirects_to_its_canonical_page(self):
+        self.make_post(caption="#beach")
+        response = self.client.get("/tags/BEACH/")
+        self.assertEqual((response.status_code, response["Location"]), (301, "/tags/beach/"))
+
+    def test_an_unknown_tag_is_a_404_and_a_bad_cursor_a_400(self):
+        self.assertEqual(self.client.get("/tags/nothing/").status_code, 404)
+        self.make_post(caption="#beach")
+        self.assertEqual(self.client.get("/tags/beach/?before=x").status_code, 400)
+
+    def test_the_tag_page_takes_the_same_queries_for_2_and_12_posts(self):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        for _ in range(2):
+            self.make_post(caption="#many")
+        with CaptureQueriesContext(connection) as small:
+            self.client.get("/tags/many/")
+        for _ in range(10):
+            self.make_post(caption="#many")
+        with override_settings(FEED_PAGE_SIZE=12), CaptureQueriesContext(connection) as large:
+            self.client.get("/tags/many/")
+        self.assertEqual(len(small), len(large))

@@ -208,6 +208,7 @@ def site_data(django_user_model):
         str(post_type.pk),
         "auth",
         "posts",
+        "tag",  # the caption's #tag: /tags/tag/ exists
     ]
     return {
         "owner": owner,

@@ -19,13 +19,13 @@ def _finish(result):
 
 
 def test_drill_kill_replica(ops_stack, drill_args):
-    result = Result("kill_replica", kill_replica.TITLE, "pytest -m stack tests/ops")
+    result = Result("kill_replica", kill_replica.TITLE, ".venv/bin/pytest -m stack tests/ops")
     kill_replica.run_on(ops_stack, result, drill_args)
     _finish(result)
 
 
 def test_drill_rolling_deploy(ops_stack, drill_args):
-    result = Result("rolling_deploy", rolling_deploy.TITLE, "pytest -m stack tests/ops")
+    result = Result("rolling_deploy", rolling_deploy.TITLE, ".venv/bin/pytest -m stack tests/ops")
     rolling_deploy.run_on(ops_stack, result, drill_args)
     _finish(result)
 
@@ -64,6 +64,6 @@ def test_a_plain_compose_up_after_a_deploy_keeps_the_deployed_version(ops_stack)
 
 def test_drill_backup_restore(ops_stack, drill_args, tmp_path):
     """Last: it destroys the shared stack (and restores into a new one)."""
-    result = Result("backup_restore", backup_restore.TITLE, "pytest -m stack tests/ops")
+    result = Result("backup_restore", backup_restore.TITLE, ".venv/bin/pytest -m stack tests/ops")
     backup_restore.run_on(ops_stack, result, drill_args, tmp_path / "backup")
     _finish(result)

@@ -43,7 +43,10 @@ class SignupExtraForm(forms.Form):
 
     def signup(self, request, user):
         """Called by allauth once the user exists."""
-        Profile.objects.filter(user=user).update(display_name=self.cleaned_data["display_name"])
+        # save(), not update(): the profile's post_save signals (search names) must run
+        profile = Profile.objects.get(user=user)
+        profile.display_name = self.cleaned_data["display_name"]
+        profile.save(update_fields=["display_name"])
 
 
 def tune_signup_form(form):

@@ -20,6 +20,8 @@ from django.utils.translation import gettext_lazy as _
 
 from .usernames import DISPLAY_NAME_MAX
 
+BIO_MAX = 300  # Instagram's limit is 150; room for a second language
+
 
 class Profile(models.Model):
     user = models.OneToOneField(
@@ -28,6 +30,8 @@ class Profile(models.Model):
     # Canonical handle (usernames.canonical); unique across case on every backend.
     handle = models.CharField(_("handle"), max_length=150, unique=True)
     display_name = models.CharField(_("display name"), max_length=DISPLAY_NAME_MAX, blank=True)
+    # A few words about the member, shown on their profile (links: extagram.social.text).
+    bio = models.TextField(_("bio"), max_length=BIO_MAX, blank=True)
 
     class Meta:
         verbose_name = _("profile")

@@ -4,6 +4,7 @@ from . import views
 
 urlpatterns = [
     path("explore/", views.explore, name="explore"),
+    path("accounts/profile/", views.edit_profile, name="edit_profile"),
     path("search/", views.search, name="search"),
     path("notifications/", views.notifications, name="notifications"),
     path("tags/<str:name>/", views.tag, name="tag"),

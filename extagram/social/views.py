@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseBadRequest, JsonResponse
@@ -16,6 +17,7 @@ from extagram.posts.cards import render_cards
 from extagram.posts.models import Like, Post
 from extagram.posts.views import _cursor, _feed_page
 
+from .forms import ProfileForm
 from .models import (
     Follow,
     Notification,
@@ -240,3 +242,19 @@ def notifications(request):
         notification.was_unread = notification.pk in unread
     context = {"notifications": page, "next_cursor": page[-1].pk if has_more else None}
     return render(request, "social/notifications.html", context)
+
+
+@login_required
+def edit_profile(request):
+    """The member's own profile: display name and bio. Nobody edits another's."""
+    profile, _created = Profile.objects.get_or_create(
+        user=request.user, defaults={"handle": request.user.username}
+    )
+    form = ProfileForm(request.POST or None, instance=profile)
+    if request.method == "POST":
+        if form.is_valid():
+            form.save()
+            messages.success(request, _("Your profile has been saved."))
+            return redirect("profile", username=request.user.username)
+        return render(request, "social/edit_profile.html", {"form": form}, status=400)
+    return render(request, "social/edit_profile.html", {"form": form})

@@ -1,0 +1,154 @@
+"""The social pages under the social shape: `python -m bench.social [--sizes 100,100000]`.
+
+Runs the site in-process (Django's test client, one thread: what is measured is the
+server's own time per request, no network and no proxy) on a throw-away SQLite
+database, or on the server DATABASE_URL names when --database-url is given (a
+database this bench may fill and empty: its tables are flushed first). It seeds the
+social shape with `manage.py seed_social` (issue 12: 10,000 members, each following
+50-300 accounts, 10 % of every member's follows going to 20 popular accounts, so
+those are followed by thousands; the posts' tags; 60 notifications for each of 200
+members), then, at each post count in --sizes (topped up, same members and follows),
+requests each page --requests times signed in as a member with a typical number of
+follows, after 10 warm-up requests:
+
+  home          /            the member's home feed (followed accounts and their own)
+  explore       /explore/    everyone's posts, signed in (today's global feed)
+  tag           /tags/extagram/   a tag every post has (the worst case)
+  search        /search/?q=bench12   111 matching handles, 20 shown
+  notifications /notifications/   60 notifications (marked read on the first visit)
+
+and prints req/s (1 / mean), p50 and p99 in ms, and the queries per page. Asserts nothing.
+Also prints the home feed's query and its plan (EXPLAIN) for docs/performance.md.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+PAGES = [
+    ("home", "/"),
+    ("explore", "/explore/"),
+    ("tag", "/tags/extagram/"),
+    ("search", "/search/?q=bench12"),
+    ("notifications", "/notifications/"),
+]
+MEMBER = "bench500"  # not one of the 20 popular accounts; follows 50-300 like most
+
+
+def setup(data_dir, database_url):
+    os.environ.update(
+        EXTAGRAM_DATA_DIR=data_dir,
+        DJANGO_SETTINGS_MODULE="extagram.settings",
+        RATELIMIT_ENABLE="false",
+        LOG_LEVEL="WARNING",
+    )
+    os.environ.pop("REDIS_URL", None)
+    if database_url:
+        os.environ["DATABASE_URL"] = database_url
+    else:
+        os.environ.pop("DATABASE_URL", None)
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    call_command("migrate", verbosity=0)
+    if database_url:
+        call_command("flush", interactive=False, verbosity=0)
+
+
+def explain_home(user):
+    """The home feed's first-page SQL and the database's plan for it, as text."""
+    from django.db import connection
+
+    from extagram.social.models import home_posts
+
+    query = home_posts(user).select_related("author__profile").order_by("-id")[:13]
+    sql, params = query.query.sql_with_params()
+    prefix = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
+    with connection.cursor() as cursor:
+        cursor.execute(prefix + sql, params)
+        columns = [c[0] for c in cursor.description]
+        rows = cursor.fetchall()
+    lines = [sql % tuple(repr(p) for p in params), " | ".join(columns)]
+    lines += [" | ".join(str(v) for v in row) for row in rows]
+    return "\n".join(lines)
+
+
+def measure(client, path, requests):
+    from django.db import connection
+
+    for _ in range(10):
+        client.get(path)
+    queries = []  # (CaptureQueriesContext would be reset by the request_started signal)
+    with connection.execute_wrapper(lambda execute, *a: queries.append(1) or execute(*a)):
+        response = client.get(path)
+    if response.status_code != 200:
+        raise SystemExit(f"{path} answered {response.status_code}")
+    times = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        client.get(path)
+        times.append(time.perf_counter() - started)
+    times.sort()
+    mean = statistics.fmean(times)
+    p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
+    return 1 / mean, statistics.median(times) * 1000, p99 * 1000, len(queries)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="100,100000", help="post counts (default 100,100000)")
+    parser.add_argument("--users", type=int, default=10000)
+    parser.add_argument("--requests", type=int, default=200, help="per page and size")
+    parser.add_argument("--database-url", help="a server database to fill (default: SQLite)")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    with tempfile.TemporaryDirectory() as data_dir:
+        setup(data_dir, args.database_url)
+        from io import StringIO
+
+        from django.contrib.auth import get_user_model
+        from django.core.management import call_command
+        from django.db import connection
+        from django.test import Client
+
+        from extagram.social.models import Follow
+
+        results, plans = [], {}
+        for size in sizes:
+            started = time.monotonic()
+            call_command("seed_social", posts=size, users=args.users, stdout=StringIO())
+            seeded = time.monotonic() - started
+            member = get_user_model().objects.get(username=MEMBER)
+            client = Client(HTTP_HOST="localhost")
+            client.force_login(member)
+            for label, path in PAGES:
+                results.append((size, label, *measure(client, path, args.requests)))
+            plans[size] = explain_home(member)
+            print(f"seeded {size} posts in {seeded:.0f}s", file=sys.stderr)
+        follows = Follow.objects.filter(follower=member).count()
+        vendor = connection.vendor
+
+    print(
+        f"Social pages in-process ({vendor}), {args.users} members, {MEMBER} follows {follows}; "
+        f"{args.requests} requests per row, {os.cpu_count()} CPUs"
+    )
+    print(f"{'posts':>8}  {'page':<14}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'queries':>9}")
+    for size, label, rate, p50, p99, queries in results:
+        print(f"{size:>8}  {label:<14}{rate:>8.1f}{p50:>9.1f}{p99:>9.1f}{queries:>9}")
+    for size, plan in plans.items():
+        print(f"\nHome feed plan at {size} posts ({vendor}):\n{plan}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""Seed the social shape for benchmarks: posts and users (seed_posts), then a follow graph,
+the posts' tags and some notifications.
+
+The follow graph (issue 12's shape): every member follows between --min-follows and
+--max-follows accounts (uniform); a share of those (--star-share) go to the --stars
+most popular accounts, so a few accounts are followed by thousands, as on real sites
+(a heavy-tailed in-degree). Running it again tops up: existing follows are kept.
+"""
+
+import random
+import time
+
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+
+from extagram.posts.models import Post
+from extagram.social.models import Follow, Notification, PostTag, Tag
+from extagram.social.text import tags_in
+
+INSERT_BATCH = 5000
+NOTIFIED_USERS = 200
+NOTIFICATIONS_EACH = 60
+
+
+class Command(BaseCommand):
+    help = "Seed posts, users, a follow graph, tags and notifications (the social bench shape)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--posts", type=int, required=True)
+        parser.add_argument("--users", type=int, default=10000)
+        parser.add_argument("--min-follows", type=int, default=50)
+        parser.add_argument("--max-follows", type=int, default=300)
+        parser.add_argument("--stars", type=int, default=20, help="accounts most people follow")
+        parser.add_argument(
+            "--star-share", type=float, default=0.1, help="share of each member's follows"
+        )
+        parser.add_argument("--password", help="password for the bench users")
+        parser.add_argument("--seed", type=int, default=7)
+        parser.add_argument("--photos", type=int, default=4)
+
+    def handle(self, *args, posts, users, min_follows, max_follows, stars, star_share, **opts):
+        if not 0 <= min_follows <= max_follows < users:
+            raise CommandError("need 0 <= --min-follows <= --max-follows < --users")
+        started = time.monotonic()
+        call_command(
+            "seed_posts",
+            posts=posts,
+            users=users,
+            photos=opts["photos"],
+            password=opts["password"],
+            seed=opts["seed"],
+            stdout=self.stdout,
+        )
+        User = get_user_model()
+        names = [f"bench{i:03d}" for i in range(users)]
+        ids = list(
+            User.objects.filter(username__in=names)
+            .order_by("username")
+            .values_list("id", flat=True)
+        )
+        rng = random.Random(opts["seed"])
+        follows = self._follows(rng, ids, min_follows, max_follows, stars, star_share)
+        tagged = self._tags()
+        notified = self._notifications(rng, ids)
+        self._analyze()
+        self.stdout.write(
+            f"Social shape: {len(ids)} members, {follows} new follows "
+            f"({Follow.objects.count()} in all), {tagged} post tags, {notified} notifications; "
+            f"{time.monotonic() - started:.1f}s."
+        )
+
+    def _follows(self, rng, ids, low, high, stars, star_share):
+        star_ids = ids[:stars]
+        have = set(
+            Follow.objects.values_list("follower_id", "followee_id").iterator(chunk_size=20000)
+        )
+        rows, created = [], 0
+        for follower in ids:
+            wanted = rng.randint(low, high)
+            chosen = set()
+            for star in star_ids:
+                if len(chosen) < wanted * star_share and star != follower:
+                    chosen.add(star)
+            while len(chosen) < wanted:
+                other = ids[rng.randrange(len(ids))]
+                if other != follower:
+                    chosen.add(other)
+            rows += [
+                Follow(follower_id=follower, followee_id=f)
+                for f in chosen
+                if (follower, f) not in have
+            ]
+            if len(rows) >= INSERT_BATCH * 4:
+                created += self._insert(Follow, rows)
+                rows = []
+                self.stdout.write(f"  {created} follows", ending="\r")
+                self.stdout.flush()
+        return created + self._insert(Follow, rows)
+
+    def _tags(self):
+        """PostTag rows for every post's caption (seed_posts bulk-inserts, skipping signals)."""
+        tag_ids = dict(Tag.objects.values_list("name", "id"))
+        last, rows, created = 0, [], 0
+        while True:
+            batch = list(
+                Post.objects.filter(id__gt=last)
+                .order_by("id")
+                .values_list("id", "caption")[:INSERT_BATCH]
+            )
+            if not batch:
+                break
+            last = batch[-1][0]
+            for post_id, caption in batch:
+                for name in tags_in(caption):
+                    if name not in tag_ids:
+                        tag_ids[name] = Tag.objects.get_or_create(name=name)[0].pk
+                    rows.append(PostTag(post_id=post_id, tag_id=tag_ids[name]))
+            created += self._insert(PostTag, rows)
+            rows = []
+        return created
+
+    def _notifications(self, rng, ids):
+        """NOTIFICATIONS_EACH likes-style notifications for the first NOTIFIED_USERS members."""
+        newest = list(Post.objects.order_by("-id").values_list("id", flat=True)[:500])
+        if not newest:
+            return 0
+        rows = []
+        for recipient in ids[:NOTIFIED_USERS]:
+            have = Notification.objects.filter(recipient_id=recipient).count()
+            for _ in range(have, NOTIFICATIONS_EACH):
+                actor = ids[rng.randrange(len(ids))]
+                if actor != recipient:
+                    rows.append(
+                        Notification(
+                            recipient_id=recipient,
+                            actor_id=actor,
+                            kind=Notification.LIKE,
+                            post_id=newest[rng.randrange(len(newest))],
+                        )
+                    )
+        return self._insert(Notification, rows)
+
+    @staticmethod
+    def _insert(model, rows):
+        with transaction.atomic():
+            model.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+        return len(rows)
+
+    @staticmethod
+    def _analyze():
+        tables = [m._meta.db_table for m in (Follow, PostTag, Tag, Notification, Post)]
+        with connection.cursor() as cursor:
+            if connection.vendor == "mysql" and not connection.in_atomic_block:
+                cursor.execute(
+                    "ANALYZE TABLE " + ", ".join(connection.ops.quote_name(t) for t in tables)
+                )
+                cursor.fetchall()
+            elif connection.vendor == "sqlite":
+                for table in tables:
+                    cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")

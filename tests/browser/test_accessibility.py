@@ -20,6 +20,7 @@ from django.urls import reverse
 
 from conftest import IN_CI
 from extagram.posts.models import Comment, Post
+from extagram.social.models import Follow
 from extagram.testing.images import jpeg_bytes
 
 from .conftest import VIEWPORT, csp_watched_page
@@ -29,7 +30,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 
-# (what, who is signed in: None or "owner", the path from the test data)
+# (what, who is signed in: None, "owner" or "friend", the path from the test data)
 PAGES = [
     ("feed, signed out", None, lambda d: reverse("feed")),
     ("feed, signed in", "owner", lambda d: reverse("feed")),
@@ -51,6 +52,14 @@ PAGES = [
     ("edit post", "owner", lambda d: reverse("edit_post", args=[d["post"].pk])),
     ("delete post", "owner", lambda d: reverse("delete_post", args=[d["post"].pk])),
     ("page not found", None, lambda d: "/no-such-page/"),
+    ("home, following nobody yet", "friend", lambda d: reverse("feed")),
+    ("explore", "owner", lambda d: reverse("explore")),
+    ("profile, with a follow button", "friend", lambda d: reverse("profile", args=["alice"])),
+    ("followers", None, lambda d: reverse("followers", args=["alice"])),
+    ("following", None, lambda d: reverse("following", args=["bruno"])),
+    ("notifications", "owner", lambda d: reverse("notifications")),
+    ("tag page", None, lambda d: reverse("tag", args=["sunset"])),
+    ("search", None, lambda d: reverse("search") + "?q=al"),
 ]
 
 AUDIT = """async (tags) => {
@@ -81,9 +90,10 @@ def site_data():
     owner = users.create_user("alice", "alice@example.org", "a-long-and-unusual-pass")
     friend = users.create_user("bruno", "bruno@example.org", "a-long-and-unusual-pass")
     photo = process_photo(SimpleUploadedFile("p.jpg", jpeg_bytes(800, 600)), max_pixels=10**7)
-    post = Post.objects.create_with_photo(owner, photo, caption="Sunset at the beach")
-    Comment.objects.create(post=post, author=friend, body="Lovely colours!")
-    return {"owner": owner, "post": post}
+    post = Post.objects.create_with_photo(owner, photo, caption="#Sunset at the beach")
+    Comment.objects.create(post=post, author=friend, body="Lovely colours, @alice!")
+    Follow.follow(owner, friend)
+    return {"owner": owner, "friend": friend, "post": post}
 
 
 def visitor(browser, live_server, user=None):
@@ -112,6 +122,7 @@ def test_every_audited_page_has_no_axe_violation_and_nothing_refused_by_the_csp(
     pages = {
         None: visitor(browser, live_server),
         "owner": visitor(browser, live_server, data["owner"]),
+        "friend": visitor(browser, live_server, data["friend"]),
     }
     found = {}
     for what, who, path in PAGES:

@@ -73,3 +73,55 @@ def test_scrolling_down_loads_older_posts_without_a_click(page, live_server, set
     assert page.locator("article.post-card").count() == 10
     assert page.locator("a[rel=next]").count() == 0
     assert errors == []
+
+
+def test_a_second_member_follows_the_first_likes_their_photo_and_the_first_is_notified(
+    browser, live_server
+):
+    from django.contrib.auth import get_user_model
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from extagram.posts.models import Post
+    from extagram.testing.images import jpeg_bytes
+    from extagram.uploads.images import process_photo
+
+    from .conftest import VIEWPORT, csp_watched_page
+
+    users = get_user_model().objects
+    first = users.create_user("ana", "ana@example.org", "a-long-and-unusual-pass")
+    users.create_user("ben", "ben@example.org", "a-long-and-unusual-pass")
+    photo = process_photo(SimpleUploadedFile("p.jpg", jpeg_bytes(800, 600)), max_pixels=10**7)
+    Post.objects.create_with_photo(first, photo, caption="Harbour #sunset", alt_text="A harbour")
+
+    def signed_in(username):
+        page = csp_watched_page(browser.new_context(viewport=VIEWPORT))
+        page.goto(live_server.url + "/accounts/login/")
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill("a-long-and-unusual-pass")
+        page.get_by_role("button", name="Log in").click()
+        page.get_by_role("button", name="Log out").wait_for()
+        return page
+
+    ben = signed_in("ben")
+    ben.goto(live_server.url)
+    assert ben.get_by_text("Your home feed is empty").is_visible()
+    ben.locator(".empty .people").get_by_role("link", name="ana").click()
+    ben.get_by_role("button", name="Follow ana").click()
+    ben.get_by_role("button", name="Following ana").wait_for()  # in place, by the script
+    assert ben.locator("[data-follower-count]").inner_text() == "1 follower"
+
+    ben.get_by_role("link", name="Extagram").click()
+    image = ben.get_by_role("img", name="A harbour")
+    image.wait_for()
+    assert ben.evaluate("img => img.complete && img.naturalWidth > 0", image.element_handle())
+    ben.locator("form.like-form button").first.click()
+    ben.wait_for_selector("form.like-form button[aria-pressed=true]")
+
+    ana = signed_in("ana")
+    badge = ana.locator(".notifications-link .badge")
+    assert badge.inner_text().startswith("2")
+    ana.get_by_role("link", name="Notifications").click()
+    assert ana.get_by_text("liked your post.").is_visible()
+    assert ana.get_by_text("started following you.").is_visible()
+    assert ana.locator(".notifications-link .badge").count() == 0  # read once seen
+    assert ben.refused == [] and ana.refused == [], (ben.refused, ana.refused)

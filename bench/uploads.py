@@ -356,7 +356,7 @@ def main(argv=None):
                 error = errors.get(outputs[name])
                 print(
                     f"| {label} | {size:,} | {name} | {r['outcome']} | "
-                    f"{_mb(r['rss'] - idle[name])} | {_mb(r.get('estimate'))} | "
+                    f"{_mb(max(0, r['rss'] - idle[name]))} | {_mb(r.get('estimate'))} | "
                     f"{r['cpu']:.2f} | {'–' if error is None else f'{error:.2f}'} |",
                     flush=True,
                 )

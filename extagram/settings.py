@@ -309,6 +309,25 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# Photos in an S3-compatible bucket when EXTAGRAM_S3_BUCKET is set (docs/swarm.md); the
+# local folder MEDIA_ROOT otherwise. No keys: boto3's own chain (instance/task role).
+S3_BUCKET = envstr("EXTAGRAM_S3_BUCKET")
+if S3_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "extagram.core.storage.PhotoBucketStorage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": envstr("EXTAGRAM_S3_ENDPOINT_URL") or None,
+            "region_name": envstr("EXTAGRAM_S3_REGION") or None,
+            "access_key": envsecret("EXTAGRAM_S3_ACCESS_KEY_ID") or None,
+            "secret_key": envsecret("EXTAGRAM_S3_SECRET_ACCESS_KEY") or None,
+            "location": envstr("EXTAGRAM_S3_PREFIX"),
+            "addressing_style": envstr("EXTAGRAM_S3_ADDRESSING_STYLE") or None,
+            "default_acl": None,
+            "querystring_auth": False,
+            "file_overwrite": True,
+        },
+    }
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(envstr("MEDIA_ROOT", str(DATA_DIR / "media")))
 # In the embedded mode the app serves its own media; in the stack nginx does.

@@ -23,6 +23,7 @@ from .models import (
     Notification,
     SearchName,
     Tag,
+    all_posts,
     home_posts,
     prefix_filter,
     tagged_page,
@@ -154,7 +155,7 @@ def home(request):
 @shared_cache_for_visitors
 def explore(request):
     """Everyone's posts, newest first (the site's global feed)."""
-    return _feed_page(request, Post.objects.all(), "social/explore.html", {})
+    return _feed_page(request, all_posts(), "social/explore.html", {})
 
 
 @shared_cache_for_visitors

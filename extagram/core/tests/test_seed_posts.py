@@ -6,6 +6,7 @@ from django.db.models import Count
 from django.template.defaultfilters import linebreaksbr
 
 from extagram.posts.models import CAPTION_MAX, Comment, Like, Post
+from extagram.social.text import render
 from extagram.testing.base import BaseTestCase
 
 
@@ -66,7 +67,8 @@ class SeedPostsTests(BaseTestCase):
         response = self.client.get("/")
         self.assertEqual(response.status_code, 200)
         newest = Post.objects.first()
-        self.assertContains(response, linebreaksbr(newest.caption, autoescape=True))
+        # escaped, with its #tags linked (extagram.social.text)
+        self.assertContains(response, linebreaksbr(render(newest.caption)))
         self.assertContains(response, "&lt;3")
         self.assertContains(response, "&amp; friends")
         self.assertNotContains(response, "<3")

@@ -71,6 +71,13 @@ class Command(BaseCommand):
                 user.set_password(password)
                 user.save()
             users.append(user)
+        # The demo members follow each other, so each one's home feed has everyone's posts.
+        from extagram.social.models import Follow
+
+        for follower in users:
+            for followee in users:
+                if follower != followee:
+                    Follow.follow(follower, followee)
 
         for i in range(options["posts"]):
             photo = process_photo(

@@ -3,7 +3,8 @@
 The archive holds
   photos/<post id>.jpg  each photo as published (the large variant, as stored),
   data.json             the account, its posts (caption, alt text, dates, counts and the
-                        comments on each), the comments it wrote and the likes it gave,
+                        comments on each), the comments it wrote, the likes it gave and
+                        the accounts it follows (with the bio, JSON only),
   index.html            the same, readable in a browser, with the photos beside it.
 Dates are ISO 8601 in UTC.
 
@@ -92,6 +93,7 @@ def _account_record(user):
     return {
         "username": user.username,
         "display_name": profile.display_name if profile else "",
+        "bio": profile.bio if profile else "",
         "emails": [
             {"email": e.email, "verified": e.verified, "primary": e.primary}
             for e in EmailAddress.objects.filter(user=user).order_by("id")
@@ -120,6 +122,14 @@ def _likes_given(user):
         }
 
 
+def _following(user):
+    from extagram.social.models import Follow
+
+    follows = Follow.objects.filter(follower=user).select_related("followee").order_by("id")
+    for follow in follows.iterator():
+        yield {"username": follow.followee.username, "since": _iso(follow.created_at)}
+
+
 def _write_json(out, user, missing):
     """data.json, written one post / comment / like at a time."""
     out.write(b'{\n"account": ')
@@ -128,6 +138,7 @@ def _write_json(out, user, missing):
         ("posts", (_post_record(p, missing) for p in _posts(user).iterator())),
         ("comments_written", _comments_written(user)),
         ("likes_given", _likes_given(user)),
+        ("following", _following(user)),
     ):
         out.write(f',\n"{key}": ['.encode())
         for n, record in enumerate(records):

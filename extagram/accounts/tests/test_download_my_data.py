@@ -10,6 +10,7 @@ from django.core.files.storage import default_storage
 from django.http import StreamingHttpResponse
 
 from extagram.posts.models import Comment, Like
+from extagram.social.models import Follow
 from extagram.testing.base import PASSWORD, BaseTestCase
 
 
@@ -36,6 +37,7 @@ class DownloadMyDataTests(BaseTestCase):
         EmailAddress.objects.create(user=self.owner, email="alice@example.com", verified=True)
         self.owner.profile.display_name = "Alícia Puig"
         self.owner.profile.save()
+        Follow.follow(self.owner, self.stranger)
 
         archive = self.download()
         self.assertIsNone(archive.testzip())
@@ -64,6 +66,7 @@ class DownloadMyDataTests(BaseTestCase):
             [(c["post"], c["body"]) for c in data["comments_written"]], [(theirs.pk, "Què bonic")]
         )
         self.assertEqual([like["post"] for like in data["likes_given"]], [theirs.pk])
+        self.assertEqual([f["username"] for f in data["following"]], ["bob"])
         self.assertNotIn("bob's", json.dumps(data["posts"]))
 
         html = archive.read("index.html").decode()

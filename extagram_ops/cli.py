@@ -7,6 +7,7 @@
     extagram-ops backup /backups/2026-11-28
     extagram-ops backup --verify /backups/2026-11-28
     extagram-ops restore /backups/2026-11-28 [--force]
+    extagram-ops swarm-config > stack.yaml   # the swarm stack file (docs/swarm.md)
 
 The stack is the compose project in the folder with compose.yaml (-p / COMPOSE_PROJECT_NAME,
 default "extagram"). Run the CLI with the same environment (or `.env`) as `docker compose
@@ -23,7 +24,7 @@ import sys
 from pathlib import Path
 
 from extagram_ops import backup as backups
-from extagram_ops import rollout
+from extagram_ops import rollout, swarm
 from extagram_ops.docker import LONG_RUNNING, OpsError, Project, progress
 from extagram_ops.state import VERSION_VAR, State, write_env_version
 
@@ -162,6 +163,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("path", type=Path, metavar="SRC")
     p.add_argument("--force", action="store_true", help="replace the data of a non-empty stack")
+
+    sub.add_parser(
+        "swarm-config",
+        help="print the swarm stack file (for docker stack deploy -c -)",
+        description="compose.yaml with deploy/swarm/stack.override.yaml merged over it, "
+        "in the form `docker stack deploy` accepts (docs/swarm.md). Reads the same "
+        "variables as compose (environment and .env); EXTAGRAM_SWARM_SECRETS_DIR is needed.",
+    )
     return parser
 
 
@@ -354,6 +363,11 @@ def cmd_restore(project: Project, args) -> int:
     return 0
 
 
+def cmd_swarm_config(project: Project, args) -> int:
+    sys.stdout.write(swarm.stack_config(project.directory, project.env) + "\n")
+    return 0
+
+
 def needs_engine(args) -> bool:
     """Whether the command talks to Docker. `backup --verify DIR` only reads a folder, so
     it works on a machine with no Docker engine (or no docker command) at all."""
@@ -367,6 +381,7 @@ COMMANDS = {
     "scale": cmd_scale,
     "backup": cmd_backup,
     "restore": cmd_restore,
+    "swarm-config": cmd_swarm_config,
 }
 
 

@@ -22,11 +22,15 @@ def stack_config(directory: Path, env: dict | None = None) -> str:
     """The stack file (JSON, which is YAML) for `docker stack deploy -c -`.
 
     `directory` is the checkout (compose.yaml and the override); `env` the variables
-    to interpolate (EXTAGRAM_SWARM_SECRETS_DIR among them). Raises OpsError when
+    to interpolate (EXTAGRAM_SWARM_SECRETS_DIR among them), and the file named by its
+    EXTAGRAM_OPS_ENV_FILE (else `.env` in `directory`, as Compose does). Raises OpsError when
     `docker compose config` refuses the files (its message included).
     """
+    # the variables file, as for Project: EXTAGRAM_OPS_ENV_FILE, else the checkout's .env
+    env_file = (env or {}).get("EXTAGRAM_OPS_ENV_FILE")
     result = docker(
         "compose",
+        *(("--env-file", env_file) if env_file else ()),
         "--project-directory",
         str(directory),
         "-f",

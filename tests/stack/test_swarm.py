@@ -89,9 +89,13 @@ def swarm_stack(tmp_path_factory):
         EXTAGRAM_FRONT_SUBNET=free_subnet(),
         EXTAGRAM_PORT=str(free_port()),
         EXTAGRAM_HTTPS_PORT=str(free_port()),
+        # never the checkout's .env (it is the operator's)
+        EXTAGRAM_OPS_ENV_FILE=str(secrets_dir / "empty.env"),
     )
+    (secrets_dir / "empty.env").write_text("")
     build_started = time.monotonic()
-    docker("compose", "-p", name, "build", env=env, timeout=3600)
+    compose = ("compose", "--env-file", env["EXTAGRAM_OPS_ENV_FILE"], "-p", name)
+    docker(*compose, "--project-directory", str(REPO), "build", env=env, timeout=3600)
     REPORT.append(f"swarm: docker compose build: {time.monotonic() - build_started:.1f}s")
 
     deploy_started = time.monotonic()

@@ -1,0 +1,92 @@
+"""The swarm stack file derived from compose.yaml (extagram_ops.swarm): what swarm needs is
+there, what it refuses or silently drops is not, and `docker stack config` accepts it.
+No engine needed (the stack itself runs in tests/stack/test_swarm.py)."""
+
+import json
+import os
+
+import pytest
+
+from extagram_ops.docker import OpsError, docker
+from extagram_ops.swarm import stack_config
+from extagram_ops.throwaway import REPO
+from tests.stack.conftest import unavailable
+
+LONG_RUNNING = {"proxy", "app", "upload", "media", "static", "db", "cache"}
+
+
+def docker_missing_compose():
+    try:
+        return docker("compose", "version", check=False).returncode != 0
+    except OpsError:  # no docker command at all
+        return True
+
+
+@pytest.fixture(scope="module")
+def stack_file(tmp_path_factory):
+    if docker_missing_compose():
+        unavailable("no `docker compose` (Compose v2) on PATH")
+    secrets_dir = tmp_path_factory.mktemp("secrets")
+    env_file = secrets_dir / "empty.env"  # not the checkout's .env
+    env_file.write_text("")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("EXTAGRAM_")}
+    env.update(EXTAGRAM_SWARM_SECRETS_DIR=str(secrets_dir), EXTAGRAM_OPS_ENV_FILE=str(env_file))
+    text = stack_config(REPO, env)
+    return text, json.loads(text)
+
+
+def test_the_stack_loader_accepts_it(stack_file):
+    text, _ = stack_file
+    result = docker("stack", "config", "-c", "-", input=text, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+def test_nothing_swarm_refuses_or_drops_is_left(stack_file):
+    _, config = stack_file
+    assert "name" not in config
+    assert "secrets-init" not in config["services"]
+    assert "secrets" not in config.get("volumes", {})
+    for name, service in config["services"].items():
+        for key in ("build", "depends_on", "cpu_shares", "tmpfs", "pull_policy", "network_mode"):
+            assert key not in service, (name, key)
+        assert "/run/secrets" not in json.dumps(service.get("volumes", [])), name
+    for kind in ("networks", "volumes", "secrets", "configs"):
+        for name, resource in config.get(kind, {}).items():
+            assert "name" not in (resource or {}), (kind, name)  # the stack prefixes its own
+
+
+def test_every_service_has_the_swarm_deploy_settings(stack_file):
+    _, config = stack_file
+    services = config["services"]
+    assert set(services) == LONG_RUNNING | {"migrate"}
+    for name in LONG_RUNNING:
+        deploy = services[name]["deploy"]
+        assert deploy["endpoint_mode"] == "dnsrr", name
+        assert deploy["restart_policy"]["condition"] == "any", name
+        assert deploy["resources"]["limits"] and deploy["resources"]["reservations"], name
+        assert deploy["update_config"]["failure_action"] == "rollback", name
+        assert "rollback_config" in deploy, name
+        assert services[name]["read_only"] is True, name
+        tmpfs = [v for v in services[name]["volumes"] if v["type"] == "tmpfs"]
+        assert tmpfs, f"{name}: a read-only root needs its tmpfs mounts"
+    for name in ("app", "upload", "media", "static"):
+        assert services[name]["deploy"]["update_config"]["order"] == "start-first", name
+    assert services["db"]["deploy"]["update_config"]["order"] == "stop-first"
+    assert "node.labels.extagram.db == true" in services["db"]["deploy"]["placement"]["constraints"]
+    proxy = services["proxy"]
+    assert proxy["deploy"]["mode"] == "global"
+    assert "node.labels.extagram.edge == true" in proxy["deploy"]["placement"]["constraints"]
+    assert {p["mode"] for p in proxy["ports"]} == {"host"}
+    assert services["migrate"]["deploy"]["restart_policy"]["condition"] == "on-failure"
+    assert {net["driver"] for net in config["networks"].values()} == {"overlay"}
+    assert config["networks"]["back"]["internal"] is True
+
+
+def test_secrets_are_swarm_secrets_read_by_their_users_only(stack_file):
+    _, config = stack_file
+    assert set(config["secrets"]) == {"secret_key", "db_password", "db_root_password"}
+    for name in ("app", "upload", "migrate"):
+        given = {s["source"]: (s["uid"], s["mode"]) for s in config["services"][name]["secrets"]}
+        assert given == {"secret_key": ("10001", 0o400), "db_password": ("10001", 0o400)}
+    given = {s["source"]: (s["uid"], s["mode"]) for s in config["services"]["db"]["secrets"]}
+    assert given == {"db_password": ("999", 0o400), "db_root_password": ("999", 0o400)}

@@ -12,6 +12,7 @@ import json
 import re
 import secrets
 import time
+from pathlib import Path
 
 import pytest
 
@@ -90,9 +91,9 @@ def swarm_stack(tmp_path_factory):
         EXTAGRAM_PORT=str(free_port()),
         EXTAGRAM_HTTPS_PORT=str(free_port()),
         # never the checkout's .env (it is the operator's)
-        EXTAGRAM_OPS_ENV_FILE=str(secrets_dir / "empty.env"),
+        EXTAGRAM_OPS_ENV_FILE=str(tmp_path_factory.mktemp("swarm-env") / "empty.env"),
     )
-    (secrets_dir / "empty.env").write_text("")
+    Path(env["EXTAGRAM_OPS_ENV_FILE"]).write_text("")
     build_started = time.monotonic()
     compose = ("compose", "--env-file", env["EXTAGRAM_OPS_ENV_FILE"], "-p", name)
     docker(*compose, "--project-directory", str(REPO), "build", env=env, timeout=3600)

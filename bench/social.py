@@ -16,6 +16,7 @@ follows, after 10 warm-up requests:
   tag           /tags/extagram/   a tag every post has (the worst case)
   search        /search/?q=bench12   111 matching handles, 20 shown
   notifications /notifications/   60 notifications (marked read on the first visit)
+  public feed   /            signed out (no proxy here, so no microcache)
 
 and prints req/s (1 / mean), p50 and p99 in ms, and the queries per page. Asserts nothing.
 Also prints the home feed's query and its plan (EXPLAIN) for docs/performance.md.
@@ -34,6 +35,7 @@ PAGES = [
     ("tag", "/tags/extagram/"),
     ("search", "/search/?q=bench12"),
     ("notifications", "/notifications/"),
+    ("public feed", "/"),  # signed out: PostQuerySet.page_before's one-statement join
 ]
 MEMBER = "bench500"  # not one of the 20 popular accounts; follows 50-300 like most
 
@@ -66,12 +68,12 @@ def setup(data_dir, database_url):
 
 
 def explain_home(user):
-    """The home feed's first-page SQL and the database's plan for it, as text."""
+    """The SQL of the home feed's first page of ids (page_before) and its plan, as text."""
     from django.db import connection
 
     from extagram.social.models import home_posts
 
-    query = home_posts(user).select_related("author__profile").order_by("-id")[:13]
+    query = home_posts(user).order_by("-id").values_list("id", flat=True)[:13]
     sql, params = query.query.sql_with_params()
     prefix = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
     with connection.cursor() as cursor:
@@ -132,6 +134,8 @@ def main(argv=None):
             client = Client(HTTP_HOST="localhost")
             client.force_login(member)
             for label, path in PAGES:
+                if label == "public feed":
+                    client = Client(HTTP_HOST="localhost")
                 results.append((size, label, *measure(client, path, args.requests)))
             plans[size] = explain_home(member)
             print(f"seeded {size} posts in {seeded:.0f}s", file=sys.stderr)

@@ -20,12 +20,20 @@ COMMENT_MAX = 1000
 
 class PostQuerySet(models.QuerySet):
     def page_before(self, cursor, size):
-        """One keyset page, newest first: posts with id < cursor, plus whether more exist."""
-        posts = self.select_related("author__profile").order_by("-id")
+        """One keyset page, newest first: posts with id < cursor, plus whether more exist.
+
+        Two indexed statements: the page's ids (this queryset's filter, newest first,
+        read from the primary key or the (author, -id) index and stopped at size + 1),
+        then those posts with their authors. Not one join: with thousands of members,
+        MariaDB's optimizer starts that join from auth_user and sorts every post
+        (250 ms a page at 100,000 posts and 10,000 members, docs/performance.md).
+        """
+        ids = self.order_by("-id")
         if cursor is not None:
-            posts = posts.filter(id__lt=cursor)
-        rows = list(posts[: size + 1])
-        return rows[:size], len(rows) > size
+            ids = ids.filter(id__lt=cursor)
+        ids = list(ids.values_list("id", flat=True)[: size + 1])
+        rows = Post.objects.select_related("author__profile").in_bulk(ids[:size])
+        return [rows[i] for i in ids[:size] if i in rows], len(ids) > size
 
     def using_file(self, name):
         """Posts whose photo is stored under `name` (either size); indexed."""

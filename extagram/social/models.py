@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from extagram.posts.models import Comment, Post, PostQuerySet
+from extagram.posts.models import Comment, Post
 
 TAG_MAX = 64
 # Notifications kept per member: the newest NOTIFICATIONS_KEPT, none older than
@@ -91,36 +91,17 @@ class Follow(models.Model):
         }
 
 
-class FeedQuerySet(PostQuerySet):
-    """Posts whose keyset page is read in two indexed steps: the ids, then the rows.
-
-    Why not PostQuerySet.page_before's single join: with thousands of members,
-    MariaDB's optimizer starts the join from auth_user, reads every post of every
-    member and sorts them (EXPLAIN: "auth_user ALL; Using temporary; Using filesort",
-    200 ms at 100,000 posts and 10,000 members, docs/performance.md). The ids alone
-    are read from the primary key backwards and stop at the page size.
-    """
-
-    def page_before(self, cursor, size):
-        """One keyset page, newest first: (posts with id < cursor, whether more exist)."""
-        ids = self.order_by("-id")
-        if cursor is not None:
-            ids = ids.filter(id__lt=cursor)
-        ids = list(ids.values_list("id", flat=True)[: size + 1])
-        rows = Post.objects.select_related("author__profile").in_bulk(ids[:size])
-        return [rows[i] for i in ids[:size] if i in rows], len(ids) > size
-
-
 def all_posts():
-    """Everyone's posts (Explore), paged by FeedQuerySet."""
-    return FeedQuerySet(Post)
+    """Everyone's posts (Explore), for PostQuerySet.page_before."""
+    return Post.objects.all()
 
 
 def home_posts(user):
     """The posts of `user`'s home feed: by the people they follow and their own.
 
-    A FeedQuerySet (newest first, keyset). The followed ids stay a subquery; the
-    plans on SQLite and MariaDB are in docs/performance.md.
+    A Post queryset for PostQuerySet.page_before (newest first, keyset). The
+    followed ids stay a subquery; the plans on SQLite and MariaDB are in
+    docs/performance.md.
     """
     return all_posts().filter(Q(author__in=Follow.objects.followed_ids(user)) | Q(author=user))
 

@@ -21,7 +21,7 @@ import pytest
 
 from conftest import IN_CI
 from extagram_ops.throwaway import IMAGE_VARS, Stack, docker_missing, loopback_env
-from tests.stack.stackhelpers import REPORT
+from tests.stack.stackhelpers import AT_SESSION_END, REPORT
 
 PROJECT_PREFIX = "extagram-stacktest-"
 
@@ -31,6 +31,11 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("compose stack report")
         for line in REPORT:
             terminalreporter.write_line(line)
+
+
+def pytest_sessionfinish(session):
+    while AT_SESSION_END:
+        AT_SESSION_END.pop(0)()
 
 
 def unavailable(reason):

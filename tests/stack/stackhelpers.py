@@ -4,3 +4,7 @@ the bench."""
 
 # Lines printed at the end of the session (conftest's pytest_terminal_summary).
 REPORT = []
+
+# Callables run once the session's fixtures are all torn down (conftest's
+# pytest_sessionfinish), e.g. leaving a swarm only after the compose stack is gone.
+AT_SESSION_END = []

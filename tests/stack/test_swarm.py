@@ -3,7 +3,8 @@ extagram_ops.swarm) on a one-node swarm of this engine: deployed with `docker st
 deploy`, healthy, a sign-up and a photo upload through the proxy on loopback.
 
 The engine joins a swarm (`docker swarm init --advertise-addr 127.0.0.1`) only if it is
-in none, and leaves it afterwards; the stack has its own name, ports and subnet, so the
+in none, and leaves it afterwards (once no other container runs: see
+_leave_swarm_when_alone); the stack has its own name, ports and subnet, so the
 Compose stack tests running on the same engine are not touched. The images are the ones
 `docker compose build` makes (no registry: the one node uses its local images).
 """
@@ -21,7 +22,7 @@ from extagram_ops.docker import docker
 from extagram_ops.swarm import stack_config
 from extagram_ops.throwaway import REPO, Client, free_port, free_subnet, loopback_env
 from tests.stack.conftest import require_docker, unavailable
-from tests.stack.stackhelpers import REPORT
+from tests.stack.stackhelpers import AT_SESSION_END, REPORT
 
 pytestmark = pytest.mark.stack
 
@@ -119,9 +120,25 @@ def swarm_stack(tmp_path_factory):
         for label in added:
             docker("node", "update", "--label-rm", label, node, check=False)
         if joined:
-            docker("swarm", "leave", "--force", check=False)
+            _leave_swarm_when_alone()
         REPORT.append(f"swarm: removal: {time.monotonic() - removed:.1f}s")
         REPORT.append(f"swarm: whole test module: {time.monotonic() - started:.1f}s")
+
+
+def _leave_swarm_when_alone(at_session_end=False):
+    """Leave the swarm this test made, once no other container runs on the engine.
+
+    Leaving a swarm (engine 20.10) breaks Docker's DNS in containers that were running
+    across it (new containers are fine): the Compose stack tests' proxy then finds no app
+    (503). So with other containers running, this waits for the session's end (when the
+    Compose stack is down), and if they still run then (STACK_KEEP), stays in the swarm.
+    """
+    if not docker("ps", "-q").stdout.strip():
+        docker("swarm", "leave", "--force", check=False)
+    elif not at_session_end:
+        AT_SESSION_END.append(lambda: _leave_swarm_when_alone(at_session_end=True))
+    else:
+        REPORT.append("swarm: containers still running: the engine stays in its one-node swarm")
 
 
 def _wait_until_serving(name, client, timeout):

@@ -263,6 +263,10 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_CHANGE_EMAIL = True
 ACCOUNT_PRESERVE_USERNAME_CASING = False
 ACCOUNT_SESSION_REMEMBER = True
+# Confirming who you are before a sensitive change (2FA settings, e-mail, deletion) takes the
+# password or the second factor; allauth's default also offers a code sent by e-mail, which
+# would let a mailbox alone stand in for both.
+ACCOUNT_REAUTHENTICATION_METHODS = ("password", "mfa")
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Extagram] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if envbool("EXTAGRAM_TLS", "false") else "http"
 ACCOUNT_LOGOUT_REDIRECT_URL = "feed"

@@ -4,9 +4,9 @@ The archive holds
   photos/<post id>.jpg  each photo as published (the large variant, as stored),
   data.json             the account, its posts (caption, alt text, dates, counts and the
                         comments on each), the comments it wrote, the likes it gave and
-                        the accounts it follows (with the bio, JSON only),
+                        the accounts it follows, and the bio,
   index.html            the same, readable in a browser, with the photos beside it.
-Dates are ISO 8601 in UTC.
+Dates are ISO 8601 in UTC (index.html shows them readably, in UTC).
 
 Streaming: `zip_chunks()` is a generator; the ZipFile writes into a sink that
 the generator empties after each piece, so memory stays at one photo chunk plus
@@ -163,6 +163,7 @@ def _write_html(out, user, missing):
     context = {
         "comments": list(_comments_written(user)),
         "likes": list(_likes_given(user)),
+        "following": list(_following(user)),
     }
     out.write(render_to_string("accounts/export/tail.html", context).encode())
 

@@ -1,14 +1,19 @@
 from allauth.account import forms as allauth_forms
 from django import forms
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from .models import Profile
-from .usernames import DISPLAY_NAME_MAX, HANDLE_MAX, clean_display_name
+from .usernames import DISPLAY_NAME_MAX, HANDLE_MAX, canonical, clean_display_name
 
-HANDLE_HELP = _(
-    "Up to %(max)d characters: letters a–z, digits, underscores (_) and dots (.). "
-    "Capital letters become small ones."
-) % {"max": HANDLE_MAX}
+# format_lazy, not %: the sentence is translated when a page shows it, in that page's language.
+HANDLE_HELP = format_lazy(
+    _(
+        "Up to {max} characters: letters a–z, digits, underscores (_) and dots (.). "
+        "Capital letters become small ones."
+    ),
+    max=HANDLE_MAX,
+)
 DISPLAY_NAME_HELP = _(
     "Your name as you like it written, in any script. Shown beside your username."
 )
@@ -16,13 +21,21 @@ DISPLAY_NAME_HELP = _(
 
 class LoginForm(allauth_forms.LoginForm):
     """allauth's login form; also accepts the field name `username` for `login`,
-    so scripts and clients written for Django's own login form keep working."""
+    so scripts and clients written for Django's own login form keep working.
+
+    A typed username is put in its canonical form first (`usernames.canonical`), so
+    whatever spelling signed up (full-width "ＢＯＢ", "Bob") also logs in; an e-mail
+    address is left as typed."""
 
     def __init__(self, *args, **kwargs):
         data = kwargs.get("data")
-        if data is not None and "login" not in data and "username" in data:
+        if data is not None:
             data = data.copy()
-            data["login"] = data["username"]
+            if "login" not in data and "username" in data:
+                data["login"] = data["username"]
+            typed = data.get("login", "")
+            if "@" not in typed:
+                data["login"] = canonical(typed)
             kwargs["data"] = data
         super().__init__(*args, **kwargs)
         self.fields["login"].label = _("Username or e-mail")

@@ -19,6 +19,11 @@ class AccountPagesTranslatedTests(BaseTestCase):
             for word in words:
                 self.assertContains(page, word, msg_prefix=language)
 
+    def test_the_username_rules_are_explained_in_the_pages_language(self):
+        for language, words in (("es", "Hasta 30 caracteres"), ("ca", "Fins a 30 caràcters")):
+            page = self.client.get("/accounts/signup/", headers={"accept-language": language})
+            self.assertContains(page, words, msg_prefix=language)
+
     def test_a_refused_username_is_explained_in_spanish(self):
         response = self.client.post(
             "/accounts/signup/",

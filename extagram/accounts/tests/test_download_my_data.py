@@ -36,6 +36,7 @@ class DownloadMyDataTests(BaseTestCase):
         Like.toggle(first, self.stranger)
         EmailAddress.objects.create(user=self.owner, email="alice@example.com", verified=True)
         self.owner.profile.display_name = "Alícia Puig"
+        self.owner.profile.bio = "Fotos del mar"
         self.owner.profile.save()
         Follow.follow(self.owner, self.stranger)
 
@@ -75,6 +76,15 @@ class DownloadMyDataTests(BaseTestCase):
         self.assertIn(f'src="photos/{first.pk}.jpg"', html)
         self.assertIn("Què bonic", html)
         self.assertNotIn("<b>de</b>", html)
+        # The readable copy has what data.json has: the bio, who the member follows, and
+        # dates a person reads (the ISO form stays in the datetime attribute).
+        self.assertIn("Fotos del mar", html)
+        self.assertIn("Accounts you follow", html)
+        self.assertIn("@bob", html)
+        created = first.created_at
+        self.assertIn(f'datetime="{created.isoformat()}"', html)
+        self.assertIn(f"{created:%H:%M} UTC", html)
+        self.assertNotIn(f">{created.isoformat()}<", html)
 
     def test_a_lost_photo_file_does_not_break_the_download(self):
         kept, lost = self.make_post(caption="kept"), self.make_post(caption="lost")

@@ -23,6 +23,14 @@ class LoginTests(BaseTestCase):
             response = self.client.post("/accounts/login/", {"login": login, "password": PASSWORD})
             self.assertRedirects(response, "/", msg_prefix=login)
 
+    def test_any_spelling_that_signs_up_as_a_name_also_logs_in(self):
+        # Sign-up stores the canonical form (NFKC + case fold); log-in must accept the
+        # same spellings, full-width letters included.
+        for login in ("ＡＬＩＣＥ", "Ａlice", "alice"):
+            self.client.logout()
+            response = self.client.post("/accounts/login/", {"login": login, "password": PASSWORD})
+            self.assertRedirects(response, "/", msg_prefix=login)
+
     def test_login_goes_back_to_where_the_member_was(self):
         response = self.client.post(
             "/accounts/login/?next=/upload/",

@@ -69,6 +69,15 @@ class TwoFactorTests(BaseTestCase):
         response = self.client.post("/accounts/2fa/authenticate/", {"code": code})
         self.assertRedirects(response, "/")
 
+    def test_a_code_sent_by_email_cannot_stand_in_for_the_password_or_second_factor(self):
+        # allauth's default would offer "send me a sign-in code" to a verified address.
+        self.owner.emailaddress_set.create(email="alice@example.com", primary=True, verified=True)
+        page = self.client.get("/accounts/reauthenticate/")
+        self.assertEqual(page.status_code, 200)
+        self.assertNotContains(page, "/accounts/reauthenticate/code/")
+        response = self.client.get("/accounts/reauthenticate/code/")
+        self.assertNotEqual(response.status_code, 200)
+
     def test_the_settings_page_links_to_two_factor(self):
         self.assertContains(self.client.get("/accounts/settings/"), 'href="/accounts/2fa/"')
         self.assertEqual(self.client.get("/accounts/2fa/").status_code, 200)

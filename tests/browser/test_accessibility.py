@@ -60,6 +60,7 @@ PAGES = [
     ("notifications", "owner", lambda d: reverse("notifications")),
     ("tag page", None, lambda d: reverse("tag", args=["sunset"])),
     ("search", None, lambda d: reverse("search") + "?q=al"),
+    ("edit profile", "owner", lambda d: reverse("edit_profile")),
 ]
 
 AUDIT = """async (tags) => {

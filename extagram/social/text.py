@@ -40,6 +40,7 @@ def canonical_tag(name):
 
 
 def _valid_tag(name):
+    """`name` (canonical) fits the column and has a letter."""
     return len(name) <= TAG_MAX and any(ch.isalpha() for ch in name)
 
 
@@ -58,8 +59,9 @@ def tokens(text):
             end = start + len(piece)
             kind = "url"
         elif match.group("tag"):
-            if _valid_tag(match.group("tag")):
-                kind, value = "tag", canonical_tag(match.group("tag"))
+            name = canonical_tag(match.group("tag"))
+            if _valid_tag(name):  # after case folding, which can lengthen it ("ß" -> "ss")
+                kind, value = "tag", name
         else:
             handle = match.group("mention").rstrip(".")
             if handle and ".." not in handle and len(handle) <= HANDLE_MAX:

@@ -14,6 +14,10 @@ class TagPageTests(BaseTestCase):
         names = PostTag.objects.filter(post=post).values_list("tag__name", flat=True)
         self.assertEqual(set(names), {"beach"})
 
+    def test_a_tag_too_long_for_the_column_once_case_folded_is_left_as_text(self):
+        self.make_post(caption="#" + "ß" * 40 + " and #" + "ẞ" * 32)
+        self.assertEqual(list(Tag.objects.values_list("name", flat=True)), ["ss" * 32])
+
     def test_the_tag_page_lists_its_posts_newest_first_across_pages(self):
         posts = [self.make_post(caption=f"#sea number {i}") for i in range(5)]
         self.make_post(caption="#other")

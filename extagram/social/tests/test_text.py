@@ -20,6 +20,9 @@ class TagAndMentionParsingTests(SimpleTestCase):
     def test_a_tag_needs_a_letter_and_a_space_or_start_before_it(self):
         self.assertEqual(tags_in("#1 #2024 a#b ##double x&#39; #ok1"), {"ok1"})
 
+    def test_a_tag_longer_than_the_column_once_case_folded_is_not_a_tag(self):
+        self.assertEqual(tags_in("#" + "ß" * 40 + " #" + "ß" * 32), {"ss" * 32})
+
     def test_a_hash_inside_a_url_is_part_of_the_url(self):
         text = "see https://example.com/page#section and example.org/#top and #real"
         self.assertEqual(tags_in(text), {"real"})

@@ -107,6 +107,14 @@ class PrivateForSignedInMiddleware:
         return response
 
 
+def _is_bad_input_for_the_database(exception):
+    from django.db import OperationalError
+
+    if isinstance(exception, OverflowError):
+        return True
+    return isinstance(exception, OperationalError) and "pattern too complex" in str(exception)
+
+
 class OutOfRangeNumberMiddleware:
     """A number too large for the database is bad input: a 400 page, not a 500.
 
@@ -115,6 +123,10 @@ class OutOfRangeNumberMiddleware:
     choices come from a table (found by the no-5xx property test: the admin's group form
     with permissions=99999999999999999999). Django's own lookups guard their integer
     fields; this catches every other path to the same error, in any view.
+
+    The same holds for a search term too long for the database: SQLite refuses a LIKE
+    pattern over 50,000 bytes (SQLITE_MAX_LIKE_PATTERN_LENGTH, "LIKE or GLOB pattern too
+    complex"), e.g. a 100,000-character `q` in an admin search (also found by that test).
     """
 
     def __init__(self, get_response):
@@ -124,11 +136,11 @@ class OutOfRangeNumberMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if not isinstance(exception, OverflowError):
+        if not _is_bad_input_for_the_database(exception):
             return None
         from extagram.core.views import bad_request
 
         logging.getLogger("django.security").warning(
-            "out-of-range number in %s %s: %s", request.method, request.path, exception
+            "input too large for the database in %s %s: %s", request.method, request.path, exception
         )
         return bad_request(request, exception)

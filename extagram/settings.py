@@ -119,6 +119,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "extagram.core.middleware.PrivateForSignedInMiddleware",
     "extagram.core.middleware.OutOfRangeNumberMiddleware",
+    "extagram.core.middleware.VanishedAccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",

@@ -144,3 +144,37 @@ class OutOfRangeNumberMiddleware:
             "input too large for the database in %s %s: %s", request.method, request.path, exception
         )
         return bad_request(request, exception)
+
+
+class VanishedAccountMiddleware:
+    """A write by a member whose account was deleted during the request: a 403, not a 500.
+
+    Deleting an account ends its sessions, but a request already past authentication
+    (an upload being processed, a like on its way) can still try to insert a row that
+    points at the deleted user; the database refuses it with an IntegrityError (a
+    foreign key with no row). Nothing was stored for that request; the visitor is
+    logged out and shown the 403 page.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from django.contrib.auth import get_user_model, logout
+        from django.db import IntegrityError
+
+        user = getattr(request, "user", None)
+        if not (isinstance(exception, IntegrityError) and user and user.is_authenticated):
+            return None
+        if get_user_model().objects.filter(pk=user.pk).exists():
+            return None
+        from extagram.core.views import permission_denied
+
+        logging.getLogger("django.security").warning(
+            "write by deleted account %s refused in %s %s", user.pk, request.method, request.path
+        )
+        logout(request)
+        return permission_denied(request, exception)

@@ -5,7 +5,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from extagram.posts.models import Post
+from extagram.posts.models import Post, StoredFile
 
 
 def delete_account(user):
@@ -18,12 +18,18 @@ def delete_account(user):
     through the same signals), profile, e-mail addresses and authenticators.
     Finally every session signed in as the user is deleted, so every browser
     is logged out (and no session row mentions the account any more).
+    The profile picture's files are released once the deletion commits, the same
+    way as a post's (kept if a post or another avatar still uses them).
     """
     pk = user.pk
     with transaction.atomic():
         for post in Post.objects.filter(author_id=pk).order_by("pk").iterator():
             post.delete()
+        profile = getattr(user, "profile", None)
+        avatar = profile.avatar_names if profile else []
         user.delete()
+        if avatar:
+            transaction.on_commit(lambda: StoredFile.objects.release(avatar), robust=True)
     return end_sessions(pk)
 
 

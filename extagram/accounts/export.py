@@ -2,6 +2,7 @@
 
 The archive holds
   photos/<post id>.jpg  each photo as published (the large variant, as stored),
+  avatar.jpg            the profile picture, if any (its larger size, as stored),
   data.json             the account, its posts (caption, alt text, dates, counts and the
                         comments on each), the comments it wrote, the likes it gave and
                         the accounts it follows, and the bio,
@@ -58,6 +59,9 @@ def _iso(value):
     return value.astimezone(UTC).isoformat() if value else None
 
 
+AVATAR_NAME = "avatar.jpg"
+
+
 def photo_name(post):
     return f"photos/{post.pk}.jpg"
 
@@ -94,6 +98,7 @@ def _account_record(user):
         "username": user.username,
         "display_name": profile.display_name if profile else "",
         "bio": profile.bio if profile else "",
+        "avatar": AVATAR_NAME if profile and profile.avatar_large else None,
         "emails": [
             {"email": e.email, "verified": e.verified, "primary": e.primary}
             for e in EmailAddress.objects.filter(user=user).order_by("id")
@@ -189,6 +194,14 @@ def zip_chunks(user):
                 while chunk := source.read(CHUNK):
                     target.write(chunk)
                     yield sink.take()
+        profile = getattr(user, "profile", None)
+        if profile is not None and profile.avatar_large:
+            try:
+                with default_storage.open(profile.avatar_large, "rb") as source:
+                    archive.writestr(AVATAR_NAME, source.read())  # at most 160 x 160
+            except OSError:
+                log.warning("export for %s: profile picture cannot be read", user.pk)
+            yield sink.take()
         for name, writer in (("data.json", _write_json), ("index.html", _write_html)):
             info = zipfile.ZipInfo(name, timezone.now().timetuple()[:6])
             info.compress_type = zipfile.ZIP_DEFLATED

@@ -14,13 +14,17 @@ transaction), so `/u/<username>/` and the handle are the same string.
 """
 
 from django.conf import settings
-from django.db import models
+from django.core.files.storage import default_storage
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .usernames import DISPLAY_NAME_MAX
 
 BIO_MAX = 300  # Instagram's limit is 150; room for a second language
+# Avatar sides in CSS pixels x2 for high-density screens: the profile shows 80 px
+# (160 for 2x), cards and comments 32 px (64 for 2x).
+AVATAR_WIDTHS = (160, 64)
 
 
 class Profile(models.Model):
@@ -32,12 +36,85 @@ class Profile(models.Model):
     display_name = models.CharField(_("display name"), max_length=DISPLAY_NAME_MAX, blank=True)
     # A few words about the member, shown on their profile (links: extagram.social.text).
     bio = models.TextField(_("bio"), max_length=BIO_MAX, blank=True)
+    # The profile picture: square JPEGs stored like photos (content-hash names under
+    # photos/, shared and locked through posts.StoredFile), "" when there is none.
+    avatar_large = models.CharField(max_length=200, blank=True, default="", editable=False)
+    avatar_small = models.CharField(max_length=200, blank=True, default="", editable=False)
+    avatar_side = models.PositiveSmallIntegerField(default=0, editable=False)
+    avatar_small_side = models.PositiveSmallIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name = _("profile")
+        indexes = [
+            # "does anything still use this file?" on every deletion and sweep
+            models.Index(fields=["avatar_large"], name="profile_avatar_large"),
+            models.Index(fields=["avatar_small"], name="profile_avatar_small"),
+        ]
 
     def __str__(self):
         return self.handle
+
+    @property
+    def avatar_names(self):
+        return [name for name in (self.avatar_large, self.avatar_small) if name]
+
+    @property
+    def avatar_url(self):
+        return default_storage.url(self.avatar_large) if self.avatar_large else ""
+
+    @property
+    def avatar_small_url(self):
+        return default_storage.url(self.avatar_small) if self.avatar_small else ""
+
+    def set_avatar(self, photo):
+        """Store a processed square picture (a ProcessedPhoto) as this member's avatar.
+
+        The files are written and the profile row updated under the files' StoredFile
+        locks, in one transaction (the same rule as PostQuerySet.create_with_photo, see
+        StoredFile); the previous avatar's files are released once that commits, each
+        kept if a post or another avatar still uses it. Files of a failed attempt are
+        released again.
+        """
+        from extagram.posts.models import StoredFile
+
+        by_size = {variant.width_class: variant for variant in photo.variants}
+        names = [variant.storage_name for variant in photo.variants]
+        try:
+            with transaction.atomic():
+                profile = Profile.objects.select_for_update().get(pk=self.pk)
+                old = profile.avatar_names
+                StoredFile.objects.lock(names)
+                for variant in photo.variants:
+                    StoredFile.objects.write_if_missing(variant.storage_name, variant.data)
+                self.avatar_large = by_size["large"].storage_name
+                self.avatar_small = by_size["small"].storage_name
+                self.avatar_side = by_size["large"].width
+                self.avatar_small_side = by_size["small"].width
+                Profile.objects.filter(pk=self.pk).update(
+                    avatar_large=self.avatar_large,
+                    avatar_small=self.avatar_small,
+                    avatar_side=self.avatar_side,
+                    avatar_small_side=self.avatar_small_side,
+                )
+                stale = [name for name in old if name not in names]
+                transaction.on_commit(lambda: StoredFile.objects.release(stale), robust=True)
+        except BaseException:
+            StoredFile.objects.release(names)
+            raise
+
+    def remove_avatar(self):
+        """Clear the avatar; its files are released (StoredFile) once that commits."""
+        from extagram.posts.models import StoredFile
+
+        with transaction.atomic():
+            profile = Profile.objects.select_for_update().get(pk=self.pk)
+            old = profile.avatar_names
+            Profile.objects.filter(pk=self.pk).update(
+                avatar_large="", avatar_small="", avatar_side=0, avatar_small_side=0
+            )
+            self.avatar_large = self.avatar_small = ""
+            self.avatar_side = self.avatar_small_side = 0
+            transaction.on_commit(lambda: StoredFile.objects.release(old), robust=True)
 
 
 class HandleChange(models.Model):

@@ -21,9 +21,10 @@ CARD_SECONDS = 60
 def card_key(post, eager):
     edited = int(post.edited_at.timestamp() * 1000)
     language = translation.get_language()
-    # The author's handle and display name are in the card: a change shows at once.
+    # The author's handle, display name and picture are in the card: a change shows at once.
     profile = getattr(post.author, "profile", None)
-    name = zlib.crc32(f"{post.author.username}\0{profile.display_name if profile else ''}".encode())
+    shown = f"{profile.display_name}\0{profile.avatar_small}" if profile else ""
+    name = zlib.crc32(f"{post.author.username}\0{shown}".encode())
     return f"card:2:{language}:{post.pk}:{edited}:{post.comment_count}:{int(eager)}:{name}"
 
 

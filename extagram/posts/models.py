@@ -1,6 +1,7 @@
 import logging
 from datetime import timedelta
 
+from django.apps import apps
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -245,7 +246,7 @@ class StoredFileManager(models.Manager):
             try:
                 with transaction.atomic(using=self.db):
                     self.lock([name])
-                    if Post.objects.using_file(name).exists():
+                    if file_in_use(name):
                         continue
                     default_storage.delete(name)
                     self.filter(name=name).delete()
@@ -302,7 +303,7 @@ class StoredFileManager(models.Manager):
                 if row is not None and row.touched_at >= cutoff:
                     return
                 self.lock([name])
-                if Post.objects.using_file(name).exists():
+                if file_in_use(name):
                     return
                 default_storage.delete(name)
                 self.filter(name=name).delete()
@@ -336,10 +337,30 @@ def _stored_files_older_than(cutoff):
             yield names
 
 
+def file_in_use(name):
+    """Whether a committed post or profile picture refers to the stored file `name`.
+
+    Two indexed reads. Callers hold the name's StoredFile lock (see StoredFile).
+    """
+    Profile = apps.get_model("accounts", "Profile")
+    return (
+        Post.objects.using_file(name).exists()
+        or Profile.objects.filter(
+            models.Q(avatar_large=name) | models.Q(avatar_small=name)
+        ).exists()
+    )
+
+
 def _names_in_use(names):
     used = set()
     rows = Post.objects.filter(models.Q(image_large__in=names) | models.Q(image_small__in=names))
     for large, small in rows.values_list("image_large", "image_small"):
+        used.update((large, small))
+    Profile = apps.get_model("accounts", "Profile")
+    avatars = Profile.objects.filter(
+        models.Q(avatar_large__in=names) | models.Q(avatar_small__in=names)
+    )
+    for large, small in avatars.values_list("avatar_large", "avatar_small"):
         used.update((large, small))
     return used
 
@@ -349,7 +370,9 @@ class StoredFile(models.Model):
 
     Photos are stored under the SHA-256 of their bytes, so posts of the same picture
     share files, and a deletion must never remove a file that another committed post
-    uses. The rule: a file is written (if missing) and a post referring to it is
+    uses. Profile pictures (accounts.Profile.avatar_*) are stored and locked the same
+    way, and count as users of a file just like posts (`file_in_use`).
+    The rule: a file is written (if missing) and a post referring to it is
     inserted only while its row is locked, in the same transaction; a file is deleted
     only while its row is locked, after checking in the database that no post refers
     to it. Locking is `StoredFileManager.lock` (an upsert: exclusive row locks on

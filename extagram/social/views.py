@@ -16,6 +16,7 @@ from extagram.core.redirects import redirect_back
 from extagram.posts.cards import render_cards
 from extagram.posts.models import Like, Post
 from extagram.posts.views import _cursor, _feed_page
+from extagram.uploads.forms import AvatarForm
 
 from .forms import ProfileForm
 from .models import (
@@ -252,10 +253,11 @@ def edit_profile(request):
         user=request.user, defaults={"handle": request.user.username}
     )
     form = ProfileForm(request.POST or None, instance=profile)
+    context = {"form": form, "avatar_form": AvatarForm()}
     if request.method == "POST":
         if form.is_valid():
             form.save()
             messages.success(request, _("Your profile has been saved."))
             return redirect("profile", username=request.user.username)
-        return render(request, "social/edit_profile.html", {"form": form}, status=400)
-    return render(request, "social/edit_profile.html", {"form": form})
+        return render(request, "social/edit_profile.html", context, status=400)
+    return render(request, "social/edit_profile.html", context)

@@ -63,3 +63,13 @@ class UploadForm(forms.Form):
             digest.update(chunk)
         photo.seek(0)
         return digest.hexdigest()
+
+
+class AvatarForm(forms.Form):
+    """A new profile picture: one image, cropped to its centred square when processed."""
+
+    picture = forms.FileField(
+        label=_("Profile picture"),
+        help_text=_("JPEG, PNG, GIF, WebP, HEIC or AVIF. The centre square is kept."),
+        widget=forms.ClearableFileInput(attrs={"accept": ACCEPTED_MIME_TYPES}),
+    )

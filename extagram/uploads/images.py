@@ -130,12 +130,13 @@ class Plan:
     profiled: bool = False  # an ICC profile or CMYK: the colour transform must run
 
 
-def process_photo(fileobj, *, max_pixels, widths=(1080, 480)):
+def process_photo(fileobj, *, max_pixels, widths=(1080, 480), square=False):
     """Turn an uploaded file into re-encoded sRGB JPEG variants, or raise UnacceptableImage.
 
     fileobj: a readable binary file (an UploadedFile, BytesIO, ...), at most the upload
     limit. max_pixels: refuse images with more pixels (width x height). widths: (large,
-    small) maximum widths in pixels; smaller photos are never enlarged.
+    small) maximum widths in pixels; smaller photos are never enlarged. square: crop
+    the centred square of the picture first (avatars), so both variants are square.
     Returns ProcessedPhoto(variants=(large Variant, small Variant)).
     Raises UnacceptableImage (message for the user) for anything unreadable or over a
     bound: pixels, memory (budget.memory_pool()), JPEG scans, decode time.
@@ -144,7 +145,7 @@ def process_photo(fileobj, *, max_pixels, widths=(1080, 480)):
     plan = plan_for(data, max_pixels, widths[0])
     with budget.memory_pool().reserve(plan.memory):
         try:
-            large, small = _pipeline(data, plan, widths)
+            large, small = _pipeline(data, plan, widths, square)
         except UnacceptableImage:
             raise
         except (pyvips.Error, OSError, SyntaxError, ValueError, EOFError, IndexError) as error:
@@ -360,10 +361,14 @@ def _register_heif():
             _heif_registered = True
 
 
-def _pipeline(data, plan, widths):
+def _pipeline(data, plan, widths, square=False):
     large_width, small_width = widths
     huge = 10_000_000  # thumbnail's height bound: only the width limits
     common = {"height": huge, "size": "down"}
+    if square:
+        # libvips shrinks until the shorter side fits, then crops the centre; a picture
+        # smaller than the square is not enlarged, so its centre is cropped below
+        common.update(height=large_width, crop="centre")
     if plan.profiled:
         # Relative colorimetric: colours inside sRGB keep their exact values, those
         # outside it are clipped to its edge (docs/performance.md, "Colour").
@@ -374,6 +379,9 @@ def _pipeline(data, plan, widths):
     else:
         options = "[fail_on=truncated]"  # the loader's first page only (n=1) by default
         large = pyvips.Image.thumbnail_buffer(data, large_width, option_string=options, **common)
+    if square and large.width != large.height:
+        side = min(large.width, large.height)
+        large = large.crop((large.width - side) // 2, (large.height - side) // 2, side, side)
     large = _deadline(_to_srgb8(large)).copy_memory()
     small = large.thumbnail_image(small_width, height=huge, size="down")
     return _encode(large, "large"), _encode(small, "small")

@@ -1,14 +1,17 @@
 import logging
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
+from extagram.accounts.models import AVATAR_WIDTHS, Profile
 from extagram.posts.models import Post
 
-from .forms import UploadForm
+from .forms import AvatarForm, UploadForm
 from .images import UnacceptableImage, process_photo
 
 log = logging.getLogger(__name__)
@@ -55,6 +58,60 @@ def upload(request):
     )
     log.info("post %s created by user %s", post.pk, request.user.pk)
     return redirect(post)
+
+
+def _edit_profile_page(request, avatar_form, status):
+    from extagram.social.forms import ProfileForm
+
+    profile = _own_profile(request.user)
+    context = {"form": ProfileForm(instance=profile), "avatar_form": avatar_form}
+    return render(request, "social/edit_profile.html", context, status=status)
+
+
+def _own_profile(user):
+    profile, _created = Profile.objects.get_or_create(user=user, defaults={"handle": user.username})
+    return profile
+
+
+@login_required
+@require_POST
+@ratelimit(key="user", rate=settings.UPLOAD_RATE, method="POST", block=True)
+def avatar(request):
+    """Set the signed-in member's profile picture (POST, multipart, field `picture`).
+
+    The image goes through process_photo with the photos' bounds, cropped to its
+    centred square at AVATAR_WIDTHS; a refusal re-renders the edit-profile page with
+    the message (400, or 413 over the size limit) and stores nothing.
+    """
+    form = AvatarForm(request.POST, request.FILES)
+    if getattr(request, "upload_too_large", False):
+        form.add_error(None, _too_large_message())
+        return _edit_profile_page(request, form, 413)
+    if not form.is_valid():
+        return _edit_profile_page(request, form, 400)
+    try:
+        photo = process_photo(
+            form.cleaned_data["picture"],
+            max_pixels=settings.UPLOAD_MAX_PIXELS,
+            widths=AVATAR_WIDTHS,
+            square=True,
+        )
+    except UnacceptableImage as refusal:
+        form.add_error("picture", str(refusal))
+        return _edit_profile_page(request, form, 400)
+    _own_profile(request.user).set_avatar(photo)
+    log.info("user %s changed their profile picture", request.user.pk)
+    messages.success(request, _("Your profile picture has been saved."))
+    return redirect("profile", username=request.user.username)
+
+
+@login_required
+@require_POST
+def remove_avatar(request):
+    """Remove the signed-in member's profile picture (POST); its files are released."""
+    _own_profile(request.user).remove_avatar()
+    messages.success(request, _("Your profile picture has been removed."))
+    return redirect("profile", username=request.user.username)
 
 
 def _too_large_message():

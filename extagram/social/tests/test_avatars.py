@@ -312,3 +312,17 @@ class AvatarQueryBoundTests(AvatarTestCase):
             large_feed = self.count_queries("/explore/")
         self.assertEqual(small_feed, large_feed)
         self.assertEqual(small_detail, self.count_queries(post.get_absolute_url()))
+
+
+class AvatarRoleTests(AvatarTestCase):
+    def test_the_upload_role_takes_pictures_and_the_app_role_does_not(self):
+        with self.settings(ROLE="app"):
+            self.assertEqual(self.upload_avatar().status_code, 404)
+            self.assertEqual(self.client.post("/upload/avatar/remove/").status_code, 404)
+        self.assertEqual(stored_files(), set())
+        with self.settings(ROLE="upload"):
+            self.assertEqual(self.upload_avatar().status_code, 302)
+            self.assertNotEqual(self.profile().avatar_names, [])
+            with self.captureOnCommitCallbacks(execute=True):
+                self.assertEqual(self.client.post("/upload/avatar/remove/").status_code, 302)
+        self.assertEqual(stored_files(), set())

@@ -70,13 +70,21 @@ def account_settings(request):
         user=request.user, defaults={"handle": request.user.username}
     )
     form = DisplayNameForm(request.POST or None, instance=profile)
+    context = {"form": form, "email_verified": _has_verified_email(request.user)}
     if request.method == "POST":
         if form.is_valid():
             form.save()
             messages.success(request, _("Your display name has been saved."))
             return redirect("account_settings")
-        return render(request, "accounts/settings.html", {"form": form}, status=400)
-    return render(request, "accounts/settings.html", {"form": form})
+        return render(request, "accounts/settings.html", context, status=400)
+    return render(request, "accounts/settings.html", context)
+
+
+def _has_verified_email(user):
+    """allauth's two-factor set-up needs one (see the settings page's hint)."""
+    from allauth.account.models import EmailAddress
+
+    return EmailAddress.objects.filter(user=user, verified=True).exists()
 
 
 @login_required

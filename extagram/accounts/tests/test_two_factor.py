@@ -81,3 +81,9 @@ class TwoFactorTests(BaseTestCase):
     def test_the_settings_page_links_to_two_factor(self):
         self.assertContains(self.client.get("/accounts/settings/"), 'href="/accounts/2fa/"')
         self.assertEqual(self.client.get("/accounts/2fa/").status_code, 200)
+
+    def test_the_settings_page_says_two_factor_needs_a_verified_address_until_there_is_one(self):
+        hint = "needs a verified e-mail address"
+        self.assertContains(self.client.get("/accounts/settings/"), hint)
+        self.owner.emailaddress_set.create(email="alice@example.com", primary=True, verified=True)
+        self.assertNotContains(self.client.get("/accounts/settings/"), hint)

@@ -34,6 +34,8 @@ SECRETS = {
 # Secrets only an operator can supply (never generated): name -> (owner uid, gid, mode).
 SUPPLIED = {
     "email_password": (APP_UID, APP_UID, 0o400),  # SMTP password, EMAIL_HOST_PASSWORD_FILE
+    "s3_access_key_id": (APP_UID, APP_UID, 0o400),  # EXTAGRAM_S3_ACCESS_KEY_ID_FILE
+    "s3_secret_access_key": (APP_UID, APP_UID, 0o400),  # EXTAGRAM_S3_SECRET_ACCESS_KEY_FILE
 }
 
 

@@ -32,12 +32,16 @@ die() { echo "extagram-render-config: $*" >&2; exit 1; }
 : "${EXTAGRAM_UPLOAD_UPSTREAM:=upload:8000}"
 : "${EXTAGRAM_MEDIA_UPSTREAM:=media:8080}"
 : "${EXTAGRAM_STATIC_UPSTREAM:=static:8080}"
+# how long the proxy serves a photo from its cache before asking media again: the bound
+# on how long a deleted post's photo can still be served (docs/performance.md)
+: "${EXTAGRAM_PROXY_MEDIA_CACHE_SECONDS:=60}"
 
 # ---------------------------------------------------------------- validation
 is_uint() { case "$1" in ''|*[!0-9]*) return 1 ;; *) return 0 ;; esac; }
 is_uint "$EXTAGRAM_UPLOAD_MAX_MB" && [ "$EXTAGRAM_UPLOAD_MAX_MB" -ge 1 ] \
 	|| die "EXTAGRAM_UPLOAD_MAX_MB must be a whole number of megabytes (>= 1), not '$EXTAGRAM_UPLOAD_MAX_MB'"
-for v in EXTAGRAM_PROXY_LOGIN_BURST EXTAGRAM_PROXY_UPLOAD_BURST EXTAGRAM_HTTPS_PORT EXTAGRAM_HSTS_SECONDS; do
+for v in EXTAGRAM_PROXY_LOGIN_BURST EXTAGRAM_PROXY_UPLOAD_BURST EXTAGRAM_HTTPS_PORT EXTAGRAM_HSTS_SECONDS \
+	EXTAGRAM_PROXY_MEDIA_CACHE_SECONDS; do
 	eval "val=\$$v"
 	is_uint "$val" || die "$v must be a whole number, not '$val'"
 done
@@ -132,12 +136,13 @@ fi
 export EXTAGRAM_SERVER_NAMES EXTAGRAM_SITE_LISTEN EXTAGRAM_HTTPS_PORT_SUFFIX \
 	EXTAGRAM_UPLOAD_MAX_MB EXTAGRAM_PROXY_RESOLVER EXTAGRAM_PROXY_LOGIN_RATE \
 	EXTAGRAM_PROXY_LOGIN_BURST EXTAGRAM_PROXY_UPLOAD_RATE EXTAGRAM_PROXY_UPLOAD_BURST \
-	EXTAGRAM_APP_UPSTREAM EXTAGRAM_UPLOAD_UPSTREAM EXTAGRAM_MEDIA_UPSTREAM EXTAGRAM_STATIC_UPSTREAM
+	EXTAGRAM_APP_UPSTREAM EXTAGRAM_UPLOAD_UPSTREAM EXTAGRAM_MEDIA_UPSTREAM EXTAGRAM_STATIC_UPSTREAM \
+	EXTAGRAM_PROXY_MEDIA_CACHE_SECONDS
 VARS='${EXTAGRAM_SERVER_NAMES} ${EXTAGRAM_SITE_LISTEN} ${EXTAGRAM_HTTPS_PORT_SUFFIX}
 ${EXTAGRAM_UPLOAD_MAX_MB} ${EXTAGRAM_PROXY_RESOLVER} ${EXTAGRAM_PROXY_LOGIN_RATE}
 ${EXTAGRAM_PROXY_LOGIN_BURST} ${EXTAGRAM_PROXY_UPLOAD_RATE} ${EXTAGRAM_PROXY_UPLOAD_BURST}
 ${EXTAGRAM_APP_UPSTREAM} ${EXTAGRAM_UPLOAD_UPSTREAM} ${EXTAGRAM_MEDIA_UPSTREAM}
-${EXTAGRAM_STATIC_UPSTREAM}'
+${EXTAGRAM_STATIC_UPSTREAM} ${EXTAGRAM_PROXY_MEDIA_CACHE_SECONDS}'
 
 if [ -n "$tls" ]; then
 	EXTAGRAM_TLS_CERT=$cert EXTAGRAM_TLS_KEY=$key EXTAGRAM_TLS_STAPLING=$stapling \
@@ -171,12 +176,13 @@ add_header X-Content-Type-Options nosniff always;
 add_header X-Frame-Options DENY always;
 add_header Referrer-Policy same-origin always;
 add_header Cross-Origin-Opener-Policy same-origin always;
-add_header Permissions-Policy "camera=(), microphone=(), geolocation=(), payment=()" always;
+add_header Permissions-Policy "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=()" always;
 $hsts
 EOF
+# Photos and static files: the media and static tiers send their own X-Content-Type-Options
+# and caching headers; the proxy adds only its own.
 cat > "$OUT/headers-asset.inc" <<EOF
 add_header X-Request-ID \$request_id always;
-add_header X-Content-Type-Options nosniff always;
 $hsts
 EOF
 # .inc files are included explicitly, never by the *.conf glob

@@ -41,6 +41,9 @@ def test_the_proxys_own_error_page_has_its_own_strict_policy(stack):
         "default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'none'; "
         "frame-ancestors 'none'"
     ]
+    # the same features off as on the app's pages, and a charset for non-browser clients
+    assert "usb=()" in response.header("Permissions-Policy", "")
+    assert response.header("Content-Type") == "text/html; charset=utf-8"
 
 
 def test_signed_in_pages_are_private_and_bypass_the_microcache(stack):

@@ -21,21 +21,24 @@ SECRET_KEY = "extagram-test-secret"
 REGION = "us-east-1"
 
 
-def _free_port():
+def _free_port(host="127.0.0.1"):
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, 0))
         return s.getsockname()[1]
 
 
 class S3Server:
-    """`moto_server` on a free 127.0.0.1 port; start() waits until it answers (at most 30 s).
+    """`moto_server` on a free port of `host` (127.0.0.1 by default; the stack test uses
+    the host's address on a Docker bridge it created, so containers reach it); start()
+    waits until it answers (at most 30 s).
 
     Raises RuntimeError if it does not start. stop() ends the process it started.
     """
 
-    def __init__(self):
-        self.port = _free_port()
-        self.endpoint_url = f"http://127.0.0.1:{self.port}"
+    def __init__(self, host="127.0.0.1"):
+        self.host = host
+        self.port = _free_port(host)
+        self.endpoint_url = f"http://{host}:{self.port}"
         self.process = None
 
     def start(self):
@@ -43,7 +46,7 @@ class S3Server:
         if command is None:
             raise RuntimeError("moto_server not found: install the test extra (moto[server])")
         self.process = subprocess.Popen(
-            [command, "-H", "127.0.0.1", "-p", str(self.port)],
+            [command, "-H", self.host, "-p", str(self.port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -52,7 +55,7 @@ class S3Server:
             if self.process.poll() is not None:
                 raise RuntimeError(f"moto_server exited with {self.process.returncode}")
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                with socket.create_connection((self.host, self.port), timeout=0.2):
                     return self
             except OSError:
                 time.sleep(0.1)

@@ -1,0 +1,196 @@
+"""Photos in an S3-compatible bucket in the container stack (issue 15).
+
+The stack runs with EXTAGRAM_S3_* set (the key pair as operator-supplied secret files),
+against `moto_server` (test scaffolding: extagram.testing.s3server) on this machine. It
+listens on the host's address on a Docker bridge network this test creates — never
+loopback, which containers cannot reach — so the upload service, the app and the media
+tier reach it the way they would reach a bucket's endpoint. Through the front door: an
+upload puts exactly the post's objects in the bucket (nothing on the media volume), the
+media tier answers the photo from the bucket (same bytes, immutable caching, the tier's
+CSP and nosniff, no S3 headers), a missing photo is a 404, and deleting the post removes
+its objects and the photo is a 404 again within the caches' bounds.
+
+Own stack (project `extagram-buckettest-<pid>`), not the session one: the storage is
+chosen at start. Run time on the CI machine: see the "bucket stack" lines of the report.
+"""
+
+import json
+import os
+import re
+import secrets
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from extagram.testing.images import noisy_jpeg
+from extagram.testing.s3server import ACCESS_KEY, REGION, SECRET_KEY, S3Server
+from extagram_ops.docker import docker
+from extagram_ops.throwaway import Stack, free_subnet, loopback_env, run_is_alive
+from tests.stack.conftest import require_docker, unavailable
+from tests.stack.stackhelpers import REPORT
+
+pytestmark = pytest.mark.stack
+
+PREFIX = "extagram-buckettest-"
+KEY_PREFIX = "site1"
+PHOTO_SRC = re.compile(r'<img class="photo" src="(/media/photos/[^"]+)"')
+# how long the media tier and the proxy keep a photo here (defaults: 600 s and 60 s)
+MEDIA_CACHE_SECONDS = 3
+PROXY_CACHE_SECONDS = 2
+
+
+def _remove_abandoned_networks():
+    """The S3 networks of bucket test runs that died before cleaning up."""
+    names = docker("network", "ls", "--format", "{{.Name}}").stdout.split()
+    for name in names:
+        if name.startswith(PREFIX) and name.endswith("-s3"):
+            project = name.removesuffix("-s3")
+            if not run_is_alive(project):
+                docker("network", "rm", name, check=False)
+
+
+@pytest.fixture(scope="module")
+def bucket_stack():
+    """(stack, S3Server, bucket name): a stack whose photos live in a moto bucket."""
+    require_docker()
+    started = time.monotonic()
+    _remove_abandoned_networks()
+    project = f"{PREFIX}{os.getpid()}"
+    network = f"{project}-s3"
+    subnet = free_subnet()
+    created = docker("network", "create", "--subnet", subnet, network, check=False)
+    if created.returncode != 0:
+        unavailable(f"cannot create the bridge for the S3 server: {created.stderr.strip()}")
+    gateway = json.loads(docker("network", "inspect", network).stdout)[0]["IPAM"]["Config"][0]
+    host = gateway.get("Gateway") or subnet.rsplit(".", 1)[0] + ".1"
+    server = None
+    secrets_dir = tempfile.TemporaryDirectory(prefix="extagram-buckettest-secrets-")
+    stack = None
+    try:
+        try:
+            server = S3Server(host=host).start()
+        except (RuntimeError, OSError) as error:
+            unavailable(f"moto_server on {host}: {error}")
+        bucket = server.new_bucket()
+        # what docs/swarm.md tells the operator: anonymous s3:GetObject on photos/ only
+        # (the media tier's GETs are unsigned); without it moto answers 403, like S3
+        photos = f"arn:aws:s3:::{bucket}/{KEY_PREFIX}/photos/*"
+        statement = {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject"}
+        policy = {"Version": "2012-10-17", "Statement": [{**statement, "Resource": photos}]}
+        server.client().put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+        Path(secrets_dir.name, "s3_access_key_id").write_text(ACCESS_KEY + "\n")
+        Path(secrets_dir.name, "s3_secret_access_key").write_text(SECRET_KEY + "\n")
+        env = loopback_env(
+            "buckettest",
+            EXTAGRAM_UPLOAD_MAX_MB="2",
+            EXTAGRAM_S3_BUCKET=bucket,
+            EXTAGRAM_S3_ENDPOINT_URL=server.endpoint_url,
+            EXTAGRAM_S3_REGION=REGION,
+            EXTAGRAM_S3_ADDRESSING_STYLE="path",
+            EXTAGRAM_S3_PREFIX=KEY_PREFIX,
+            EXTAGRAM_S3_ACCESS_KEY_ID_FILE="/run/secrets/s3_access_key_id",
+            EXTAGRAM_S3_SECRET_ACCESS_KEY_FILE="/run/secrets/s3_secret_access_key",
+            EXTAGRAM_SECRETS_DIR=secrets_dir.name,
+            EXTAGRAM_MEDIA_CACHE_SECONDS=str(MEDIA_CACHE_SECONDS),
+            EXTAGRAM_PROXY_MEDIA_CACHE_SECONDS=str(PROXY_CACHE_SECONDS),
+        )
+        stack = Stack.create(env, PREFIX)
+        if not os.environ.get("STACK_NO_BUILD"):
+            built = time.monotonic()
+            stack.compose("build", timeout=3600)
+            REPORT.append(f"bucket stack: docker compose build {time.monotonic() - built:.1f}s")
+        REPORT.append(f"bucket stack: up to all healthy {stack.up():.1f}s")
+        yield stack, server, bucket
+    finally:
+        if stack is not None and not os.environ.get("STACK_KEEP"):
+            stack.down()
+        if server is not None:
+            server.stop()
+        docker("network", "rm", network, check=False)
+        secrets_dir.cleanup()
+        REPORT.append(f"bucket stack: whole module {time.monotonic() - started:.1f}s")
+
+
+def _post_names(stack, pk):
+    """The storage names of post `pk`'s files, from the database (in the upload role)."""
+    code = (
+        f"from extagram.posts.models import Post; p = Post.objects.get(pk={int(pk)}); "
+        "print(p.image_large); print(p.image_small)"
+    )
+    out = stack.exec("upload", "python", "manage.py", "shell", "--no-imports", "-c", code)
+    return set(out.split())
+
+
+def _until(predicate, seconds):
+    deadline = time.monotonic() + seconds
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return predicate()
+
+
+def test_a_photo_goes_to_the_bucket_is_served_from_it_and_goes_with_its_post(bucket_stack):
+    stack, server, bucket = bucket_stack
+    assert server.keys(bucket) == []
+
+    # the key pair never shows in the containers' configuration
+    for service in ("app", "upload", "media"):
+        for container in stack.containers(service):
+            assert SECRET_KEY not in json.dumps(container), f"{service} shows the S3 secret"
+
+    client = stack.client()
+    name = "bucket" + secrets.token_hex(4)
+    assert client.signup(name, "Correct-Horse-" + secrets.token_hex(6)).status == 302
+    photo_bytes = noisy_jpeg(400, 300, seed=secrets.randbits(32))
+    response = client.post_multipart(
+        "/upload/",
+        {"caption": "in a bucket", "alt_text": "noise"},
+        {"photo": ("noise.jpg", photo_bytes, "image/jpeg")},
+    )
+    assert response.status == 302, f"upload: {response.status} {response.text[:500]}"
+    pk = int(re.search(r"/p/(\d+)/", response.location).group(1))
+
+    names = _post_names(stack, pk)
+    assert names and all(n.startswith("photos/") for n in names), names
+    assert server.keys(bucket) == sorted(f"{KEY_PREFIX}/{n}" for n in names)
+    on_volume = stack.exec("upload", "sh", "-c", "find /data/media -type f | wc -l")
+    assert on_volume.strip() == "0", "a photo file was written to the media volume"
+
+    page = client.get(response.location)
+    photo = PHOTO_SRC.search(page.text).group(1)
+    assert photo.removeprefix("/media/") in names
+    served = stack.client().get(photo)
+    assert served.status == 200, served.status
+    key = f"{KEY_PREFIX}/{photo.removeprefix('/media/')}"
+    stored = server.client().get_object(Bucket=bucket, Key=key)["Body"].read()
+    assert served.body == stored and served.body[:3] == b"\xff\xd8\xff"
+    assert served.header("Content-Type") == "image/jpeg"
+    assert served.header("Cache-Control") == "public, max-age=31536000, immutable"
+    assert served.header("X-Extagram-Tier") == "media"
+    assert served.headers.get_all("X-Content-Type-Options") == ["nosniff"]
+    assert "sandbox" in served.header("Content-Security-Policy")
+    leaked = [h for h in served.headers if h.lower().startswith(("x-amz", "x-minio"))]
+    assert leaked == [], leaked
+    assert "werkzeug" not in served.header("Server", "").lower()
+    assert "amazons3" not in served.header("Server", "").lower()
+
+    # a key that is not in the bucket: a plain 404, nothing of S3's answer
+    missing = stack.client().get("/media/photos/00/" + "0" * 64 + ".jpg")
+    assert missing.status == 404
+    assert b"<Error>" not in missing.body and bucket.encode() not in missing.body
+    assert "immutable" not in missing.header("Cache-Control", "")
+
+    deleted = client.post_form(f"/p/{pk}/delete/", {}, token_from=f"/p/{pk}/delete/")
+    assert deleted.status == 302, f"delete: {deleted.status}"
+    assert _until(lambda: server.keys(bucket) == [], 10), server.keys(bucket)
+    # gone through the front door once both caches' copies expire
+    started = time.monotonic()
+    bound = MEDIA_CACHE_SECONDS + PROXY_CACHE_SECONDS + 5
+    assert _until(lambda: stack.client().get(photo).status == 404, bound), (
+        f"the deleted photo was still served {time.monotonic() - started:.0f} s later"
+    )
+    REPORT.append(
+        f"bucket stack: deleted photo 404 after {time.monotonic() - started:.1f}s "
+        f"(caches: media {MEDIA_CACHE_SECONDS}s, proxy {PROXY_CACHE_SECONDS}s)"
+    )

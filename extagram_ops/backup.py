@@ -167,12 +167,38 @@ def media_sums_tar(path: Path) -> dict[str, str]:
     return sums
 
 
+def photo_bucket(project: Project) -> str:
+    """The S3 bucket the stack's photos are in (EXTAGRAM_S3_BUCKET of its running upload
+    container), or "" when they are on the media volume. OpsError if upload is not running."""
+    upload = project.one("upload")
+    out = project.docker("inspect", "-f", "{{json .Config.Env}}", upload.id).stdout
+    for item in json.loads(out or "[]") or []:
+        key, _, value = item.partition("=")
+        if key == "EXTAGRAM_S3_BUCKET":
+            return value.strip()
+    return ""
+
+
+def refuse_bucket(project: Project, what: str) -> None:
+    """OpsError when the photos are in a bucket: backup/restore copy the media volume,
+    which is then empty, so they would save or restore the database without its photos."""
+    bucket = photo_bucket(project)
+    if bucket:
+        raise OpsError(
+            f"{what} refused: this stack's photos are in the S3 bucket {bucket!r}, which "
+            "extagram-ops does not copy (it copies the media volume, empty here). Keep the "
+            "photos with the bucket's own versioning or replication and dump the database "
+            "yourself: docs/swarm.md, 'Backups with a bucket'."
+        )
+
+
 def backup(project: Project, dest: Path) -> dict:
     dest = dest.resolve()
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise OpsError(f"{dest} exists and is not an empty directory; choose a new DEST")
     for service in ("db", "upload"):
         project.one(service)
+    refuse_bucket(project, "backup")
     tmp = dest.with_name(f".{dest.name}.partial-{os.getpid()}")
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp.mkdir(mode=0o700)  # password hashes and sessions inside: owner only
@@ -295,6 +321,7 @@ def restore(project: Project, src: Path, force: bool = False) -> dict:
     src = src.resolve()
     for service in ("db", "upload", "cache"):
         project.one(service)
+    refuse_bucket(project, "restore")
     contents = stack_contents(project)
     if contents["users"] or contents["media_files"]:
         if not force:

@@ -175,6 +175,11 @@ def test_a_photo_goes_to_the_bucket_is_served_from_it_and_goes_with_its_post(buc
     assert "werkzeug" not in served.header("Server", "").lower()
     assert "amazons3" not in served.header("Server", "").lower()
 
+    # the media tier kept a copy in its bounded cache (the next reads cost the bucket nothing)
+    cached = stack.exec("media", "sh", "-c", "find /tmp/extagram-media-cache -type f | wc -l")
+    assert int(cached) >= 1, "the media tier cached nothing"
+    REPORT.append(f"bucket stack: media tier memory with a cached photo {stack.memory(('media',))}")
+
     # a key that is not in the bucket: a plain 404, nothing of S3's answer
     missing = stack.client().get("/media/photos/00/" + "0" * 64 + ".jpg")
     assert missing.status == 404

@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 GOALS_MB = {"idle": 300, "after_load": 450}
 NGINX_IMAGES = ("proxy", "media", "static")
 FLOOR = "Django floor: smallest view, signed in"
+FULL_PAGE = "full page load, signed out, cold browser cache"
+ASSET_ROWS = ("photo via proxy -> media", "static CSS via proxy -> static")
 
 
 def _f(value, digits=1):
@@ -236,6 +238,26 @@ class Report:
             )
         else:
             add("feed p99 during uploads / idle", "<= 1.25x", "not measured", None)
+        # issue 13, goal 1: photos and static files at proxy speed, against the microcached
+        # feed measured in the same run (the first, smallest size)
+        for name in ASSET_ROWS:
+            asset = self.find(4, name)
+            if asset and out_small and out_small.rps > 0:
+                ratio = asset.rps / out_small.rps
+                add(
+                    f"{name} / signed-out feed: req/s",
+                    ">= 0.8x",
+                    f"{asset.rps:,.0f} / {out_small.rps:,.0f} = {ratio:.2f}x",
+                    ratio >= 0.8,
+                )
+                add(
+                    f"{name}: p99 vs the signed-out feed's",
+                    "no worse",
+                    f"{_ms(asset.p99_ms)} vs {_ms(out_small.p99_ms)} ms",
+                    asset.p99_ms <= out_small.p99_ms,
+                )
+            else:
+                add(f"{name} / signed-out feed", ">= 0.8x, p99 no worse", "not measured", None)
         for when, limit in GOALS_MB.items():
             mem = self.memory.get(when)
             label = "idle" if when == "idle" else "after the load"
@@ -295,6 +317,17 @@ class Report:
                             row.p99_ms / theirs["p99_ms"] if theirs["p99_ms"] else None,
                         )
                     )
+        page = self.find(4, FULL_PAGE)
+        theirs = self.php_row(20)
+        if page and theirs and theirs["rps"]:
+            out.append(
+                (
+                    f"{FULL_PAGE} (page loads/s: HTML + every asset)",
+                    "PHP at 20 posts (HTML only: it has no assets)",
+                    page.rps / theirs["rps"],
+                    None,
+                )
+            )
         up = self.find(5, "upload 500 KB, sequential")
         theirs = (self.php or {}).get("uploads") or {}
         if up and theirs.get("p50_ms"):

@@ -61,6 +61,8 @@ def stack():
         EXTAGRAM_PROXY_LOGIN_BURST="3",
         # a sweep every few seconds, so test_media_sweep.py sees one (default: 900 s)
         EXTAGRAM_MEDIA_SWEEP_INTERVAL="3",
+        # the proxy keeps photos 5 s, so test_asset_cache.py sees a deleted one go quickly
+        EXTAGRAM_PROXY_MEDIA_CACHE_SECONDS="5",
     )
     s = Stack.create(env, PROJECT_PREFIX)
     REPORT.append(

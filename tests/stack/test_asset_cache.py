@@ -1,0 +1,107 @@
+"""The proxy's edge cache for photos and static files (issue 13, goal 1).
+
+A repeat of a photo or a stylesheet is answered by the proxy from its cache (X-Cache: HIT)
+with the same bytes and the same headers as the tier's own answer (one nosniff, the media
+tier's sandbox CSP, X-Extagram-Tier naming the tier that made it); a deleted post's photo
+stops being served within EXTAGRAM_PROXY_MEDIA_CACHE_SECONDS of its file's deletion.
+"""
+
+import re
+import secrets
+import time
+
+import pytest
+
+from extagram.testing.images import noisy_jpeg
+
+pytestmark = pytest.mark.stack
+
+PHOTO_SRC = re.compile(r'<img class="photo" src="(/media/photos/[^"]+)"')
+CSS_HREF = re.compile(r'<link rel="stylesheet" href="(/static/[^"]+\.css)"')
+# headers that differ per answer by design
+PER_ANSWER = {"date", "x-request-id", "x-cache", "connection", "keep-alive"}
+
+
+def _headers(response):
+    return sorted(
+        (k.lower(), v) for k, v in response.headers.items() if k.lower() not in PER_ANSWER
+    )
+
+
+def _post_a_photo(stack):
+    """A new user's post with a photo no other test uses: (client, post URL, photo URL)."""
+    client = stack.client()
+    name = "cache" + secrets.token_hex(4)
+    assert client.signup(name, "Correct-Horse-" + secrets.token_hex(6)).status == 302
+    response = client.post_multipart(
+        "/upload/",
+        {"caption": "edge cache test", "alt_text": "noise"},
+        {"photo": ("noise.jpg", noisy_jpeg(400, 300, seed=secrets.randbits(32)), "image/jpeg")},
+    )
+    assert response.status == 302, f"upload: {response.status} {response.text[:500]}"
+    post_url = response.location
+    page = client.get(post_url)
+    assert page.status == 200
+    return client, post_url, PHOTO_SRC.search(page.text).group(1)
+
+
+def test_a_second_fetch_of_a_photo_is_a_proxy_cache_hit_with_the_same_answer(stack):
+    _, _, photo = _post_a_photo(stack)
+    first = stack.client().get(photo)
+    second = stack.client().get(photo)
+    assert first.status == second.status == 200
+    assert first.header("X-Cache") == "MISS"
+    assert second.header("X-Cache") == "HIT"
+    assert second.body == first.body and second.body[:3] == b"\xff\xd8\xff"
+    assert _headers(second) == _headers(first)
+    assert second.header("X-Extagram-Tier") == "media"
+    assert second.headers.get_all("X-Content-Type-Options") == ["nosniff"]
+    assert len(second.headers.get_all("Content-Security-Policy")) == 1
+    assert "sandbox" in second.header("Content-Security-Policy")
+    assert "immutable" in second.header("Cache-Control")
+    # the query string is not part of the key: junk cannot push files out of the cache
+    assert stack.client().get(photo + "?x=" + secrets.token_hex(4)).header("X-Cache") == "HIT"
+
+
+def test_a_second_fetch_of_the_stylesheet_is_a_hit_and_still_gzipped(stack):
+    css = CSS_HREF.search(stack.client().get("/").text).group(1)
+    gzip = {"Accept-Encoding": "gzip"}
+    stack.client().get(css, headers=gzip)
+    again = stack.client().get(css, headers=gzip)
+    assert again.status == 200
+    assert again.header("X-Cache") == "HIT"
+    assert again.header("X-Extagram-Tier") == "static"
+    assert again.header("Content-Encoding") == "gzip"
+    assert again.headers.get_all("X-Content-Type-Options") == ["nosniff"]
+    # a client that does not accept gzip is not given the cached gzip copy (Vary)
+    plain = stack.client().get(css)
+    assert plain.status == 200 and plain.header("Content-Encoding") is None
+
+
+def test_a_missing_photo_is_a_404_that_is_not_kept_long(stack):
+    missing = "/media/photos/00/" + "0" * 64 + ".jpg"
+    response = stack.client().get(missing)
+    assert response.status == 404
+    assert "immutable" not in response.header("Cache-Control", "")
+
+
+def test_a_deleted_posts_photo_stops_being_served_within_the_bound(stack):
+    bound = int(stack.env.get("EXTAGRAM_PROXY_MEDIA_CACHE_SECONDS", "60"))
+    client, post_url, photo = _post_a_photo(stack)
+    stack.client().get(photo)
+    assert stack.client().get(photo).header("X-Cache") == "HIT"
+    pk = re.search(r"/p/(\d+)/", post_url).group(1)
+    deleted = client.post_form(f"/p/{pk}/delete/", {}, token_from=f"/p/{pk}/delete/")
+    assert deleted.status == 302, f"delete: {deleted.status}"
+    started = time.monotonic()
+    # the file goes when the post does (or at the next media sweep, every 3 s here);
+    # the proxy's copy at most `bound` seconds later
+    deadline = started + bound + 15
+    status = 200
+    while time.monotonic() < deadline:
+        status = stack.client().get(photo).status
+        if status == 404:
+            break
+        time.sleep(0.5)
+    elapsed = time.monotonic() - started
+    assert status == 404, f"the deleted photo was still served {elapsed:.0f} s later"

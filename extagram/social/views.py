@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.db.models import Exists, OuterRef
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -22,6 +23,7 @@ from .forms import ProfileForm
 from .models import (
     Follow,
     Notification,
+    PostTag,
     SearchName,
     Tag,
     all_posts,
@@ -193,9 +195,10 @@ def search(request):
         people = _people_matching(handle_query) if handle_query else []
         tags = (
             list(
-                Tag.objects.filter(prefix_filter("name", tag_query)).order_by("name")[
-                    :SEARCH_RESULTS
-                ]
+                Tag.objects.filter(prefix_filter("name", tag_query))
+                # only tags some post still carries: a tag page with nothing is no answer
+                .filter(Exists(PostTag.objects.filter(tag=OuterRef("pk"))))
+                .order_by("name")[:SEARCH_RESULTS]
             )
             if tag_query
             else []

@@ -1,7 +1,7 @@
 from django.contrib.auth import get_user_model
 
 from extagram.accounts.models import Profile
-from extagram.social.models import Tag
+from extagram.social.models import PostTag, Tag
 from extagram.social.views import SEARCH_RESULTS
 from extagram.testing.base import BaseTestCase
 
@@ -27,11 +27,19 @@ class SearchTests(BaseTestCase):
         self.assertEqual([t.name for t in response.context["tags"]], ["sunrise", "sunset"])
         self.assertContains(response, 'href="/tags/sunset/"')
 
+    def test_a_tag_no_post_carries_any_more_is_not_offered(self):
+        post = self.make_post(caption="#sunset")
+        self.make_post(caption="#sunrise")
+        post.delete()
+        response = self.client.get("/search/", {"q": "#sun"})
+        self.assertEqual([t.name for t in response.context["tags"]], ["sunrise"])
+
     def test_results_are_bounded(self):
         User = get_user_model()
+        post = self.make_post(caption="")
         for i in range(SEARCH_RESULTS + 5):
             User.objects.create_user(f"zed{i:02d}")
-            Tag.objects.create(name=f"zed{i:02d}")
+            PostTag.objects.create(post=post, tag=Tag.objects.create(name=f"zed{i:02d}"))
         response = self.client.get("/search/", {"q": "zed"})
         self.assertEqual(len(response.context["people"]), SEARCH_RESULTS)
         self.assertEqual(len(response.context["tags"]), SEARCH_RESULTS)

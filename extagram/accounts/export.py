@@ -90,15 +90,16 @@ def _post_record(post, missing=frozenset()):
     }
 
 
-def _account_record(user):
+def _account_record(user, missing=frozenset()):
     from allauth.account.models import EmailAddress
 
     profile = getattr(user, "profile", None)
+    has_avatar = profile is not None and bool(profile.avatar_large) and AVATAR_NAME not in missing
     return {
         "username": user.username,
         "display_name": profile.display_name if profile else "",
         "bio": profile.bio if profile else "",
-        "avatar": AVATAR_NAME if profile and profile.avatar_large else None,
+        "avatar": AVATAR_NAME if has_avatar else None,
         "emails": [
             {"email": e.email, "verified": e.verified, "primary": e.primary}
             for e in EmailAddress.objects.filter(user=user).order_by("id")
@@ -138,7 +139,7 @@ def _following(user):
 def _write_json(out, user, missing):
     """data.json, written one post / comment / like at a time."""
     out.write(b'{\n"account": ')
-    out.write(json.dumps(_account_record(user), ensure_ascii=False).encode())
+    out.write(json.dumps(_account_record(user, missing), ensure_ascii=False).encode())
     for key, records in (
         ("posts", (_post_record(p, missing) for p in _posts(user).iterator())),
         ("comments_written", _comments_written(user)),
@@ -156,7 +157,7 @@ def _write_json(out, user, missing):
 
 def _write_html(out, user, missing):
     """index.html: a heading, then one rendered section per post, comments and likes."""
-    account = _account_record(user)
+    account = _account_record(user, missing)
     out.write(render_to_string("accounts/export/head.html", {"account": account}).encode())
     for post in _posts(user).iterator():
         out.write(
@@ -201,6 +202,7 @@ def zip_chunks(user):
                     archive.writestr(AVATAR_NAME, source.read())  # at most 160 x 160
             except OSError:
                 log.warning("export for %s: profile picture cannot be read", user.pk)
+                missing.add(AVATAR_NAME)
             yield sink.take()
         for name, writer in (("data.json", _write_json), ("index.html", _write_html)):
             info = zipfile.ZipInfo(name, timezone.now().timetuple()[:6])

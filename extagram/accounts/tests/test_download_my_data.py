@@ -99,6 +99,15 @@ class DownloadMyDataTests(BaseTestCase):
         )
         self.assertIn("could not be read", archive.read("index.html").decode())
 
+    def test_a_lost_profile_picture_is_not_pointed_at(self):
+        profile = self.owner.profile
+        profile.avatar_large = "photos/00/" + "0" * 64 + ".jpg"  # no such file
+        profile.save()
+        archive = self.download()
+        self.assertNotIn("avatar.jpg", archive.namelist())
+        self.assertIsNone(json.loads(archive.read("data.json"))["account"]["avatar"])
+        self.assertNotIn('src="avatar.jpg"', archive.read("index.html").decode())
+
     def test_an_empty_account_still_gets_a_valid_archive(self):
         archive = self.download()
         self.assertEqual(set(archive.namelist()), {"data.json", "index.html"})

@@ -2,14 +2,17 @@
 (function () {
   "use strict";
 
-  function enhanceLikeForms(root) {
-    root.querySelectorAll("form.like-form").forEach(function (form) {
+  // A toggle form (like, follow) sent in the background: the server answers JSON with the
+  // form's fresh HTML (`html`), which replaces it; `onData` updates anything else on the
+  // page. Any other answer (e.g. signed out: a redirect to the login page) submits the
+  // plain form instead, which works without this script.
+  function enhanceToggleForms(root, selector, onData) {
+    root.querySelectorAll(selector).forEach(function (form) {
       if (form.dataset.enhanced) return;
       form.dataset.enhanced = "1";
       form.addEventListener("submit", function (event) {
         event.preventDefault();
-        var button = form.querySelector("button");
-        button.disabled = true;
+        form.querySelector("button").disabled = true;
         fetch(form.action, {
           method: "POST",
           body: new FormData(form),
@@ -24,55 +27,32 @@
           .then(function (data) {
             var holder = document.createElement("div");
             holder.innerHTML = data.html;
-            var fresh = holder.querySelector("form.like-form");
+            var fresh = holder.querySelector(selector);
+            if (onData) onData(data);
             form.replaceWith(fresh);
-            enhanceLikeForms(fresh.parentNode);
-            fresh.querySelector("button").focus();
-          })
-          .catch(function () {
-            form.submit(); // e.g. signed out: the server redirects to the login page
-          });
-      });
-    });
-  }
-
-  // Follow / unfollow without leaving the page; the plain form works without this.
-  function enhanceFollowForms(root) {
-    root.querySelectorAll("form.follow-form").forEach(function (form) {
-      if (form.dataset.enhanced) return;
-      form.dataset.enhanced = "1";
-      form.addEventListener("submit", function (event) {
-        event.preventDefault();
-        var button = form.querySelector("button");
-        button.disabled = true;
-        fetch(form.action, {
-          method: "POST",
-          body: new FormData(form),
-          headers: { Accept: "application/json" },
-          credentials: "same-origin",
-        })
-          .then(function (response) {
-            var type = response.headers.get("Content-Type") || "";
-            if (!response.ok || type.indexOf("application/json") === -1) throw new Error("fallback");
-            return response.json();
-          })
-          .then(function (data) {
-            var holder = document.createElement("div");
-            holder.innerHTML = data.html;
-            var fresh = holder.querySelector("form.follow-form");
-            var count = document.querySelector("[data-follower-count]");
-            if (count) {
-              holder.innerHTML = data.count_html;
-              count.replaceWith(holder.querySelector("[data-follower-count]"));
-            }
-            form.replaceWith(fresh);
-            enhanceFollowForms(fresh.parentNode);
+            enhanceToggleForms(fresh.parentNode, selector, onData);
             fresh.querySelector("button").focus();
           })
           .catch(function () {
             form.submit();
           });
       });
+    });
+  }
+
+  function enhanceLikeForms(root) {
+    enhanceToggleForms(root, "form.like-form");
+  }
+
+  // Follow / unfollow without leaving the page, with the follower count kept in step.
+  function enhanceFollowForms(root) {
+    enhanceToggleForms(root, "form.follow-form", function (data) {
+      var count = document.querySelector("[data-follower-count]");
+      if (count && data.count_html) {
+        var holder = document.createElement("div");
+        holder.innerHTML = data.count_html;
+        count.replaceWith(holder.querySelector("[data-follower-count]"));
+      }
     });
   }
 

@@ -1,5 +1,3 @@
-import io
-
 import pytest
 from PIL import Image
 
@@ -10,20 +8,9 @@ from extagram.testing.images import (
     jpeg_with_gps_and_orientation,
     picture,
 )
-from extagram.uploads.images import UnacceptableImage, process_photo
+from extagram.uploads.images import UnacceptableImage
 
-MAX_PIXELS = 50_000_000
-
-
-def process(data, **kwargs):
-    kwargs.setdefault("max_pixels", MAX_PIXELS)
-    return process_photo(io.BytesIO(data), **kwargs)
-
-
-def decoded(variant):
-    image = Image.open(io.BytesIO(variant.data))
-    image.load()
-    return image
+from ._photos import decoded, process
 
 
 def test_it_removes_gps_and_all_other_exif():

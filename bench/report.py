@@ -3,6 +3,9 @@
 from dataclasses import dataclass, field
 
 GOALS_MB = {"idle": 300, "after_load": 450}
+# case 10 (--shape social): the rows the issue-12 goals compare (bench/run.py SOCIAL_PAGES)
+SOCIAL_HOME = "home feed, signed in"
+SOCIAL_EXPLORE = "Explore feed, signed in"
 NGINX_IMAGES = ("proxy", "media", "static")
 FLOOR = "Django floor: smallest view, signed in"
 FULL_PAGE = "full page load, signed out, cold browser cache"
@@ -292,7 +295,38 @@ class Report:
                 if base:
                     measured += f" (base image {base:.0f} MB + ours {size - base:.1f} MB)"
                 add(f"{name} image (nginx)", "<= 60 MB", measured, size <= 60)
+        self._social_goals(add)
         return out
+
+    def _social_goals(self, add):
+        """Issue 12's goals on case 10 (--shape social), when it ran: the home feed at the
+        largest size >= 0.8x its req/s at the smallest (100 posts in a full run), and the
+        home feed no slower than the signed-in Explore feed at each size, same run."""
+        home = sorted(
+            (r for r in self.rows if r.case == 10 and r.name == SOCIAL_HOME and r.posts),
+            key=lambda r: r.posts,
+        )
+        if not home:
+            return
+        small, large = home[0], home[-1]
+        if large.posts != small.posts and small.rps > 0:
+            ratio = large.rps / small.rps
+            add(
+                f"home feed at {large.posts:,} posts / at {small.posts:,}: req/s",
+                ">= 0.8x",
+                f"{large.rps:,.0f} / {small.rps:,.0f} = {ratio:.2f}x",
+                ratio >= 0.8,
+            )
+        for row in home:
+            explore = self.find(10, SOCIAL_EXPLORE, row.posts)
+            if explore and explore.rps > 0:
+                ratio = row.rps / explore.rps
+                add(
+                    f"home feed / Explore feed, signed in, at {row.posts:,} posts: req/s",
+                    ">= 1.0x",
+                    f"{row.rps:,.0f} / {explore.rps:,.0f} = {ratio:.2f}x",
+                    ratio >= 1.0,
+                )
 
     def ratios(self):
         """[(ours, theirs, req/s ratio, p99 ratio)] against the PHP design."""

@@ -27,11 +27,11 @@ if not __package__:  # run as bench/run.py
 
 from bench import php, wrk  # noqa: E402
 from bench.loadgen import jpeg_for, percentile  # noqa: E402
-from bench.report import FLOOR, FULL_PAGE, Report  # noqa: E402
+from bench.report import FLOOR, FULL_PAGE, SOCIAL_EXPLORE, SOCIAL_HOME, Report  # noqa: E402
 from extagram_ops.docker import docker  # noqa: E402
 
 RESULTS = REPO / "bench" / "results"
-ALL_CASES = (1, 2, 3, 4, 5, 6, 7, 8, 9)
+ALL_CASES = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
 FULL = {
     "sizes": (100, 10_000, 100_000),
     "duration": 15,
@@ -62,8 +62,25 @@ SHAPES = {
         "--comments-per-post=20",
         "--engaged-posts=1000",
     ],
+    # seeded by `manage.py seed_social` (issue 12): members, a follow graph, tags and
+    # notifications; its options are SOCIAL / SOCIAL_QUICK below
+    "social": [],
 }
-SHAPE_USERS = {"plain": 50, "heavy": 500}
+SHAPE_USERS = {"plain": 50, "heavy": 500, "social": 10_000}
+# seed_social's follow graph: issue 12's shape in a full run; a small one for --quick
+SOCIAL = ["--min-follows=50", "--max-follows=300", "--stars=20"]
+SOCIAL_QUICK_USERS = 250
+SOCIAL_QUICK = ["--min-follows=20", "--max-follows=100", "--stars=20"]
+# Case 10 (--shape social only): the social pages, signed in as SOCIAL_MEMBERS distinct
+# members rotated request by request (wrk.Load.sessions).
+SOCIAL_MEMBERS = 100
+SOCIAL_PAGES = [
+    (SOCIAL_HOME, "/"),
+    (SOCIAL_EXPLORE, "/explore/"),
+    ("tag page, signed in", "/tags/extagram/"),  # a tag every seeded post has
+    ("search, signed in", "/search/?q=bench12"),  # a handle prefix: many matches
+    ("notifications, signed in", "/notifications/"),
+]
 PASSWORD = "bench-" + secrets.token_urlsafe(12)  # the stack lives for one run
 USER = "bench000"
 CAPTION = "Bench upload: a new photo from the harbour at dusk with my friends & coffee <3"
@@ -210,8 +227,70 @@ class Bench:
         log(f"seeding to {posts} posts")
         started = time.monotonic()
         users = SHAPE_USERS[self.args.shape]
+        if self.args.shape == "social":
+            self.seed_social(posts)
+            log(f"seeded {posts} posts in {time.monotonic() - started:.1f}s")
+            return
         self.stack.seed_posts(posts, users, "--password", PASSWORD, *SHAPES[self.args.shape])
         log(f"seeded {posts} posts in {time.monotonic() - started:.1f}s")
+
+    def social_users(self):
+        return SOCIAL_QUICK_USERS if self.args.quick else SHAPE_USERS["social"]
+
+    def seed_social(self, posts):
+        """`manage.py seed_social` in the upload container (as Stack.seed_posts runs
+        seed_posts, and for the same reason: memory); run again, it tops up."""
+        options = SOCIAL_QUICK if self.args.quick else SOCIAL
+        self.stack.exec(
+            "upload",
+            *("python", "manage.py", "seed_social", "--posts", str(posts)),
+            *("--users", str(self.social_users()), "--password", PASSWORD, *options),
+            timeout=3600,
+        )
+
+    def social_members(self):
+        """SOCIAL_MEMBERS member names with notifications and an ordinary follow count:
+        seed_social gives notifications to its first 200 members in username order and
+        makes its first 20 (--stars) the accounts most people follow; these are the next
+        SOCIAL_MEMBERS after the stars, in the same order."""
+        names = sorted(f"bench{i:03d}" for i in range(self.social_users()))
+        return names[20 : 20 + SOCIAL_MEMBERS]
+
+    def sign_in_members(self):
+        """Sign each social member in once (urllib, the real log-in form); their cookies."""
+        sessions = []
+        for name in self.social_members():
+            client = self.stack.client()
+            page = client.get("/accounts/login/")
+            assert page.status == 200, f"login page: {page.status}"
+            response = client.login(name, PASSWORD)
+            assert response.status == 302, f"login as {name}: {response.status}"
+            cookies = {
+                "sessionid": client.cookie("sessionid"),
+                "csrftoken": client.cookie("csrftoken"),
+            }
+            assert all(cookies.values()), f"{name}: no session/csrf cookie after login"
+            sessions.append(cookies)
+        self.member_client = client
+        return tuple(sessions)
+
+    def case_social(self, n):
+        """Case 10: each social page under SOCIAL_MEMBERS signed-in members at once (one
+        wrk load per page, each request the next member's session)."""
+        if not getattr(self, "sessions", None):
+            log(f"case 10: signing in {SOCIAL_MEMBERS} members")
+            self.sessions = self.sign_in_members()
+        url_headers = self.load_target("/")[1]
+        for name, path in SOCIAL_PAGES:
+            r = self.member_client.get(path)
+            assert r.status == 200, f"GET {path} (member): {r.status}"
+            assert "csrfmiddlewaretoken" in r.text, f"{path}: signed-in page has no forms"
+            url = self.load_target(path)[0]
+            load = wrk.Load(url, headers=url_headers, sessions=self.sessions)
+            log(f"case 10: {name} ({n} posts) -- wrk {self.p['duration']}s")
+            result = wrk.run(load, self.p["duration"])
+            note = f"{path}; {len(self.sessions)} members' sessions in turn"
+            self.report.add(10, name, result, posts=n, note=note)
 
     def sign_in(self):
         client = self.stack.client()
@@ -378,6 +457,8 @@ class Bench:
                     cookies={"sessionid": "no-such-session"},
                     note="unknown sessionid cookie: proxy cache bypassed, app renders",
                 )
+            if 10 in self.cases and self.args.shape == "social":
+                self.case_social(n)
             if 2 in self.cases:
                 self.check_page("/", signed_in=True)
                 r = self.wrk(2, "feed, signed in", "/", posts=n, signed_in=True)
@@ -623,7 +704,7 @@ def parse_args(argv):
         "--cases",
         type=lambda s: [int(x) for x in s.split(",") if x],
         default=list(ALL_CASES),
-        help="comma-separated case numbers to run (default: all 1-9)",
+        help="comma-separated case numbers to run (default: all 1-10; 10 needs --shape social)",
     )
     parser.add_argument("--no-php", action="store_true", help="skip case 9 (the PHP design)")
     parser.add_argument(
@@ -642,8 +723,10 @@ def parse_args(argv):
         "--shape",
         choices=sorted(SHAPES),
         default="plain",
-        help="data seeded: plain (short captions) or heavy (2,200-char captions, 500 users,"
-        " 100 likes and 20 comments on each of the newest 1,000 posts)",
+        help="data seeded: plain (short captions), heavy (2,200-char captions, 500 users,"
+        " 100 likes and 20 comments on each of the newest 1,000 posts) or social"
+        " (manage.py seed_social: 10,000 members, a follow graph, tags, notifications;"
+        " adds case 10, the social pages signed in as 100 members)",
     )
     parser.add_argument("--no-build", action="store_true", help="use the images as built")
     parser.add_argument("--keep", action="store_true", help="leave the stack running at the end")

@@ -228,7 +228,19 @@ class Bench:
         started = time.monotonic()
         users = SHAPE_USERS[self.args.shape]
         if self.args.shape == "social":
-            self.seed_social(posts)
+            if getattr(self, "seeded", None):
+                # seed_social's top-up reads every follow pair into memory (1.75M at 10,000
+                # members) and got the 256 MB upload container OOM-killed (exit 137): seed
+                # each size into empty volumes instead, then sign in again
+                log("social shape: a fresh stack for the next size (down -v, up)")
+                self.stack.down(volumes=True)
+                self.stack.timed_up()
+                self.sessions = None
+                self.seed_social(posts)
+                self.sign_in()
+            else:
+                self.seed_social(posts)
+            self.seeded = posts
             log(f"seeded {posts} posts in {time.monotonic() - started:.1f}s")
             return
         self.stack.seed_posts(posts, users, "--password", PASSWORD, *SHAPES[self.args.shape])

@@ -125,6 +125,24 @@ class DownloadMyDataTests(BaseTestCase):
         pieces = [piece for piece in response.streaming_content if piece]
         self.assertGreater(len(pieces), 3)
 
+    def test_the_export_takes_the_same_queries_for_2_and_12_commented_posts(self):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        def commented_post():
+            post = self.make_post()
+            Comment.objects.create(post=post, author=self.stranger, body="Bonica")
+
+        for _ in range(2):
+            commented_post()
+        with CaptureQueriesContext(connection) as small:
+            self.download()
+        for _ in range(10):
+            commented_post()
+        with CaptureQueriesContext(connection) as large:
+            self.download()
+        self.assertEqual(len(small), len(large))
+
 
 @pytest.mark.ratelimit
 class DownloadRateLimitTests(BaseTestCase):

@@ -21,29 +21,7 @@ import sys
 import tempfile
 import time
 
-
-def setup(data_dir):
-    os.environ.update(
-        EXTAGRAM_DATA_DIR=data_dir,
-        DJANGO_SETTINGS_MODULE="extagram.settings",
-        RATELIMIT_ENABLE="false",
-        LOG_LEVEL="WARNING",
-    )
-    os.environ.pop("DATABASE_URL", None)
-    os.environ.pop("REDIS_URL", None)
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-
-    # Pages render without collectstatic (a failed log-in would show the form).
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-    call_command("migrate", verbosity=0)
+from bench.inprocess import start_django
 
 
 def measure(client, login, password, count, before_each=None):
@@ -66,7 +44,7 @@ def main(argv=None):
     parser.add_argument("--logins", type=int, default=10, help="log-ins per row (default 10)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as data_dir:
-        setup(data_dir)
+        start_django(data_dir)
         from django.contrib.auth import get_user_model
         from django.contrib.auth.hashers import make_password
         from django.test import Client

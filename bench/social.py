@@ -29,6 +29,8 @@ import sys
 import tempfile
 import time
 
+from bench.inprocess import start_django
+
 PAGES = [
     ("home", "/"),
     ("explore", "/explore/"),
@@ -38,33 +40,6 @@ PAGES = [
     ("public feed", "/"),  # signed out: PostQuerySet.page_before's one-statement join
 ]
 MEMBER = "bench500"  # not one of the 20 popular accounts; follows 50-300 like most
-
-
-def setup(data_dir, database_url):
-    os.environ.update(
-        EXTAGRAM_DATA_DIR=data_dir,
-        DJANGO_SETTINGS_MODULE="extagram.settings",
-        RATELIMIT_ENABLE="false",
-        LOG_LEVEL="WARNING",
-    )
-    os.environ.pop("REDIS_URL", None)
-    if database_url:
-        os.environ["DATABASE_URL"] = database_url
-    else:
-        os.environ.pop("DATABASE_URL", None)
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    call_command("migrate", verbosity=0)
-    if database_url:
-        call_command("flush", interactive=False, verbosity=0)
 
 
 def explain_home(user):
@@ -115,7 +90,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     with tempfile.TemporaryDirectory() as data_dir:
-        setup(data_dir, args.database_url)
+        start_django(data_dir, args.database_url)
         from io import StringIO
 
         from django.contrib.auth import get_user_model

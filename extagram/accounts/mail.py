@@ -31,11 +31,11 @@ class FileAndLogBackend(EmailBackend):
 
     def send_messages(self, email_messages):
         if self.unwritable:
+            log.debug("mail folder not writable: %s", self.unwritable)
             for message in email_messages or []:
                 log.info(
-                    "mail to %s (not written to a file: %s):\n%s",
+                    "mail to %s (no EMAIL_HOST set, so it is shown here, not sent):\n%s",
                     ", ".join(message.recipients()),
-                    self.unwritable,
                     message.message().as_string(),
                 )
             return len(email_messages or [])

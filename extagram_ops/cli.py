@@ -8,17 +8,23 @@
     extagram-ops backup --verify /backups/2026-11-28
     extagram-ops restore /backups/2026-11-28 [--force]
     extagram-ops swarm-config > stack.yaml   # the swarm stack file (docs/swarm.md)
+    extagram-ops --swarm extagram deploy v2  # the same commands on a swarm stack
 
-The stack is the compose project in the folder with compose.yaml (-p / COMPOSE_PROJECT_NAME,
-default "extagram"). Run the CLI with the same environment (or `.env`) as `docker compose
-up`: new containers are created from compose.yaml with it. Exit status 0 on success, 1
-when the operation failed (the message says why; the running stack is left as it was),
-2 for bad usage.
+Two modes, chosen on the command line. Compose mode (the default): the stack is the
+compose project in the folder with compose.yaml (-p / COMPOSE_PROJECT_NAME, default
+"extagram"); run the CLI with the same environment (or `.env`) as `docker compose up`:
+new containers are created from compose.yaml with it. Swarm mode (`--swarm STACK`, or
+EXTAGRAM_OPS_SWARM=STACK): the stack `docker stack deploy` made, on the swarm whose
+manager DOCKER_HOST points at; the engine does the rolling updates, rollbacks and
+scaling (extagram_ops.swarm). Exit status 0 on success, 1 when the operation failed (the
+message says why; the running stack is left as it was), 2 for bad usage.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -63,13 +69,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="extagram-ops",
         description="Deploy, roll back, scale, back up, restore and inspect an Extagram "
-        "compose stack with no failed requests.",
+        "compose project or swarm stack with no failed requests.",
         epilog="Progress goes to stderr; results to stdout. Exit 0 ok, 1 failed, 2 usage.",
     )
     parser.add_argument(
         "-p",
         "--project-name",
         help="compose project (default: $COMPOSE_PROJECT_NAME or 'extagram')",
+    )
+    parser.add_argument(
+        "--swarm",
+        metavar="STACK",
+        default=os.environ.get("EXTAGRAM_OPS_SWARM") or None,
+        help="swarm mode: operate the swarm stack STACK through the engine (DOCKER_HOST: "
+        "a manager) instead of a compose project (default: $EXTAGRAM_OPS_SWARM)",
     )
     parser.add_argument(
         "--project-dir",
@@ -96,7 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
         "rotation, then drain (SIGTERM) and remove the old ones. If a new container never "
         "becomes healthy it is removed and traffic never leaves the old version. "
         "Migrations must be compatible with the running version (expand first, contract "
-        "in a later release).",
+        "in a later release). With --swarm: the migrate job runs on VERSION and is waited "
+        "for, then `docker service update --image` of app and upload with the stack's "
+        "update_config (start-first, automatic rollback); a version the engine rolled back "
+        "is reported as a failure (and app is rolled back too if upload fails).",
     )
     p.add_argument(
         "version",
@@ -118,7 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="return to the version before the last deploy",
         description="Deploy (the same blue-green way) the version that was "
         "running before the last deploy or rollback, as recorded in the "
-        "state file. Migrations are not reversed.",
+        "state file. Migrations are not reversed. With --swarm: `docker service rollback` "
+        "of app and upload (the engine keeps the previous spec; no state file).",
     )
     _timeout_arg(p)
 
@@ -127,7 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="change the number of app replicas (app=N)",
         description="Add replicas (started unseen by the proxy, put in its "
         "rotation once healthy) or remove them (drained with SIGTERM, highest "
-        "numbers first). Persist the number with EXTAGRAM_APP_REPLICAS.",
+        "numbers first). Persist the number with EXTAGRAM_APP_REPLICAS. With --swarm: "
+        "`docker service scale`, waiting until N tasks run healthy.",
     )
     p.add_argument("target", type=_scale_arg, metavar="app=N")
     _timeout_arg(p)
@@ -175,8 +193,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_status(project: Project, args) -> int:
-    import json
-
     containers = [c for c in project.containers(all=True) if c.service in LONG_RUNNING]
     if not containers:
         raise OpsError(f"compose project {project.name!r} has no containers")
@@ -368,6 +384,66 @@ def cmd_swarm_config(project: Project, args) -> int:
     return 0
 
 
+def swarm_status(stack: swarm.SwarmStack, args) -> int:
+    """Exit 1 when a service runs fewer tasks than it wants or an update is paused."""
+    data = stack.status()
+    if args.json:
+        print(json.dumps(data, indent=1))
+    bad = []
+    for s in data["services"]:
+        if s["mode"] != "job" and s["running"] < (s["desired"] or 0):
+            bad.append(f"{s['service']}: {s['running']}/{s['desired']} tasks running")
+        if s["update"] in ("paused", "rollback_paused"):
+            bad.append(f"{s['service']}: update {s['update']}: {s['update_message']}")
+    if args.json:
+        return 1 if bad else 0
+    app = next((s for s in data["services"] if s["service"] == "app"), None)
+    line = f"app runs {app['version']} (previous {app['previous'] or '-'})" if app else "no app"
+    print(f"swarm stack {stack.stack}: {line}")
+    print(f"{'service':<8} {'mode':<10} {'tasks':>7}  {'version':<14} {'last update':<18} nodes")
+    for s in data["services"]:
+        tasks = f"{s['completed']} done" if s["mode"] == "job" else f"{s['running']}/{s['desired']}"
+        print(
+            f"{s['service']:<8} {s['mode']:<10} {tasks:>7}  {s['version']:<14} "
+            f"{s['update'] or '-':<18} {','.join(s['nodes']) or '-'}"
+        )
+        if s["update"] == "rollback_completed":
+            print(f"  note: {s['service']}'s last update was rolled back: {s['update_message']}")
+    for problem in bad:
+        print(f"  ! {problem}")
+    return 1 if bad else 0
+
+
+def swarm_deploy(stack: swarm.SwarmStack, args) -> int:
+    if args.build:
+        raise OpsError(
+            "--build is for Compose mode: on a swarm every node pulls the images, so build "
+            "and push VERSION to the registry first (docs/swarm.md), then deploy"
+        )
+    previous = stack.deploy(args.version, args.timeout, not args.skip_migrate, args.force)
+    print(
+        f"swarm stack {stack.stack}: deploy done, app and upload now run {args.version} "
+        f"(previous {previous}); `extagram-ops --swarm {stack.stack} rollback` goes back."
+    )
+    return 0
+
+
+def swarm_rollback(stack: swarm.SwarmStack, args) -> int:
+    before, after = stack.rollback(args.timeout)
+    print(f"swarm stack {stack.stack}: rollback done, app and upload run {after} (was {before})")
+    return 0
+
+
+def swarm_scale(stack: swarm.SwarmStack, args) -> int:
+    _service, replicas = args.target
+    before = stack.scale(replicas, args.timeout)
+    print(
+        f"swarm stack {stack.stack}: app {before} -> {replicas} replicas. The next `docker "
+        f"stack deploy` sets the stack file's count (EXTAGRAM_APP_REPLICAS={replicas} keeps it)."
+    )
+    return 0
+
+
 def needs_engine(args) -> bool:
     """Whether the command talks to Docker. `backup --verify DIR` only reads a folder, so
     it works on a machine with no Docker engine (or no docker command) at all."""
@@ -385,11 +461,30 @@ COMMANDS = {
 }
 
 
+# swarm mode: the engine does these; backup, restore and swarm-config are shared
+SWARM_COMMANDS = {
+    **COMMANDS,
+    "status": swarm_status,
+    "deploy": swarm_deploy,
+    "rollback": swarm_rollback,
+    "scale": swarm_scale,
+}
+
+
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.swarm and args.project_name:
+        parser.error("--swarm STACK and -p PROJECT are two modes: give one")
+    if args.swarm and not VERSION_RE.match(args.swarm):
+        parser.error(f"--swarm {args.swarm!r} is not a stack name")
     try:
         if not needs_engine(args):
             return COMMANDS[args.command](None, args)
+        if args.swarm:
+            stack = swarm.SwarmStack(args.swarm, args.project_dir)
+            stack.check_engine()
+            return SWARM_COMMANDS[args.command](stack, args)
         project = Project(args.project_name, args.project_dir)
         project.check_engine()
         return COMMANDS[args.command](project, args)

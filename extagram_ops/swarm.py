@@ -1,19 +1,32 @@
-"""The swarm stack file, derived from compose.yaml (issue 15; docs/swarm.md).
+"""Extagram on Docker Swarm (issue 15; docs/swarm.md): the stack file, and the stack's
+operations driven through the engine.
 
-compose.yaml is the one source of truth; deploy/swarm/stack.override.yaml holds only
-what differs on a swarm. `docker compose config` merges the two (it understands the
-override's `!reset`/`!override`, which `docker stack deploy` does not), and
-`stack_config` turns its output into what the stack loader accepts: no top-level
+The stack file: compose.yaml is the one source of truth; deploy/swarm/stack.override.yaml
+holds only what differs on a swarm. `docker compose config` merges the two (it
+understands the override's `!reset`/`!override`, which `docker stack deploy` does not),
+and `stack_config` turns its output into what the stack loader accepts: no top-level
 `name`, and the few values Compose writes as strings that the stack schema wants as
-numbers (CPU counts the other way round), no Compose-made resource names, no `build`.
+numbers (CPU counts the other way round), no Compose-made resource names, no `build`,
+no optional secret that was not supplied.
+
+The operations (`extagram-ops --swarm STACK ...`, SwarmStack): deploy updates the
+`migrate` job and waits for it, then `docker service update --image` of app and upload,
+each with the update_config the stack file gave it (start-first, failure_action
+rollback, a monitor window), and reads the service's UpdateStatus afterwards (the
+update command exits 0 even after the engine rolled it back); rollback is `docker
+service rollback`; scale is `docker service scale`; status reads `docker service
+ls/ps`; backup/restore `docker exec` into the db (and upload, cache) task containers on
+the engine DOCKER_HOST points at. No state file and no container of ours: the engine
+keeps the previous spec and reschedules tasks itself.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
-from extagram_ops.docker import OpsError, docker
+from extagram_ops.docker import Container, OpsError, Project, docker, progress
 
 OVERRIDE = Path("deploy/swarm/stack.override.yaml")
 
@@ -48,9 +61,57 @@ def stack_config(directory: Path, env: dict | None = None) -> str:
     return json.dumps(for_stack(json.loads(result.stdout)), indent=1)
 
 
+# Secrets the stack takes only when their file exists in EXTAGRAM_SWARM_SECRETS_DIR
+# (a swarm secret must exist to be referenced): {secret: the variable that points a
+# service at it}. Without the S3 keys boto3's own chain is used (instance profile, task
+# role); without a certificate the proxy makes a self-signed one when EXTAGRAM_TLS=true.
+OPTIONAL_SECRETS = {
+    "s3_access_key_id": "EXTAGRAM_S3_ACCESS_KEY_ID_FILE",
+    "s3_secret_access_key": "EXTAGRAM_S3_SECRET_ACCESS_KEY_FILE",
+    "tls_fullchain": None,
+    "tls_privkey": None,
+}
+
+
+def drop_absent_secrets(config: dict) -> list[str]:
+    """Leave out of `config` each OPTIONAL_SECRETS entry whose file does not exist: the
+    top-level secret, every service's reference to it and the service's variable naming
+    its file. Returns the names left out. Both halves of a pair go together (a key id
+    without its secret, or a certificate without its key, is a mistake worth a refusal):
+    OpsError when only one of them exists."""
+    secrets = config.get("secrets") or {}
+    absent = [
+        name
+        for name in OPTIONAL_SECRETS
+        if name in secrets and not Path(secrets[name].get("file") or "").is_file()
+    ]
+    for pair in (("s3_access_key_id", "s3_secret_access_key"), ("tls_fullchain", "tls_privkey")):
+        if sum(name in absent for name in pair) == 1:
+            missing = next(name for name in pair if name in absent)
+            raise OpsError(
+                f"swarm secret {missing!r} has no file ({secrets[missing].get('file')}) but its "
+                f"pair has one: supply both {pair[0]} and {pair[1]}, or neither"
+            )
+    for name in absent:
+        del secrets[name]
+        for service in config.get("services", {}).values():
+            given = service.get("secrets") or []
+            kept = [s for s in given if (s if isinstance(s, str) else s.get("source")) != name]
+            if len(kept) != len(given):
+                service["secrets"] = kept
+                variable = OPTIONAL_SECRETS[name]
+                if variable and variable in (service.get("environment") or {}):
+                    service["environment"][variable] = ""
+            if not service.get("secrets"):
+                service.pop("secrets", None)
+    return absent
+
+
 def for_stack(config: dict) -> dict:
-    """`docker compose config` output -> the stack loader's types (changes `config`)."""
+    """`docker compose config` output -> the stack loader's types (changes `config`),
+    without the optional secrets that were not supplied (drop_absent_secrets)."""
     config.pop("name", None)
+    drop_absent_secrets(config)
     # Compose names networks and volumes after its project ("extagram_front"); the stack
     # prefixes its own name instead, so two stacks (or a stack and a Compose project)
     # never share one
@@ -78,3 +139,430 @@ def for_stack(config: dict) -> dict:
                 if isinstance(item, dict) and isinstance(item.get("mode"), str):
                     item["mode"] = int(item["mode"], 8)
     return config
+
+
+# ---------------------------------------------------------------- operations
+
+STACK_LABEL = "com.docker.stack.namespace"
+TASK_SERVICE_LABEL = "com.docker.swarm.service.name"
+TASK_NAME_LABEL = "com.docker.swarm.task.name"
+ROLLED = ("app", "upload")
+# UpdateStatus.State values (moby api/types/swarm): an update is over in one of these
+UPDATE_DONE = {"completed", "paused", "rollback_completed", "rollback_paused"}
+# seconds to wait for the engine to start a rolling update before concluding it has none
+NO_UPDATE_AFTER = 15
+LIVE_TASK = {"new", "pending", "assigned", "accepted", "preparing", "ready", "starting", "running"}
+
+
+def image_tag(image: str) -> str:
+    """The tag of an image reference: 'reg:5000/extagram/app:v2@sha256:..' -> 'v2' ('' if
+    it has none)."""
+    name = image.split("@", 1)[0]
+    last = name.rsplit("/", 1)[-1]
+    return last.rpartition(":")[2] if ":" in last else ""
+
+
+def with_tag(image: str, tag: str) -> str:
+    """The same repository with another tag and no digest ('r/app:v1@sha256:..', 'v2' ->
+    'r/app:v2'): the engine resolves and pins the new digest itself."""
+    name = image.split("@", 1)[0]
+    head, _, last = name.rpartition("/")
+    repo = last.split(":", 1)[0]
+    return f"{head}/{repo}:{tag}" if head else f"{repo}:{tag}"
+
+
+class SwarmStack(Project):
+    """A stack deployed with `docker stack deploy` (`docker stack ls` names it), operated
+    through the swarm's manager that DOCKER_HOST points at.
+
+    Inherits Project's runners (docker, exec, stream) so that extagram_ops.backup works on
+    it unchanged: `one(service)` finds the service's task container on this engine (the
+    database's node, for the db task: docs/swarm.md) and says where it runs otherwise.
+    """
+
+    def __init__(self, stack: str, directory: Path | None = None, env=None):
+        super().__init__(stack, directory, env)
+        self.stack = stack
+
+    def service_name(self, short: str) -> str:
+        return f"{self.stack}_{short}"
+
+    # ---- the engine's view
+    def check_engine(self):
+        super().check_engine()
+        info = self.docker("info", "--format", "{{json .Swarm}}").stdout
+        swarm = json.loads(info or "{}")
+        if swarm.get("LocalNodeState") != "active":
+            raise OpsError(
+                "this Docker engine is in no swarm (--swarm operates a `docker stack deploy` "
+                "stack: point DOCKER_HOST at a manager of the swarm)"
+            )
+        if not swarm.get("ControlAvailable"):
+            raise OpsError(
+                "this engine is a swarm worker: point DOCKER_HOST at a manager "
+                "(`docker node ls` there lists them)"
+            )
+
+    def service(self, short: str) -> dict | None:
+        """`docker service inspect` of STACK_short, or None when there is no such service."""
+        out = self.docker("service", "inspect", self.service_name(short), check=False)
+        if out.returncode != 0:
+            return None
+        return json.loads(out.stdout)[0]
+
+    def services(self) -> dict[str, dict]:
+        """{short name: service inspect} of every service of the stack."""
+        ids = self.docker(
+            "service", "ls", "-q", "--filter", f"label={STACK_LABEL}={self.stack}"
+        ).stdout.split()
+        if not ids:
+            return {}
+        found = json.loads(self.docker("service", "inspect", *ids).stdout)
+        prefix = f"{self.stack}_"
+        return {s["Spec"]["Name"].removeprefix(prefix): s for s in found}
+
+    def tasks(self, short: str) -> list[dict]:
+        """Every task of the service the manager still remembers (`docker inspect` of
+        `docker service ps -q`), newest first."""
+        ids = self.docker(
+            "service", "ps", "-q", "--no-trunc", self.service_name(short), check=False
+        ).stdout.split()
+        if not ids:
+            return []
+        tasks = json.loads(self.docker("inspect", *ids, check=False).stdout or "[]")
+        return sorted(tasks, key=lambda t: t.get("CreatedAt", ""), reverse=True)
+
+    def node_names(self) -> dict[str, str]:
+        out = self.docker("node", "ls", "--format", "{{.ID}}\t{{.Hostname}}").stdout
+        return dict(line.split("\t", 1) for line in out.splitlines() if "\t" in line)
+
+    def require_stack(self) -> None:
+        if self.service("app") is None:
+            raise OpsError(
+                f"no service {self.service_name('app')!r} on this swarm: is {self.stack!r} the "
+                "stack's name (`docker stack ls`)?"
+            )
+
+    def spec_image(self, short: str) -> str:
+        service = self.service(short)
+        if service is None:
+            raise OpsError(f"the stack has no service {self.service_name(short)!r}")
+        return service["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
+
+    def current_version(self, service: str = "app") -> str | None:
+        """The tag of the image the service's spec names (what the engine runs or is
+        rolling to), None when the stack has no such service."""
+        try:
+            return image_tag(self.spec_image(service)) or None
+        except OpsError:
+            return None
+
+    # ---- task containers on this engine (backup, restore)
+    def containers(self, service: str | None = None, all: bool = False) -> list[Container]:
+        args = ["ps", "-q", "--no-trunc", "--filter", f"label={STACK_LABEL}={self.stack}"]
+        if all:
+            args.insert(1, "-a")
+        if service:
+            args += ["--filter", f"label={TASK_SERVICE_LABEL}={self.service_name(service)}"]
+        ids = self.docker(*args).stdout.split()
+        found = self.inspect(*ids) if ids else []
+        for c in found:
+            labels = c.data["Config"].get("Labels") or {}
+            c.service = labels.get(TASK_SERVICE_LABEL, "?").removeprefix(f"{self.stack}_")
+            # task name "STACK_app.2.<id>": the slot is the replica number
+            parts = labels.get(TASK_NAME_LABEL, "").split(".")
+            c.number = int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else 0
+        if service:
+            found = [c for c in found if c.service == service]
+        return sorted(found, key=lambda c: (c.service, c.number))
+
+    def one(self, service: str) -> Container:
+        running = [c for c in self.running(service) if c.status == "running"]
+        if running:
+            return running[0]
+        names = self.node_names()
+        where = sorted(
+            {
+                names.get(t.get("NodeID", ""), t.get("NodeID", "?"))
+                for t in self.tasks(service)
+                if t["Status"]["State"] == "running"
+            }
+        )
+        if where:
+            raise OpsError(
+                f"{self.service_name(service)} runs on node {', '.join(where)}, not on the "
+                "engine DOCKER_HOST points at: run extagram-ops there (e.g. "
+                "DOCKER_HOST=ssh://root@<that node>)"
+            )
+        raise OpsError(f"{self.service_name(service)} has no running task")
+
+    # ---- updates
+    def check_update_config(self, short: str, service: dict) -> None:
+        """The promises of a deploy rest on the spec: OpsError unless the service updates
+        start-first, rolls back by itself on failure, and has a healthcheck (a new task
+        is then running, and in DNS, only once healthy)."""
+        spec = service["Spec"]
+        update = spec.get("UpdateConfig") or {}
+        health = spec["TaskTemplate"]["ContainerSpec"].get("Healthcheck") or {}
+        problems = []
+        if update.get("Order") != "start-first":
+            problems.append(f"update order {update.get('Order')!r}, not start-first")
+        if update.get("FailureAction") != "rollback":
+            problems.append(f"failure action {update.get('FailureAction')!r}, not rollback")
+        if health.get("Test") == ["NONE"]:
+            problems.append("its healthcheck is disabled")
+        if problems:
+            raise OpsError(
+                f"{self.service_name(short)}: {'; '.join(problems)}: deploy it from the stack "
+                "file (`extagram-ops swarm-config`) first"
+            )
+        state = (service.get("UpdateStatus") or {}).get("State")
+        if state in ("updating", "rollback_started"):
+            raise OpsError(f"{self.service_name(short)} is already {state}: wait for it")
+
+    def update(self, short: str, args: list[str], timeout: float, what: str) -> dict:
+        """`docker service update --detach ARGS STACK_short` (or `rollback` when ARGS is
+        ['--rollback']), then wait until the engine says the update is over. Returns the
+        service; OpsError when the engine rolled it back or paused it (its message and the
+        failed tasks' errors quoted), or after `timeout` seconds."""
+        before = self.service(short) or {}
+        started_before = (before.get("UpdateStatus") or {}).get("StartedAt")
+        name = self.service_name(short)
+        if args == ["--rollback"]:
+            self.docker("service", "rollback", "--detach", name, timeout=120)
+        else:
+            self.docker("service", "update", "--detach", *args, name, timeout=300)
+        began = time.monotonic()
+        deadline = began + timeout
+        last_said = 0.0
+        while True:
+            service = self.service(short) or {}
+            status = service.get("UpdateStatus") or {}
+            state = status.get("State")
+            ours = status.get("StartedAt") != started_before
+            if ours and state in UPDATE_DONE:
+                break
+            now = time.monotonic()
+            if not ours and now - began > NO_UPDATE_AFTER:
+                # the engine started no rolling update: the spec did not change what the
+                # tasks run (e.g. the same image digest under another tag)
+                progress(f"{name}: nothing to roll (the tasks' spec is unchanged)")
+                return service
+            if now > deadline:
+                raise OpsError(
+                    f"{name}: {what} not finished after {timeout:.0f}s (engine: "
+                    f"{state or 'no update status'}; {status.get('Message', '')})"
+                )
+            if now - last_said >= 5:
+                progress(f"{name}: {state or 'waiting'} {status.get('Message', '')}".rstrip())
+                last_said = now
+            time.sleep(1)
+        expected = "rollback_completed" if args == ["--rollback"] else "completed"
+        if state != expected:
+            failed = [
+                f"{t['Spec']['ContainerSpec']['Image'].split('@')[0]}: "
+                f"{t['Status'].get('Err') or t['Status'].get('Message')}"
+                for t in self.tasks(short)[:8]
+                if t["Status"]["State"] in ("failed", "rejected") or t["Status"].get("Err")
+            ]
+            detail = ("\n  failed tasks:\n    " + "\n    ".join(failed)) if failed else ""
+            raise OpsError(f"{name}: {what} ended {state}: {status.get('Message', '')}{detail}")
+        progress(f"{name}: {state}")
+        return service
+
+    def run_migrate(self, image: str, timeout: float, resolve: bool) -> None:
+        """Run the `migrate` job on IMAGE once and wait for it: OpsError if it fails (after
+        the restart attempts its spec allows) or outlasts `timeout` seconds."""
+        job = self.service("migrate")
+        if job is None or "ReplicatedJob" not in job["Spec"]["Mode"]:
+            raise OpsError(
+                f"{self.service_name('migrate')} is missing or not a swarm job: deploy the "
+                "stack from the current stack file (`extagram-ops swarm-config`) first"
+            )
+        before = ((job.get("JobStatus") or {}).get("JobIteration") or {}).get("Index", 0)
+        args = ["--image", image, "--force"] + ([] if resolve else ["--no-resolve-image"])
+        self.docker("service", "update", "--detach", *args, self.service_name("migrate"))
+        attempts = job["Spec"]["TaskTemplate"].get("RestartPolicy", {}).get("MaxAttempts", 0)
+        deadline = time.monotonic() + timeout
+        quiet = 0
+        while True:
+            job = self.service("migrate") or {}
+            index = ((job.get("JobStatus") or {}).get("JobIteration") or {}).get("Index", 0)
+            tasks = [
+                t
+                for t in self.tasks("migrate")
+                if index > before and (t.get("JobIteration") or {}).get("Index") == index
+            ]
+            states = [t["Status"]["State"] for t in tasks]
+            if "complete" in states:
+                progress(f"migrations of {image_tag(image)} done")
+                return
+            failed = [t for t in tasks if t["Status"]["State"] in ("failed", "rejected")]
+            # gone for good: every try used, or no task left that could still finish
+            quiet = quiet + 1 if tasks and not set(states) & LIVE_TASK else 0
+            if failed and (len(failed) > attempts or quiet >= 3):
+                logs = self.docker(
+                    "service",
+                    "logs",
+                    "--tail",
+                    "20",
+                    "--raw",
+                    self.service_name("migrate"),
+                    check=False,
+                )
+                raise OpsError(
+                    f"migrations of {image_tag(image)} failed ({len(failed)} tries; "
+                    f"{failed[0]['Status'].get('Err', '')}); app and upload were not "
+                    f"touched:\n{(logs.stdout + logs.stderr)[-2000:]}"
+                )
+            if time.monotonic() > deadline:
+                raise OpsError(
+                    f"migrations of {image_tag(image)} not done after {timeout:.0f}s "
+                    f"(tasks: {states}); app and upload were not touched"
+                )
+            time.sleep(1)
+
+    def deploy(self, version: str, timeout: float, migrate=True, force=False) -> str:
+        """Migrations once (the job), then app and upload one after the other with the
+        engine's start-first rolling update; if upload fails, app is rolled back too, so
+        both always run one version. Returns the version they ran before; OpsError."""
+        self.require_stack()
+        services = {short: self.service(short) for short in ROLLED}
+        for short, service in services.items():
+            if service is None:
+                raise OpsError(f"the stack has no service {self.service_name(short)!r}")
+            self.check_update_config(short, service)
+        previous = self.current_version("app")
+        running = {self.current_version(short) for short in ROLLED}
+        if running == {version} and not force:
+            progress(f"app and upload already run {version}; nothing to roll (--force redoes it)")
+            return previous
+        current = self.spec_image("app")
+        image = with_tag(current, version)
+        # a stack deployed with a registry pins digests; one deployed with
+        # `--resolve-image never` (local images on one node) must not ask a registry
+        resolve = "@sha256:" in current
+        if migrate:
+            progress(f"running the migrations of {version} (the {self.stack}_migrate job)")
+            self.run_migrate(image, timeout, resolve)
+        done = []
+        for short in ROLLED:
+            args = ["--image", image] + ([] if resolve else ["--no-resolve-image"])
+            if self.current_version(short) == version:
+                args.append("--force")
+            progress(f"{self.service_name(short)}: {self.current_version(short)} -> {version}")
+            try:
+                self.update(short, args, timeout, f"update to {version}")
+            except OpsError:
+                for other in done:
+                    progress(f"{self.service_name(other)}: rolling back too (one version for both)")
+                    self.update(other, ["--rollback"], timeout, "rollback")
+                raise
+            done.append(short)
+        return previous
+
+    def rollback(self, timeout: float) -> tuple[str, str]:
+        """`docker service rollback` of app and upload (to the spec before the last
+        update): (from version, to version). OpsError when there is nothing to go back
+        to, or when the last update was already rolled back (by the engine or by us): the
+        previous spec is then the version that was left, and going "back" would deploy it."""
+        self.require_stack()
+        plan = []
+        for short in ROLLED:
+            service = self.service(short)
+            if service is None:
+                raise OpsError(f"the stack has no service {self.service_name(short)!r}")
+            state = (service.get("UpdateStatus") or {}).get("State", "")
+            previous = service.get("PreviousSpec")
+            if state.startswith("rollback"):
+                raise OpsError(
+                    f"{self.service_name(short)}'s last update was already rolled back "
+                    f"({state}); it runs {self.current_version(short)}. To go to another "
+                    "version, `deploy VERSION`"
+                )
+            if state == "updating":
+                raise OpsError(f"{self.service_name(short)} is updating: wait for it")
+            if not previous:
+                raise OpsError(f"{self.service_name(short)} has no previous version to go back to")
+            plan.append((short, image_tag(previous["TaskTemplate"]["ContainerSpec"]["Image"])))
+        before = self.current_version("app") or "?"
+        for short, target in plan:
+            progress(f"{self.service_name(short)}: {self.current_version(short)} -> {target}")
+            self.update(short, ["--rollback"], timeout, f"rollback to {target}")
+        return before, self.current_version("app") or "?"
+
+    def scale(self, replicas: int, timeout: float) -> int:
+        """`docker service scale STACK_app=N`, then wait until N tasks run (healthy: swarm
+        counts a task as running once its healthcheck passes) and no more. Returns the
+        count before; OpsError with the scheduler's reason (e.g. no suitable node) when
+        they do not within `timeout` seconds."""
+        self.require_stack()
+        service = self.service("app")
+        if "Replicated" not in service["Spec"]["Mode"]:
+            raise OpsError(f"{self.service_name('app')} is not a replicated service")
+        before = service["Spec"]["Mode"]["Replicated"].get("Replicas", 0)
+        self.docker("service", "scale", "--detach", f"{self.service_name('app')}={replicas}")
+        deadline = time.monotonic() + timeout
+        last_said = 0.0
+        while True:
+            tasks = [t for t in self.tasks("app") if t["DesiredState"] == "running"]
+            running = [t for t in tasks if t["Status"]["State"] == "running"]
+            if len(running) == replicas and len(tasks) == replicas:
+                return before
+            now = time.monotonic()
+            if now > deadline:
+                waiting = sorted(
+                    {
+                        t["Status"].get("Err") or t["Status"].get("Message", "")
+                        for t in tasks
+                        if t["Status"]["State"] != "running"
+                    }
+                )
+                raise OpsError(
+                    f"{self.service_name('app')}: {len(running)}/{replicas} tasks running after "
+                    f"{timeout:.0f}s; waiting: {'; '.join(waiting) or '-'}"
+                )
+            if now - last_said >= 5:
+                progress(f"{self.service_name('app')}: {len(running)}/{replicas} running")
+                last_said = now
+            time.sleep(1)
+
+    def status(self) -> dict:
+        """{"stack", "services": [...]} for `status`: per service its mode, desired and
+        running task counts, version, the last update's state and message, and the nodes
+        its running tasks are on."""
+        services = self.services()
+        if not services:
+            raise OpsError(f"no stack {self.stack!r} on this swarm (`docker stack ls`)")
+        names = self.node_names()
+        rows = []
+        for short, service in sorted(services.items()):
+            mode = service["Spec"]["Mode"]
+            tasks = self.tasks(short)
+            wanted = [t for t in tasks if t["DesiredState"] == "running"]
+            running = [t for t in wanted if t["Status"]["State"] == "running"]
+            if "Replicated" in mode:
+                kind, desired = "replicated", mode["Replicated"].get("Replicas", 0)
+            elif "Global" in mode:
+                kind, desired = "global", len({t.get("NodeID") for t in wanted})
+            else:
+                kind, desired = "job", None
+            update = service.get("UpdateStatus") or {}
+            previous = service.get("PreviousSpec")
+            rows.append(
+                {
+                    "service": short,
+                    "mode": kind,
+                    "desired": desired,
+                    "running": len(running),
+                    "completed": sum(t["Status"]["State"] == "complete" for t in tasks),
+                    "version": image_tag(service["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]),
+                    "previous": image_tag(previous["TaskTemplate"]["ContainerSpec"]["Image"])
+                    if previous
+                    else None,
+                    "update": update.get("State"),
+                    "update_message": update.get("Message", ""),
+                    "nodes": sorted({names.get(t.get("NodeID"), "?") for t in running}),
+                }
+            )
+        return {"stack": self.stack, "services": rows}

@@ -90,3 +90,75 @@ def test_secrets_are_swarm_secrets_read_by_their_users_only(stack_file):
         assert given == {"secret_key": ("10001", 0o400), "db_password": ("10001", 0o400)}
     given = {s["source"]: (s["uid"], s["mode"]) for s in config["services"]["db"]["secrets"]}
     assert given == {"db_password": ("999", 0o400), "db_root_password": ("999", 0o400)}
+
+
+def test_migrations_are_a_swarm_job_run_once_per_deploy(stack_file):
+    _, config = stack_file
+    deploy = config["services"]["migrate"]["deploy"]
+    assert deploy["mode"] == "replicated-job"
+    assert deploy["replicas"] == 1
+    assert "update_config" not in deploy  # a job is re-run, not rolled
+
+
+def test_without_s3_keys_or_a_certificate_there_are_no_such_secrets(stack_file):
+    _, config = stack_file
+    for name, service in config["services"].items():
+        sources = {s["source"] for s in service.get("secrets", [])}
+        assert not sources & {"s3_access_key_id", "s3_secret_access_key"}, name
+        assert not sources & {"tls_fullchain", "tls_privkey"}, name
+        environment = service.get("environment") or {}
+        for variable in ("EXTAGRAM_S3_ACCESS_KEY_ID_FILE", "EXTAGRAM_S3_SECRET_ACCESS_KEY_FILE"):
+            assert environment.get(variable, "") == "", (name, variable)
+
+
+def _render_with(tmp_path, files):
+    secrets_dir = tmp_path / "secrets"
+    secrets_dir.mkdir()
+    for name in ("secret_key", "db_password", "db_root_password", *files):
+        (secrets_dir / name).write_text(f"value-of-{name}")
+    (tmp_path / "empty.env").write_text("")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("EXTAGRAM_")}
+    env.update(
+        EXTAGRAM_SWARM_SECRETS_DIR=str(secrets_dir),
+        EXTAGRAM_OPS_ENV_FILE=str(tmp_path / "empty.env"),
+    )
+    return stack_config(REPO, env)
+
+
+def test_s3_keys_and_the_certificate_are_swarm_secrets_not_variables(tmp_path):
+    if docker_missing_compose():
+        unavailable("no `docker compose` (Compose v2) on PATH")
+    files = ("s3_access_key_id", "s3_secret_access_key", "fullchain.pem", "privkey.pem")
+    text = _render_with(tmp_path, files)
+    for name in files:
+        assert f"value-of-{name}" not in text  # files are named, values never copied
+    config = json.loads(text)
+    for name in ("app", "upload", "migrate"):
+        service = config["services"][name]
+        given = {s["source"]: (s["target"], s["uid"], s["mode"]) for s in service["secrets"]}
+        assert given["s3_access_key_id"] == ("s3_access_key_id", "10001", 0o400)
+        assert given["s3_secret_access_key"] == ("s3_secret_access_key", "10001", 0o400)
+        environment = service["environment"]
+        assert environment["EXTAGRAM_S3_ACCESS_KEY_ID_FILE"] == "/run/secrets/s3_access_key_id"
+        assert (
+            environment["EXTAGRAM_S3_SECRET_ACCESS_KEY_FILE"] == "/run/secrets/s3_secret_access_key"
+        )
+    proxy = config["services"]["proxy"]
+    given = {s["source"]: (s["target"], s["uid"], s["mode"]) for s in proxy["secrets"]}
+    assert given == {
+        "tls_fullchain": ("/etc/extagram/tls/fullchain.pem", "101", 0o444),
+        "tls_privkey": ("/etc/extagram/tls/privkey.pem", "101", 0o400),
+    }
+    assert all(v["type"] != "bind" for v in proxy["volumes"])  # no per-node TLS folder
+    for name in ("media", "static", "db", "cache", "proxy"):
+        sources = {s["source"] for s in config["services"][name].get("secrets", [])}
+        assert not sources & {"s3_access_key_id", "s3_secret_access_key"}, name
+    result = docker("stack", "config", "-c", "-", input=text, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+def test_half_a_key_pair_is_refused(tmp_path):
+    if docker_missing_compose():
+        unavailable("no `docker compose` (Compose v2) on PATH")
+    with pytest.raises(OpsError, match="supply both s3_access_key_id and s3_secret_access_key"):
+        _render_with(tmp_path, ("s3_access_key_id",))

@@ -1,0 +1,158 @@
+"""extagram-ops in swarm mode without an engine: the mode is chosen explicitly, image
+references, and the refusals that keep a deploy's promises (the engine itself is driven
+in tests/ops/test_swarm_engine.py)."""
+
+import copy
+
+import pytest
+
+from extagram_ops import cli
+from extagram_ops.docker import OpsError
+from extagram_ops.swarm import SwarmStack, image_tag, with_tag
+
+
+def test_image_tag_reads_the_tag_of_any_reference():
+    assert image_tag("10.0.0.10:5000/extagram/app:v2@sha256:" + "a" * 64) == "v2"
+    assert image_tag("extagram.invalid/app:drill-v1") == "drill-v1"
+    assert image_tag("localhost:5000/app") == ""
+
+
+def test_with_tag_keeps_the_repository_and_drops_the_digest():
+    pinned = "10.0.0.10:5000/extagram/app:v1@sha256:" + "b" * 64
+    assert with_tag(pinned, "v2") == "10.0.0.10:5000/extagram/app:v2"
+    assert with_tag("app:v1", "v2") == "app:v2"
+    assert with_tag("localhost:5000/app", "v3") == "localhost:5000/app:v3"
+
+
+def test_swarm_and_a_compose_project_are_two_modes(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--swarm", "extagram", "-p", "extagram", "status"])
+    assert exit_.value.code == 2
+    assert "two modes" in capsys.readouterr().err
+
+
+def test_swarm_mode_can_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("EXTAGRAM_OPS_SWARM", "prod")
+    assert cli.build_parser().parse_args(["status"]).swarm == "prod"
+    monkeypatch.delenv("EXTAGRAM_OPS_SWARM")
+    assert cli.build_parser().parse_args(["status"]).swarm is None
+
+
+def _fake_docker(tmp_path, monkeypatch, script):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    docker = bin_dir / "docker"
+    docker.write_text("#!/bin/sh\n" + script)
+    docker.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    monkeypatch.setenv("EXTAGRAM_OPS_STATE_DIR", str(tmp_path / "state"))
+
+
+def test_swarm_mode_on_an_engine_in_no_swarm_says_so(tmp_path, monkeypatch, capsys):
+    _fake_docker(
+        tmp_path,
+        monkeypatch,
+        'case "$3" in *Swarm*) echo \'{"LocalNodeState":"inactive"}\';; *) echo 28.2;; esac\n',
+    )
+    assert cli.main(["--swarm", "extagram", "status"]) == 1
+    assert "in no swarm" in capsys.readouterr().err
+
+
+def test_swarm_mode_on_a_worker_points_at_a_manager(tmp_path, monkeypatch, capsys):
+    _fake_docker(
+        tmp_path,
+        monkeypatch,
+        'case "$3" in *Swarm*) echo \'{"LocalNodeState":"active","ControlAvailable":false}\';;'
+        " *) echo 28.2;; esac\n",
+    )
+    assert cli.main(["--swarm", "extagram", "deploy", "v2"]) == 1
+    assert "swarm worker: point DOCKER_HOST at a manager" in capsys.readouterr().err
+
+
+APP = {
+    "Spec": {
+        "Name": "s_app",
+        "Mode": {"Replicated": {"Replicas": 2}},
+        "TaskTemplate": {
+            "ContainerSpec": {
+                "Image": "reg/extagram/app:v1@sha256:" + "c" * 64,
+                "Healthcheck": {"Test": ["CMD", "/usr/local/bin/extagram-healthcheck"]},
+            }
+        },
+        "UpdateConfig": {"Order": "start-first", "FailureAction": "rollback"},
+    },
+    "PreviousSpec": {"TaskTemplate": {"ContainerSpec": {"Image": "reg/extagram/app:v0"}}},
+    "UpdateStatus": {"State": "completed"},
+}
+
+
+class Canned(SwarmStack):
+    """A SwarmStack whose services are given, and which records every docker call
+    instead of making it."""
+
+    def __init__(self, tmp_path, services):
+        super().__init__("s", tmp_path, env={})
+        self.canned = services
+        self.calls = []
+
+    def service(self, short):
+        return copy.deepcopy(self.canned.get(short))
+
+    def docker(self, *args, **kwargs):
+        self.calls.append(args)
+        raise AssertionError(f"unexpected docker call {args}")
+
+
+def _service(**changes):
+    service = copy.deepcopy(APP)
+    for path, value in changes.items():
+        node = service
+        *parents, last = path.split(".")
+        for key in parents:
+            node = node[key]
+        node[last] = value
+    return service
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"Spec.UpdateConfig.Order": "stop-first"}, "not start-first"),
+        ({"Spec.UpdateConfig.FailureAction": "pause"}, "not rollback"),
+        ({"Spec.TaskTemplate.ContainerSpec.Healthcheck": {"Test": ["NONE"]}}, "healthcheck"),
+        ({"UpdateStatus": {"State": "updating"}}, "already updating"),
+    ],
+)
+def test_deploy_refuses_a_service_whose_spec_breaks_its_promises(tmp_path, change, message):
+    stack = Canned(tmp_path, {"app": _service(**change), "upload": _service()})
+    with pytest.raises(OpsError, match=message):
+        stack.deploy("v2", timeout=5)
+    assert stack.calls == []  # nothing was changed
+
+
+def test_deploy_of_what_runs_changes_nothing(tmp_path):
+    stack = Canned(tmp_path, {"app": _service(), "upload": _service()})
+    assert stack.deploy("v1", timeout=5) == "v1"
+    assert stack.calls == []
+
+
+def test_rollback_after_the_engine_rolled_back_refuses(tmp_path):
+    """Its previous spec is then the broken version: going "back" would deploy it."""
+    rolled = _service(UpdateStatus={"State": "rollback_completed"})
+    stack = Canned(tmp_path, {"app": rolled, "upload": rolled})
+    with pytest.raises(OpsError, match="already rolled back"):
+        stack.rollback(timeout=5)
+    assert stack.calls == []
+
+
+def test_rollback_without_a_previous_spec_refuses(tmp_path):
+    fresh = _service(PreviousSpec=None)
+    stack = Canned(tmp_path, {"app": fresh, "upload": fresh})
+    with pytest.raises(OpsError, match="no previous version"):
+        stack.rollback(timeout=5)
+
+
+def test_deploy_with_build_is_refused_in_swarm_mode(tmp_path):
+    args = cli.build_parser().parse_args(["--swarm", "s", "deploy", "--build", "v2"])
+    with pytest.raises(OpsError, match="build and push"):
+        cli.swarm_deploy(Canned(tmp_path, {}), args)

@@ -22,6 +22,7 @@ keeps the previous spec and reschedules tasks itself.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -183,6 +184,38 @@ class SwarmStack(Project):
     def __init__(self, stack: str, directory: Path | None = None, env=None):
         super().__init__(stack, directory, env)
         self.stack = stack
+        # how to reach other nodes' engines, for `docker exec` into tasks running there:
+        # EXTAGRAM_OPS_NODE_HOSTS="n1=ssh://root@n1,n2=ssh://root@n2" (hostnames as
+        # `docker node ls` shows them)
+        self.node_hosts = {}
+        for item in (self.env.get("EXTAGRAM_OPS_NODE_HOSTS") or "").split(","):
+            node, sep, host = item.strip().partition("=")
+            if sep and node and host:
+                self.node_hosts[node] = host
+        self.engine_of: dict[str, str] = {}  # container id -> DOCKER_HOST of its node
+
+    @contextlib.contextmanager
+    def on_engine_of(self, *args):
+        """Within it, docker calls about a task container found on another node's engine
+        (one()) go to that engine."""
+        host = next((self.engine_of[a] for a in args if a in self.engine_of), None)
+        if host is None:
+            yield
+            return
+        saved = self.env
+        self.env = {**saved, "DOCKER_HOST": host}
+        try:
+            yield
+        finally:
+            self.env = saved
+
+    def docker(self, *args, **kwargs):
+        with self.on_engine_of(*args):
+            return super().docker(*args, **kwargs)
+
+    def stream(self, container_id: str, cmd: list[str], sink, stdin=None) -> str:
+        with self.on_engine_of(container_id):
+            return super().stream(container_id, cmd, sink, stdin)
 
     def service_name(self, short: str) -> str:
         return f"{self.stack}_{short}"
@@ -281,20 +314,36 @@ class SwarmStack(Project):
         if running:
             return running[0]
         names = self.node_names()
-        where = sorted(
-            {
-                names.get(t.get("NodeID", ""), t.get("NodeID", "?"))
-                for t in self.tasks(service)
-                if t["Status"]["State"] == "running"
-            }
-        )
+        where = [
+            names.get(t.get("NodeID", ""), t.get("NodeID", "?"))
+            for t in self.tasks(service)
+            if t["Status"]["State"] == "running" and t["DesiredState"] == "running"
+        ]
+        for node in where:
+            if node in self.node_hosts:
+                found = self.remote_container(service, self.node_hosts[node])
+                if found:
+                    return found
         if where:
             raise OpsError(
-                f"{self.service_name(service)} runs on node {', '.join(where)}, not on the "
-                "engine DOCKER_HOST points at: run extagram-ops there (e.g. "
-                "DOCKER_HOST=ssh://root@<that node>)"
+                f"{self.service_name(service)} runs on node {', '.join(sorted(set(where)))}, "
+                "not on the engine DOCKER_HOST points at: name that node's engine in "
+                "EXTAGRAM_OPS_NODE_HOSTS (e.g. NODE=ssh://root@NODE), or run extagram-ops there"
             )
         raise OpsError(f"{self.service_name(service)} has no running task")
+
+    def remote_container(self, service: str, host: str) -> Container | None:
+        """The service's running task container on the engine at `host`, remembered so
+        that later calls about it go there (on_engine_of)."""
+        saved = self.env
+        self.env = {**saved, "DOCKER_HOST": host}
+        try:
+            running = [c for c in self.running(service) if c.status == "running"]
+        finally:
+            self.env = saved
+        for c in running:
+            self.engine_of[c.id] = host
+        return running[0] if running else None
 
     # ---- updates
     def check_update_config(self, short: str, service: dict) -> None:
@@ -334,12 +383,15 @@ class SwarmStack(Project):
             self.docker("service", "update", "--detach", *args, name, timeout=300)
         began = time.monotonic()
         deadline = began + timeout
+        messages = []
         last_said = 0.0
         while True:
             service = self.service(short) or {}
             status = service.get("UpdateStatus") or {}
             state = status.get("State")
             ours = status.get("StartedAt") != started_before
+            if ours and status.get("Message"):
+                messages.append(status["Message"])
             if ours and state in UPDATE_DONE:
                 break
             now = time.monotonic()
@@ -359,14 +411,25 @@ class SwarmStack(Project):
             time.sleep(1)
         expected = "rollback_completed" if args == ["--rollback"] else "completed"
         if state != expected:
-            failed = [
-                f"{t['Spec']['ContainerSpec']['Image'].split('@')[0]}: "
-                f"{t['Status'].get('Err') or t['Status'].get('Message')}"
-                for t in self.tasks(short)[:8]
-                if t["Status"]["State"] in ("failed", "rejected") or t["Status"].get("Err")
-            ]
-            detail = ("\n  failed tasks:\n    " + "\n    ".join(failed)) if failed else ""
-            raise OpsError(f"{name}: {what} ended {state}: {status.get('Message', '')}{detail}")
+            # the reason is in the message the engine gave when it began rolling back
+            # ("... failure or early termination of task ID"), and in the new tasks' fate
+            spec = service["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"].split("@")[0]
+            previous = service.get("PreviousSpec") or {}
+            previous = previous.get("TaskTemplate", {}).get("ContainerSpec", {}).get("Image", "")
+            rolled_back = state.startswith("rollback") and args != ["--rollback"]
+            failed = previous.split("@")[0] if rolled_back else spec
+            fates = [
+                f"{t['ID'][:12]} {t['Status']['State']}: "
+                f"{t['Status'].get('Err') or t['Status'].get('Message', '')}"
+                for t in self.tasks(short)
+                if t["Spec"]["ContainerSpec"]["Image"].split("@")[0] == failed
+            ][:6]
+            outcome = f"; the service runs {image_tag(spec)} again" if rolled_back else ""
+            detail = f"\n  tasks of {image_tag(failed)}: " + "; ".join(fates) if fates else ""
+            raise OpsError(
+                f"{name}: {what} ended {state} ({' / '.join(dict.fromkeys(messages))})"
+                f"{outcome}{detail}"
+            )
         progress(f"{name}: {state}")
         return service
 
@@ -484,7 +547,15 @@ class SwarmStack(Project):
                 raise OpsError(f"{self.service_name(short)} is updating: wait for it")
             if not previous:
                 raise OpsError(f"{self.service_name(short)} has no previous version to go back to")
-            plan.append((short, image_tag(previous["TaskTemplate"]["ContainerSpec"]["Image"])))
+            target = image_tag(previous["TaskTemplate"]["ContainerSpec"]["Image"])
+            if target == self.current_version(short):
+                # the engine keeps one previous spec, whatever changed it last
+                raise OpsError(
+                    f"{self.service_name(short)}'s previous spec runs {target} too: its last "
+                    "change was not a deploy (e.g. a scale), and rolling back would only undo "
+                    "that. To go to another version, `deploy VERSION`"
+                )
+            plan.append((short, target))
         before = self.current_version("app") or "?"
         for short, target in plan:
             progress(f"{self.service_name(short)}: {self.current_version(short)} -> {target}")

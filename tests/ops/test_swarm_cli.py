@@ -156,3 +156,12 @@ def test_deploy_with_build_is_refused_in_swarm_mode(tmp_path):
     args = cli.build_parser().parse_args(["--swarm", "s", "deploy", "--build", "v2"])
     with pytest.raises(OpsError, match="build and push"):
         cli.swarm_deploy(Canned(tmp_path, {}), args)
+
+
+def test_rollback_after_a_scale_refuses_rather_than_undo_the_scale(tmp_path):
+    """The engine keeps one previous spec: after `scale` it differs only in replicas."""
+    scaled = _service(PreviousSpec=copy.deepcopy(APP["Spec"]), UpdateStatus=None)
+    stack = Canned(tmp_path, {"app": scaled, "upload": _service()})
+    with pytest.raises(OpsError, match="not a deploy"):
+        stack.rollback(timeout=5)
+    assert stack.calls == []

@@ -152,5 +152,20 @@ class DrainingThreadWorker(ThreadWorker):
                 listener.close()
 
 
+def pre_fork(server, worker):
+    """Freeze what the master has loaded (Django, the apps, the URLconf: preload_app)
+    before each fork, so the worker keeps sharing those pages with the master.
+
+    Without it the worker's first garbage collections write to the header of every object
+    they scan, and copy-on-write gives the worker a private copy of most of the master's
+    heap. Measured on the app image (docs/performance.md, "Memory of the app tier"): a
+    worker's private memory after requests 34 -> 19 MiB. This is the use the `gc` docs
+    give gc.freeze(): "freeze before fork() in the parent to avoid copy-on-write"."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 check_gunicorn()
 worker_class = DrainingThreadWorker

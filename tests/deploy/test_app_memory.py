@@ -1,0 +1,104 @@
+"""The app tier's memory: log-ins on many threads give their Argon2 memory back (the
+image's MALLOC_MMAP_THRESHOLD_), the gunicorn master freezes what it loaded before it
+forks, and loading the WSGI module loads every view (so a preloading master shares them).
+
+Why: with gunicorn's 4 threads, a worker kept ~48 MiB after a hundred log-ins and was
+OOM-killed in the 128 MB app container under signed-in load (docs/performance.md,
+"Memory of the app tier")."""
+
+import os
+import re
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+DOCKERFILE = REPO / "deploy" / "app" / "Dockerfile"
+CONF = REPO / "deploy" / "app" / "gunicorn.conf.py"
+
+# Four threads (the app service's GUNICORN_THREADS), each verifying a password with the
+# project's hasher, three times over; prints the growth of the process's RSS in MiB.
+LOG_INS = """
+import threading
+from django.conf import settings
+settings.configure()
+from extagram.accounts.hashers import Argon2idHasher
+
+def rss_mib():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+
+hasher = Argon2idHasher()
+encoded = hasher.encode("a password", hasher.salt())
+before = rss_mib()
+for _ in range(3):
+    threads = [threading.Thread(target=hasher.verify, args=("a password", encoded))
+               for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+print(rss_mib() - before)
+"""
+
+
+def image_env(name):
+    """The value the app image's Dockerfile gives the environment variable `name`."""
+    match = re.search(rf"^\s*{name}=(\S+)", DOCKERFILE.read_text(), re.MULTILINE)
+    assert match, f"{name} is not set in {DOCKERFILE}"
+    return match.group(1)
+
+
+def growth_after_log_ins(**env):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    result = subprocess.run(
+        [sys.executable, "-c", LOG_INS],
+        cwd=REPO,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return float(result.stdout.strip())
+
+
+def test_log_ins_on_four_threads_give_their_memory_back_in_the_app_image():
+    threshold = image_env("MALLOC_MMAP_THRESHOLD_")
+    # one Argon2 hash is 12 MiB (accounts/hashers.py): less than one stays behind
+    assert growth_after_log_ins(MALLOC_MMAP_THRESHOLD_=threshold) < 6
+
+
+def test_without_the_setting_each_thread_keeps_a_hash_worth_of_memory():
+    # the behaviour the image's setting exists for (glibc's dynamic mmap threshold): if
+    # this stops holding, the setting may no longer be needed
+    assert growth_after_log_ins() > 24
+
+
+def test_the_master_freezes_what_it_loaded_before_forking_a_worker():
+    import gc
+
+    conf = runpy.run_path(str(CONF))
+    gc.unfreeze()
+    try:
+        conf["pre_fork"](None, None)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+
+
+def test_loading_the_wsgi_module_loads_every_view(tmp_path):
+    code = (
+        "import sys, extagram.wsgi; "
+        "print(all(m in sys.modules for m in "
+        "('extagram.posts.views', 'extagram.social.views', 'extagram.accounts.views')))"
+    )
+    env = {**os.environ, "EXTAGRAM_DATA_DIR": str(tmp_path), "EXTAGRAM_ROLE": "app"}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert result.stdout.strip().splitlines()[-1:] == ["True"], result.stderr[-2000:]

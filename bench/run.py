@@ -74,6 +74,8 @@ SOCIAL_QUICK = ["--min-follows=20", "--max-follows=100", "--stars=20"]
 # Case 10 (--shape social only): the social pages, signed in as SOCIAL_MEMBERS distinct
 # members rotated request by request (wrk.Load.sessions).
 SOCIAL_MEMBERS = 100
+# Each case-10 load is preceded by an unrecorded warm-up of this share of its duration.
+SOCIAL_WARMUP = 0.3
 SOCIAL_PAGES = [
     (SOCIAL_HOME, "/"),
     (SOCIAL_EXPLORE, "/explore/"),
@@ -81,6 +83,10 @@ SOCIAL_PAGES = [
     ("search, signed in", "/search/?q=bench12"),  # a handle prefix: many matches
     ("notifications, signed in", "/notifications/"),
 ]
+# An answer of the proxy's access log (deploy/proxy: `"$request" $status ... ust=$upstream_status`)
+# with a 5xx status, and the app's (gunicorn's) lines about lost workers or failures.
+PROXY_ERROR = re.compile(r'" (?P<status>5\d\d) .* ust=(?P<upstream>.*?) host=')
+APP_ERROR = re.compile(r"WORKER TIMEOUT|SIGKILL|out of memory|Traceback|\bERROR\b|CRITICAL")
 PASSWORD = "bench-" + secrets.token_urlsafe(12)  # the stack lives for one run
 USER = "bench000"
 CAPTION = "Bench upload: a new photo from the harbour at dusk with my friends & coffee <3"
@@ -228,19 +234,7 @@ class Bench:
         started = time.monotonic()
         users = SHAPE_USERS[self.args.shape]
         if self.args.shape == "social":
-            if getattr(self, "seeded", None):
-                # seed_social's top-up reads every follow pair into memory (1.75M at 10,000
-                # members) and got the 256 MB upload container OOM-killed (exit 137): seed
-                # each size into empty volumes instead, then sign in again
-                log("social shape: a fresh stack for the next size (down -v, up)")
-                self.stack.down(volumes=True)
-                self.stack.timed_up()
-                self.sessions = None
-                self.seed_social(posts)
-                self.sign_in()
-            else:
-                self.seed_social(posts)
-            self.seeded = posts
+            self.seed_social(posts)  # tops up: same members, follows and sessions
             log(f"seeded {posts} posts in {time.monotonic() - started:.1f}s")
             return
         self.stack.seed_posts(posts, users, "--password", PASSWORD, *SHAPES[self.args.shape])
@@ -251,7 +245,8 @@ class Bench:
 
     def seed_social(self, posts):
         """`manage.py seed_social` in the upload container (as Stack.seed_posts runs
-        seed_posts, and for the same reason: memory); run again, it tops up."""
+        seed_posts, and for the same reason: memory); run again, it tops up, its memory
+        bounded by a batch of followers (~120 MB peak RSS at 10,000 members)."""
         options = SOCIAL_QUICK if self.args.quick else SOCIAL
         self.stack.exec(
             "upload",
@@ -299,10 +294,46 @@ class Bench:
             assert "csrfmiddlewaretoken" in r.text, f"{path}: signed-in page has no forms"
             url = self.load_target(path)[0]
             load = wrk.Load(url, headers=url_headers, sessions=self.sessions)
+            since = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            # Warm-up, reported in the note: each member's first views render and cache
+            # their post cards (for 60 s, extagram/posts/cards.py); at 100,000 posts every
+            # member's home feed has cards of its own, so a cold start costs more there.
+            warm_seconds = max(1, round(self.p["duration"] * SOCIAL_WARMUP))
+            log(f"case 10: {name} ({n} posts) -- warm-up wrk {warm_seconds}s")
+            warm = wrk.run(load, warm_seconds)
             log(f"case 10: {name} ({n} posts) -- wrk {self.p['duration']}s")
             result = wrk.run(load, self.p["duration"])
-            note = f"{path}; {len(self.sessions)} members' sessions in turn"
+            note = (
+                f"{path}; {len(self.sessions)} members' sessions in turn; after a "
+                f"{warm_seconds}-s warm-up: {warm.rps} req/s, p99 {warm.p99_ms:.0f} ms, "
+                f"{warm.errors} errors"
+            )
+            if result.errors or warm.errors:
+                note += f"; errors: {self.error_lines(since, f'{n}-{path}')}"
             self.report.add(10, name, result, posts=n, note=note)
+
+    def error_lines(self, since, label):
+        """What the proxy and app logged about failures since `since` (an RFC 3339 time):
+        the proxy's answers with status >= 500 counted by status and upstream status, and
+        the app's worker kills, timeouts and tracebacks; saved whole beside the results."""
+        logs = self.stack.compose(
+            "logs", "--no-color", "--since", since, "proxy", "app", check=False, timeout=120
+        )
+        text = logs.stdout + logs.stderr
+        statuses, app = {}, []
+        for line in text.splitlines():
+            answer = PROXY_ERROR.search(line)
+            if answer:
+                key = f"{answer['status']} (upstream {answer['upstream']})"
+                statuses[key] = statuses.get(key, 0) + 1
+            elif APP_ERROR.search(line):
+                app.append(line)
+        name = re.sub(r"[^\w.-]+", "_", label).strip("_")
+        path = Path(self.report_dir) / f"errors-{name}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join([*statuses, *app, "", text]))
+        found = ", ".join(f"{k} x{v}" for k, v in statuses.items()) or "no 5xx in the proxy log"
+        return f"{found}; {len(app)} app error lines ({path.name})"
 
     def sign_in(self):
         client = self.stack.client()

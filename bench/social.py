@@ -8,8 +8,10 @@ social shape with `manage.py seed_social` (issue 12: 10,000 members, each follow
 50-300 accounts, 10 % of every member's follows going to 20 popular accounts, so
 those are followed by thousands; the posts' tags; 60 notifications for each of 200
 members), then, at each post count in --sizes (topped up, same members and follows),
-requests each page --requests times signed in as a member with a typical number of
-follows, after 10 warm-up requests:
+requests each page --requests times, each request signed in as the next of --members
+members (default 100, the members case 10 of `python -m bench --shape social` uses:
+each follows 50-300 accounts, so each has a home feed of their own), after one warm-up
+request per member (their post cards rendered and cached, as on a site in use):
 
   home          /            the member's home feed (followed accounts and their own)
   explore       /explore/    everyone's posts, signed in (today's global feed)
@@ -37,7 +39,7 @@ PAGES = [
     ("tag", "/tags/extagram/"),
     ("search", "/search/?q=bench12"),
     ("notifications", "/notifications/"),
-    ("public feed", "/"),  # signed out: PostQuerySet.page_before's one-statement join
+    ("public feed", "/"),  # signed out: everyone's posts (no proxy, so no microcache)
 ]
 MEMBER = "bench500"  # not one of the 20 popular accounts; follows 50-300 like most
 
@@ -60,18 +62,35 @@ def explain_home(user):
     return "\n".join(lines)
 
 
-def measure(client, path, requests):
+def members(count):
+    """The members the pages are requested as: the `count` after the 20 popular accounts in
+    username order, as case 10 of `python -m bench --shape social` signs in (each follows
+    50-300 accounts and has 60 notifications)."""
+    from django.contrib.auth import get_user_model
+
+    names = sorted(
+        get_user_model()
+        .objects.filter(username__startswith="bench")
+        .values_list("username", flat=True)
+    )[20 : 20 + count]
+    return list(get_user_model().objects.filter(username__in=names).order_by("username"))
+
+
+def measure(clients, path, requests):
+    """Request `path` `requests` times, each time as the next client (member) in turn,
+    after one warm-up request per client; (req/s, p50 ms, p99 ms, queries of one request)."""
     from django.db import connection
 
-    for _ in range(10):
+    for client in clients:
         client.get(path)
     queries = []  # (CaptureQueriesContext would be reset by the request_started signal)
     with connection.execute_wrapper(lambda execute, *a: queries.append(1) or execute(*a)):
-        response = client.get(path)
+        response = clients[0].get(path)
     if response.status_code != 200:
         raise SystemExit(f"{path} answered {response.status_code}")
     times = []
-    for _ in range(requests):
+    for i in range(requests):
+        client = clients[i % len(clients)]
         started = time.perf_counter()
         client.get(path)
         times.append(time.perf_counter() - started)
@@ -86,6 +105,9 @@ def main(argv=None):
     parser.add_argument("--sizes", default="100,100000", help="post counts (default 100,100000)")
     parser.add_argument("--users", type=int, default=10000)
     parser.add_argument("--requests", type=int, default=200, help="per page and size")
+    parser.add_argument(
+        "--members", type=int, default=100, help="signed-in members requests rotate over"
+    )
     parser.add_argument("--database-url", help="a server database to fill (default: SQLite)")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -106,19 +128,22 @@ def main(argv=None):
             call_command("seed_social", posts=size, users=args.users, stdout=StringIO())
             seeded = time.monotonic() - started
             member = get_user_model().objects.get(username=MEMBER)
-            client = Client(HTTP_HOST="localhost")
-            client.force_login(member)
+            clients = []
+            for person in members(args.members):
+                clients.append(Client(HTTP_HOST="localhost"))
+                clients[-1].force_login(person)
             for label, path in PAGES:
                 if label == "public feed":
-                    client = Client(HTTP_HOST="localhost")
-                results.append((size, label, *measure(client, path, args.requests)))
+                    clients = [Client(HTTP_HOST="localhost")]
+                results.append((size, label, *measure(clients, path, args.requests)))
             plans[size] = explain_home(member)
             print(f"seeded {size} posts in {seeded:.0f}s", file=sys.stderr)
         follows = Follow.objects.filter(follower=member).count()
         vendor = connection.vendor
 
     print(
-        f"Social pages in-process ({vendor}), {args.users} members, {MEMBER} follows {follows}; "
+        f"Social pages in-process ({vendor}), {args.users} members; signed in as "
+        f"{args.members} of them in turn; {MEMBER} (the plan's) follows {follows}; "
         f"{args.requests} requests per row, {os.cpu_count()} CPUs"
     )
     print(f"{'posts':>8}  {'page':<14}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'queries':>9}")

@@ -7,14 +7,20 @@ without a Docker engine or wrk unless CI=true, as the other stack tests).
 """
 
 import http.server
+import json
+import os
 import shutil
+import subprocess
+import sys
 import threading
 from pathlib import Path
+
+import pytest
 
 from bench import wrk
 from bench.report import SOCIAL_EXPLORE, SOCIAL_HOME, Report
 from bench.run import SOCIAL_MEMBERS, SOCIAL_PAGES, parse_args
-from tests.stack.conftest import unavailable
+from tests.stack.conftest import require_docker, unavailable
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -94,3 +100,47 @@ def test_the_wrk_script_rotates_the_members_sessions():
         server.server_close()
     assert result.errors == 0
     assert set(seen) == {f"sessionid=s{i}; csrftoken=t{i}" for i in range(5)}
+
+
+@pytest.mark.stack
+def test_quick_social_bench_runs_end_to_end(tmp_path):
+    require_docker()
+    if shutil.which("wrk") is None:
+        unavailable("wrk is not installed (apt-get install wrk)")
+    args = [sys.executable, "-m", "bench", "--quick", "--shape", "social", "--cases", "10"]
+    args += ["--out", str(tmp_path)]
+    if os.environ.get("STACK_NO_BUILD"):
+        args.append("--no-build")
+    result = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert "failed" not in data["meta"] and data["meta"]["shape"] == "social"
+    rows = [row for row in data["rows"] if row["case"] == 10]
+    sizes = sorted({row["posts"] for row in rows})
+    assert len(sizes) == 2
+    assert {(row["name"], row["posts"]) for row in rows} == {
+        (name, n) for name, _ in SOCIAL_PAGES for n in sizes
+    }
+    for row in rows:
+        assert row["errors"] == 0 and row["p50_ms"] > 0, row
+    goals = {goal["goal"]: goal["status"] for goal in data["goals"]}
+    assert goals[f"home feed at {sizes[1]:,} posts / at {sizes[0]:,}: req/s"] in ("PASS", "MISS")
+    assert "## Budget" in result.stdout
+
+
+def test_the_proxy_log_lines_of_5xx_answers_are_told_apart_from_the_rest():
+    from bench.run import APP_ERROR, PROXY_ERROR
+
+    failed = (
+        'proxy-1  | 172.20.0.1 [2026-11-30T07:30:25+00:00] "GET /explore/ HTTP/1.1" 503 512 '
+        "rt=0.004 urt=0.002, 0.001 up=10.0.1.5:8000, 10.0.1.6:8000 ust=502, 502 "
+        'host="127.0.0.1:8080" rid=ab12 ua="wrk"'
+    )
+    fine = failed.replace('" 503 512', '" 200 5120').replace("ust=502, 502", "ust=200")
+    answer = PROXY_ERROR.search(failed)
+    assert (answer["status"], answer["upstream"]) == ("503", "502, 502")
+    assert PROXY_ERROR.search(fine) is None
+    kill = "app-1  | [2026-11-30 07:30:25 +0000] [1] [ERROR] Worker (pid:42) was sent SIGKILL!"
+    assert APP_ERROR.search(kill)
+    assert not APP_ERROR.search('app-1  | 10.0.1.2 "GET /explore/ HTTP/1.0" 200')

@@ -15,8 +15,8 @@
 #                                     # the volumes (node engines' image caches, registry data)
 #   bash .ci/cluster.sh env           # print the cluster's variables (below)
 #
-# After `up`, .ci/cluster/cluster.env (git-ignored; `set -a; . .ci/cluster/cluster.env;
-# set +a`) holds:
+# After `up`, .ci/cluster/cluster.env (.ci/cluster/$CLUSTER_NAME.env for another name;
+# git-ignored; `set -a; . .ci/cluster/cluster.env; set +a`) holds:
 #   CLUSTER_DOCKER_HOST      DOCKER_HOST for the manager (node 1), a unix socket on this
 #                            host: `DOCKER_HOST=$CLUSTER_DOCKER_HOST docker stack deploy ...`
 #   CLUSTER_NODE<n>_HOST     DOCKER_HOST for node n (1..3)
@@ -24,6 +24,9 @@
 #   CLUSTER_NODE<n>_CONTAINER  node n's container on the host engine (`docker stop` it = that
 #                            machine's engine gone; `docker start` = back)
 #   CLUSTER_EDGE_IP          the edge node's address: host-mode published ports answer there
+#   CLUSTER_EDGE_PORTS       ports (a range, 28080-28089) of the edge node also published on
+#                            127.0.0.1 of this host: a stack whose proxy publishes one of
+#                            them (host mode) answers on http://127.0.0.1:PORT
 #   CLUSTER_GATEWAY          this host's address on the cluster bridge (a server on this host
 #                            that tasks must reach listens there, e.g. moto_server)
 #   CLUSTER_REGISTRY         the registry as the nodes name it (<ip>:5000)
@@ -35,7 +38,9 @@
 #
 # Environment (defaults): CLUSTER_NAME (xgc: prefix of every container, volume, network),
 # CLUSTER_SUBNET (10.231.7.0/24, checked against `ip route`), CLUSTER_REGISTRY_PORT (5000),
-# CLUSTER_PUSH (1), EXTAGRAM_VERSION (cluster). Runs as root, needs .ci/docker-setup.sh done.
+# CLUSTER_EDGE_PORTS (28080-28089),
+# CLUSTER_OVERLAY_POOL (10.232.0.0/16: the swarm's overlay subnets), CLUSTER_PUSH (1),
+# EXTAGRAM_VERSION (cluster). Runs as root, needs .ci/docker-setup.sh done.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -66,6 +71,8 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 prefix=${SUBNET%.*/*}            # 10.231.7
 GATEWAY=$prefix.1
 REG_IP=$prefix.10
+POOL=${CLUSTER_OVERLAY_POOL:-10.232.0.0/16}
+EDGE_PORTS=${CLUSTER_EDGE_PORTS:-28080-28089}
 node_ip() { echo "$prefix.1$1"; }  # node1 -> .11
 node_ctr() { echo "$NAME-node$1"; }
 node_host() { echo "unix://$SOCK_DIR/node$1/docker.sock"; }
@@ -147,13 +154,21 @@ start_node() {
 		return
 	fi
 	if docker inspect "$ctr" >/dev/null 2>&1; then
-		docker start "$ctr" >/dev/null  # a node stopped by a drill: same engine state
-		return
+		if [ "$n" = 2 ] && ! docker port "$ctr" 2>/dev/null | grep -q .; then
+			# an edge node made before edge ports were published: make it again
+			docker rm -f "$ctr" >/dev/null
+		else
+			docker start "$ctr" >/dev/null  # a node stopped by a drill: same engine state
+			return
+		fi
 	fi
+	local publish=()
+	# the edge node's host-mode ports, on this host's loopback too (127.0.0.1:PORT)
+	[ "$n" = 2 ] && publish=(-p "127.0.0.1:$EDGE_PORTS:$EDGE_PORTS")
 	# the checkout read-only at its own path: stack bind mounts (the TLS folder) resolve on
 	# every node as on one host
 	docker run -d --name "$ctr" --hostname "$NAME-node$n" --label "$LABEL=$NAME" \
-		"${NODE_FLAGS[@]}" --network "$NET" --ip "$ip" \
+		"${NODE_FLAGS[@]}" --network "$NET" --ip "$ip" "${publish[@]}" \
 		-v "$NAME-node$n-docker:/var/lib/docker" -v "$SOCK_DIR/node$n:$SOCK_DIR/node$n" \
 		-v "$REPO:$REPO:ro" -v /lib/modules:/lib/modules:ro \
 		"$NODE_IMAGE" --host "unix:///var/run/docker.sock" --host "$(node_host "$n")" \
@@ -177,7 +192,9 @@ swarm_state() { on_node "$1" info -f '{{.Swarm.LocalNodeState}}' 2>/dev/null || 
 form_swarm() {
 	local token n
 	if [ "$(swarm_state 1)" != active ]; then
-		on_node 1 swarm init --advertise-addr "$(node_ip 1)" >/dev/null
+		# overlay subnets from a pool of their own, never the nodes' bridge
+		on_node 1 swarm init --advertise-addr "$(node_ip 1)" \
+			--default-addr-pool "$POOL" --default-addr-pool-mask-length 24 >/dev/null
 		log "node1: swarm initialised"
 	fi
 	token=$(on_node 1 swarm join-token -q worker)
@@ -221,6 +238,7 @@ write_env() {
 			echo "CLUSTER_NODE${n}_CONTAINER=$(node_ctr "$n")"
 		done
 		echo "CLUSTER_EDGE_IP=$(node_ip 2)"
+		echo "CLUSTER_EDGE_PORTS=$EDGE_PORTS"
 		echo "CLUSTER_GATEWAY=$GATEWAY"
 		echo "CLUSTER_REGISTRY=$REG_IP:5000"
 		echo "CLUSTER_REGISTRY_PUSH=127.0.0.1:$REG_PORT"

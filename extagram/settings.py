@@ -211,7 +211,16 @@ if REDIS_URL:
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # 5,000 entries, not Django's 300: each member's home feed has post cards of its own
+    # (extagram/posts/cards.py), so 300 held the cards of ~25 members and every other
+    # view re-rendered its 12 (docs/performance.md, the social shape). A cached card is
+    # ~1.4 KB: at most ~7 MB for the one `make run` process.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "OPTIONS": {"MAX_ENTRIES": 5000},
+        }
+    }
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 RATELIMIT_VIEW = "extagram.core.views.rate_limited"

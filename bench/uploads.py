@@ -331,7 +331,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--small", action="store_true", help="tiny inputs (a smoke run)")
     parser.add_argument("--runs", type=int, default=10, help="12-MP timing runs per pipeline")
+    parser.add_argument(
+        "--page", action="store_true", help="only the bytes-per-feed-page table (lighter pages)"
+    )
     args = parser.parse_args(argv)
+    if args.page:
+        print_page_weight(args.small)
+        return
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     pipelines = ("current", "reference", "pillow floor")
     with tempfile.TemporaryDirectory(prefix="extagram-bench-uploads-") as tmp:
@@ -376,6 +382,237 @@ def main(argv=None):
             f"{max(t) * 1000:.0f} |"
         )
     print(f"\ncurrent / reference (p50): {current / reference:.2f}x (goal: <= 1.00x)")
+    print_page_weight(args.small)
+
+
+# ------------------------------------------------------------------ lighter pages
+#
+# Bytes per feed page for a phone (issue 13, goal 3): the signed-out feed's HTML and the
+# photo file each post card makes a 390-px-wide phone at 2x fetch, before (JPEG only, the
+# page posts without WebP get, which is the page of before the change) and after (the
+# <picture>'s WebP source), and each fetched file's SSIM against the source photo at the
+# same size. Rendered by the site itself (Django's test client) on a throwaway SQLite
+# database and media folder, in a child process.
+
+PHONE_CSS_WIDTH = 390
+PHONE_DPR = 2
+
+PAGE = r"""
+import json, os, sys, tempfile
+sys.path.insert(0, sys.argv[1])
+for name in ("DATABASE_URL", "REDIS_URL", "EXTAGRAM_S3_BUCKET", "MEDIA_ROOT"):
+    os.environ.pop(name, None)
+with tempfile.TemporaryDirectory(prefix="extagram-bench-page-") as tmp:
+    os.environ["EXTAGRAM_DATA_DIR"] = tmp  # a throwaway SQLite database and media folder
+    os.environ["DJANGO_SETTINGS_MODULE"] = "extagram.settings"
+    import django
+    django.setup()
+    from bench.uploads import page_weight
+    sys.stdout.write(json.dumps(page_weight(sys.argv[2] == "small")))
+"""
+
+
+def page_photos(small=False):
+    """[(label, bytes)]: the 12 photos of the measured feed page. Camera-sized generated
+    photos (blobs plus grain: bench.loadgen's kind, 4032x3024, three grain levels) and,
+    when scikit-image is installed, its sample photographs (skimage.data: astronaut,
+    coffee, chelsea, rocket; 300-640 px wide, so they have no medium file)."""
+    from PIL import Image
+
+    from extagram.testing.images import camera_like_jpeg, encode
+
+    width, height = (806, 604) if small else (4032, 3024)
+    photos = [
+        (
+            f"generated {width}x{height} grain {alpha}",
+            camera_like_jpeg(width, height, seed=f"page-{i}", alpha=alpha),
+        )
+        for i, alpha in enumerate((0.1, 0.2, 0.3, 0.1, 0.2, 0.3, 0.1, 0.2))
+    ]
+    from skimage import data as samples
+
+    for name in ("astronaut", "coffee", "chelsea", "rocket"):
+        pixels = Image.fromarray(getattr(samples, name)()).convert("RGB")
+        photos.append((f"skimage {name} {pixels.width}x{pixels.height}", encode(pixels, "PNG")))
+    return photos
+
+
+def pick_from_srcset(srcset, css_width=PHONE_CSS_WIDTH, dpr=PHONE_DPR):
+    """The URL a browser fetches from `srcset` ("url 480w, url 828w, ...") for an image
+    shown `css_width` CSS pixels wide (sizes="100vw" on a phone) at device pixel ratio
+    `dpr`: Chromium's rule (html_srcset_parser.cc, PickCandidate): the first candidate
+    whose density reaches dpr, or the one below it when dpr is under the geometric mean
+    of the two densities; the largest when none reaches it."""
+    import math
+
+    candidates = []
+    for item in srcset.split(","):
+        url, width = item.split()
+        candidates.append((int(width[:-1]) / css_width, url))
+    candidates.sort()
+    for (density, url), (next_density, next_url) in zip(candidates, candidates[1:], strict=False):
+        if next_density < dpr:
+            continue
+        return next_url if dpr >= math.sqrt(density * next_density) else url
+    return candidates[-1][1]
+
+
+def ssim(image, source):
+    """SSIM of `image` against `source` (both PIL images, same size), on luma (ITU-R
+    BT.601 weights), with Wang et al.'s parameters (Gaussian window sigma 1.5, population
+    covariance, K1 0.01, K2 0.03), by scikit-image's structural_similarity."""
+    import numpy
+    from skimage.metrics import structural_similarity
+
+    weights = numpy.array([0.299, 0.587, 0.114])
+    a = numpy.asarray(image.convert("RGB"), dtype=numpy.float64) @ weights
+    b = numpy.asarray(source.convert("RGB"), dtype=numpy.float64) @ weights
+    return structural_similarity(
+        a, b, gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=255
+    )
+
+
+def page_weight(small=False):
+    """Render the feed with 12 posts and weigh it as a phone fetches it; see PAGE."""
+    import gzip
+    import html.parser
+
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.core.cache import cache
+    from django.core.management import call_command
+    from django.test import Client, override_settings
+    from PIL import Image
+
+    from extagram.posts.models import Post
+    from extagram.uploads.images import process_photo
+
+    class Pictures(html.parser.HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.found, self.current = [], None
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            if tag == "picture":
+                self.current = {}
+            elif self.current is not None and tag == "source":
+                self.current.setdefault(attrs["type"], attrs["srcset"])
+            elif self.current is not None and tag == "img" and "photo" in attrs.get("class", ""):
+                self.current["img"] = attrs.get("srcset") or attrs["src"]
+                self.found.append(self.current)
+                self.current = None
+
+    call_command("migrate", verbosity=0)
+    media = Path(settings.MEDIA_ROOT)
+    author = get_user_model().objects.create_user("pageweight")
+    sources = {}
+    for label, data in reversed(page_photos(small)):  # the feed shows the newest first
+        photo = process_photo(io.BytesIO(data), max_pixels=settings.UPLOAD_MAX_PIXELS)
+        post = Post.objects.create_with_photo(author, photo, alt_text=label)
+        sources[post.pk] = (label, data)
+
+    def weigh(page_html):
+        """[(the JPEG the <img> srcset picks, the file the whole <picture> picks)]"""
+        parser = Pictures()
+        parser.feed(page_html)
+        return [
+            (pick_from_srcset(p["img"]), pick_from_srcset(p.get("image/webp", p["img"])))
+            for p in parser.found
+        ]
+
+    client = Client()
+    # no collectstatic here: static URLs unhashed (a few bytes shorter than in the stack)
+    plain_static = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    overrides = override_settings(STORAGES=plain_static, ALLOWED_HOSTS=["testserver"])
+    overrides.enable()
+    cache.clear()
+    after_html = client.get("/").content
+    after = weigh(after_html.decode())
+    ids = list(Post.objects.order_by("-id").values_list("id", flat=True))[: len(after)]
+    # the page of before: the same posts as posts made before WebP are shown
+    Post.objects.update(
+        image_large_webp="", image_medium_webp="", image_small_webp="", medium_width=0
+    )
+    cache.clear()  # the post cards are cached
+    before_html = client.get("/").content
+    before = weigh(before_html.decode())
+    overrides.disable()
+    photos_out = []
+    for pk, (old_url, _), (_, new_url) in zip(ids, before, after, strict=True):
+        label, data = sources[pk]
+        result = {"label": label}
+        full = ideal_large(data, width=10**9)  # the source: a full decode, in sRGB
+        for key, url in (("before", old_url), ("after", new_url)):
+            blob = (media / url.removeprefix(settings.MEDIA_URL)).read_bytes()
+            image = Image.open(io.BytesIO(blob))
+            image.load()
+            result[f"{key}_bytes"] = len(blob)
+            result[f"{key}_size"] = image.size
+            result[f"{key}_format"] = image.format
+            reference = full.resize(image.size, Image.Resampling.LANCZOS)
+            result[f"{key}_ssim"] = ssim(image, reference)
+        photos_out.append(result)
+    return {
+        "html": {
+            "before": len(before_html),
+            "after": len(after_html),
+            # the proxy gzips HTML at level 1 (deploy/proxy/templates/10-http.conf.template)
+            "before_gzip": len(gzip.compress(before_html, compresslevel=1)),
+            "after_gzip": len(gzip.compress(after_html, compresslevel=1)),
+        },
+        "photos": photos_out,
+    }
+
+
+def print_page_weight(small=False):
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    result = json.loads(_child(PAGE, "small" if small else "full")[0])
+    command = "python -m bench.uploads --page" + (" --small" if small else "")
+    print(f"\n## Bytes per feed page on a phone ({started}; `{command}`)\n")
+    print(
+        f"The signed-out feed (12 posts) as a {PHONE_CSS_WIDTH}-px-wide phone at {PHONE_DPR}x "
+        "fetches it: the HTML (gzip level 1, as the proxy sends it) and the file each card's "
+        "srcset picks; before = JPEG only (the page as it was), after = the <picture>'s "
+        "WebP. SSIM (luma, Wang et al.; scikit-image) of each file against the source photo "
+        "resized to the file's size (full decode, LANCZOS).\n"
+    )
+    print("| photo | before: file | bytes | SSIM | after: file | bytes | SSIM | after / before |")
+    print("|---|---|---:|---:|---|---:|---:|---:|")
+    for p in result["photos"]:
+        print(
+            f"| {p['label']} | {p['before_format']} {p['before_size'][0]}x{p['before_size'][1]} "
+            f"| {p['before_bytes']:,} | {p['before_ssim']:.4f} | {p['after_format']} "
+            f"{p['after_size'][0]}x{p['after_size'][1]} | {p['after_bytes']:,} | "
+            f"{p['after_ssim']:.4f} | {p['after_bytes'] / p['before_bytes']:.2f}x |"
+        )
+    html = result["html"]
+    before_photos = sum(p["before_bytes"] for p in result["photos"])
+    after_photos = sum(p["after_bytes"] for p in result["photos"])
+    before = html["before_gzip"] + before_photos
+    after = html["after_gzip"] + after_photos
+    print(
+        f"| **HTML** | gzip | {html['before_gzip']:,} | | gzip | {html['after_gzip']:,} | | "
+        f"{html['after_gzip'] / html['before_gzip']:.2f}x |"
+    )
+    print(
+        f"| **page (HTML + 12 photos)** | | **{before:,}** | | | **{after:,}** | | "
+        f"**{after / before:.2f}x** |"
+    )
+    ssims = [p["after_ssim"] for p in result["photos"]]
+    old_ssims = [p["before_ssim"] for p in result["photos"]]
+    print(
+        f"\nSSIM, after: min {min(ssims):.4f}, mean {statistics.mean(ssims):.4f} "
+        f"(before: min {min(old_ssims):.4f}, mean {statistics.mean(old_ssims):.4f}); "
+        f"photos at or above 0.97: after {sum(s >= 0.97 for s in ssims)}/{len(ssims)}, "
+        f"before {sum(s >= 0.97 for s in old_ssims)}/{len(old_ssims)}"
+    )
+    verdict = "PASS" if after / before <= 0.6 else "MISS"
+    print(f"Goal (issue 13, 3): bytes per feed page <= 0.60x: {after / before:.2f}x {verdict}")
+    return result
 
 
 if __name__ == "__main__":

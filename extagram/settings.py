@@ -353,6 +353,9 @@ UPLOAD_MAX_MB = envint("EXTAGRAM_UPLOAD_MAX_MB", 10)
 UPLOAD_MAX_BYTES = UPLOAD_MAX_MB * 1024 * 1024
 UPLOAD_MAX_PIXELS = envint("EXTAGRAM_UPLOAD_MAX_PIXELS", 50_000_000)
 PHOTO_WIDTHS = (1080, 480)
+# WebP beside the JPEGs (extagram/uploads/images.py): large, medium, small. 828 px is what
+# a 390-414-px-wide phone at 2x picks from srcset instead of the 1080-px file.
+PHOTO_WEBP_WIDTHS = (1080, 828, 480)
 # Bounds on the work of one upload (extagram/uploads/budget.py): the memory limit to size
 # the per-process pool from where no container limit is set, and the decode's time limit.
 UPLOAD_MEMORY_LIMIT_MB = envint("EXTAGRAM_UPLOAD_MEMORY_LIMIT_MB", 256)

@@ -77,14 +77,16 @@ class Profile(models.Model):
         """
         from extagram.posts.models import StoredFile
 
-        by_size = {variant.width_class: variant for variant in photo.variants}
-        names = [variant.storage_name for variant in photo.variants]
+        # the JPEGs only: a photo processed for a post may carry WebP variants too
+        jpegs = [variant for variant in photo.variants if variant.format == "jpeg"]
+        by_size = {variant.width_class: variant for variant in jpegs}
+        names = [variant.storage_name for variant in jpegs]
         try:
             with transaction.atomic():
                 profile = Profile.objects.select_for_update().get(pk=self.pk)
                 old = profile.avatar_names
                 StoredFile.objects.lock(names)
-                for variant in photo.variants:
+                for variant in jpegs:
                     StoredFile.objects.write_if_missing(variant.storage_name, variant.data)
                 self.avatar_large = by_size["large"].storage_name
                 self.avatar_small = by_size["small"].storage_name

@@ -18,9 +18,13 @@ class PostAdmin(admin.ModelAdmin):
     readonly_fields = [
         "image_large",
         "image_small",
+        "image_large_webp",
+        "image_medium_webp",
+        "image_small_webp",
         "width",
         "height",
         "small_width",
+        "medium_width",
         "like_count",
         "comment_count",
     ]

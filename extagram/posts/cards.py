@@ -25,7 +25,7 @@ def card_key(post, eager):
     profile = getattr(post.author, "profile", None)
     shown = f"{profile.display_name}\0{profile.avatar_small}" if profile else ""
     name = zlib.crc32(f"{post.author.username}\0{shown}".encode())
-    return f"card:2:{language}:{post.pk}:{edited}:{post.comment_count}:{int(eager)}:{name}"
+    return f"card:3:{language}:{post.pk}:{edited}:{post.comment_count}:{int(eager)}:{name}"
 
 
 def render_cards(request, posts, eager=False):

@@ -37,13 +37,14 @@ class PostQuerySet(models.QuerySet):
         return [rows[i] for i in ids[:size] if i in rows], len(ids) > size
 
     def using_file(self, name):
-        """Posts whose photo is stored under `name` (either size); indexed."""
-        return self.filter(models.Q(image_large=name) | models.Q(image_small=name))
+        """Posts whose photo is stored under `name` (any size or format); indexed."""
+        return self.filter(_any_photo_field(name))
 
     def create_with_photo(self, author, photo, caption="", alt_text="", submission=None):
         """Store the photo's files and create the post together: a committed post's files exist.
 
-        `photo` is a ProcessedPhoto (`.variants`, each with `storage_name` and `data`).
+        `photo` is a ProcessedPhoto (`.variants`, each with `storage_name` and `data`;
+        the WebP ones are optional: a post without them is shown with its JPEGs).
         Under the files' StoredFile locks (see StoredFile), every file is (re)written
         if it is missing or damaged, then the post's row is inserted, then the transaction
         commits and the locks go: no deletion can remove a file between the check and
@@ -54,8 +55,12 @@ class PostQuerySet(models.QuerySet):
         second post: the (author, submission) pair is unique in the database, so this
         holds for repeats that arrive at the same moment too.
         """
-        by_size = {variant.width_class: variant.storage_name for variant in photo.variants}
-        names = list(by_size.values())
+        names = [variant.storage_name for variant in photo.variants]
+        files = {
+            field: photo.variant(width_class, format)
+            for field, (width_class, format) in PHOTO_FIELDS.items()
+        }
+        medium = files["image_medium_webp"]
         for _attempt in range(2):
             try:
                 with transaction.atomic():
@@ -66,11 +71,11 @@ class PostQuerySet(models.QuerySet):
                         author=author,
                         caption=caption,
                         alt_text=alt_text,
-                        image_large=by_size["large"],
-                        image_small=by_size["small"],
+                        **{field: v.storage_name for field, v in files.items() if v},
                         width=photo.width,
                         height=photo.height,
                         small_width=photo.small_width,
+                        medium_width=medium.width if medium else 0,
                         submission=submission,
                     )
             except IntegrityError:
@@ -88,15 +93,40 @@ class PostQuerySet(models.QuerySet):
         raise IntegrityError(f"submission {submission} could neither be created nor found")
 
 
+# The post's stored files: field -> (ProcessedPhoto width class, format). The JPEGs are
+# always there; the WebP ones are "" on posts made before them (the page then offers the
+# JPEGs alone), or for pictures too tall for WebP; the medium one for pictures narrower
+# than its width.
+PHOTO_FIELDS = {
+    "image_large": ("large", "jpeg"),
+    "image_small": ("small", "jpeg"),
+    "image_large_webp": ("large", "webp"),
+    "image_medium_webp": ("medium", "webp"),
+    "image_small_webp": ("small", "webp"),
+}
+
+
+def _any_photo_field(name, lookup="exact"):
+    """Q: a post's file field equals `name` (lookup "exact") or is in it ("in")."""
+    query = models.Q()
+    for field in PHOTO_FIELDS:
+        query |= models.Q(**{f"{field}__{lookup}": name})
+    return query
+
+
 class Post(models.Model):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="posts")
     caption = models.TextField(max_length=CAPTION_MAX, blank=True)
     alt_text = models.CharField(max_length=ALT_TEXT_MAX, blank=True)
     image_large = models.CharField(max_length=200)
     image_small = models.CharField(max_length=200)
+    image_large_webp = models.CharField(max_length=200, blank=True, default="")
+    image_medium_webp = models.CharField(max_length=200, blank=True, default="")
+    image_small_webp = models.CharField(max_length=200, blank=True, default="")
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     small_width = models.PositiveIntegerField()
+    medium_width = models.PositiveIntegerField(default=0)  # 0: no medium file
     like_count = models.PositiveIntegerField(default=0)
     comment_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
@@ -118,6 +148,9 @@ class Post(models.Model):
             # "does any post still use this file?" on every deletion and sweep
             models.Index(fields=["image_large"], name="post_image_large"),
             models.Index(fields=["image_small"], name="post_image_small"),
+            models.Index(fields=["image_large_webp"], name="post_image_large_webp"),
+            models.Index(fields=["image_medium_webp"], name="post_image_medium_webp"),
+            models.Index(fields=["image_small_webp"], name="post_image_small_webp"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["author", "submission"], name="one_post_per_submission")
@@ -138,8 +171,24 @@ class Post(models.Model):
         return default_storage.url(self.image_small)
 
     @property
+    def webp_srcset(self):
+        """The `srcset` of the post's WebP files ("" for a post that has none)."""
+        if not self.image_large_webp:
+            return ""
+        candidates = [(self.image_small_webp, self.small_width)]
+        if self.image_medium_webp:
+            candidates.append((self.image_medium_webp, self.medium_width))
+        candidates.append((self.image_large_webp, self.width))
+        return ", ".join(f"{default_storage.url(name)} {width}w" for name, width in candidates)
+
+    @property
+    def small_webp_url(self):
+        return default_storage.url(self.image_small_webp) if self.image_small_webp else ""
+
+    @property
     def image_names(self):
-        return [self.image_large, self.image_small]
+        """Every stored file of the post (its JPEGs and WebPs)."""
+        return [name for field in PHOTO_FIELDS if (name := getattr(self, field))]
 
     def can_be_changed_by(self, user):
         return user.is_authenticated and user.pk == self.author_id
@@ -353,9 +402,9 @@ def file_in_use(name):
 
 def _names_in_use(names):
     used = set()
-    rows = Post.objects.filter(models.Q(image_large__in=names) | models.Q(image_small__in=names))
-    for large, small in rows.values_list("image_large", "image_small"):
-        used.update((large, small))
+    rows = Post.objects.filter(_any_photo_field(names, "in"))
+    for row in rows.values_list(*PHOTO_FIELDS):
+        used.update(row)
     Profile = apps.get_model("accounts", "Profile")
     avatars = Profile.objects.filter(
         models.Q(avatar_large__in=names) | models.Q(avatar_small__in=names)

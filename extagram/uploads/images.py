@@ -1,8 +1,9 @@
 """The image pipeline: sniff, bound, decode, orient, colour-manage, resize, re-encode.
 
-Only pixels leave it: every output is a fresh progressive JPEG written
-by libvips with no metadata at all (`keep=none`: no EXIF, XMP, IPTC, comment or ICC
-profile), in sRGB, so nothing of the uploaded bytes but their decoded pixels survives.
+Only pixels leave it: every output is a fresh progressive JPEG, or a fresh lossy WebP
+for browsers that take it, written by libvips with no metadata at all (`keep=none`: no
+EXIF, XMP, IPTC, comment or ICC profile), in sRGB, so nothing of the uploaded bytes but
+their decoded pixels survives.
 
 Decoding is libvips (pyvips + the pyvips-binary wheel) for JPEG, PNG, GIF and WebP: it
 shrinks on load (JPEG, WebP) and streams the rest, so a 7000x7000 PNG or WebP costs a
@@ -34,6 +35,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pyvips
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from PIL import Image
 
@@ -45,6 +47,18 @@ ACCEPTED_MIME_TYPES = (
     "image/jpeg,image/png,image/gif,image/webp,image/heic,image/heif,image/avif,.heic,.heif,.avif"
 )
 JPEG_QUALITY = 85
+# WebP beside the JPEG (issue 13, "lighter pages"): chosen over AVIF by measurement
+# (docs/performance.md, "Lighter pages"): libvips' AVIF encoder (libheif + aom) needed
+# ~25 B/px of memory (a 1080x1440 photo: +38 MB; 1080x8000: +184 MB) against WebP's ~6,
+# for ~10 % fewer bytes at equal SSIM. Q85 at effort 4 keeps SSIM (luma, Wang et al.)
+# within ~0.01 of the Q85 JPEG's at 0.72-0.88x its bytes (bench.uploads' page table).
+WEBP_QUALITY = 85
+WEBP_EFFORT = 4
+# The WebP format stores each side in 14 bits: a taller panorama gets its JPEG only.
+WEBP_MAX_SIDE = 16383
+# libwebp's encoder holds the picture as YUV plus its analysis buffers: measured ~6 B per
+# pixel of the largest WebP (a 1080x1440 noise image: +8.3 MB), rounded up.
+WEBP_ENCODE_BYTES_PER_PIXEL = 8
 
 # A progressive JPEG's scans are full passes over the image (issue 9: 3,000 scans of a
 # 7000x7000 picture, 390 KB, cost ~90 s of CPU). libjpeg's standard progression
@@ -88,23 +102,35 @@ class UnacceptableImage(ValueError):
 
 @dataclass(frozen=True)
 class Variant:
-    width_class: str  # "large" or "small"
+    width_class: str  # "large", "medium" or "small"
     width: int
     height: int
     data: bytes
+    format: str = "jpeg"  # "jpeg" or "webp": the file name's extension
 
     @property
     def storage_name(self):
         digest = hashlib.sha256(self.data).hexdigest()
-        return f"photos/{digest[:2]}/{digest}.jpg"
+        extension = "jpg" if self.format == "jpeg" else self.format
+        return f"photos/{digest[:2]}/{digest}.{extension}"
 
 
 @dataclass(frozen=True)
 class ProcessedPhoto:
+    """The published files of one photo: JPEG "large" and "small" variants always;
+    WebP ones ("large", "medium", "small") when asked for and the picture allows."""
+
     variants: tuple
 
-    def _variant(self, width_class):
-        return next(v for v in self.variants if v.width_class == width_class)
+    def _variant(self, width_class, format="jpeg"):
+        return next(v for v in self.variants if v.width_class == width_class and v.format == format)
+
+    def variant(self, width_class, format):
+        """The Variant of that width class and format, or None."""
+        try:
+            return self._variant(width_class, format)
+        except StopIteration:
+            return None
 
     @property
     def width(self):
@@ -130,22 +156,29 @@ class Plan:
     profiled: bool = False  # an ICC profile or CMYK: the colour transform must run
 
 
-def process_photo(fileobj, *, max_pixels, widths=(1080, 480), square=False):
+def process_photo(fileobj, *, max_pixels, widths=(1080, 480), square=False, webp_widths=None):
     """Turn an uploaded file into re-encoded sRGB JPEG variants, or raise UnacceptableImage.
 
     fileobj: a readable binary file (an UploadedFile, BytesIO, ...), at most the upload
     limit. max_pixels: refuse images with more pixels (width x height). widths: (large,
     small) maximum widths in pixels; smaller photos are never enlarged. square: crop
     the centred square of the picture first (avatars), so both variants are square.
-    Returns ProcessedPhoto(variants=(large Variant, small Variant)).
+    webp_widths: maximum widths (px, largest first, e.g. (1080, 828, 480)) of WebP
+    variants made in the same pass from the same pixels: the first is "large", the last
+    "small", one between them "medium" (made only when the photo is wider than it);
+    none when the large picture has a side over WEBP_MAX_SIDE. None (the default):
+    settings.PHOTO_WEBP_WIDTHS for photos, no WebP for squares (avatars).
+    Returns ProcessedPhoto(variants=(large JPEG, small JPEG, *WebP variants)).
     Raises UnacceptableImage (message for the user) for anything unreadable or over a
     bound: pixels, memory (budget.memory_pool()), JPEG scans, decode time.
     """
+    if webp_widths is None:
+        webp_widths = () if square else settings.PHOTO_WEBP_WIDTHS
     data = fileobj.read()
-    plan = plan_for(data, max_pixels, widths[0])
+    plan = plan_for(data, max_pixels, widths[0], webp=bool(webp_widths))
     with budget.memory_pool().reserve(plan.memory):
         try:
-            large, small = _pipeline(data, plan, widths, square)
+            variants = _pipeline(data, plan, widths, square, webp_widths)
         except UnacceptableImage:
             raise
         except (pyvips.Error, OSError, SyntaxError, ValueError, EOFError, IndexError) as error:
@@ -156,7 +189,7 @@ def process_photo(fileobj, *, max_pixels, widths=(1080, 480), square=False):
             raise _unreadable() from None
         finally:
             budget.release_freed_memory()
-    return ProcessedPhoto(variants=(large, small))
+    return ProcessedPhoto(variants=tuple(variants))
 
 
 def _unreadable():
@@ -197,10 +230,11 @@ def sniff(data):
     return None
 
 
-def plan_for(data, max_pixels, large_width=1080):
+def plan_for(data, max_pixels, large_width=1080, webp=False):
     """Read the header of `data` and decide whether we may decode it: a Plan, or
     UnacceptableImage for unknown formats, empty or too many pixels, too many JPEG
-    scans. Decodes no pixels."""
+    scans. Decodes no pixels. webp: WebP variants will be encoded too (their encoder's
+    memory is added)."""
     fmt = sniff(data)
     if fmt is None:
         raise _unreadable()
@@ -246,7 +280,10 @@ def plan_for(data, max_pixels, large_width=1080):
         decode = pixels * AVIF_BYTES_PER_PIXEL
     # the large variant is held in memory (RGB, twice while encoding), a panorama too
     out_width = min(width, large_width)
-    output = out_width * max(1, round(height * out_width / width)) * 3 * 2
+    out_pixels = out_width * max(1, round(height * out_width / width))
+    output = out_pixels * 3 * 2
+    if webp:
+        output += out_pixels * WEBP_ENCODE_BYTES_PER_PIXEL
     return Plan(fmt, width, height, FIXED_OVERHEAD + len(data) + decode + output, profiled)
 
 
@@ -361,7 +398,7 @@ def _register_heif():
             _heif_registered = True
 
 
-def _pipeline(data, plan, widths, square=False):
+def _pipeline(data, plan, widths, square=False, webp_widths=()):
     large_width, small_width = widths
     huge = 10_000_000  # thumbnail's height bound: only the width limits
     common = {"height": huge, "size": "down"}
@@ -374,8 +411,7 @@ def _pipeline(data, plan, widths, square=False):
         # outside it are clipped to its edge (docs/performance.md, "Colour").
         common.update(export_profile="srgb", intent="relative")
     if plan.format in ("HEIF", "AVIF"):
-        image = _vips_from_pillow(data, plan.format)
-        large = image.thumbnail_image(large_width, **common)
+        large = _vips_from_pillow(data, plan.format).thumbnail_image(large_width, **common)
     else:
         options = "[fail_on=truncated]"  # the loader's first page only (n=1) by default
         large = pyvips.Image.thumbnail_buffer(data, large_width, option_string=options, **common)
@@ -384,7 +420,19 @@ def _pipeline(data, plan, widths, square=False):
         large = large.crop((large.width - side) // 2, (large.height - side) // 2, side, side)
     large = _deadline(_to_srgb8(large)).copy_memory()
     small = large.thumbnail_image(small_width, height=huge, size="down")
-    return _encode(large, "large"), _encode(small, "small")
+    variants = [_encode(large, "large"), _encode(small, "small")]
+    if webp_widths and max(large.width, large.height) <= WEBP_MAX_SIDE:
+        for index, width in enumerate(webp_widths):
+            if index == 0:
+                variants.append(_encode_webp(large, "large"))
+            elif index == len(webp_widths) - 1:
+                if width != small_width:
+                    small = large.thumbnail_image(width, height=huge, size="down")
+                variants.append(_encode_webp(small, "small"))
+            elif width < large.width:
+                resized = large.thumbnail_image(width, height=huge, size="down")
+                variants.append(_encode_webp(resized, "medium"))
+    return variants
 
 
 def _vips_from_pillow(data, fmt):
@@ -473,3 +521,10 @@ def _encode(image, width_class):
         keep=pyvips.enums.ForeignKeep.NONE,
     )
     return Variant(width_class, image.width, image.height, data)
+
+
+def _encode_webp(image, width_class):
+    data = image.webpsave_buffer(
+        Q=WEBP_QUALITY, effort=WEBP_EFFORT, keep=pyvips.enums.ForeignKeep.NONE
+    )
+    return Variant(width_class, image.width, image.height, data, "webp")

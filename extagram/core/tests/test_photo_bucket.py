@@ -69,9 +69,19 @@ class PhotoBucketTests(BaseTestCase):
         missing = post.large_url.replace(post.image_large[-10:-4], "000000")
         self.assertEqual(self.client.get(missing).status_code, 404)
 
+    def test_the_webp_files_are_stored_and_served_as_image_webp(self):
+        post = self.make_post()
+        stored = server.client().get_object(Bucket=self.bucket, Key=post.image_large_webp)
+        self.assertEqual(stored["ContentType"], "image/webp")
+        response = self.client.get(f"/media/{post.image_small_webp}")
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response["Content-Type"], "image/webp")
+        self.assertIn("immutable", response["Cache-Control"])
+
     def test_deleting_the_post_deletes_its_objects(self):
         post = self.make_post()
-        self.assertEqual(len(self.keys()), 2)
+        self.assertEqual(len(self.keys()), 4)  # JPEG and WebP, 640 and 480 px
+        self.assertEqual(self.keys(), sorted(post.image_names))
         self.delete(post)
         self.assertFalse(Post.objects.exists())
         self.assertEqual(self.keys(), [])

@@ -185,8 +185,8 @@ class AvatarFileLifecycleTests(AvatarTestCase):
 
     def shared_post_and_avatar(self):
         """A post and alice's avatar that use the very same two files."""
-        photo = process_photo(
-            SimpleUploadedFile("p.jpg", jpeg_bytes(200, 200)), max_pixels=50_000_000
+        photo = process_photo(  # JPEGs only, the files an avatar and a post can share
+            SimpleUploadedFile("p.jpg", jpeg_bytes(200, 200)), max_pixels=50_000_000, webp_widths=()
         )
         post = Post.objects.create_with_photo(self.owner, photo)
         self.profile().set_avatar(photo)
@@ -214,8 +214,8 @@ class AvatarFileLifecycleTests(AvatarTestCase):
         self.assertEqual(stored_files(), set())
 
     def test_a_file_shared_by_two_avatars_survives_either_being_replaced(self):
-        photo = process_photo(
-            SimpleUploadedFile("p.jpg", jpeg_bytes(200, 200)), max_pixels=50_000_000
+        photo = process_photo(  # JPEGs only, the files an avatar and a post can share
+            SimpleUploadedFile("p.jpg", jpeg_bytes(200, 200)), max_pixels=50_000_000, webp_widths=()
         )
         self.profile().set_avatar(photo)
         self.profile(self.stranger).set_avatar(photo)
@@ -248,8 +248,8 @@ class AvatarFileLifecycleTests(AvatarTestCase):
         self.assertEqual(stored_files(), set())
 
     def test_deleting_the_account_deletes_its_picture_but_not_a_file_another_uses(self):
-        photo = process_photo(
-            SimpleUploadedFile("p.jpg", jpeg_bytes(200, 200)), max_pixels=50_000_000
+        photo = process_photo(  # JPEGs only, the files an avatar and a post can share
+            SimpleUploadedFile("p.jpg", jpeg_bytes(200, 200)), max_pixels=50_000_000, webp_widths=()
         )
         Post.objects.create_with_photo(self.stranger, photo)
         self.profile().set_avatar(photo)

@@ -10,7 +10,10 @@ MAX_PIXELS = 50_000_000
 
 
 def process(data, **kwargs):
+    """The pipeline's ProcessedPhoto for `data`; JPEGs only unless webp_widths is given
+    (the WebP variants have their own tests, test_webp_variants.py)."""
     kwargs.setdefault("max_pixels", MAX_PIXELS)
+    kwargs.setdefault("webp_widths", ())
     return process_photo(io.BytesIO(data), **kwargs)
 
 

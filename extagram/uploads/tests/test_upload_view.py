@@ -1,3 +1,4 @@
+import re
 from unittest import mock
 
 from django.test import override_settings
@@ -51,7 +52,9 @@ class UploadViewTests(BaseTestCase):
             (post.caption, post.alt_text, post.author), ("Sunset", "Orange sky", self.owner)
         )
         self.assertEqual((post.width, post.height, post.small_width), (1080, 810, 480))
-        self.assertEqual(len(self.stored_files()), 2)
+        # JPEG 1080 and 480, WebP 1080, 828 and 480
+        self.assertEqual(len(self.stored_files()), 5)
+        self.assertEqual(post.medium_width, 828)
         page = self.client.get(f"/p/{post.pk}/")
         self.assertContains(page, post.large_url)
         self.assertContains(page, f"{post.small_url} 480w")
@@ -161,7 +164,7 @@ class UploadViewTests(BaseTestCase):
     def test_the_client_cannot_choose_the_stored_file_name(self):
         self.upload(jpeg_bytes(), name="../../evil.php")
         names = [p.name for p in self.stored_files()]
-        self.assertTrue(all(len(n) == len("0" * 64 + ".jpg") for n in names), names)
+        self.assertTrue(all(re.fullmatch(r"[0-9a-f]{64}\.(jpg|webp)", n) for n in names), names)
         self.assertFalse(any("evil" in n for n in names))
 
     def test_the_same_photo_posted_twice_shares_files_and_survives_one_deletion(self):
@@ -169,6 +172,6 @@ class UploadViewTests(BaseTestCase):
         self.upload(data)
         self.upload(data)
         first, second = Post.objects.order_by("id")
-        self.assertEqual(first.image_large, second.image_large)
+        self.assertEqual(first.image_names, second.image_names)
         self.client.post(f"/p/{first.pk}/delete/")
-        self.assertEqual(len(self.stored_files()), 2)
+        self.assertEqual(len(self.stored_files()), 4)  # JPEG and WebP, 640 and 480 px

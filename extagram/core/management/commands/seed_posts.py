@@ -11,7 +11,7 @@ from django.db.models.functions import Coalesce
 
 from extagram.accounts.models import Profile
 from extagram.core.management.commands.load_demo import demo_picture
-from extagram.posts.models import CAPTION_MAX, Comment, Like, Post
+from extagram.posts.models import CAPTION_MAX, PHOTO_FIELDS, Comment, Like, Post
 from extagram.uploads.images import process_photo
 
 CAPTION = "Post #{n:06d} - sunset over the harbour with my friends & coffee <3 #extagram #tbt"
@@ -208,11 +208,11 @@ class Command(BaseCommand):
                         author=authors[n % len(authors)],
                         caption=self._caption(n, caption_chars),
                         alt_text=model.alt_text,
-                        image_large=model.image_large,
-                        image_small=model.image_small,
+                        **{field: getattr(model, field) for field in PHOTO_FIELDS},
                         width=model.width,
                         height=model.height,
                         small_width=model.small_width,
+                        medium_width=model.medium_width,
                     )
                 )
             with transaction.atomic():

@@ -52,10 +52,12 @@ QUICK = {
     "deep": 200,
     "isolation_duration": 5,  # paced at a few req/s: 2 s may record nothing on a busy machine
 }
-# Data shapes for seed_posts: "plain" is short captions and no likes or comments;
-# "heavy" is what a busy community looks like (and what an independent check may use).
+# Data shapes for seed_posts: "plain" is short captions, no comments, and on the newest 24
+# posts 30 likes each from the bench users in turn (so each member signed in by case 2
+# sees like marks of its own); "heavy" is what a busy community looks like (and what an
+# independent check may use).
 SHAPES = {
-    "plain": [],
+    "plain": ["--likes-per-post=30", "--engaged-posts=24"],
     "heavy": [
         "--caption-chars=2200",
         "--likes-per-post=100",
@@ -66,13 +68,14 @@ SHAPES = {
     # notifications; its options are SOCIAL / SOCIAL_QUICK below
     "social": [],
 }
-SHAPE_USERS = {"plain": 50, "heavy": 500, "social": 10_000}
+SHAPE_USERS = {"plain": 100, "heavy": 500, "social": 10_000}
 # seed_social's follow graph: issue 12's shape in a full run; a small one for --quick
 SOCIAL = ["--min-follows=50", "--max-follows=300", "--stars=20"]
 SOCIAL_QUICK_USERS = 250
 SOCIAL_QUICK = ["--min-follows=20", "--max-follows=100", "--stars=20"]
 # Case 10 (--shape social only): the social pages, signed in as SOCIAL_MEMBERS distinct
-# members rotated request by request (wrk.Load.sessions).
+# members rotated request by request (wrk.Load.sessions); case 2 signs in as many (issue
+# 13: no per-session cache may stand in for rendering).
 SOCIAL_MEMBERS = 100
 # Each case-10 load is preceded by an unrecorded warm-up of this share of its duration.
 SOCIAL_WARMUP = 0.3
@@ -222,6 +225,7 @@ class Bench:
             url,
             cookies=cookies or (self.session if signed_in else {}),
             headers={**target_headers, **(headers or {})},
+            sessions=kwargs.pop("sessions", ()),
         )
         duration = kwargs.pop("duration", self.p["duration"])
         log(f"case {case}: {name}{f' ({posts} posts)' if posts else ''} -- wrk {duration}s")
@@ -263,10 +267,18 @@ class Bench:
         names = sorted(f"bench{i:03d}" for i in range(self.social_users()))
         return names[20 : 20 + SOCIAL_MEMBERS]
 
-    def sign_in_members(self):
-        """Sign each social member in once (urllib, the real log-in form); their cookies."""
+    def feed_members(self):
+        """The SOCIAL_MEMBERS members case 2 signs in: case 10's in the social shape,
+        otherwise the first bench users (every shape seeds at least that many)."""
+        if self.args.shape == "social":
+            return self.social_members()
+        return [f"bench{i:03d}" for i in range(SOCIAL_MEMBERS)]
+
+    def sign_in_members(self, names=None):
+        """Sign each member (default: the social members) in once (urllib, the real log-in
+        form); their cookies."""
         sessions = []
-        for name in self.social_members():
+        for name in names or self.social_members():
             client = self.stack.client()
             page = client.get("/accounts/login/")
             assert page.status == 200, f"login page: {page.status}"
@@ -504,7 +516,16 @@ class Bench:
                 self.case_social(n)
             if 2 in self.cases:
                 self.check_page("/", signed_in=True)
-                r = self.wrk(2, "feed, signed in", "/", posts=n, signed_in=True)
+                if not getattr(self, "feed_sessions", None):
+                    # case 10's members, when it has signed them in
+                    self.feed_sessions = getattr(self, "sessions", None)
+                if not self.feed_sessions:
+                    log(f"case 2: signing in {SOCIAL_MEMBERS} members")
+                    self.feed_sessions = self.sign_in_members(self.feed_members())
+                members = f"{len(self.feed_sessions)} members' sessions in turn"
+                r = self.wrk(
+                    2, "feed, signed in", "/", posts=n, sessions=self.feed_sessions, note=members
+                )
                 if n == sizes[0]:
                     self.signed_in_rps_100 = r.rps
                     # the floor under any page Django renders: gunicorn + the middleware
@@ -513,8 +534,9 @@ class Bench:
                         2,
                         FLOOR,
                         "/healthz",
-                        signed_in=True,
-                        note="/healthz: no query, no template; the most Django can serve",
+                        sessions=self.feed_sessions,
+                        note="/healthz: no query, no template; the most Django can serve; "
+                        + members,
                     )
         if 3 in self.cases:
             self.case_pages(sizes[-1])

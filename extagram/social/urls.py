@@ -7,6 +7,7 @@ urlpatterns = [
     path("accounts/profile/", views.edit_profile, name="edit_profile"),
     path("search/", views.search, name="search"),
     path("notifications/", views.notifications, name="notifications"),
+    path("notifications/unread/", views.unread_count, name="notifications_unread"),
     path("tags/<str:name>/", views.tag, name="tag"),
     path("u/<str:username>/follow/", views.follow, name="follow"),
     path("u/<str:username>/unfollow/", views.unfollow, name="unfollow"),

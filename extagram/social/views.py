@@ -21,6 +21,7 @@ from extagram.uploads.forms import AvatarForm
 
 from .forms import ProfileForm
 from .models import (
+    UNREAD_SHOWN,
     Follow,
     Notification,
     PostTag,
@@ -222,6 +223,23 @@ def _people_matching(prefix):
     ids = list(dict.fromkeys([*by_handle, *by_name]))[:SEARCH_RESULTS]
     users = get_user_model().objects.select_related("profile").in_bulk(ids)
     return [users[i] for i in ids if i in users and users[i].is_active]
+
+
+@never_cache
+def unread_count(request):
+    """The header's unread count, for the script that refreshes it when the tab is shown again.
+
+    JSON: {"unread": n, "html": the badge (empty when n is 0)}; n is counted up to
+    UNREAD_SHOWN + 1 (one indexed statement). Signed out: 401 and no count.
+    """
+    if not request.user.is_authenticated:
+        return JsonResponse({"error": "sign in"}, status=401)
+    unread = Notification.unread_count(request.user)
+    html = ""
+    if unread:
+        context = {"unread": unread, "unread_shown": UNREAD_SHOWN}
+        html = " " + render_to_string("social/_unread_badge.html", context, request=request)
+    return JsonResponse({"unread": unread, "html": html})
 
 
 @never_cache

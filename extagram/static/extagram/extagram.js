@@ -187,7 +187,29 @@
     });
   }
 
+  // The header's unread count comes with each page; when the tab comes back into view
+  // (at most once a minute) one small request refreshes it. No polling.
+  function refreshUnreadCount(link) {
+    var last = Date.now();
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState !== "visible" || Date.now() - last < 60000) return;
+      last = Date.now();
+      fetch(link.dataset.unreadUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (response) {
+          if (!response.ok) throw new Error("no count");
+          return response.json();
+        })
+        .then(function (data) {
+          var badge = link.querySelector(".badge");
+          if (badge) badge.remove();
+          link.insertAdjacentHTML("beforeend", data.html);
+        })
+        .catch(function () {}); // the count on the page stays; the next page brings a fresh one
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("a[data-unread-url]").forEach(refreshUnreadCount);
     enhanceLikeForms(document);
     enhanceFollowForms(document);
     document.querySelectorAll("[data-feed]").forEach(enhancePager);

@@ -1,0 +1,334 @@
+"""`extagram-ops --swarm STACK` against a real swarm: the three-node cluster of
+.ci/cluster.sh (engines in containers of this machine's engine, a registry they pull
+from; test scaffolding, extagram.testing.cluster), never the host engine's swarm state.
+
+One stack for the module (its own name, edge port and front subnet), deployed from the
+registry, served over HTTPS with the certificate and key given as swarm secrets (and the
+S3 key pair as secrets too, unused without a bucket), each update monitored 5 s instead
+of 20 s to keep the run short. In order, each under load through the edge node: deploy
+(migrate job, then app and upload rolled by the engine) with no failed request; rollback
+in one command; a version whose healthcheck fails is rolled back by the engine, reported
+as a failure, and never answers a request; scale 2 -> 4 -> 2; backup and restore through
+the task containers on their nodes; no secret value in service specs, task environments
+or logs. Without Docker (or root) the tests skip; with CI=true that is a failure.
+"""
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+
+import pytest
+
+from drills.rolling_deploy import BROKEN_DOCKERFILE
+from extagram.testing.cluster import Cluster, ClusterStack, ClusterUnavailable
+from extagram_ops.docker import docker
+from extagram_ops.throwaway import REPO, Client
+from tests.ops.conftest import RESULTS
+from tests.stack.conftest import require_docker, unavailable
+
+pytestmark = pytest.mark.stack
+
+BASE = "clustertest"  # the version tests/stack/test_swarm.py pushes too (one build)
+V2, BROKEN = "opsv2", "opsbroken"
+RELABELLED = """
+FROM {base}
+ENV EXTAGRAM_VERSION={version}
+LABEL org.opencontainers.image.version={version}
+"""
+
+
+def _push_derived(cluster, version, broken=False):
+    """VERSION of the app image: BASE with another version label (and, if `broken`, the
+    rolling-deploy drill's healthcheck that always fails), built here and pushed."""
+    registry = cluster.values["CLUSTER_REGISTRY_PUSH"]
+    tag = f"{registry}/extagram/app:{version}"
+    template = BROKEN_DOCKERFILE if broken else RELABELLED
+    dockerfile = template.format(base=f"{registry}/extagram/app:{BASE}", version=version)
+    env = {**os.environ, "DOCKER_BUILDKIT": "0"}
+    docker("build", "-q", "-t", tag, "-", input=dockerfile, env=env, timeout=600)
+    docker("push", "-q", tag, timeout=600)
+
+
+def _certificate(folder):
+    """A self-signed certificate for 127.0.0.1 as fullchain.pem + privkey.pem."""
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+            "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+            "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-keyout", str(folder / "privkey.pem"), "-out", str(folder / "fullchain.pem"),
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def ops_swarm(tmp_path_factory):
+    require_docker()
+    try:
+        cluster, brought_up = Cluster.ensure(push_version=BASE)
+    except ClusterUnavailable as error:
+        unavailable(str(error))
+    started = time.monotonic()
+    _push_derived(cluster, V2)
+    _push_derived(cluster, BROKEN, broken=True)
+    name = f"xgops{secrets.token_hex(2)}"
+    stack = ClusterStack.prepare(
+        cluster,
+        name,
+        tmp_path_factory.mktemp("swarm-ops"),
+        BASE,
+        EXTAGRAM_TLS="true",
+        EXTAGRAM_TLS_SELF_SIGNED="false",
+        EXTAGRAM_UPDATE_MONITOR="5s",
+    )
+    _certificate(stack.secrets_dir)
+    for secret in ("s3_access_key_id", "s3_secret_access_key"):
+        (stack.secrets_dir / secret).write_text(secrets.token_urlsafe(30))
+    https = f"https://127.0.0.1:{stack.port + 1}"
+    pem = (stack.secrets_dir / "fullchain.pem").read_text()
+    stack.https = https
+    stack.https_client = lambda: Client(https, timeout=15, cafile_data=pem)
+    stack.cli_env = {
+        **stack.env,
+        "DOCKER_HOST": cluster.host(1),
+        "EXTAGRAM_OPS_STATE_DIR": str(tmp_path_factory.mktemp("ops-state")),
+        "EXTAGRAM_OPS_NODE_HOSTS": ",".join(
+            f"{cluster.hostname(n)}={cluster.host(n)}" for n in (1, 2, 3)
+        ),
+    }
+    try:
+        stack.deploy()
+        took = _wait_serving(stack, timeout=600)
+        RESULTS.append(f"swarm ops: stack deployed and serving in {took:.1f}s")
+        yield stack
+    finally:
+        stack.remove()
+        if brought_up and not os.environ.get("CLUSTER_KEEP"):
+            cluster.down()
+        RESULTS.append(f"swarm ops: whole module {time.monotonic() - started:.1f}s")
+
+
+def _wait_serving(stack, timeout):
+    """Seconds until the migrate job completed, two app tasks run and the sign-up page
+    answers 200 over HTTPS through the edge node (OSError/AssertionError otherwise)."""
+    started = time.monotonic()
+    last = None
+    while time.monotonic() - started < timeout:
+        done = any(
+            t["CurrentState"].startswith("Complete") for t in stack.tasks("migrate", running=False)
+        )
+        if done and len(stack.running_nodes("app")) >= 2:
+            try:
+                last = stack.https_client().get("/accounts/signup/").status
+                if last == 200:
+                    return time.monotonic() - started
+            except OSError as error:
+                last = error
+        time.sleep(2)
+    states = {t["Name"]: t["CurrentState"] for t in stack.tasks()}
+    raise AssertionError(f"stack not serving in {timeout}s: last {last}; tasks {states}")
+
+
+def ops(stack, *args, timeout=900):
+    """`extagram-ops --swarm STACK ARGS` as an operator runs it (DOCKER_HOST: the
+    manager): (CompletedProcess, seconds)."""
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "extagram_ops.cli", "--swarm", stack.name, *args],
+        cwd=REPO,
+        env=stack.cli_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    took = time.monotonic() - started
+    RESULTS.append(
+        f"swarm ops: extagram-ops --swarm {' '.join(args)}: exit {result.returncode}, {took:.1f}s"
+    )
+    return result, took
+
+
+class Prober:
+    """Clients asking /healthz over HTTPS through the edge node every 0.1 s, counting
+    answers by (status, version) and failures by kind."""
+
+    def __init__(self, stack, clients=3):
+        self.stack = stack
+        self.counts = Counter()
+        self.stop_event = threading.Event()
+        self.threads = [threading.Thread(target=self.run, daemon=True) for _ in range(clients)]
+
+    def run(self):
+        client = self.stack.https_client()
+        while not self.stop_event.is_set():
+            try:
+                r = client.get("/healthz", timeout=10)
+                self.counts[(r.status, r.header("X-Extagram-Version"))] += 1
+            except OSError as error:
+                self.counts[("error", type(error).__name__)] += 1
+            time.sleep(0.1)
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_event.set()
+        for t in self.threads:
+            t.join(timeout=30)
+
+    def failed(self):
+        return {k: n for k, n in self.counts.items() if k[0] != 200}
+
+    def versions(self):
+        return {k[1] for k in self.counts if k[0] == 200}
+
+
+def spec_version(stack, short):
+    image = stack.spec(short)["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
+    return image.split("@")[0].rsplit(":", 1)[1]
+
+
+def test_status_lists_every_service_running(ops_swarm):
+    result, _ = ops(ops_swarm, "status", "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    services = {s["service"]: s for s in json.loads(result.stdout)["services"]}
+    assert set(services) == {"proxy", "app", "upload", "media", "static", "db", "cache", "migrate"}
+    assert services["app"]["running"] == services["app"]["desired"] == 2
+    assert services["migrate"]["mode"] == "job" and services["migrate"]["completed"] >= 1
+
+
+def test_the_certificate_is_served_from_swarm_secrets(ops_swarm):
+    """The client trusts only the certificate given as a secret: a handshake proves the
+    proxy serves it (no bind mount, no self-signed one)."""
+    response = ops_swarm.https_client().get("/healthz")
+    assert response.status == 200
+
+
+def test_deploy_runs_migrations_once_then_rolls_app_and_upload_with_no_failed_request(ops_swarm):
+    job = ops_swarm.spec("migrate")
+    before = job["JobStatus"]["JobIteration"].get("Index", 0)
+    with Prober(ops_swarm) as probe:
+        result, took = ops(ops_swarm, "deploy", V2, "--timeout", "600")
+        time.sleep(3)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert probe.failed() == {}, probe.counts
+    assert probe.versions() <= {BASE, V2}, probe.counts
+    assert {spec_version(ops_swarm, s) for s in ("app", "upload", "migrate")} == {V2}
+    served = {
+        ops_swarm.https_client().get("/healthz").header("X-Extagram-Version") for _ in range(6)
+    }
+    assert served == {V2}
+    job = ops_swarm.spec("migrate")
+    assert job["JobStatus"]["JobIteration"].get("Index", 0) > before
+    ran = [t for t in ops_swarm.tasks("migrate", running=False) if V2 in t["Image"]]
+    assert [t["CurrentState"].split()[0] for t in ran] == ["Complete"], ran  # once
+    RESULTS.append(
+        f"swarm ops: deploy {V2} took {took:.1f}s, 0 failed of {sum(probe.counts.values())}"
+    )
+
+
+def test_rollback_is_one_command_with_no_failed_request(ops_swarm):
+    with Prober(ops_swarm) as probe:
+        result, took = ops(ops_swarm, "rollback", "--timeout", "600")
+        time.sleep(3)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert probe.failed() == {}, probe.counts
+    assert {spec_version(ops_swarm, s) for s in ("app", "upload")} == {BASE}
+    RESULTS.append(
+        f"swarm ops: rollback took {took:.1f}s, 0 failed of {sum(probe.counts.values())}"
+    )
+
+
+def test_a_broken_version_is_rolled_back_by_the_engine_and_never_answers(ops_swarm):
+    with Prober(ops_swarm) as probe:
+        result, took = ops(ops_swarm, "deploy", BROKEN, "--skip-migrate", "--timeout", "600")
+    assert result.returncode == 1, result.stdout + result.stderr[-3000:]
+    assert "rollback_completed" in result.stderr, result.stderr[-3000:]
+    assert probe.failed() == {}, probe.counts
+    assert BROKEN not in probe.versions(), probe.counts
+    # app went back by itself; upload was never touched
+    assert {spec_version(ops_swarm, s) for s in ("app", "upload")} == {BASE}
+    # and "rollback" now refuses: the engine's previous spec is the broken version
+    again, _ = ops(ops_swarm, "rollback")
+    assert again.returncode == 1 and "already rolled back" in again.stderr, again.stderr
+    RESULTS.append(
+        f"swarm ops: broken deploy refused in {took:.1f}s, 0 failed of {sum(probe.counts.values())}"
+    )
+
+
+def test_scale_up_and_down_with_no_failed_request(ops_swarm):
+    with Prober(ops_swarm) as probe:
+        up, up_took = ops(ops_swarm, "scale", "app=4", "--timeout", "300")
+        nodes = ops_swarm.running_nodes("app")
+        down, down_took = ops(ops_swarm, "scale", "app=2", "--timeout", "300")
+        time.sleep(3)
+    assert up.returncode == 0 and down.returncode == 0, up.stderr + down.stderr
+    assert len(nodes) == 4 and len(set(nodes)) >= 2, nodes  # at most 2 per node
+    assert len(ops_swarm.running_nodes("app")) == 2
+    assert probe.failed() == {}, probe.counts
+    RESULTS.append(f"swarm ops: scale 2->4 {up_took:.1f}s, 4->2 {down_took:.1f}s, 0 failed")
+
+
+def test_backup_and_restore_through_the_task_containers(ops_swarm, tmp_path):
+    client = ops_swarm.https_client()
+    kept, later = "kept" + secrets.token_hex(3), "later" + secrets.token_hex(3)
+    password = "Correct-Horse-" + secrets.token_hex(6)
+    assert client.signup(kept, password).status == 302
+    result, _ = ops(ops_swarm, "backup", str(tmp_path / "b"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert ops_swarm.https_client().signup(later, password).status == 302
+    result, took = ops(ops_swarm, "restore", str(tmp_path / "b"), "--force")
+    assert result.returncode == 0, result.stderr[-3000:]
+    names = ops_swarm.manage(
+        "from django.contrib.auth import get_user_model\n"
+        "print(' '.join(get_user_model().objects.values_list('username', flat=True)))"
+    ).split()
+    assert kept in names and later not in names, names
+    RESULTS.append(f"swarm ops: restore took {took:.1f}s")
+
+
+def test_no_secret_value_in_specs_task_environments_or_logs(ops_swarm):
+    values = [
+        (f.name, f.read_text().strip())
+        for f in ops_swarm.secrets_dir.iterdir()
+        if f.name in ("s3_access_key_id", "s3_secret_access_key", "privkey.pem", "db_password")
+    ]
+    cluster = ops_swarm.cluster
+    ids = cluster.docker(
+        "service", "ls", "-q", "--filter", f"label=com.docker.stack.namespace={ops_swarm.name}"
+    )
+    seen = cluster.docker("service", "inspect", *ids.stdout.split()).stdout
+    for short in ("app", "upload", "migrate", "proxy"):
+        logs = cluster.docker(
+            "service", "logs", "--raw", "--tail", "2000", ops_swarm.service(short),
+            check=False, timeout=600,
+        )  # fmt: skip
+        seen += logs.stdout + logs.stderr
+    for node in (1, 2, 3):
+        for cid in cluster.docker(
+            "ps", "-aq", "--filter", f"label=com.docker.stack.namespace={ops_swarm.name}", node=node
+        ).stdout.split():
+            seen += cluster.docker("inspect", "-f", "{{json .Config.Env}}", cid, node=node).stdout
+    for name, value in values:
+        assert value and value.splitlines()[1 if name == "privkey.pem" else 0] not in seen, name
+    # the app tasks read the key pair from files, as the settings' envsecret does
+    mounted = ops_swarm.exec(
+        "app",
+        "sh",
+        "-c",
+        "stat -c '%u %a' /run/secrets/s3_access_key_id; cat /run/secrets/s3_access_key_id",
+    )
+    assert mounted.split() == [
+        "10001",
+        "400",
+        (ops_swarm.secrets_dir / "s3_access_key_id").read_text().strip(),
+    ]

@@ -8,6 +8,8 @@ class UploadsConfig(AppConfig):
 
     def ready(self):
         if settings.ROLE in ("upload", "all"):
-            from . import budget
+            # the pipeline (libvips, Pillow) at start-up: a preloading server's workers
+            # share it, and a broken libvips fails the start instead of the first upload
+            from . import budget, images  # noqa: F401
 
             budget.check()

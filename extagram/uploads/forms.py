@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from extagram.core.forms import BrowserTextField
 from extagram.posts.models import ALT_TEXT_MAX, CAPTION_MAX
 
-from .images import ACCEPTED_MIME_TYPES
+from .formats import ACCEPTED_MIME_TYPES
 
 
 class UploadForm(forms.Form):

@@ -40,12 +40,8 @@ from django.utils.translation import gettext_lazy as _
 from PIL import Image
 
 from . import budget
+from .formats import ACCEPTED_FORMATS, ACCEPTED_MIME_TYPES  # noqa: F401 -- part of this API
 
-# The formats we take (sniff() names); the upload form's `accept` lists their types.
-ACCEPTED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "HEIF", "AVIF")
-ACCEPTED_MIME_TYPES = (
-    "image/jpeg,image/png,image/gif,image/webp,image/heic,image/heif,image/avif,.heic,.heif,.avif"
-)
 JPEG_QUALITY = 85
 # WebP beside the JPEG (issue 13, "lighter pages"): chosen over AVIF by measurement
 # (docs/performance.md, "Lighter pages"): libvips' AVIF encoder (libheif + aom) needed

@@ -12,7 +12,11 @@ from extagram.accounts.models import AVATAR_WIDTHS, Profile
 from extagram.posts.models import Post
 
 from .forms import AvatarForm, UploadForm
-from .images import UnacceptableImage, process_photo
+
+# The pipeline (.images: libvips, Pillow) is imported by the views that run it, not here:
+# the app role imports this module with the URLconf but never processes a photo, and
+# would carry those libraries in every worker (docs/performance.md, "Memory of the app
+# tier"). The upload role loads it at start-up (UploadsConfig.ready).
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +24,8 @@ log = logging.getLogger(__name__)
 @login_required
 @ratelimit(key="user", rate=settings.UPLOAD_RATE, method="POST", block=True)
 def upload(request):
+    from .images import UnacceptableImage, process_photo
+
     if request.method != "POST":
         return render(request, "uploads/upload.html", {"form": UploadForm()})
 
@@ -83,6 +89,8 @@ def avatar(request):
     centred square at AVATAR_WIDTHS; a refusal re-renders the edit-profile page with
     the message (400, or 413 over the size limit) and stores nothing.
     """
+    from .images import UnacceptableImage, process_photo
+
     form = AvatarForm(request.POST, request.FILES)
     if getattr(request, "upload_too_large", False):
         form.add_error(None, _too_large_message())

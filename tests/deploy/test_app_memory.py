@@ -102,3 +102,25 @@ def test_loading_the_wsgi_module_loads_every_view(tmp_path):
         [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True
     )
     assert result.stdout.strip().splitlines()[-1:] == ["True"], result.stderr[-2000:]
+
+
+def modules_after_loading_the_wsgi_module(tmp_path, role, modules):
+    code = f"import sys, extagram.wsgi; print([m in sys.modules for m in {modules!r}])"
+    env = {**os.environ, "EXTAGRAM_DATA_DIR": str(tmp_path), "EXTAGRAM_ROLE": role}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_the_app_role_does_not_load_the_photo_pipeline(tmp_path):
+    # libvips and Pillow: ~3.5 MiB more per app container, idle (docs/performance.md)
+    loaded = modules_after_loading_the_wsgi_module(tmp_path, "app", ("pyvips", "PIL"))
+    assert loaded == "[False, False]"
+
+
+def test_the_upload_role_loads_the_photo_pipeline_before_any_upload(tmp_path):
+    loaded = modules_after_loading_the_wsgi_module(tmp_path, "upload", ("pyvips", "PIL"))
+    assert loaded == "[True, True]"

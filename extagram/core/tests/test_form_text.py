@@ -7,7 +7,7 @@ from extagram.core.forms import browser_line_breaks
 from extagram.posts.models import ALT_TEXT_MAX, CAPTION_MAX, COMMENT_MAX, Comment, Post
 from extagram.testing.base import PASSWORD, BaseTestCase
 from extagram.testing.images import jpeg_bytes
-from extagram.uploads import views as upload_views
+from extagram.uploads import images as upload_images
 
 
 def lines(count, total):
@@ -44,7 +44,7 @@ class BrowserLineBreakTests(BaseTestCase):
 
     def test_a_caption_over_the_limit_is_refused_before_the_photo_is_processed(self):
         with mock.patch.object(
-            upload_views, "process_photo", wraps=upload_views.process_photo
+            upload_images, "process_photo", wraps=upload_images.process_photo
         ) as processing:
             response = self.upload(jpeg_bytes(), caption=as_submitted(lines(11, 2201)))
         self.assertContains(response, "at most 2200 characters (it has 2201)", status_code=400)

@@ -33,7 +33,7 @@ class VanishedAccountTests(TransactionTestCase):
 
     def test_an_upload_whose_account_was_deleted_meanwhile_is_a_403_and_stores_no_post(self):
         wrapped = _deleting_the_account_first(self.member.pk, process_photo)
-        with mock.patch("extagram.uploads.views.process_photo", wrapped):
+        with mock.patch("extagram.uploads.images.process_photo", wrapped):
             photo = SimpleUploadedFile("p.jpg", jpeg_bytes(), content_type="image/jpeg")
             response = self.client.post("/upload/", {"photo": photo, "caption": "hi"})
         self.assertEqual(response.status_code, 403)

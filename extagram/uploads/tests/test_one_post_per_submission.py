@@ -13,7 +13,7 @@ from django.test import Client, TransactionTestCase
 from extagram.posts.models import Post
 from extagram.testing.base import PASSWORD, BaseTestCase
 from extagram.testing.images import jpeg_bytes
-from extagram.uploads import views
+from extagram.uploads import images
 
 TOKEN = re.compile(r'<input type="hidden" name="token" value="([^"]+)"')
 
@@ -46,7 +46,7 @@ class OnePostPerSubmissionTests(BaseTestCase):
     def test_a_repeat_is_answered_without_processing_the_photo_again(self):
         data = jpeg_bytes()
         self.submit(data)
-        with mock.patch.object(views, "process_photo", wraps=views.process_photo) as processing:
+        with mock.patch.object(images, "process_photo", wraps=images.process_photo) as processing:
             self.submit(data)
         processing.assert_not_called()
         self.assertEqual(Post.objects.count(), 1)

@@ -98,6 +98,8 @@ CSS_HREF = re.compile(r'<link rel="stylesheet" href="(/static/[^"]+\.css)"')
 PHOTO_SRC = re.compile(r'src="(/media/photos/[^"]+\.jpg)"')
 ASSET_REF = re.compile(r'(?:src|href)="(/(?:static|media)/[^"]+)"')
 SRCSET = re.compile(r'srcset="([^"]+)"')
+PICTURE = re.compile(r"<picture>(.*?)</picture>", re.DOTALL)
+SOURCE = re.compile(r"<source\b[^>]*>")
 # The phone a full page load stands for: 390 CSS px wide at 2 device px per CSS px (an
 # iPhone 12-15 class screen); photos are `sizes="(max-width: 640px) 100vw, ..."`, so it
 # picks the smallest srcset candidate of at least 780 px, as a browser does.
@@ -733,7 +735,9 @@ def page_assets(html):
     """The /static/ and /media/ paths a browser fetches for this page, each once: src/href
     attributes, and for each srcset the candidate a PHONE_DEVICE_PX-wide screen at 2 device
     px per CSS px picks (the smallest "w" width >= PHONE_DEVICE_PX, or "x" density >= 2;
-    else the largest) instead of the img's src."""
+    else the largest) instead of the img's src. In a <picture>, only its first <source>
+    (the WebP, which every phone browser takes): the <img> inside is then not fetched."""
+    html = PICTURE.sub(lambda m: (SOURCE.search(m.group(1)) or m).group(0), html)
     found = {}
     offered = set()
     for srcset in SRCSET.findall(html):

@@ -38,6 +38,22 @@ def test_a_phone_fetches_each_asset_once_at_the_width_it_picks_from_srcset():
     assert "/media/photos/99/small1.jpg" not in assets and "/p/3/" not in assets
 
 
+def test_in_a_picture_the_phone_fetches_the_webp_source_not_the_jpeg_img():
+    html = """
+<a class="photo-link"><picture>
+    <source type="image/webp" srcset="/media/photos/01/s.webp 480w, /media/photos/02/m.webp 828w,
+      /media/photos/03/l.webp 1080w" sizes="(max-width: 640px) 100vw, 614px">
+    <img class="photo" src="/media/photos/0d/big1.jpg"
+         srcset="/media/photos/99/small1.jpg 480w, /media/photos/0d/big1.jpg 1080w">
+  </picture></a>
+<a class="photo-link"><picture>
+    <img class="photo" src="/media/photos/0e/big2.jpg"
+         srcset="/media/photos/98/small2.jpg 480w, /media/photos/0e/big2.jpg 1080w">
+  </picture></a>
+"""
+    assert page_assets(html) == ["/media/photos/02/m.webp", "/media/photos/0e/big2.jpg"]
+
+
 def test_the_wrk_script_requests_the_pages_paths_in_turn():
     script = wrk.Load("http://127.0.0.1:8080/", paths=("/", "/static/a.css")).script()
     assert 'local bench_paths = {"/", "/static/a.css"}' in script

@@ -36,6 +36,7 @@ pytestmark = pytest.mark.stack
 PREFIX = "extagram-buckettest-"
 KEY_PREFIX = "site1"
 PHOTO_SRC = re.compile(r'<img class="photo" src="(/media/photos/[^"]+)"')
+WEBP_SRC = re.compile(r'<source type="image/webp" srcset="(/media/photos/[0-9a-f/]+\.webp) ')
 # how long the media tier and the proxy keep a photo here (defaults: 600 s and 60 s)
 MEDIA_CACHE_SECONDS = 3
 PROXY_CACHE_SECONDS = 2
@@ -114,10 +115,11 @@ def bucket_stack():
 
 
 def _post_names(stack, pk):
-    """The storage names of post `pk`'s files, from the database (in the upload role)."""
+    """The storage names of post `pk`'s files (JPEGs and WebPs), from the database (in the
+    upload role)."""
     code = (
         f"from extagram.posts.models import Post; p = Post.objects.get(pk={int(pk)}); "
-        "print(p.image_large); print(p.image_small)"
+        "print(*p.image_names, sep=chr(10))"
     )
     out = stack.exec("upload", "python", "manage.py", "shell", "--no-imports", "-c", code)
     return set(out.split())
@@ -173,6 +175,12 @@ def test_a_photo_goes_to_the_bucket_is_served_from_it_and_goes_with_its_post(buc
     leaked = [h for h in served.headers if h.lower().startswith(("x-amz", "x-minio"))]
     assert leaked == [], leaked
     assert "werkzeug" not in served.header("Server", "").lower()
+    webp = WEBP_SRC.search(page.text).group(1)
+    assert webp.removeprefix("/media/") in names
+    served = stack.client().get(webp)
+    assert served.status == 200 and served.body[8:12] == b"WEBP", served.status
+    assert served.header("Content-Type") == "image/webp"
+    assert served.header("Cache-Control") == "public, max-age=31536000, immutable"
     assert "amazons3" not in served.header("Server", "").lower()
 
     # the media tier kept a copy in its bounded cache (the next reads cost the bucket nothing)

@@ -29,6 +29,8 @@ pytestmark = pytest.mark.stack
 
 STATE = {}
 PHOTO_SRC = re.compile(r'<img class="photo" src="(/media/photos/[^"]+)"')
+# the first (smallest) file of the post card's WebP <source>
+WEBP_SRC = re.compile(r'<source type="image/webp" srcset="(/media/photos/[0-9a-f/]+\.webp) ')
 CSS_HREF = re.compile(r'<link rel="stylesheet" href="(/static/[^"]+\.css)"')
 
 
@@ -135,6 +137,9 @@ def test_sign_up_upload_and_see_it_in_the_feed(stack, user):
     match = PHOTO_SRC.search(feed.text)
     assert match, "no photo in the feed"
     STATE["photo_url"] = match.group(1)
+    webp = WEBP_SRC.search(feed.text)
+    assert webp, "no WebP <source> in the feed"
+    STATE["webp_url"] = webp.group(1)
     assert client.get(post_url).status == 200
 
 
@@ -153,6 +158,20 @@ def test_photo_is_served_by_media_with_immutable_caching(stack):
     # read-only: nothing but GET/HEAD
     assert stack.client().request("POST", photo_url, data=b"x").status in (403, 405)
     assert stack.client().get("/media/photos/../../etc/passwd").status in (400, 404)
+
+
+def test_the_webp_is_served_by_media_as_image_webp_with_immutable_caching(stack):
+    webp_url = _require("webp_url")
+    for attempt in ("first", "second"):  # the media tier's answer, then the edge cache's
+        response = stack.client().get(webp_url)
+        assert response.status == 200, attempt
+        assert response.header("X-Extagram-Tier") == "media"
+        assert response.header("Content-Type") == "image/webp"
+        assert response.headers.get_all("X-Content-Type-Options") == ["nosniff"]
+        cache_control = response.header("Cache-Control", "")
+        assert "immutable" in cache_control and "max-age=31536000" in cache_control
+        assert response.body[:4] == b"RIFF" and response.body[8:12] == b"WEBP"
+    assert response.header("X-Cache") == "HIT"
 
 
 def test_css_is_served_by_static_precompressed_and_immutable(stack):

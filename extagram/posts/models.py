@@ -162,6 +162,20 @@ class Post(models.Model):
     def get_absolute_url(self):
         return reverse("post_detail", args=[self.pk])
 
+    @classmethod
+    def lock_counters(cls, post_id):
+        """Hold the post row's write lock until the current transaction ends.
+
+        Call it inside transaction.atomic(), before inserting or deleting a like or a
+        comment. The insert takes a shared lock on the post's row (InnoDB checks the
+        foreign key under a shared lock) and the like/comment counter update that follows
+        (posts/signals.py) needs an exclusive one: two such writes at once each hold the
+        shared lock and wait for the other's, a deadlock (MariaDB error 1213; InnoDB's
+        lock modes: https://mariadb.com/kb/en/innodb-lock-modes/). Taking the exclusive
+        lock first queues them instead. A no-op on SQLite, whose writers queue anyway.
+        """
+        list(cls.objects.select_for_update().filter(pk=post_id).values_list("pk", flat=True))
+
     @property
     def large_url(self):
         return default_storage.url(self.image_large)
@@ -209,6 +223,7 @@ class Like(models.Model):
     def toggle(cls, post, user):
         """Like or unlike; returns True when the post is now liked."""
         with transaction.atomic():
+            Post.lock_counters(post.pk)
             deleted, _ = cls.objects.filter(post=post, user=user).delete()
             if deleted:
                 return False
@@ -245,6 +260,19 @@ class Comment(models.Model):
     def can_be_deleted_by(self, user):
         """The comment's author, or the author of the post it is on."""
         return user.is_authenticated and user.pk in (self.author_id, self.post.author_id)
+
+    @classmethod
+    def add(cls, post, author, body):
+        """Comment on `post`; returns the new Comment (the post's count follows)."""
+        with transaction.atomic():
+            Post.lock_counters(post.pk)
+            return cls.objects.create(post=post, author=author, body=body)
+
+    def remove(self):
+        """Delete this comment (the post's count follows)."""
+        with transaction.atomic():
+            Post.lock_counters(self.post_id)
+            self.delete()
 
 
 class StoredFileManager(models.Manager):

@@ -122,7 +122,7 @@ def add_comment(request, pk):
     if not form.is_valid():
         context = _detail_context(request, post, comment_form=form)
         return render(request, "posts/post_detail.html", context, status=400)
-    Comment.objects.create(post=post, author=request.user, body=form.cleaned_data["body"])
+    Comment.add(post, request.user, form.cleaned_data["body"])
     return redirect(f"{post.get_absolute_url()}#comments")
 
 
@@ -133,7 +133,7 @@ def delete_comment(request, pk):
     if not comment.can_be_deleted_by(request.user):
         raise PermissionDenied
     post = comment.post
-    comment.delete()
+    comment.remove()
     return redirect(f"{post.get_absolute_url()}#comments")
 
 

@@ -6,62 +6,24 @@ a file-backed SQLite in WAL mode with BEGIN IMMEDIATE transactions, exactly as
 `make run` serves the embedded default with 8 threads (see the root conftest).
 """
 
-import random
-import threading
 from collections import Counter
 from functools import partial
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connections
 from django.test import TransactionTestCase
 
 from extagram.posts.models import Post, StoredFile
 from extagram.testing.images import jpeg_bytes
+from extagram.testing.threads import run_together
 from extagram.uploads.images import process_photo
 
 ROUNDS = 60
-# Threads wait a random few milliseconds after their common start (see _run_together), so
-# that the deleting and the posting transactions meet in every order (counted, and
-# asserted, below).
-JITTER = 0.005
 
 
 def _photo(color=(200, 30, 90)):
     return process_photo(SimpleUploadedFile("p.jpg", jpeg_bytes(color=color)), max_pixels=10**8)
-
-
-def _run_together(*actions):
-    """Run each action in its own thread, started together; re-raise the first error.
-
-    The n-th action (from 1) starts after a random 0 to n x JITTER seconds: the first
-    (a deletion, which has its own transaction to commit before it touches files) tends
-    to start first, so that each order of the race comes up often.
-    """
-    barrier = threading.Barrier(len(actions))
-    errors = []
-
-    def run(action, delay):
-        try:
-            barrier.wait()
-            threading.Event().wait(delay)
-            action()
-        except BaseException as error:  # reported in the test's thread
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [
-        threading.Thread(target=run, args=(action, random.uniform(0, n * JITTER)))  # noqa: S311
-        for n, action in enumerate(actions, start=1)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    if errors:
-        raise errors[0]
 
 
 def _post_into(posts, author, photo, submission=None):
@@ -98,7 +60,7 @@ class SharedFileRaceTests(TransactionTestCase):
         for round_number in range(ROUNDS):
             before = _file_state(post.image_large)
             created = []
-            _run_together(post.delete, partial(_post_into, created, self.bob, photo))
+            run_together(post.delete, partial(_post_into, created, self.bob, photo))
             after = _file_state(post.image_large)
             if after is None:
                 outcomes["file lost"] += 1
@@ -122,7 +84,7 @@ class SharedFileRaceTests(TransactionTestCase):
         failures = []
         for round_number in range(ROUNDS // 2):
             created = []
-            _run_together(
+            run_together(
                 post.delete,
                 partial(_post_into, created, self.bob, photo),
                 lambda: swept.update(StoredFile.objects.sweep(grace=0)["deleted"]),
@@ -152,7 +114,7 @@ class SharedFileRaceTests(TransactionTestCase):
         for round_number in range(ROUNDS // 2):
             created = []
             doomed = list(Post.objects.order_by("?")[:2])
-            _run_together(
+            run_together(
                 *(post.delete for post in doomed),
                 *(
                     partial(_post_into, created, user, photos[n % 2])
@@ -171,7 +133,7 @@ class SharedFileRaceTests(TransactionTestCase):
         for _round in range(10):
             Post.objects.all().delete()
             posts.clear()
-            _run_together(
+            run_together(
                 partial(_post_into, posts, self.alice, photo, submission="a" * 64),
                 partial(_post_into, posts, self.alice, photo, submission="a" * 64),
             )

@@ -463,7 +463,8 @@ class SwarmStack(Project):
             failed = [t for t in tasks if t["Status"]["State"] in ("failed", "rejected")]
             # gone for good: every try used, or no task left that could still finish
             quiet = quiet + 1 if tasks and not set(states) & LIVE_TASK else 0
-            if failed and (len(failed) > attempts or quiet >= 3):
+            # (MaxAttempts 0: the engine retries without end, so only the timeout stops us)
+            if failed and ((attempts and len(failed) > attempts) or quiet >= 3):
                 logs = self.docker(
                     "service",
                     "logs",
@@ -512,6 +513,9 @@ class SwarmStack(Project):
         for short in ROLLED:
             args = ["--image", image] + ([] if resolve else ["--no-resolve-image"])
             if self.current_version(short) == version:
+                if not force:
+                    progress(f"{self.service_name(short)} already runs {version}")
+                    continue
                 args.append("--force")
             progress(f"{self.service_name(short)}: {self.current_version(short)} -> {version}")
             try:

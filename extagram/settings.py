@@ -84,7 +84,7 @@ ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localh
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "extagram.core.admin.ExtagramAdminConfig",  # django.contrib.admin, see its docstring
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

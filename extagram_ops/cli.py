@@ -11,9 +11,10 @@
     extagram-ops --swarm extagram deploy v2  # the same commands on a swarm stack
 
 Two modes, chosen on the command line. Compose mode (the default): the stack is the
-compose project in the folder with compose.yaml (-p / COMPOSE_PROJECT_NAME, default
-"extagram"); run the CLI with the same environment (or `.env`) as `docker compose up`:
-new containers are created from compose.yaml with it. Swarm mode (`--swarm STACK`, or
+compose project in the folder with compose.yaml (-p, else COMPOSE_PROJECT_NAME from the
+environment or `.env` as Compose reads it, default "extagram"); run the CLI with the
+same environment (or `.env`) as `docker compose up`: new containers are created from
+compose.yaml with it. Swarm mode (`--swarm STACK`, or
 EXTAGRAM_OPS_SWARM=STACK): the stack `docker stack deploy` made, on the swarm whose
 manager DOCKER_HOST points at; the engine does the rolling updates, rollbacks and
 scaling (extagram_ops.swarm). Exit status 0 on success, 1 when the operation failed (the
@@ -75,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-p",
         "--project-name",
-        help="compose project (default: $COMPOSE_PROJECT_NAME or 'extagram')",
+        help="compose project (default: $COMPOSE_PROJECT_NAME from the environment, else "
+        "from the project's .env as Compose reads it, else 'extagram')",
     )
     parser.add_argument(
         "--swarm",

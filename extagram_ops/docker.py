@@ -21,6 +21,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dotenv import dotenv_values
+
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
 NUMBER_LABEL = "com.docker.compose.container-number"
@@ -82,6 +84,23 @@ def find_project_dir(start: Path | None = None) -> Path:
     )
 
 
+def project_name(env: dict, env_file: Path) -> str:
+    """The compose project's name as Compose picks it when no `-p` is given: the
+    environment's COMPOSE_PROJECT_NAME, else the one in the env file it reads (`.env`,
+    parsed with python-dotenv: quotes, `export`, comments), else compose.yaml's
+    top-level `name: extagram`. An empty value counts as unset, as in Compose."""
+    if env.get("COMPOSE_PROJECT_NAME"):
+        return env["COMPOSE_PROJECT_NAME"]
+    if env_file.is_file():
+        try:
+            found = dotenv_values(env_file).get("COMPOSE_PROJECT_NAME")
+        except (OSError, UnicodeDecodeError) as error:
+            raise OpsError(f"cannot read {env_file}: {error}") from None
+        if found:
+            return found
+    return "extagram"
+
+
 @dataclass
 class Container:
     id: str
@@ -125,12 +144,12 @@ class Project:
     def __init__(self, name: str | None = None, directory: Path | None = None, env=None):
         self.directory = directory or find_project_dir()
         self.env = dict(os.environ if env is None else env)
-        self.name = name or self.env.get("COMPOSE_PROJECT_NAME") or "extagram"
         self.prefix = self.env.get("EXTAGRAM_IMAGE_PREFIX") or IMAGE_PREFIX
         # the file Compose reads its variables from: `.env` in the project folder, unless
         # EXTAGRAM_OPS_ENV_FILE names another (then every compose call here reads that)
         explicit = self.env.get("EXTAGRAM_OPS_ENV_FILE")
         self.env_file = Path(explicit) if explicit else self.directory / ".env"
+        self.name = name or project_name(self.env, self.env_file)
 
     # ---- raw calls
     def docker(self, *args, check=True, timeout=300, input=None, stdout=None, text=True):

@@ -10,7 +10,7 @@ import pytest
 
 from extagram_ops import backup as backups
 from extagram_ops import cli
-from extagram_ops.docker import OpsError, parse_mib
+from extagram_ops.docker import OpsError, Project, parse_mib
 from extagram_ops.state import State, write_env_version
 
 SUBCOMMANDS = ("status", "deploy", "rollback", "scale", "backup", "restore")
@@ -253,3 +253,31 @@ def test_backup_refuses_a_non_empty_destination(tmp_path):
 
     with pytest.raises(OpsError, match="not an empty directory"):
         backups.backup(NoStack(), tmp_path / "x")
+
+
+def test_the_project_name_is_read_like_compose_reads_it(tmp_path, monkeypatch):
+    """-p first, then COMPOSE_PROJECT_NAME from the environment, then from `.env`."""
+    (tmp_path / "compose.yaml").write_text("name: extagram\n")
+    for var in ("COMPOSE_PROJECT_NAME", "EXTAGRAM_OPS_ENV_FILE", "EXTAGRAM_OPS_DIR"):
+        monkeypatch.delenv(var, raising=False)
+    assert Project(directory=tmp_path).name == "extagram"
+    (tmp_path / ".env").write_text('# mine\nexport COMPOSE_PROJECT_NAME="photos"  # prod\n')
+    assert Project(directory=tmp_path).name == "photos"
+    monkeypatch.setenv("COMPOSE_PROJECT_NAME", "from-shell")
+    assert Project(directory=tmp_path).name == "from-shell"
+    assert Project("given", tmp_path).name == "given"
+    monkeypatch.delenv("COMPOSE_PROJECT_NAME")
+    other = tmp_path / "other.env"
+    other.write_text("COMPOSE_PROJECT_NAME=elsewhere\n")
+    monkeypatch.setenv("EXTAGRAM_OPS_ENV_FILE", str(other))  # the env file compose is given
+    assert Project(directory=tmp_path).name == "elsewhere"
+
+
+def test_the_cli_operates_the_project_named_in_dot_env(tmp_path, monkeypatch, capsys):
+    _fake_docker(tmp_path, monkeypatch, 'case "$1" in info) echo 20.10;; *) exit 0;; esac\n')
+    monkeypatch.delenv("COMPOSE_PROJECT_NAME", raising=False)
+    monkeypatch.delenv("EXTAGRAM_OPS_ENV_FILE", raising=False)
+    (tmp_path / "compose.yaml").write_text("name: extagram\n")
+    (tmp_path / ".env").write_text("COMPOSE_PROJECT_NAME=photos\n")
+    assert cli.main(["--project-dir", str(tmp_path), "deploy", "v2"]) == 1
+    assert "compose project 'photos'" in capsys.readouterr().err

@@ -59,12 +59,14 @@ class BenchStack(Stack):
 
     def timed_up(self, timeout=300):
         """(seconds for `up -d` to return, seconds from its start to every service healthy,
-        {service: (started, first healthy check)} in seconds from the start)."""
+        {service: (started, first healthy check)} in seconds from the start). If the stack
+        does not come up it is removed (`down -v`, even with --keep) and the error raised."""
         wall = time.time()
         started = time.monotonic()
-        self.compose("up", "-d", timeout=timeout)
-        returned = time.monotonic() - started
-        self.wait_healthy(timeout=timeout, poll=0.2)  # the measurement's resolution
+        with self.removed_on_failure():
+            self.compose("up", "-d", timeout=timeout)
+            returned = time.monotonic() - started
+            self.wait_healthy(timeout=timeout, poll=0.2)  # the measurement's resolution
         return returned, time.monotonic() - started, self.timeline(wall)
 
     def timeline(self, since):

@@ -97,13 +97,16 @@ def build_images(stack, versions=(V1, V2)):
 
 
 def new_stack(name, version=V1, build=True, env=None):
+    """A drill stack built (unless `build` is false) and started, every service healthy.
+    If the build or the start fails the stack is removed (`down -v`) and the error raised."""
     env = dict(env or stack_env(version))
     env["EXTAGRAM_VERSION"] = version
     stack = DrillStack.create(env, PREFIX, f"{name}-{os.getpid()}")
     if build:
-        build_images(stack)
+        with stack.removed_on_failure():
+            build_images(stack)
     log(f"starting stack {stack.project} on {stack.base_url} ({version})")
-    took = stack.up()
+    took = stack.up()  # removes the stack (down -v) if it does not come up
     log(f"stack healthy in {took:.1f}s")
     return stack
 

@@ -13,6 +13,7 @@ remove_abandoned_projects() can tell the stacks of dead runs (portable: no /proc
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import http.client
 import http.cookiejar
@@ -221,11 +222,24 @@ class Stack:
         return wait_healthy(self.ops, serving, timeout, poll, say=None)
 
     def up(self):
-        """`up -d`, then until all healthy; the seconds it took."""
+        """`up -d`, then until all healthy; the seconds it took. If either fails (or is
+        interrupted) the stack is removed (`down -v`) before the error goes on: a stack
+        that never came up leaks no containers, networks or volumes."""
         started = time.monotonic()
-        self.compose("up", "-d")
-        self.wait_healthy()
+        with self.removed_on_failure():
+            self.compose("up", "-d")
+            self.wait_healthy()
         return time.monotonic() - started
+
+    @contextlib.contextmanager
+    def removed_on_failure(self):
+        """`down -v` the stack if the block raises (anything, KeyboardInterrupt too),
+        then re-raise."""
+        try:
+            yield
+        except BaseException:
+            self.down()
+            raise
 
     def down(self, volumes=True):
         args = ["down", "--remove-orphans"] + (["-v"] if volumes else [])

@@ -163,6 +163,20 @@ def test_a_run_with_no_idle_request_reports_the_isolation_goal_as_not_measured()
     report.markdown()
 
 
+def test_a_load_that_completed_no_request_is_a_miss_not_a_pass():
+    report = Report()
+    report.bare = {"12 MP": {"runs": 3, "p50_ms": 3678.0, "p99_ms": 3900.0, "mean_ms": 3700.0}}
+    report.add(5, "upload 12 MP, sequential", _result(0.0, 0.0, 0.0))
+    report.add(1, "feed, signed out", _result(4000.0, 2.0, 20.0), posts=100)
+    goals = {g: (m, s) for g, _, m, s in report.goals()}
+    assert goals["12-MP upload / bare pipeline"] == ("not measured", "n/a")
+    measured, status = goals["every load completed requests"]
+    assert status == "MISS" and "upload 12 MP, sequential (-): 0" in measured
+
+    report.rows = [row for row in report.rows if row.case != 5]
+    assert report.goals()[0][3] == "PASS"
+
+
 def test_options():
     args = parse_args(["--quick", "--cases", "1,2,9", "--no-php", "--sizes", "100,10_000"])
     assert args.quick and args.cases == [1, 2] and args.sizes == [100, 10000]

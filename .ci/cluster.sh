@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # TEST SCAFFOLDING: a three-node Docker Swarm on this one machine, and a registry its nodes
-# pull from (issue 15; /work/shared/CONTAINERS-IN-CI.md step 9; docs/swarm.md). Each node is
+# pull from (docs/swarm.md, "Three nodes on one machine"). Each node is
 # a container of the host engine running Debian's dockerd; nothing here touches the host
 # engine's own swarm state. Never part of what users deploy.
 #

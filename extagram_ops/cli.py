@@ -18,7 +18,9 @@ compose.yaml with it. Swarm mode (`--swarm STACK`, or
 EXTAGRAM_OPS_SWARM=STACK): the stack `docker stack deploy` made, on the swarm whose
 manager DOCKER_HOST points at; the engine does the rolling updates, rollbacks and
 scaling (extagram_ops.swarm). Exit status 0 on success, 1 when the operation failed (the
-message says why; the running stack is left as it was), 2 for bad usage.
+message says why; the running stack is left as it was, or, when a deploy or rollback cannot
+switch a tier back, the message and the state file say what each tier runs), 2 for bad
+usage.
 """
 
 from __future__ import annotations
@@ -109,7 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
         "migrations, start new containers on images tagged VERSION beside the old ones "
         "(unseen by the proxy), wait until they are healthy, put them in the proxy's "
         "rotation, then drain (SIGTERM) and remove the old ones. If a new container never "
-        "becomes healthy it is removed and traffic never leaves the old version. "
+        "becomes healthy it is removed and traffic never leaves the old version; a tier "
+        "already switched is switched back the same way (failure exits 1 with every tier "
+        "on the version it ran, or says what each runs if that failed too). "
         "Migrations must be compatible with the running version (expand first, contract "
         "in a later release). With --swarm: the migrate job runs on VERSION and is waited "
         "for, then `docker service update --image` of app and upload with the stack's "
@@ -239,8 +243,16 @@ def cmd_status(project: Project, args) -> int:
     else:
         line = f"app runs {running} (no deploy recorded by extagram-ops yet)"
     print(f"project {project.name}: {line}")
-    print(f"{'service':<8} {'replicas':>8} {'healthy':>7}  {'version':<14} {'memory':>10}")
     bad = 0
+    incomplete = state.get("incomplete")
+    if incomplete:
+        tiers = ", ".join(f"{k} {v or '-'}" for k, v in incomplete["tiers"].items())
+        print(
+            f"  ! the {incomplete['action']} of {incomplete['version']} did not complete and "
+            f"could not be undone ({tiers}): deploy one version to both tiers"
+        )
+        bad += 1
+    print(f"{'service':<8} {'replicas':>8} {'healthy':>7}  {'version':<14} {'memory':>10}")
     for s in services:
         print(
             f"{s['service']:<8} {s['replicas']:>8} {s['healthy']:>7}  {s['version']:<14} "
@@ -263,16 +275,21 @@ def roll_to(
     force=False,
 ) -> int:
     """Roll app and upload to VERSION (deploy and rollback): migrations first, then each
-    tier blue-green (extagram_ops.rollout); record the version in the state file and in
-    the env file Compose reads. Exit status 0; OpsError when anything fails (the running
-    tiers are then left as they were)."""
+    tier not already on it (every tier with `force`) blue-green (extagram_ops.rollout);
+    record the version in the state file and in the env file Compose reads. Exit status
+    0. OpsError when anything fails: then every tier already switched is switched back
+    to the version it ran, the same blue-green way (the migrations are not reversed),
+    the failure is added to the state file's history and `.env` is left alone; if a tier
+    cannot be switched back, the state file records what each tier runs ("incomplete")
+    and the message says so and how to finish."""
     project.require_stack()
     state = State(project.name)
     with state.lock():
-        current = project.current_version("app")
-        if current == version and project.current_version("upload") == version and not force:
+        before = {service: project.current_version(service) for service in ROLLED}
+        if set(before.values()) == {version} and not force:
             recorded = state.load().get("current")
-            if recorded != version:  # e.g. `up -d` with another EXTAGRAM_APP_VERSION
+            if recorded != version or state.load().get("incomplete"):
+                # e.g. `up -d` with another EXTAGRAM_APP_VERSION, or an incomplete one
                 state.record(action, version, recorded)
                 write_env_version(project.env_file, version)
             print(
@@ -280,6 +297,12 @@ def roll_to(
                 + (f" (recorded {version}, was {recorded})" if recorded != version else "")
             )
             return 0
+        # what ran before: the tiers' one version, else (tiers left mixed by a failed
+        # operation) the last version recorded as completed
+        if len(set(before.values())) == 1 and before["app"]:
+            previous = before["app"]
+        else:
+            previous = state.load().get("current") or before["app"]
         if build:
             progress(f"building the {version} images")
             project.compose("build", "app", env={VERSION_VAR: version}, timeout=3600)
@@ -307,10 +330,21 @@ def roll_to(
                     f"migrations of {version} failed; nothing was changed:\n"
                     f"{(result.stdout + result.stderr)[-2000:]}"
                 )
-        for service in ROLLED:
-            progress(f"{service}: {project.current_version(service)} -> {version}")
-            rollout.replace(project, service, version, timeout)
-        previous = state.load().get("current") if current is None else current
+        counts = {service: len(project.running(service)) for service in ROLLED}
+        touched = []
+        try:
+            for service in ROLLED:
+                if before[service] == version and not force:
+                    progress(f"{service}: already runs {version}")
+                    continue
+                progress(f"{service}: {before[service]} -> {version}")
+                touched.append(service)  # before: a failed drain leaves it half switched
+                rollout.replace(project, service, version, timeout)
+        except (OpsError, KeyboardInterrupt) as error:
+            outcome = switch_back(
+                project, state, action, version, previous, before, counts, touched, timeout
+            )
+            raise OpsError(f"{error or 'interrupted'}\n{outcome}") from None
         state.record(action, version, previous)
         write_env_version(project.env_file, version)
     print(
@@ -325,6 +359,44 @@ def roll_to(
             f"over {project.env_file.name}: unset it before `docker compose up -d`."
         )
     return 0
+
+
+def switch_back(project, state, action, version, previous, before, counts, touched, timeout):
+    """After a failed roll to VERSION: each touched tier (last first) that no longer runs
+    what it ran `before` gets that version back, `counts[service]` containers, blue-green
+    (a tier whose new containers never got healthy already has: rollout.add removed
+    them). Records the failure (State.record_failure); returns the sentence saying what
+    every tier runs now. A tier that cannot be switched back (it ran no single version,
+    or the switch fails or is interrupted) is left as it is, and recorded so."""
+    failed = []
+    for service in reversed(touched):
+        old = before[service]
+        if project.current_version(service) == old:
+            continue
+        if not old or "," in old:
+            failed.append(f"{service} ran {old or 'no known version'} before")
+            continue
+        progress(f"{action} failed: switching {service} back to {old}")
+        try:
+            rollout.replace(project, service, old, timeout, count=counts[service])
+        except (OpsError, KeyboardInterrupt) as error:
+            failed.append(f"switching {service} back to {old} failed: {error or 'interrupted'}")
+    tiers = {service: project.current_version(service) for service in ROLLED}
+    state.record_failure(action, version, previous, before, tiers)
+    runs = ", ".join(f"{service} runs {v or 'nothing'}" for service, v in tiers.items())
+    if tiers == before:
+        return (
+            f"{action} of {version} failed and was undone: {runs}, as before "
+            f"(recorded in the history of {state.path}; {project.env_file.name} unchanged)."
+        )
+    return (
+        f"{action} of {version} failed and could NOT be fully undone: {runs}. "
+        + "; ".join(failed)
+        + f". Recorded as incomplete in {state.path}; {project.env_file.name} unchanged "
+        f"(a plain `docker compose up -d` would put both tiers on the version it names). "
+        f"`extagram-ops deploy {version}` finishes the {action}, "
+        f"`extagram-ops deploy {previous}` goes back."
+    )
 
 
 def cmd_deploy(project: Project, args) -> int:

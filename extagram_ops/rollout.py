@@ -90,12 +90,16 @@ def remove(project: Project, containers: list[Container]) -> None:
         project.docker("rm", "-f", c.id, check=False)
 
 
-def replace(project: Project, service: str, version: str, timeout: float) -> None:
-    """Blue-green for one service: new containers beside the old, healthy, switch, drain."""
+def replace(
+    project: Project, service: str, version: str, timeout: float, count: int | None = None
+) -> None:
+    """Blue-green for one service: new containers beside the old, healthy, switch, drain.
+    `count` new containers (default: as many as run now; a caller switching a tier back
+    after a failed drain passes the count it had before)."""
     old = project.running(service)
     if not old:
         raise OpsError(f"service {service!r} has no running container to replace")
-    add(project, service, version, len(old), timeout)
+    add(project, service, version, count or len(old), timeout)
     drain(project, old)
 
 

@@ -76,20 +76,46 @@ class State:
         os.replace(tmp, self.path)
 
     def record(self, action: str, version: str, previous: str | None) -> dict:
+        """A completed deploy/rollback: `current` = version, `previous` = what ran before,
+        a history entry; any recorded incomplete operation is over. The new state."""
         data = self.load()
         data["current"] = version
         data["previous"] = previous
-        data.setdefault("history", []).append(
-            {
-                "at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-                "action": action,
-                "version": version,
-                "from": previous,
-            }
-        )
-        data["history"] = data["history"][-50:]
+        data.pop("incomplete", None)
+        self._history(data, {"action": action, "version": version, "from": previous})
         self.save(data)
         return data
+
+    def record_failure(
+        self,
+        action: str,
+        version: str,
+        previous: str | None,
+        before: dict[str, str | None],
+        tiers: dict[str, str | None],
+    ) -> dict:
+        """A deploy/rollback to `version` that failed. `current`/`previous` keep the last
+        completed operation's; `before` and `tiers` are {service: the version it ran
+        before the operation / runs now}. A history entry is added; if the tiers do not
+        all run one version the mixed state is kept under "incomplete" ({"action",
+        "version", "tiers"}) until a later deploy/rollback completes. The new state."""
+        data = self.load()
+        undone = tiers == before
+        entry = {"action": action, "version": version, "from": previous, "tiers": tiers}
+        entry["outcome"] = "failed, switched back" if undone else "failed, left mixed"
+        if len(set(tiers.values())) == 1:
+            data.pop("incomplete", None)
+        elif not (undone and data.get("incomplete")):  # else: still the earlier one's
+            data["incomplete"] = {"action": action, "version": version, "tiers": tiers}
+        self._history(data, entry)
+        self.save(data)
+        return data
+
+    @staticmethod
+    def _history(data: dict, entry: dict) -> None:
+        stamp = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+        data.setdefault("history", []).append({"at": stamp, **entry})
+        data["history"] = data["history"][-50:]
 
     @contextlib.contextmanager
     def lock(self):

@@ -172,7 +172,7 @@ def test_a_deploy_whose_upload_fails_switches_the_app_tier_back(tmp_path, monkey
     assert not project.env_file.exists()  # nothing written for Compose
 
 
-def test_a_tier_that_cannot_be_switched_back_is_recorded_as_it_runs(tmp_path, monkeypatch):
+def test_a_tier_that_cannot_be_switched_back_is_recorded_as_it_runs(tmp_path, monkeypatch, capsys):
     project = _stack(tmp_path, monkeypatch, "v1", broken={("upload", "v2"), ("app", "v1")})
     State("p").record("deploy", "v1", "v0")
     with pytest.raises(OpsError, match="could NOT be fully undone: app runs v2, upload runs v1"):
@@ -186,6 +186,9 @@ def test_a_tier_that_cannot_be_switched_back_is_recorded_as_it_runs(tmp_path, mo
     }
     assert data["history"][-1]["outcome"] == "failed, left mixed"
     assert not project.env_file.exists()
+    project.stats = lambda containers: {}
+    assert cli.cmd_status(project, SimpleNamespace(json=False)) == 1
+    assert "the deploy of v2 did not complete" in capsys.readouterr().out
     # the retry finishes it: app already runs v2 and is left alone
     project.broken.clear()
     project.calls.clear()

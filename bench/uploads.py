@@ -94,9 +94,9 @@ def inputs(small=False):
 
     from extagram.testing import images as T
     from extagram.testing.icc import rgb_profile
-    from extagram.uploads.images import _register_heif
+    from extagram.uploads.images import register_heif
 
-    _register_heif()
+    register_heif()
     big = 700 if small else 7000
     photo = _photo(small)
     p3 = rgb_profile("Display P3")
@@ -155,7 +155,7 @@ import django
 django.setup()
 from bench.uploads import run_pipeline
 from extagram.uploads import images  # what every pipeline loads: part of the idle RSS
-images._register_heif()
+images.register_heif()
 source, out = sys.argv[3], sys.argv[4]
 data = open(source, "rb").read() if source else b""
 cpu0 = time.process_time()
@@ -199,9 +199,9 @@ def run_pipeline(name, data, out_path):
         else:  # pillow floor
             from PIL import Image
 
-            from extagram.uploads.images import _register_heif
+            from extagram.uploads.images import register_heif
 
-            _register_heif()
+            register_heif()
             with Image.open(io.BytesIO(data)) as image:
                 if image.format == "JPEG":
                     image.draft("RGB", (1080, 1080))
@@ -251,8 +251,8 @@ QUALITY = r"""
 import json, os, sys
 sys.path.insert(0, sys.argv[1])
 from bench.uploads import ideal_large, mean_abs_error
-from extagram.uploads.images import _register_heif
-_register_heif()
+from extagram.uploads.images import register_heif
+register_heif()
 ideal = ideal_large(open(sys.argv[2], "rb").read())
 errors = {}
 for path in sys.argv[3:]:

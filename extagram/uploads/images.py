@@ -370,7 +370,7 @@ def _vips_load(data, fmt, **options):
 
 @contextmanager
 def _open_with_pillow(data, fmt):
-    _register_heif()  # also sets up Pillow's AVIF plugin
+    register_heif()  # also sets up Pillow's AVIF plugin
     with Image.open(io.BytesIO(data), formats=(fmt,)) as image:
         yield image
 
@@ -379,7 +379,11 @@ _heif_lock = threading.Lock()
 _heif_registered = False
 
 
-def _register_heif():
+def register_heif():
+    """Make Pillow open HEIC/HEIF (pillow-heif's opener) and set up its AVIF plugin, one
+    decoder thread each; once per process (thread-safe), later calls do nothing. The
+    upload pipeline calls it before opening a photo; tests and the bench call it before
+    opening HEIC/AVIF files themselves."""
     global _heif_registered
     with _heif_lock:
         if not _heif_registered:
@@ -464,7 +468,7 @@ def _vips_from_heif(data):
     # pillow-heif's decoded buffer is wrapped, not copied: ~5 B/px instead of ~9 via Pillow
     import pillow_heif
 
-    _register_heif()
+    register_heif()
     heif = pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=True)
     bands = len(heif.mode)
     if heif.mode not in ("RGB", "RGBA") or heif.stride != heif.size[0] * bands:

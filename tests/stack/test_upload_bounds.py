@@ -29,9 +29,9 @@ pytestmark = pytest.mark.stack
 
 
 def heavy_inputs():
-    from extagram.uploads.images import _register_heif
+    from extagram.uploads.images import register_heif
 
-    _register_heif()
+    register_heif()
     photo = picture(3000, 2000)
     return [
         ("flat.webp", flat_lossless_webp(), "image/webp"),

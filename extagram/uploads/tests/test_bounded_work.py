@@ -50,9 +50,9 @@ def measured(data):
 
 
 def heic_6mp():
-    from extagram.uploads.images import _register_heif
+    from extagram.uploads.images import register_heif
 
-    _register_heif()
+    register_heif()
     return encode(picture(3000, 2000), "HEIF", quality=60)
 
 

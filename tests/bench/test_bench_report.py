@@ -88,7 +88,9 @@ def test_php_anchor_results_are_parsed(tmp_path):
     assert report.php_row(20)["rps"] == 1789.07  # the better of the two runs
 
 
-def _result(rps, p50, p99, errors=0):
+def wrk_result(rps, p50, p99, errors=0):
+    """A wrk.Result of 10 s at `rps` requests/s, p50 and p99 in ms (shared with
+    test_full_page_load)."""
     return wrk.Result(
         requests=int(rps * 10),
         seconds=10.0,
@@ -124,11 +126,11 @@ def test_budget_marks_pass_and_miss():
         "uploads": {},
         "memory": {},
     }
-    report.add(1, "feed, signed out", _result(4000.0, 2.0, 20.0), posts=100)
-    report.add(1, "feed, signed out", _result(3500.0, 2.0, 20.0), posts=100_000)
-    report.add(2, "feed, signed in", _result(500.0, 50.0, 90.0), posts=100)
-    report.add(2, "feed, signed in", _result(300.0, 80.0, 150.0), posts=100_000)
-    report.add(2, FLOOR, _result(800.0, 5.0, 40.0))
+    report.add(1, "feed, signed out", wrk_result(4000.0, 2.0, 20.0), posts=100)
+    report.add(1, "feed, signed out", wrk_result(3500.0, 2.0, 20.0), posts=100_000)
+    report.add(2, "feed, signed in", wrk_result(500.0, 50.0, 90.0), posts=100)
+    report.add(2, "feed, signed in", wrk_result(300.0, 80.0, 150.0), posts=100_000)
+    report.add(2, FLOOR, wrk_result(800.0, 5.0, 40.0))
     report.memory = {"idle": {"app-1": 100.0, "db-1": 150.0}, "after_load": {"app-1": 500.0}}
     report.startup = {"first": {"up_returned_s": 20.0, "healthy_s": 30.0}}
     report.images = {"app": 180.0, "proxy": 100.0, "nginx base": 97.0}
@@ -156,8 +158,8 @@ def test_budget_marks_pass_and_miss():
 
 def test_a_run_with_no_idle_request_reports_the_isolation_goal_as_not_measured():
     report = Report()
-    report.add(6, "feed signed in, paced, idle", _result(0.0, 0.0, 0.0), posts=100)
-    report.add(6, "feed signed in, paced, during uploads", _result(10.0, 20.0, 40.0), posts=100)
+    report.add(6, "feed signed in, paced, idle", wrk_result(0.0, 0.0, 0.0), posts=100)
+    report.add(6, "feed signed in, paced, during uploads", wrk_result(10.0, 20.0, 40.0), posts=100)
     goals = {g: m for g, _, m, _ in report.goals()}
     assert goals["feed p99 during uploads / idle"] == "not measured"
     report.markdown()
@@ -166,8 +168,8 @@ def test_a_run_with_no_idle_request_reports_the_isolation_goal_as_not_measured()
 def test_a_load_that_completed_no_request_is_a_miss_not_a_pass():
     report = Report()
     report.bare = {"12 MP": {"runs": 3, "p50_ms": 3678.0, "p99_ms": 3900.0, "mean_ms": 3700.0}}
-    report.add(5, "upload 12 MP, sequential", _result(0.0, 0.0, 0.0))
-    report.add(1, "feed, signed out", _result(4000.0, 2.0, 20.0), posts=100)
+    report.add(5, "upload 12 MP, sequential", wrk_result(0.0, 0.0, 0.0))
+    report.add(1, "feed, signed out", wrk_result(4000.0, 2.0, 20.0), posts=100)
     goals = {g: (m, s) for g, _, m, s in report.goals()}
     assert goals["12-MP upload / bare pipeline"] == ("not measured", "n/a")
     measured, status = goals["every load completed requests"]

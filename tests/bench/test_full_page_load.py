@@ -4,7 +4,7 @@ script that requests them in turn, and the asset-vs-feed goal lines (no timing a
 from bench import wrk
 from bench.report import FULL_PAGE, Report
 from bench.run import page_assets
-from tests.bench.test_bench_report import _result
+from tests.bench.test_bench_report import wrk_result
 
 FEED = """
 <link rel="stylesheet" href="/static/extagram/extagram.b2b7845dc529.css">
@@ -63,10 +63,10 @@ def test_the_wrk_script_requests_the_pages_paths_in_turn():
 
 def test_photos_and_css_are_judged_against_the_microcached_feed_of_the_same_run():
     report = Report()
-    report.add(1, "feed, signed out", _result(10000.0, 2.0, 40.0), posts=100)
-    report.add(4, "photo via proxy -> media", _result(9000.0, 2.0, 30.0))
-    report.add(4, "static CSS via proxy -> static", _result(7000.0, 2.0, 50.0))
-    report.add(4, FULL_PAGE, _result(600.0, 3.0, 40.0), posts=100)
+    report.add(1, "feed, signed out", wrk_result(10000.0, 2.0, 40.0), posts=100)
+    report.add(4, "photo via proxy -> media", wrk_result(9000.0, 2.0, 30.0))
+    report.add(4, "static CSS via proxy -> static", wrk_result(7000.0, 2.0, 50.0))
+    report.add(4, FULL_PAGE, wrk_result(600.0, 3.0, 40.0), posts=100)
     goals = {g: (m, s) for g, _, m, s in report.goals()}
     assert goals["photo via proxy -> media / signed-out feed: req/s"] == (
         "9,000 / 10,000 = 0.90x",
@@ -80,6 +80,6 @@ def test_photos_and_css_are_judged_against_the_microcached_feed_of_the_same_run(
 
 def test_without_the_feed_the_asset_goals_are_not_measured():
     report = Report()
-    report.add(4, "photo via proxy -> media", _result(9000.0, 2.0, 30.0))
+    report.add(4, "photo via proxy -> media", wrk_result(9000.0, 2.0, 30.0))
     goals = {g: s for g, _, _, s in report.goals()}
     assert goals["photo via proxy -> media / signed-out feed"] == "n/a"

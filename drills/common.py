@@ -5,7 +5,7 @@ A drill stack is its own compose project (`extagram-ops-<drill>-<pid>`) on a fre
 the sign-up, login and upload rate limits raised (the simulated users all come from one
 address), built from this checkout as version `drill-v1` (and `drill-v2` for deploys: the
 same source, another version label). It is always removed (`down -v`) at the end unless
-DRILL_KEEP=1.
+DRILL_KEEP=1 (or --keep); one whose build or start fails is removed at once, even then.
 """
 
 from __future__ import annotations

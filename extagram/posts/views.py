@@ -20,7 +20,7 @@ from .models import Comment, Like, Post
 COMMENTS_SHOWN = 200
 
 
-def _cursor(request):
+def request_cursor(request):
     """The `before` query parameter: None for the first page, a post id otherwise."""
     raw = request.GET.get("before")
     if raw is None:
@@ -30,9 +30,12 @@ def _cursor(request):
     return int(raw)
 
 
-def _feed_page(request, posts, template, context):
+def feed_page(request, posts, template, context):
+    """One page of `posts` (a queryset with page_before) rendered with `template` (only
+    the cards with ?fragment=1), `context` plus posts, cards and next_cursor; a 400 for
+    a bad `before`. Shared by the feeds here and in extagram.social."""
     try:
-        cursor = _cursor(request)
+        cursor = request_cursor(request)
     except ValueError:
         return HttpResponseBadRequest(_("This page link is not valid."))
     page, has_more = posts.page_before(cursor, settings.FEED_PAGE_SIZE)
@@ -54,7 +57,7 @@ def feed(request):
         from extagram.social.views import home
 
         return home(request)
-    return _feed_page(request, Post.objects.all(), "posts/feed.html", {})
+    return feed_page(request, Post.objects.all(), "posts/feed.html", {})
 
 
 @shared_cache_for_visitors
@@ -75,7 +78,7 @@ def profile(request, username):
         "grid": True,
         **follow_context(request, owner),
     }
-    return _feed_page(request, posts, "posts/profile.html", context)
+    return feed_page(request, posts, "posts/profile.html", context)
 
 
 @shared_cache_for_visitors

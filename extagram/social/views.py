@@ -16,7 +16,7 @@ from extagram.core.caching import shared_cache_for_visitors
 from extagram.core.redirects import redirect_back
 from extagram.posts.cards import render_cards
 from extagram.posts.models import Like, Post
-from extagram.posts.views import _cursor, _feed_page
+from extagram.posts.views import feed_page, request_cursor
 from extagram.uploads.forms import AvatarForm
 
 from .forms import ProfileForm
@@ -94,7 +94,7 @@ def unfollow(request, username):
 
 def _people_page(request, owner, which):
     try:
-        cursor = _cursor(request)
+        cursor = request_cursor(request)
     except ValueError:
         return HttpResponseBadRequest(_("This page link is not valid."))
     if which == "followers":
@@ -153,13 +153,13 @@ def home(request):
     When it is empty, it suggests accounts (evaluated only then, by the template).
     """
     context = {"suggestions": lambda: suggested_accounts(request.user)}
-    return _feed_page(request, home_posts(request.user), "social/home.html", context)
+    return feed_page(request, home_posts(request.user), "social/home.html", context)
 
 
 @shared_cache_for_visitors
 def explore(request):
     """Everyone's posts, newest first (the site's global feed)."""
-    return _feed_page(request, all_posts(), "social/explore.html", {})
+    return feed_page(request, all_posts(), "social/explore.html", {})
 
 
 @shared_cache_for_visitors
@@ -169,7 +169,7 @@ def tag(request, name):
         return redirect("tag", name=canonical_name, permanent=True)
     found = get_object_or_404(Tag, name=name)
     try:
-        cursor = _cursor(request)
+        cursor = request_cursor(request)
     except ValueError:
         return HttpResponseBadRequest(_("This page link is not valid."))
     page, has_more = tagged_page(found, cursor, settings.FEED_PAGE_SIZE)
@@ -247,7 +247,7 @@ def unread_count(request):
 def notifications(request):
     """The member's notifications, newest first; the ones shown are marked read."""
     try:
-        cursor = _cursor(request)
+        cursor = request_cursor(request)
     except ValueError:
         return HttpResponseBadRequest(_("This page link is not valid."))
     rows = Notification.objects.filter(recipient=request.user).select_related(

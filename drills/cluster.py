@@ -35,6 +35,7 @@ from pathlib import Path
 
 from bench.loadgen import LoadDriver
 from drills.common import Result, log, phase_seconds
+from drills.rolling_deploy import BROKEN_DOCKERFILE
 from extagram.testing.cluster import Cluster, ClusterStack
 from extagram.testing.s3server import S3Server
 
@@ -47,14 +48,6 @@ DRILLS = ("deploy", "rollback", "scale", "node")
 # multiplier (and up to one more period), then reschedules; 10-13 s and 17-21 s were seen
 # here (CONTAINERS-IN-CI.md step 9). 60 s leaves room for a loaded 2-core machine.
 NODE_LOSS_BOUND = 60.0
-BROKEN_DOCKERFILE = """
-FROM {base}
-USER 0:0
-RUN printf '#!/bin/sh\\necho "unhealthy: broken on purpose by the drill" >&2\\nexit 1\\n' \\
-    > /usr/local/bin/extagram-healthcheck
-USER 10001:10001
-ENV EXTAGRAM_VERSION={version}
-"""
 
 
 def push_images(cluster: Cluster):

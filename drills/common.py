@@ -29,15 +29,6 @@ DOC = REPO / "docs" / "operations.md"
 V1 = os.environ.get("DRILL_V1", "drill-v1")
 V2 = os.environ.get("DRILL_V2", "drill-v2")
 PREFIX = "extagram-ops-"
-RAISED_LIMITS = {
-    "SIGNUP_RATE": "100000/h",
-    "LOGIN_RATE": "10000/m",
-    "UPLOAD_RATE": "10000/m",
-    "EXTAGRAM_PROXY_LOGIN_RATE": "200r/s",
-    "EXTAGRAM_PROXY_LOGIN_BURST": "200",
-    "EXTAGRAM_PROXY_UPLOAD_RATE": "200r/s",
-    "EXTAGRAM_PROXY_UPLOAD_BURST": "200",
-}
 
 
 def log(message: str) -> None:
@@ -80,7 +71,7 @@ class DrillStack(throwaway.Stack):
 
 
 def stack_env(version=V1):
-    env = throwaway.loopback_env(version, **RAISED_LIMITS)
+    env = throwaway.loopback_env(version, **throwaway.RAISED_LIMITS)
     # each drill's ops state in its own folder, never the operator's
     env.setdefault("EXTAGRAM_OPS_STATE_DIR", str(REPO / "test-artifacts" / "ops-state"))
     return env

@@ -40,6 +40,18 @@ REPO = Path(__file__).resolve().parents[1]
 IMAGE_VARS = ("PYTHON_IMAGE", "NGINX_IMAGE", "DB_IMAGE", "REDIS_IMAGE")
 # Front /24s come from here: the benchmarking range (RFC 2544), outside Docker's own
 # pools and rarely on a LAN or VPN, apart from the default stack's 198.19.234.0/24.
+# Rate limits raised for drills and test stacks: every simulated user comes from one
+# address, so the app's and the proxy's per-address limits would measure themselves.
+RAISED_LIMITS = {
+    "SIGNUP_RATE": "100000/h",
+    "LOGIN_RATE": "10000/m",
+    "UPLOAD_RATE": "10000/m",
+    "EXTAGRAM_PROXY_LOGIN_RATE": "200r/s",
+    "EXTAGRAM_PROXY_LOGIN_BURST": "200",
+    "EXTAGRAM_PROXY_UPLOAD_RATE": "200r/s",
+    "EXTAGRAM_PROXY_UPLOAD_BURST": "200",
+}
+
 SUBNET_POOL = os.environ.get("STACK_SUBNET_POOL", "198.19.0.0/16")
 LOCK_DIR = Path(tempfile.gettempdir()) / "extagram-stacks"
 # The operator's own settings that must never leak into a throwaway stack.

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from extagram_ops.docker import OpsError, docker
 from extagram_ops.swarm import stack_config
-from extagram_ops.throwaway import Client
+from extagram_ops.throwaway import RAISED_LIMITS, Client
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / ".ci" / "cluster.sh"
@@ -35,16 +35,6 @@ _NAME = os.environ.get("CLUSTER_NAME", "xgc")
 ENV_FILE = REPO / ".ci" / "cluster" / ("cluster.env" if _NAME == "xgc" else f"{_NAME}.env")
 NODES = (1, 2, 3)
 KEY_PREFIX = "cluster"
-# settings raised as in the drills (every simulated user comes from one address)
-RAISED_LIMITS = {
-    "SIGNUP_RATE": "100000/h",
-    "LOGIN_RATE": "10000/m",
-    "UPLOAD_RATE": "10000/m",
-    "EXTAGRAM_PROXY_LOGIN_RATE": "200r/s",
-    "EXTAGRAM_PROXY_LOGIN_BURST": "200",
-    "EXTAGRAM_PROXY_UPLOAD_RATE": "200r/s",
-    "EXTAGRAM_PROXY_UPLOAD_BURST": "200",
-}
 
 
 class ClusterUnavailable(RuntimeError):

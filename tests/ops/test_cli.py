@@ -12,6 +12,7 @@ from extagram_ops import backup as backups
 from extagram_ops import cli
 from extagram_ops.docker import OpsError, Project, parse_mib
 from extagram_ops.state import State, write_env_version
+from tests.ops.fakes import fake_docker as _fake_docker
 
 SUBCOMMANDS = ("status", "deploy", "rollback", "scale", "backup", "restore")
 
@@ -52,16 +53,6 @@ def test_no_docker_is_a_clear_error(monkeypatch, capsys, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))  # no docker here
     assert cli.main(["status"]) == 1
     assert "no `docker` command on PATH" in capsys.readouterr().err
-
-
-def _fake_docker(tmp_path, monkeypatch, script):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    docker = bin_dir / "docker"
-    docker.write_text("#!/bin/sh\n" + script)
-    docker.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
-    monkeypatch.setenv("EXTAGRAM_OPS_STATE_DIR", str(tmp_path / "state"))
 
 
 def test_deploy_without_stack_says_so(monkeypatch, capsys, tmp_path):

@@ -9,6 +9,7 @@ import pytest
 from extagram_ops import cli
 from extagram_ops.docker import OpsError
 from extagram_ops.swarm import SwarmStack, image_tag, with_tag
+from tests.ops.fakes import fake_docker as _fake_docker
 
 
 def test_image_tag_reads_the_tag_of_any_reference():
@@ -36,16 +37,6 @@ def test_swarm_mode_can_come_from_the_environment(monkeypatch):
     assert cli.build_parser().parse_args(["status"]).swarm == "prod"
     monkeypatch.delenv("EXTAGRAM_OPS_SWARM")
     assert cli.build_parser().parse_args(["status"]).swarm is None
-
-
-def _fake_docker(tmp_path, monkeypatch, script):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    docker = bin_dir / "docker"
-    docker.write_text("#!/bin/sh\n" + script)
-    docker.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
-    monkeypatch.setenv("EXTAGRAM_OPS_STATE_DIR", str(tmp_path / "state"))
 
 
 def test_swarm_mode_on_an_engine_in_no_swarm_says_so(tmp_path, monkeypatch, capsys):

@@ -10,14 +10,20 @@ from django.db import connections
 JITTER = 0.005
 
 
-def run_together(*actions):
+def run_together(*actions, delays=None):
     """Run each action in its own thread, started together; re-raise the first error.
 
-    The n-th action (from 1) starts after a random 0 to n x JITTER seconds: the first
-    (e.g. a deletion, which has its own transaction to commit before it touches files)
-    tends to start first, so that each order of a race comes up often. Each thread
-    closes its database connections when done. Waits at most 60 s per thread.
+    Without `delays`, the n-th action (from 1) starts after a random 0 to n x JITTER
+    seconds: the first (e.g. a deletion, which has its own transaction to commit before
+    it touches files) tends to start first, so that each order of a race comes up often.
+    `delays` (seconds, one per action) sets each start explicitly instead, for tests
+    that must see a given order. Each thread closes its database connections when done.
+    Waits at most 60 s per thread.
     """
+    if delays is None:
+        delays = [random.uniform(0, n * JITTER) for n in range(1, len(actions) + 1)]  # noqa: S311
+    if len(delays) != len(actions):
+        raise ValueError(f"{len(actions)} actions but {len(delays)} delays")
     barrier = threading.Barrier(len(actions))
     errors = []
 
@@ -32,8 +38,8 @@ def run_together(*actions):
             connections.close_all()
 
     threads = [
-        threading.Thread(target=run, args=(action, random.uniform(0, n * JITTER)))  # noqa: S311
-        for n, action in enumerate(actions, start=1)
+        threading.Thread(target=run, args=(action, delay))
+        for action, delay in zip(actions, delays, strict=True)
     ]
     for thread in threads:
         thread.start()

@@ -1,13 +1,16 @@
 """Post cards, rendered once and kept in the cache.
 
 A card's HTML is the same for every visitor except its like button (which
-holds the visitor's CSRF token and like state), so the card is cached with a
-marker where the button goes and the button is rendered per request.
+holds the visitor's CSRF token and like state) and its relative time ("3 minutes
+ago", which changes by itself), so the card is cached with a marker where each
+goes and both are rendered per request. Everything else in a card is in its key
+(card_key), so a cached card is never out of date and can be kept for long.
 """
 
 import zlib
 from types import SimpleNamespace
 
+from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.core.cache import cache
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
@@ -20,29 +23,37 @@ from django.utils.translation import ngettext
 from .models import Post
 
 LIKE_SLOT = "<!--extagram:like-button-->"
-# Relative times ("3 minutes ago") may lag by this much; edits change the key.
-CARD_SECONDS = 60
+WHEN_SLOT = "<!--extagram:when-->"
+# A day: what a card shows changes its key, so this only bounds how long an unseen card
+# occupies the cache (Redis evicts the least recently used first: deploy/cache/redis.conf).
+CARD_SECONDS = 24 * 60 * 60
 
 
 def card_key(post, eager):
+    """The cache key of `post`'s card: it changes with everything the cached HTML shows
+    (the post's edits and comment count, its author's handle, display name and picture,
+    the language), so a card is never stale. The like button and the relative time are
+    not in the cached HTML (LIKE_SLOT, WHEN_SLOT)."""
     edited = int(post.edited_at.timestamp() * 1000)
     language = translation.get_language()
     # The author's handle, display name and picture are in the card: a change shows at once.
     profile = getattr(post.author, "profile", None)
     shown = f"{profile.display_name}\0{profile.avatar_small}" if profile else ""
     name = zlib.crc32(f"{post.author.username}\0{shown}".encode())
-    return f"card:3:{language}:{post.pk}:{edited}:{post.comment_count}:{int(eager)}:{name}"
+    return f"card:4:{language}:{post.pk}:{edited}:{post.comment_count}:{int(eager)}:{name}"
 
 
 def render_cards(request, posts, eager=False):
-    """The HTML of each post's card, in order, with this visitor's like buttons."""
+    """The HTML of each post's card (a list of safe strings, in the order of `posts`), with
+    this visitor's like buttons and the relative times as of now."""
     keys = [card_key(post, eager) for post in posts]
     cached = cache.get_many(keys)
     fresh = {}
     for key, post in zip(keys, posts, strict=True):
         if key not in cached:
             fresh[key] = render_to_string(
-                "posts/_post_card.html", {"post": post, "eager": eager, "like_slot": LIKE_SLOT}
+                "posts/_post_card.html",
+                {"post": post, "eager": eager, "like_slot": LIKE_SLOT, "when_slot": WHEN_SLOT},
             )
     if fresh:
         cache.set_many(fresh, CARD_SECONDS)
@@ -50,7 +61,8 @@ def render_cards(request, posts, eager=False):
     cards = []
     for key, post in zip(keys, posts, strict=True):
         card = (cached.get(key) or fresh[key]).replace(LIKE_SLOT, buttons.render(post), 1)
-        cards.append(mark_safe(card))  # noqa: S308 -- both parts are rendered, escaped templates
+        card = card.replace(WHEN_SLOT, conditional_escape(naturaltime(post.created_at)), 1)
+        cards.append(mark_safe(card))  # noqa: S308 -- the parts are rendered, escaped templates
     return cards
 
 

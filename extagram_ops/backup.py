@@ -3,10 +3,18 @@
 Layout of a backup (a directory, written under a temporary name and renamed when done):
 
     manifest.json   format, date, project, versions, sha256 + size of each file below,
-                    rows per table, sha256 of every media file
+                    rows per table, sha256 of every media file; "contents" says what is
+                    in it ("database+media", or "database" when the photos are in a
+                    bucket: then "photos" names the bucket and says they are not in it)
     db.sql.gz       mariadb-dump --single-transaction (a consistent snapshot read through
                     InnoDB's MVCC: writers are never locked out), one INSERT per row
-    media.tar       the media volume
+    media.tar       the media volume (absent from a database-only backup)
+
+When the stack's photos are in an S3 bucket (EXTAGRAM_S3_BUCKET) the media volume is
+empty and the photos are kept by the bucket's own versioning and replication
+(docs/swarm.md, "Backups with a bucket"): a backup is then the database only, and says
+so in its output and manifest; restoring it loads the database only, into a stack whose
+photos are in a bucket (never into one that keeps them on the volume).
 
 The dump runs inside the db container, as its own user, with the root password read
 from the secrets volume into MYSQL_PWD in that container: it is never printed, never on
@@ -170,35 +178,88 @@ def media_sums_tar(path: Path) -> dict[str, str]:
 def photo_bucket(project: Project) -> str:
     """The S3 bucket the stack's photos are in (EXTAGRAM_S3_BUCKET of its running upload
     container), or "" when they are on the media volume. OpsError if upload is not running."""
+    return photo_storage(project)["bucket"]
+
+
+def photo_storage(project: Project) -> dict:
+    """{"bucket", "prefix", "endpoint"} of the stack's photo storage, read from its running
+    upload container's environment ("" each when the photos are on the media volume)."""
     upload = project.one("upload")
     out = project.docker("inspect", "-f", "{{json .Config.Env}}", upload.id).stdout
-    for item in json.loads(out or "[]") or []:
-        key, _, value = item.partition("=")
-        if key == "EXTAGRAM_S3_BUCKET":
-            return value.strip()
-    return ""
+    env = dict(item.partition("=")[::2] for item in json.loads(out or "[]") or [])
+    bucket = env.get("EXTAGRAM_S3_BUCKET", "").strip()
+    return {
+        "bucket": bucket,
+        "prefix": env.get("EXTAGRAM_S3_PREFIX", "").strip() if bucket else "",
+        "endpoint": env.get("EXTAGRAM_S3_ENDPOINT_URL", "").strip() if bucket else "",
+    }
 
 
-def refuse_bucket(project: Project, what: str) -> None:
-    """OpsError when the photos are in a bucket: backup/restore copy the media volume,
-    which is then empty, so they would save or restore the database without its photos."""
-    bucket = photo_bucket(project)
-    if bucket:
-        raise OpsError(
-            f"{what} refused: this stack's photos are in the S3 bucket {bucket!r}, which "
-            "extagram-ops does not copy (it copies the media volume, empty here). Keep the "
-            "photos with the bucket's own versioning or replication and dump the database "
-            "yourself: docs/swarm.md, 'Backups with a bucket'."
-        )
+def _where(storage: dict) -> str:
+    where = f"the S3 bucket {storage['bucket']!r}"
+    if storage.get("prefix"):
+        where += f" (under {storage['prefix']}/)"
+    return where
+
+
+# Run in the upload container (its settings and storage credentials) after a
+# database-only restore: how many photo files the restored rows name, and which of them
+# the bucket does not hold. Storage is listed one photos/xx/ folder at a time, as the
+# media sweep does.
+BUCKET_CHECK = (
+    "import json\n"
+    "from django.core.files.storage import default_storage as s\n"
+    "from extagram.accounts.models import Profile\n"
+    "from extagram.posts.models import PHOTO_FIELDS, Post\n"
+    "named = {n for row in Post.objects.values_list(*PHOTO_FIELDS) for n in row if n}\n"
+    "named |= {n for row in Profile.objects.values_list('avatar_large', 'avatar_small')"
+    " for n in row if n}\n"
+    "have = set()\n"
+    "try:\n"
+    "    folders = s.listdir('photos')[0]\n"
+    "except FileNotFoundError:\n"
+    "    folders = []\n"
+    "for f in folders:\n"
+    "    have |= {f'photos/{f}/{x}' for x in s.listdir(f'photos/{f}')[1]}\n"
+    "missing = sorted(named - have)\n"
+    "print(json.dumps({'named': len(named), 'missing': len(missing), 'examples': missing[:5],"
+    " 'unnamed': len(have - named)}))\n"
+)
+
+
+def bucket_vs_rows(project: Project) -> dict:
+    """{"named", "missing", "examples", "unnamed"}: the photo files the database's rows
+    name (posts and profile pictures), how many of them the bucket lacks (up to five
+    examples), and how many objects no row names (the media sweep removes those).
+    OpsError when the check cannot run."""
+    upload = project.one("upload")
+    out = project.exec(
+        upload, "python", "manage.py", "shell", "--no-imports", "-c", BUCKET_CHECK, timeout=1800
+    )
+    try:
+        return json.loads(out.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise OpsError(f"could not compare the bucket with the rows: {out.stdout[-500:]}") from None
 
 
 def backup(project: Project, dest: Path) -> dict:
+    """Write a backup of the running stack to the new (or empty) directory `dest`; returns
+    its manifest. The database always; the media volume too, unless the photos are in a
+    bucket (photo_storage): the backup is then the database only, and the manifest's
+    "contents" ("database") and "photos" say so. OpsError (nothing left at `dest`)."""
     dest = dest.resolve()
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise OpsError(f"{dest} exists and is not an empty directory; choose a new DEST")
     for service in ("db", "upload"):
         project.one(service)
-    refuse_bucket(project, "backup")
+    storage = photo_storage(project)
+    with_media = not storage["bucket"]
+    if not with_media:
+        progress(
+            f"the photos are in {_where(storage)}: this backup is the DATABASE ONLY; the "
+            "photos are kept by the bucket's versioning/replication (docs/swarm.md, "
+            "'Backups with a bucket')"
+        )
     tmp = dest.with_name(f".{dest.name}.partial-{os.getpid()}")
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp.mkdir(mode=0o700)  # password hashes and sessions inside: owner only
@@ -208,14 +269,19 @@ def backup(project: Project, dest: Path) -> dict:
         db = dump_db(project, tmp / "db.sql.gz")
         rows = ", ".join(f"{t} {n}" for t, n in sorted(db["tables"].items()) if n)
         progress(f"database dumped: {db['sql_bytes'] / 1e6:.1f} MB SQL; rows: {rows}")
-        progress("copying the media files")
-        upload = project.one("upload")
-        with open(tmp / "media.tar", "wb") as out:
-            project.stream(upload.id, ["tar", "-C", MEDIA_DIR, "-cf", "-", "."], out.write)
-        media = media_sums_tar(tmp / "media.tar")
-        progress(f"media copied: {len(media)} files")
+        files = ["db.sql.gz"]
+        media = {}
+        if with_media:
+            progress("copying the media files")
+            upload = project.one("upload")
+            with open(tmp / "media.tar", "wb") as out:
+                project.stream(upload.id, ["tar", "-C", MEDIA_DIR, "-cf", "-", "."], out.write)
+            media = media_sums_tar(tmp / "media.tar")
+            progress(f"media copied: {len(media)} files")
+            files.append("media.tar")
         manifest = {
             "format": FORMAT,
+            "contents": "database+media" if with_media else "database",
             "created_at": started.isoformat(timespec="seconds"),
             "finished_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "project": project.name,
@@ -226,13 +292,20 @@ def backup(project: Project, dest: Path) -> dict:
             },
             "files": {
                 name: {"sha256": sha256_file(tmp / name), "bytes": (tmp / name).stat().st_size}
-                for name in ("db.sql.gz", "media.tar")
+                for name in files
             },
             "db": db,
             "media": {"count": len(media), "files": dict(sorted(media.items()))},
         }
+        if not with_media:
+            manifest["photos"] = {
+                "in_backup": False,
+                **storage,
+                "note": "photos are not in this backup: they are in the bucket, kept by its "
+                "own versioning/replication; restore the bucket as of created_at with it",
+            }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
-        for name in ("db.sql.gz", "media.tar", "manifest.json"):
+        for name in [*files, "manifest.json"]:
             (tmp / name).chmod(0o600)
         if dest.exists():
             dest.rmdir()
@@ -241,6 +314,11 @@ def backup(project: Project, dest: Path) -> dict:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return manifest
+
+
+def database_only(manifest: dict) -> bool:
+    """Whether a backup holds the database without the photos (they were in a bucket)."""
+    return manifest.get("contents") == "database"
 
 
 def verify(src: Path) -> dict:
@@ -273,12 +351,18 @@ def verify(src: Path) -> dict:
                 problems.append("db.sql.gz: content does not match the manifest")
             if digest.rows != manifest["db"]["tables"]:
                 problems.append("db.sql.gz: row counts do not match the manifest")
-        try:
-            media = media_sums_tar(src / "media.tar")
-        except (OSError, tarfile.TarError) as error:
-            problems.append(f"media.tar: unreadable ({error})")
+        if database_only(manifest):
+            if "media.tar" in manifest["files"] or manifest["media"]["files"]:
+                problems.append("a database-only backup whose manifest lists media files")
+        elif "media.tar" not in manifest["files"]:
+            problems.append("media.tar: not in the manifest (and the backup is not database-only)")
         else:
-            problems += _compare(manifest["media"]["files"], media, "media.tar")
+            try:
+                media = media_sums_tar(src / "media.tar")
+            except (OSError, tarfile.TarError) as error:
+                problems.append(f"media.tar: unreadable ({error})")
+            else:
+                problems += _compare(manifest["media"]["files"], media, "media.tar")
     if problems:
         raise OpsError(f"backup {src} is damaged:\n  " + "\n  ".join(problems[:20]))
     return manifest
@@ -316,12 +400,41 @@ def stack_contents(project: Project) -> dict:
 
 
 def restore(project: Project, src: Path, force: bool = False) -> dict:
+    """Load the backup at `src` into the running stack, then verify it against the
+    manifest; returns the manifest. A database-only backup (photos in a bucket) restores
+    the database only, into a stack whose photos are in a bucket, and then reports how
+    many photo files the restored rows name that the bucket lacks (manifest["restore"]).
+    A backup with media files restores into a stack whose photos are on the volume.
+    OpsError when the backup is damaged, the stack is not empty (without `force`), the
+    backup and the stack keep photos in different places, or verification fails."""
     progress(f"verifying the backup {src}")
     manifest = verify(src)
     src = src.resolve()
     for service in ("db", "upload", "cache"):
         project.one(service)
-    refuse_bucket(project, "restore")
+    storage = photo_storage(project)
+    only_db = database_only(manifest)
+    if storage["bucket"] and not only_db:
+        raise OpsError(
+            f"restore refused: this stack's photos are in {_where(storage)}, and this "
+            f"backup's {manifest['media']['count']} media files are a volume's, which "
+            "extagram-ops does not copy into a bucket: restore it into a stack that keeps "
+            "its photos on the media volume (docs/swarm.md, 'Backups with a bucket')"
+        )
+    if only_db and not storage["bucket"]:
+        was = (manifest.get("photos") or {}).get("bucket", "?")
+        raise OpsError(
+            f"restore refused: this backup is the database only (its photos were in the "
+            f"S3 bucket {was!r}), and this stack keeps its photos on the media volume, "
+            "where its rows' photos would be missing: restore it into a stack whose "
+            "EXTAGRAM_S3_BUCKET is that bucket (or a copy of it)"
+        )
+    if only_db:
+        progress(
+            f"database-only backup: restoring the database; the photos stay in "
+            f"{_where(storage)} (restore the bucket as of {manifest['created_at']} with its "
+            "versioning if objects were deleted since)"
+        )
     contents = stack_contents(project)
     if contents["users"] or contents["media_files"]:
         if not force:
@@ -343,14 +456,15 @@ def restore(project: Project, src: Path, force: bool = False) -> dict:
         stdin=_chunks(src / "db.sql.gz", gunzip=True),
     )
     upload = project.one("upload")
-    progress("restoring the media files")
-    project.exec(upload, "find", MEDIA_DIR, "-mindepth", "1", "-delete")
-    project.stream(
-        upload.id,
-        ["tar", "-C", MEDIA_DIR, "-xf", "-"],
-        lambda chunk: None,
-        stdin=_chunks(src / "media.tar"),
-    )
+    if not only_db:
+        progress("restoring the media files")
+        project.exec(upload, "find", MEDIA_DIR, "-mindepth", "1", "-delete")
+        project.stream(
+            upload.id,
+            ["tar", "-C", MEDIA_DIR, "-xf", "-"],
+            lambda chunk: None,
+            stdin=_chunks(src / "media.tar"),
+        )
     progress("emptying the cache (it may hold pages of the data just replaced)")
     project.exec(project.one("cache"), "redis-cli", "FLUSHALL", check=False)
     progress("verifying the restored data against the manifest")
@@ -363,13 +477,32 @@ def restore(project: Project, src: Path, force: bool = False) -> dict:
             if digest.rows.get(t, 0) != n
         }
         problems.append(f"database differs from the dump (rows backup/restored: {diff or 'same'})")
-    problems += _compare(manifest["media"]["files"], media_sums_live(project), "media volume")
+    if not only_db:
+        problems += _compare(manifest["media"]["files"], media_sums_live(project), "media volume")
     if problems:
         raise OpsError("restore verification failed:\n  " + "\n  ".join(problems[:20]))
-    progress(
-        "restored data verified: database identical to the dump, "
-        f"{manifest['media']['count']} media files identical"
-    )
+    if only_db:
+        progress("restored database verified: identical to the dump")
+        check = bucket_vs_rows(project)
+        manifest["restore"] = {"bucket_vs_rows": check}
+        if check["missing"]:
+            progress(
+                f"WARNING: the restored rows name {check['named']} photo files; "
+                f"{check['missing']} of them are not in {_where(storage)} (e.g. "
+                f"{', '.join(check['examples'][:3])}): restore those objects from the "
+                "bucket's versions, or their posts show no photo"
+            )
+        else:
+            progress(
+                f"the restored rows name {check['named']} photo files, all in "
+                f"{_where(storage)} ({check['unnamed']} objects no row names; the media "
+                "sweep removes them)"
+            )
+    else:
+        progress(
+            "restored data verified: database identical to the dump, "
+            f"{manifest['media']['count']} media files identical"
+        )
     return manifest
 
 
@@ -385,5 +518,18 @@ def describe(manifest: dict) -> str:
     tables = manifest["db"]["tables"]
     interesting = [t for t in sorted(tables) if not t.startswith(("django_", "auth_perm"))]
     out.write("  rows: " + ", ".join(f"{t} {tables[t]}" for t in interesting) + "\n")
-    out.write(f"  media files: {manifest['media']['count']}\n")
+    if database_only(manifest):
+        photos = manifest.get("photos") or {}
+        out.write(
+            f"  photos: NOT in this backup (database only): they are in the S3 bucket "
+            f"{photos.get('bucket', '?')!r}, kept by its versioning/replication\n"
+        )
+    else:
+        out.write(f"  media files: {manifest['media']['count']}\n")
+    check = (manifest.get("restore") or {}).get("bucket_vs_rows")
+    if check:
+        out.write(
+            f"  bucket vs rows: {check['named']} photo files named, "
+            f"{check['missing']} missing from the bucket\n"
+        )
     return out.getvalue()

@@ -163,6 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--single-transaction inside the db container: writers are never "
         "locked out; credentials stay in the container), the media files, "
         "and manifest.json with sha256 checksums, row counts and versions. "
+        "When the photos are in an S3 bucket (EXTAGRAM_S3_BUCKET), the database "
+        "only: the output and the manifest say the photos are not in it (the "
+        "bucket's versioning/replication keeps them: docs/swarm.md). "
         "With --verify, check an existing backup instead.",
     )
     p.add_argument(
@@ -183,7 +186,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Check the backup, load the dump and the media files "
         "into the running stack (refused if it already has users or media, "
         "unless --force), empty the cache, then verify the restored database "
-        "and every media file against the manifest's checksums.",
+        "and every media file against the manifest's checksums. A database-only "
+        "backup (photos in a bucket) restores the database only, into a stack "
+        "whose photos are in a bucket, and reports the photo files its rows name "
+        "that the bucket lacks.",
     )
     p.add_argument("path", type=Path, metavar="SRC")
     p.add_argument("--force", action="store_true", help="replace the data of a non-empty stack")

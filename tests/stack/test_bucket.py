@@ -8,7 +8,9 @@ tier reach it the way they would reach a bucket's endpoint. Through the front do
 upload puts exactly the post's objects in the bucket (nothing on the media volume), the
 media tier answers the photo from the bucket (same bytes, immutable caching, the tier's
 CSP and nosniff, no S3 headers), a missing photo is a 404, and deleting the post removes
-its objects and the photo is a 404 again within the caches' bounds.
+its objects and the photo is a 404 again within the caches' bounds. `extagram-ops backup`
+of that stack is the database only (its output and manifest say so) and `restore` of it
+loads the database only, leaving the bucket as it is and checking the rows against it.
 
 Own stack (project `extagram-buckettest-<pid>`), not the session one: the storage is
 chosen at start. Run time on the CI machine: see the "bucket stack" lines of the report.
@@ -18,6 +20,8 @@ import json
 import os
 import re
 import secrets
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -27,7 +31,7 @@ import pytest
 from extagram.testing.images import noisy_jpeg
 from extagram.testing.s3server import ACCESS_KEY, REGION, SECRET_KEY, S3Server
 from extagram_ops.docker import docker
-from extagram_ops.throwaway import Stack, free_subnet, loopback_env, run_is_alive
+from extagram_ops.throwaway import REPO, Stack, free_subnet, loopback_env, run_is_alive
 from tests.stack.conftest import require_docker, unavailable
 from tests.stack.stackhelpers import REPORT
 
@@ -207,3 +211,75 @@ def test_a_photo_goes_to_the_bucket_is_served_from_it_and_goes_with_its_post(buc
         f"bucket stack: deleted photo 404 after {time.monotonic() - started:.1f}s "
         f"(caches: media {MEDIA_CACHE_SECONDS}s, proxy {PROXY_CACHE_SECONDS}s)"
     )
+
+
+def _ops(stack, state_dir, *args):
+    """`extagram-ops -p PROJECT ARGS` as an operator runs it: the CompletedProcess."""
+    return subprocess.run(
+        [sys.executable, "-m", "extagram_ops.cli", "-p", stack.project, *args],
+        cwd=REPO,
+        env={**stack.env, "EXTAGRAM_OPS_STATE_DIR": str(state_dir)},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def _usernames(stack):
+    code = (
+        "from django.contrib.auth import get_user_model\n"
+        "print(*get_user_model().objects.values_list('username', flat=True))"
+    )
+    out = stack.exec("upload", "python", "manage.py", "shell", "--no-imports", "-c", code)
+    return set(out.split())
+
+
+def test_a_backup_is_the_database_only_and_its_restore_leaves_the_photos_in_the_bucket(
+    bucket_stack, tmp_path
+):
+    stack, server, bucket = bucket_stack
+    client = stack.client()
+    password = "Correct-Horse-" + secrets.token_hex(6)
+    kept, later = "kept" + secrets.token_hex(3), "later" + secrets.token_hex(3)
+    assert client.signup(kept, password).status == 302
+    response = client.post_multipart(
+        "/upload/",
+        {"caption": "backed up", "alt_text": "noise"},
+        {"photo": ("noise.jpg", noisy_jpeg(320, 240, seed=secrets.randbits(32)), "image/jpeg")},
+    )
+    assert response.status == 302, f"upload: {response.status} {response.text[:300]}"
+    pk = int(re.search(r"/p/(\d+)/", response.location).group(1))
+    names = _post_names(stack, pk)
+
+    started = time.monotonic()
+    made = _ops(stack, tmp_path / "state", "backup", str(tmp_path / "b"))
+    assert made.returncode == 0, made.stderr[-3000:]
+    REPORT.append(f"bucket stack: database-only backup {time.monotonic() - started:.1f}s")
+    assert "DATABASE ONLY" in made.stderr and repr(bucket) in made.stderr
+    assert "photos: NOT in this backup" in made.stdout
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["db.sql.gz", "manifest.json"]
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    assert manifest["contents"] == "database"
+    assert manifest["photos"]["bucket"] == bucket and manifest["photos"]["in_backup"] is False
+    assert "media.tar" not in manifest["files"]
+    checked = _ops(stack, tmp_path / "state", "backup", "--verify", str(tmp_path / "b"))
+    assert checked.returncode == 0, checked.stderr
+
+    # after the backup: another account, and the photo's objects must survive the restore
+    assert stack.client().signup(later, password).status == 302
+    objects = server.keys(bucket)
+    started = time.monotonic()
+    restored = _ops(stack, tmp_path / "state", "restore", str(tmp_path / "b"), "--force")
+    assert restored.returncode == 0, restored.stderr[-3000:]
+    REPORT.append(f"bucket stack: database-only restore {time.monotonic() - started:.1f}s")
+    assert "restoring the database; the photos stay in" in restored.stderr
+    assert f"name {len(names)} photo files, all in" in restored.stderr, restored.stderr[-2000:]
+    assert "bucket vs rows: " in restored.stdout
+
+    users = _usernames(stack)
+    assert kept in users and later not in users, users
+    assert server.keys(bucket) == objects, "the restore touched the bucket"
+    page = stack.client().get(f"/p/{pk}/")
+    assert page.status == 200
+    photo = PHOTO_SRC.search(page.text).group(1)
+    assert stack.client().get(photo).status == 200

@@ -1,6 +1,7 @@
 """Drills on the three-node swarm (issue 15), each under load with a printed table.
 
-    python -m drills.cluster [--short] [--record] [--keep] [--only deploy,rollback,scale,node]
+    python -m drills.cluster [--short] [--record] [--keep]
+        [--only deploy,rollback,scale,node,dbnode]
 
 One swarm stack on the local cluster (.ci/cluster.sh; extagram.testing.cluster brings it
 up if needed): images from the registry, photos in an S3 bucket (moto_server, test
@@ -19,6 +20,16 @@ engine (`docker service update/rollback/scale`). In order:
   tasks rescheduled on nodes 1-2; failed requests counted, and bounded: none later than
   NODE_LOSS_BOUND seconds after the stop; every acknowledged upload's post there, and
   every photo file the database names is in the bucket (bucket vs rows).
+- dbnode: the database node's loss and the documented recovery (docs/swarm.md, "Losing
+  the database node"): under load, `extagram-ops --swarm S backup` (the database only:
+  the photos are in the bucket), writes go on, then node 1's engine stops (the database
+  node; also the manager, so nodes 2 and 3 are promoted to managers first, as step 1 of
+  "Three hosts" advises); on node 2, now the manager, the db label moves to node 3 and
+  the latest backup is restored there (`restore --force`). Measured: the data-loss window
+  (acknowledged posts lost: those acknowledged between the backup's snapshot and the
+  loss, and how many seconds that was), the downtime, the failed requests; checked:
+  every post acknowledged before the backup or after the recovery is there, and every
+  photo file the restored rows name is in the bucket.
 
 --record writes the tables into docs/swarm.md (between drill markers).
 """
@@ -26,12 +37,15 @@ engine (`docker service update/rollback/scale`). In order:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 
 from bench.loadgen import LoadDriver
 from drills.common import Result, log, phase_seconds
@@ -42,7 +56,8 @@ from extagram.testing.s3server import S3Server
 REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "swarm.md"
 V1, V2, BROKEN = "drill-c1", "drill-c2", "drill-cbroken"
-DRILLS = ("deploy", "rollback", "scale", "node")
+DRILLS = ("deploy", "rollback", "scale", "node", "dbnode")
+DB_NODE, SPARE_NODE = 1, 3  # the database's node (labelled extagram.db) and where it goes
 # failed requests after a worker's engine stops must all fall within this many seconds:
 # the manager marks a silent node Down after its heartbeat period (5 s) times the grace
 # multiplier (and up to one more period), then reschedules; 10-13 s and 17-21 s were seen
@@ -71,15 +86,26 @@ def push_images(cluster: Cluster):
 
 
 class Drills:
-    def __init__(self, stack: ClusterStack, args):
+    def __init__(self, stack: ClusterStack, args, work: Path):
         self.stack = stack
         self.args = args
+        self.work = work
         self.wait = phase_seconds(args)
 
     def ops(self, *args, timeout=600):
-        """`extagram-ops --swarm STACK ARGS` on the manager: (CompletedProcess, seconds)."""
+        """`extagram-ops --swarm STACK ARGS` on the manager, with every node's engine named
+        in EXTAGRAM_OPS_NODE_HOSTS (for backup/restore): (CompletedProcess, seconds)."""
         cmd = [sys.executable, "-m", "extagram_ops.cli", "--swarm", self.stack.name, *args]
-        env = {**os.environ, **self.stack.env, "DOCKER_HOST": self.stack.cluster.host(1)}
+        cluster = self.stack.cluster
+        env = {
+            **os.environ,
+            **self.stack.env,
+            "DOCKER_HOST": cluster.host(cluster.manager),
+            "EXTAGRAM_OPS_NODE_HOSTS": ",".join(
+                f"{cluster.hostname(n)}={cluster.host(n)}" for n in (1, 2, 3)
+            ),
+            "EXTAGRAM_OPS_STATE_DIR": str(self.work / "ops-state"),
+        }
         log("$ extagram-ops --swarm " + self.stack.name + " " + " ".join(args))
         started = time.monotonic()
         result = subprocess.run(
@@ -294,6 +320,222 @@ class Drills:
             f"node 3 started again, Ready after {back:.1f}s (gets tasks at the next update)"
         )
 
+    def dbnode(self, result):
+        """The database node lost under load; recovered by restoring the latest backup
+        onto another node (docs/swarm.md, "Losing the database node")."""
+        cluster, stack = self.stack.cluster, self.stack
+        seen = {}
+        backup_dir = self.work / "backups" / "latest"
+        make_managers(cluster, (2, 3))
+
+        def event(driver):
+            # posts acknowledged before the backup (the backup must hold some), then
+            # after it (the writes the loss takes): at least 3 each, or 2 minutes
+            wait_for_uploads(driver, 3, max(self.wait, 10), 120)
+            seen["backup_at"] = driver._now()
+            res, seen["backup_s"] = self.ops("backup", str(backup_dir), timeout=900)
+            seen["backup_rc"], seen["backup_out"] = res.returncode, res.stdout
+            driver.mark("after-backup")
+            wait_for_uploads(driver, 3, max(self.wait, 10), 120, since=seen["backup_at"])
+            driver.mark("db-node-lost")
+            started = time.monotonic()
+            seen["stopped_at"] = driver._now()
+            cluster.node_down(DB_NODE)
+            cluster.manager = 2
+            log(f"node {DB_NODE} (database, manager) stopped; node 2 is the manager now")
+            while cluster.node_state(DB_NODE) != "down" and time.monotonic() - started < 120:
+                time.sleep(0.5)
+            seen["down"] = time.monotonic() - started
+            # the recovery, as an operator does it (docs/swarm.md, "Losing the database
+            # node"): users out (the proxy's "back in a moment"), the label moved, the
+            # database restored on its new node, users back
+            app, upload = stack.service("app"), stack.service("upload")
+            cluster.docker("service", "scale", "--detach", f"{app}=0", f"{upload}=0")
+            old, new = cluster.hostname(DB_NODE), cluster.hostname(SPARE_NODE)
+            cluster.docker("node", "update", "--label-rm", "extagram.db", old)
+            cluster.docker("node", "update", "--label-add", "extagram.db=true", new)
+            log(f"app and upload scaled to 0; db label moved {old} -> {new}; waiting")
+            while time.monotonic() - started < 600:
+                writers = stack.running_nodes("app") + stack.running_nodes("upload")
+                if new in stack.running_nodes("db") and not writers:
+                    break
+                time.sleep(1)
+            seen["db_running"] = time.monotonic() - started
+            driver.mark("restore")
+            res, seen["restore_s"] = self.ops("restore", str(backup_dir), "--force", timeout=900)
+            seen["restore_rc"], seen["restore_out"] = res.returncode, res.stdout
+            seen["restored_at"] = driver._now()
+            cluster.docker("service", "scale", "--detach", f"{app}=2", f"{upload}=2")
+            while time.monotonic() - started < 900:
+                if len(stack.running_nodes("app")) >= 2 and len(stack.running_nodes("upload")) >= 2:
+                    break
+                time.sleep(1)
+            seen["recovered"] = time.monotonic() - started
+            seen["serving_at"] = driver._now()
+            driver.mark("after")
+
+        summary = self.under_load(result, event, after=max(self.wait, 20))
+        stopped_at = seen.get("stopped_at", 0.0)
+        restored_at = seen.get("serving_at", stopped_at)
+        backup_at = seen.get("backup_at", 0.0)
+        manifest = {}
+        if (backup_dir / "manifest.json").exists():
+            manifest = json.loads((backup_dir / "manifest.json").read_text())
+        result.check(
+            "backup of a stack with a bucket: the database only, and it says so",
+            seen.get("backup_rc") == 0
+            and manifest.get("contents") == "database"
+            and "NOT in this backup" in seen.get("backup_out", ""),
+            f"exit {seen.get('backup_rc')}, {seen.get('backup_s', 0):.1f}s; "
+            f"contents {manifest.get('contents')!r}, photos in bucket "
+            f"{(manifest.get('photos') or {}).get('bucket')!r}",
+        )
+        result.check(
+            f"node {DB_NODE} Down; the database running on node {SPARE_NODE}; restore exit 0",
+            seen.get("restore_rc") == 0
+            and cluster.hostname(SPARE_NODE) in stack.running_nodes("db"),
+            f"Down after {seen.get('down', 0):.1f}s, db running on node {SPARE_NODE} (app and "
+            f"upload at 0) after {seen.get('db_running', 0):.1f}s, restore took "
+            f"{seen.get('restore_s', 0):.1f}s (exit {seen.get('restore_rc')}), two app and two "
+            f"upload tasks serving {seen.get('recovered', 0):.1f}s after the stop",
+        )
+        # the data-loss window: what was acknowledged between the backup and the loss
+        posts = stack.post_ids()
+        # when each upload was acknowledged (its request's start + its latency)
+        acked_at = {r.post_id: r.t + r.latency_ms / 1000 for r in summary.records if r.post_id}
+        acked = [(u, acked_at.get(u.post_id, u.t)) for u in summary.uploads]
+        before = [u for u, t in acked if t < backup_at]
+        window = [u for u, t in acked if backup_at <= t < stopped_at]
+        later = [u for u, t in acked if t >= stopped_at]
+        lost = [u for u in window if u.post_id not in posts]
+        result.check(
+            "every post acknowledged before the backup, or after the loss, is there",
+            all(u.post_id in posts for u in before + later),
+            f"before the backup {len(before)} acknowledged, "
+            f"{sum(u.post_id not in posts for u in before)} missing; after the stop "
+            f"{len(later)} acknowledged, {sum(u.post_id not in posts for u in later)} missing",
+        )
+        snapshot = manifest.get("created_at", "?")
+        last = max((acked_at.get(u.post_id, u.t) for u in lost), default=None)
+        result.note(
+            f"data-loss window: {len(lost)} of the {len(window)} posts acknowledged between "
+            f"the backup's start and the loss are gone (everything else written then too: "
+            f"sign-ups, likes, comments); the backup started {stopped_at - backup_at:.1f}s "
+            f"before the node stopped (dump snapshot {snapshot})"
+            + (
+                f"; the last lost post was acknowledged {stopped_at - last:.1f}s before the stop"
+                if lost
+                else ""
+            )
+        )
+        failed = [r for r in summary.records if r.outcome == "error"]
+        during = [r for r in failed if stopped_at <= r.t <= restored_at]
+        after = [r for r in failed if r.t > restored_at]
+        ahead = [r for r in failed if r.t < stopped_at]
+        # what users saw: from the first failed request after the stop to the end of the
+        # last one that failed before the restore was over
+        outage = (
+            max(r.t + r.latency_ms / 1000 for r in during) - min(r.t for r in during)
+            if during
+            else 0.0
+        )
+        result.check(
+            "no failed request before the loss (backup under load); downtime measured",
+            not ahead,
+            f"{len(failed)} failed of {summary.total}: {len(ahead)} before the loss, "
+            f"{len(during)} between the stop and the tiers back after the restore "
+            f"({_kinds(during)}), {len(after)} after it ({_kinds(after)}); requests failed "
+            f"for {outage:.1f}s (first to last failure); stop to serving again "
+            f"{restored_at - stopped_at:.1f}s",
+        )
+        if ahead:
+            self.note_failures(result, SimpleNamespace(records=ahead))
+        self.check_uploads_in_bucket(result)
+        result.note(f"restore said: {_last_lines(seen.get('restore_out', ''), 4)}")
+
+    def check_uploads_in_bucket(self, result):
+        in_db, in_bucket = self.stack.database_photos(), self.stack.bucket_photos()
+        lost = sorted(in_db - in_bucket)
+        result.check(
+            "every photo file the restored rows name is in the bucket",
+            not lost,
+            f"{len(in_db)} files in rows, {len(in_bucket)} objects, missing {lost[:3]}; "
+            f"{len(in_bucket - in_db)} objects no row names (posts lost with the database; "
+            "the media sweep removes them)",
+        )
+
+
+def wait_for_uploads(driver, n, at_least, at_most, since=0.0):
+    """Sleep until `n` uploads started after `since` (driver seconds) were acknowledged,
+    but at least `at_least` and at most `at_most` seconds."""
+    started = time.monotonic()
+    while time.monotonic() - started < at_most:
+        acked = sum(
+            1 for r in list(driver._records) if r.kind == "upload" and r.post_id and r.t >= since
+        )
+        if acked >= n and time.monotonic() - started >= at_least:
+            return
+        time.sleep(0.5)
+
+
+def _kinds(records):
+    counts = Counter(f"{r.kind} {r.error}" for r in records)
+    return ", ".join(f"{k} ×{n}" for k, n in counts.most_common()) or "none"
+
+
+def _last_lines(text, n):
+    return " / ".join(line.strip() for line in text.strip().splitlines()[-n:])
+
+
+def make_managers(cluster: Cluster, nodes):
+    """Promote `nodes` to managers and wait until the swarm reaches them (three managers
+    keep the swarm running when one is lost: docs/swarm.md, "Three hosts" step 1)."""
+    for n in nodes:
+        cluster.docker("node", "promote", cluster.hostname(n))
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        out = cluster.docker("node", "ls", "--format", "{{.Hostname}} {{.ManagerStatus}}").stdout
+        status = dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
+        if all(status.get(cluster.hostname(n)) == "Reachable" for n in nodes):
+            return
+        time.sleep(1)
+    raise RuntimeError(f"nodes {nodes} not Reachable managers after 120 s")
+
+
+def restore_roles(cluster: Cluster, timeout=120):
+    """The cluster as .ci/cluster.sh made it: node 1 up, the only manager, with the db
+    label; the other nodes workers without it. Retried until it holds (just after node 1
+    is back, the managers may refuse changes for a while). RuntimeError if it does not."""
+    if cluster.node_state(DB_NODE) != "ready":
+        cluster.node_up(DB_NODE)
+    cluster.manager = DB_NODE
+    deadline = time.monotonic() + timeout
+    while True:
+        wrong = []
+        for n in (1, 2, 3):
+            name = cluster.hostname(n)
+            labels = cluster.docker(
+                "node", "inspect", "-f", "{{json .Spec.Labels}}", name, check=False
+            ).stdout
+            has_db = '"extagram.db"' in labels
+            if n == DB_NODE and not has_db:
+                wrong.append(n)
+                cluster.docker(
+                    "node", "update", "--label-add", "extagram.db=true", name, check=False
+                )
+            elif n != DB_NODE and has_db:
+                wrong.append(n)
+                cluster.docker("node", "update", "--label-rm", "extagram.db", name, check=False)
+            role = cluster.docker("node", "inspect", "-f", "{{.Spec.Role}}", name, check=False)
+            if n != DB_NODE and role.stdout.strip() == "manager":
+                wrong.append(n)
+                cluster.docker("node", "demote", name, check=False)
+        if not wrong:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"nodes {sorted(set(wrong))} not back to their roles and labels")
+        time.sleep(2)
+
 
 def main():
     parser = argparse.ArgumentParser(prog="python -m drills.cluster", description=__doc__)
@@ -306,6 +548,7 @@ def main():
     unknown = set(chosen) - set(DRILLS)
     if unknown:
         parser.error(f"unknown drills: {', '.join(sorted(unknown))}")
+    chosen.sort(key=DRILLS.index)  # dbnode last: it moves the database to node 3
     command = "python -m drills.cluster" + (" --short" if args.short else "")
     results = {d: Result(f"cluster-{d}", f"cluster: {d}", command) for d in chosen}
     setup = Result("cluster-setup", "cluster: bring-up and deploy", command)
@@ -320,7 +563,7 @@ def main():
         took = stack.wait_serving(timeout=900, replicas={"app": 2})
         setup.check("stack serving on the cluster", True, f"{time.monotonic() - started:.1f}s")
         log(f"stack {stack.name} serving on {stack.base_url} after {took:.1f}s")
-        drills = Drills(stack, args)
+        drills = Drills(stack, args, work)
         for name, result in results.items():
             log(f"== drill {name}")
             try:
@@ -336,6 +579,8 @@ def main():
             cluster.node_up(3)
         if not args.keep:
             stack.remove()
+        if "dbnode" in chosen and not args.keep:
+            restore_roles(cluster)
         s3.stop()
         if brought_up and not os.environ.get("CLUSTER_KEEP"):
             cluster.down()

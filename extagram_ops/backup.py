@@ -181,11 +181,24 @@ def photo_bucket(project: Project) -> str:
     return photo_storage(project)["bucket"]
 
 
+def _first_running(project: Project, services) -> object | None:
+    for service in services:
+        try:
+            return project.one(service)
+        except OpsError:
+            continue
+    return None
+
+
 def photo_storage(project: Project) -> dict:
-    """{"bucket", "prefix", "endpoint"} of the stack's photo storage, read from its running
-    upload container's environment ("" each when the photos are on the media volume)."""
-    upload = project.one("upload")
-    out = project.docker("inspect", "-f", "{{json .Config.Env}}", upload.id).stdout
+    """{"bucket", "prefix", "endpoint"} of the stack's photo storage, read from the
+    environment of its running upload container (else app's, else media's: an operator
+    may have scaled upload and app to 0 to keep users out during a restore); "" each when
+    the photos are on the media volume. OpsError when none of them runs."""
+    container = _first_running(project, ("upload", "app", "media"))
+    if container is None:
+        raise OpsError("no upload, app or media container runs: cannot tell where the photos are")
+    out = project.docker("inspect", "-f", "{{json .Config.Env}}", container.id).stdout
     env = dict(item.partition("=")[::2] for item in json.loads(out or "[]") or [])
     bucket = env.get("EXTAGRAM_S3_BUCKET", "").strip()
     return {
@@ -227,14 +240,16 @@ BUCKET_CHECK = (
 )
 
 
-def bucket_vs_rows(project: Project) -> dict:
+def bucket_vs_rows(project: Project) -> dict | None:
     """{"named", "missing", "examples", "unnamed"}: the photo files the database's rows
     name (posts and profile pictures), how many of them the bucket lacks (up to five
-    examples), and how many objects no row names (the media sweep removes those).
-    OpsError when the check cannot run."""
-    upload = project.one("upload")
+    examples), and how many objects no row names (the media sweep removes those). Run in
+    an upload (else app) container; None when neither runs. OpsError when it fails."""
+    container = _first_running(project, ("upload", "app"))
+    if container is None:
+        return None
     out = project.exec(
-        upload, "python", "manage.py", "shell", "--no-imports", "-c", BUCKET_CHECK, timeout=1800
+        container, "python", "manage.py", "shell", "--no-imports", "-c", BUCKET_CHECK, timeout=1800
     )
     try:
         return json.loads(out.stdout.strip().splitlines()[-1])
@@ -381,7 +396,9 @@ def _compare(expected: dict, actual: dict, where: str) -> list[str]:
     return problems
 
 
-def stack_contents(project: Project) -> dict:
+def stack_contents(project: Project, media: bool = True) -> dict:
+    """{"users", "tables", "media_files"} of the running stack (media files on its volume,
+    counted only when `media`)."""
     db = project.one("db")
     sql = (
         "SELECT (SELECT COUNT(*) FROM auth_user), "
@@ -395,8 +412,8 @@ def stack_contents(project: Project) -> dict:
         users, tables = (int(x) for x in out.stdout.split())
     elif "auth_user" not in out.stderr:
         pass
-    media = media_sums_live(project)
-    return {"users": users, "tables": tables, "media_files": len(media)}
+    files = len(media_sums_live(project)) if media else 0
+    return {"users": users, "tables": tables, "media_files": files}
 
 
 def restore(project: Project, src: Path, force: bool = False) -> dict:
@@ -410,10 +427,12 @@ def restore(project: Project, src: Path, force: bool = False) -> dict:
     progress(f"verifying the backup {src}")
     manifest = verify(src)
     src = src.resolve()
-    for service in ("db", "upload", "cache"):
+    for service in ("db", "cache"):
         project.one(service)
     storage = photo_storage(project)
     only_db = database_only(manifest)
+    if not only_db:
+        project.one("upload")  # the media files go through it
     if storage["bucket"] and not only_db:
         raise OpsError(
             f"restore refused: this stack's photos are in {_where(storage)}, and this "
@@ -435,7 +454,7 @@ def restore(project: Project, src: Path, force: bool = False) -> dict:
             f"{_where(storage)} (restore the bucket as of {manifest['created_at']} with its "
             "versioning if objects were deleted since)"
         )
-    contents = stack_contents(project)
+    contents = stack_contents(project, media=not only_db)
     if contents["users"] or contents["media_files"]:
         if not force:
             raise OpsError(
@@ -455,8 +474,8 @@ def restore(project: Project, src: Path, force: bool = False) -> dict:
         lambda chunk: None,
         stdin=_chunks(src / "db.sql.gz", gunzip=True),
     )
-    upload = project.one("upload")
     if not only_db:
+        upload = project.one("upload")
         progress("restoring the media files")
         project.exec(upload, "find", MEDIA_DIR, "-mindepth", "1", "-delete")
         project.stream(
@@ -485,7 +504,12 @@ def restore(project: Project, src: Path, force: bool = False) -> dict:
         progress("restored database verified: identical to the dump")
         check = bucket_vs_rows(project)
         manifest["restore"] = {"bucket_vs_rows": check}
-        if check["missing"]:
+        if check is None:
+            progress(
+                "the restored rows were not checked against the bucket: no upload or app "
+                "task runs (scale them up; the media sweep's log names missing files)"
+            )
+        elif check["missing"]:
             progress(
                 f"WARNING: the restored rows name {check['named']} photo files; "
                 f"{check['missing']} of them are not in {_where(storage)} (e.g. "

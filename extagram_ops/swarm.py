@@ -321,7 +321,12 @@ class SwarmStack(Project):
         ]
         for node in where:
             if node in self.node_hosts:
-                found = self.remote_container(service, self.node_hosts[node])
+                try:
+                    found = self.remote_container(service, self.node_hosts[node])
+                except OpsError:
+                    # that node's engine does not answer (a node that is down may still
+                    # list a task as running): the next one
+                    continue
                 if found:
                     return found
         if where:

@@ -63,6 +63,9 @@ class Cluster:
         self.registry = values["CLUSTER_REGISTRY"]
         first, last = values["CLUSTER_EDGE_PORTS"].split("-")
         self.edge_ports = range(int(first), int(last) + 1)
+        # the node whose engine manager commands go to (node 1, the only manager the
+        # script makes; a drill that loses node 1 promotes others and moves this)
+        self.manager = 1
 
     @classmethod
     def ensure(cls, push_version: str | None = None) -> tuple[Cluster, bool]:
@@ -106,9 +109,9 @@ class Cluster:
     def hostname(self, node: int) -> str:
         return self.container(node)  # the script gives each node its container's name
 
-    def docker(self, *args, node: int = 1, check=True, timeout=120, input=None):
-        """`docker ARGS` on a node's engine (node 1 is the manager)."""
-        env = {**os.environ, "DOCKER_HOST": self.host(node)}
+    def docker(self, *args, node: int | None = None, check=True, timeout=120, input=None):
+        """`docker ARGS` on a node's engine (default: the manager, self.manager)."""
+        env = {**os.environ, "DOCKER_HOST": self.host(node or self.manager)}
         return docker(*args, env=env, check=check, timeout=timeout, input=input)
 
     def node_down(self, node: int):

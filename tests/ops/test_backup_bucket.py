@@ -110,3 +110,18 @@ def test_an_empty_bucket_variable_means_the_media_volume():
     assert backups.photo_bucket(FakeProject(["EXTAGRAM_S3_BUCKET=", "A=b"])) == ""
     assert backups.photo_bucket(FakeProject(["A=b"])) == ""
     assert backups.photo_storage(FakeProject(["EXTAGRAM_S3_PREFIX=x"]))["prefix"] == ""
+
+
+def test_the_photo_storage_is_read_from_media_when_upload_and_app_are_scaled_to_zero():
+    """An operator keeps users out of a restore by scaling app and upload to 0."""
+
+    class Scaled(FakeProject):
+        def one(self, service):
+            if service in ("upload", "app"):
+                raise OpsError(f"service {service!r} has no running container")
+            return super().one(service)
+
+    project = Scaled(["EXTAGRAM_S3_BUCKET=photos-prod"])
+    assert backups.photo_bucket(project) == "photos-prod"
+    assert project.calls[-1][-1] == "media-id"
+    assert backups.bucket_vs_rows(project) is None

@@ -14,8 +14,11 @@ transaction), so `/u/<username>/` and the handle are the same string.
 """
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.files.storage import default_storage
 from django.db import models, transaction
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -139,3 +142,24 @@ class HandleChange(models.Model):
 
     def __str__(self):
         return f"{self.old_username} → {self.new_handle}"
+
+
+class NoSuchMember(Http404):
+    """No active member has the (canonical) handle `handle`: the 404 page names it."""
+
+    def __init__(self, handle):
+        super().__init__(f"No active member has the handle {handle!r}.")
+        self.handle = handle
+
+
+def active_member(handle):
+    """The active user whose handle is `handle` (canonical), with their profile joined.
+
+    Raises NoSuchMember (an Http404) when nobody active has it: a handle never taken,
+    changed since, or an account closed or deactivated.
+    """
+    users = get_user_model().objects.select_related("profile")
+    try:
+        return users.get(username=handle, is_active=True)
+    except ObjectDoesNotExist:
+        raise NoSuchMember(handle) from None

@@ -1,4 +1,12 @@
 from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+# Bidirectional embeddings and overrides (U+202A-U+202E) make text after them read in
+# another order than it is stored ("Trojan Source", CVE-2021-42574). Unicode recommends
+# the isolates instead (UAX #9, section 2.7), which stay allowed with the marks
+# (U+200E, U+200F): people mixing right-to-left and left-to-right text use those.
+BIDI_OVERRIDES = frozenset("\u202a\u202b\u202c\u202d\u202e")
 
 
 def browser_line_breaks(text):
@@ -20,8 +28,17 @@ class BrowserTextField(forms.CharField):
     UTF-16 code units, so a character outside the Basic Multilingual Plane (most
     emoji) is 2 for the browser and 1 here. Use it for every free-text field of a
     form (captions, alt text, comments); for a ModelForm, through Meta.field_classes.
+    Text with a bidirectional embedding or override character is refused (BIDI_OVERRIDES).
     """
 
     def to_python(self, value):
         value = super().to_python(value)
         return browser_line_breaks(value) if isinstance(value, str) else value
+
+    def validate(self, value):
+        super().validate(value)
+        if value and not BIDI_OVERRIDES.isdisjoint(value):
+            raise ValidationError(
+                _("Remove the direction override character (U+202A to U+202E) from the text."),
+                code="bidi_override",
+            )

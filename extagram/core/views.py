@@ -7,6 +7,9 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
+from extagram.accounts.models import NoSuchMember
+from extagram.accounts.usernames import handle_problems
+
 
 @never_cache
 def healthz(request):
@@ -54,7 +57,11 @@ def permission_denied(request, exception=None):
 
 
 def page_not_found(request, exception=None):
-    return render(request, "404.html", status=404)
+    """The 404 page; for a member's page, it says that nobody goes by the handle."""
+    context = {}
+    if isinstance(exception, NoSuchMember) and not handle_problems(exception.handle):
+        context["missing_handle"] = exception.handle
+    return render(request, "404.html", context, status=404)
 
 
 def server_error(request):

@@ -10,6 +10,7 @@ goes and both are rendered per request. Everything else in a card is in its key
 import zlib
 from types import SimpleNamespace
 
+from django.conf import settings
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.core.cache import cache
 from django.middleware.csrf import get_token
@@ -40,7 +41,10 @@ def card_key(post, eager):
     profile = getattr(post.author, "profile", None)
     shown = f"{profile.display_name}\0{profile.avatar_small}" if profile else ""
     name = zlib.crc32(f"{post.author.username}\0{shown}".encode())
-    return f"card:4:{language}:{post.pk}:{edited}:{post.comment_count}:{int(eager)}:{name}"
+    # The literal changes with the card's markup; the version keeps a deploy's old and new
+    # replicas (sharing Redis) from serving each other's cards.
+    release = f"card:5:{settings.VERSION}:{language}"
+    return f"{release}:{post.pk}:{edited}:{post.comment_count}:{int(eager)}:{name}"
 
 
 def render_cards(request, posts, eager=False):

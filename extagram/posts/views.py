@@ -1,5 +1,4 @@
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Sum
@@ -9,6 +8,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from extagram.accounts.models import active_member
 from extagram.accounts.usernames import canonical
 from extagram.core.caching import shared_cache_for_visitors
 from extagram.core.redirects import redirect_back
@@ -65,8 +65,7 @@ def profile(request, username):
     from extagram.social.views import follow_context
 
     handle = canonical(username)
-    users = get_user_model().objects.select_related("profile")
-    owner = get_object_or_404(users, username=handle, is_active=True)
+    owner = active_member(handle)
     if handle != username:  # /u/Alice/ and /u/ＡＬＩＣＥ/ are /u/alice/
         return redirect("profile", username=handle, permanent=True)
     posts = Post.objects.filter(author=owner)

@@ -84,10 +84,11 @@ class Follow(models.Model):
 
     @classmethod
     def counts(cls, user):
-        """{"followers": n, "following": n} for `user`: two indexed counts."""
+        """{"followers": n, "following": n} for `user`, deactivated accounts not counted
+        (their pages are gone: accounts.models.active_member); two indexed counts."""
         return {
-            "followers": cls.objects.filter(followee=user).count(),
-            "following": cls.objects.filter(follower=user).count(),
+            "followers": cls.objects.filter(followee=user, follower__is_active=True).count(),
+            "following": cls.objects.filter(follower=user, followee__is_active=True).count(),
         }
 
 

@@ -10,9 +10,16 @@ The rules, after Instagram's and Twitter's (twitter-text) conventions:
   letter, not preceded by a letter, digit, `_`, `&`, `#` or `/` (so `a#b`, `&#39;`,
   `##x` and `site.example/#top` are not tags), at most TAG_MAX characters; a `#`
   inside a URL is part of the URL;
-- an @mention is `@` then a well-formed handle (usernames.py: a-z, 0-9, `_`, `.`,
-  no dot at either end), not preceded by a letter, digit or `_`, `.`, `+`, `-` (so
-  the `@` of an e-mail address is not a mention); a trailing dot is punctuation;
+- an @mention is `@` (or the full-width `＠`) then a run of letters, digits, `_`
+  and `.` in any script (so full-width `＠ＡＮＡ` is seen) whose canonical form is a
+  handle someone could have (usernames.handle_problems finds nothing: a-z, 0-9, `_`,
+  `.`, no dot at either end, not reserved), not preceded by a letter, digit or `_`,
+  `.`, `+`, `-` (so the `@` of an e-mail address is not a mention); a trailing dot
+  is punctuation. A run that is not a handle as a whole (`@josé`, `@.ana`) is no
+  mention at all, not a shorter one. As on Twitter, a mention links the handle
+  whether or not a member has it (a card is cached for everyone, and who has a
+  handle changes); the profile page then says nobody goes by it. Only existing
+  members are notified (signals.py);
 - a URL is http(s):// or www. up to whitespace, minus trailing punctuation.
 """
 
@@ -23,13 +30,13 @@ from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-from extagram.accounts.usernames import HANDLE_MAX, canonical
+from extagram.accounts.usernames import canonical, handle_problems
 
 from .models import TAG_MAX
 
 _URL = r"(?P<url>(?:https?://|www\.)[^\s<>\"]+)"
 _TAG = r"(?<![\w&#/])#(?P<tag>[\w\u0300-\u036f]+)"
-_MENTION = r"(?<![\w.+\-@])@(?P<mention>[A-Za-z0-9_.]+)"
+_MENTION = r"(?<![\w.+\-@＠])[@＠](?P<mention>[\w.]+)"
 TOKENS = re.compile(f"{_URL}|{_TAG}|{_MENTION}", re.IGNORECASE)
 _URL_TRAILING = ".,;:!?)]}'»”’"
 
@@ -64,7 +71,7 @@ def tokens(text):
                 kind, value = "tag", name
         else:
             handle = match.group("mention").rstrip(".")
-            if handle and ".." not in handle and len(handle) <= HANDLE_MAX:
+            if handle and not handle_problems(canonical(handle)):
                 kind, value = "mention", canonical(handle)
                 end = start + 1 + len(handle)
                 piece = text[start:end]

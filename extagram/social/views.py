@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from extagram.accounts.models import Profile
+from extagram.accounts.models import Profile, active_member
 from extagram.accounts.usernames import canonical
 from extagram.core.caching import shared_cache_for_visitors
 from extagram.core.redirects import redirect_back
@@ -41,8 +41,7 @@ SUGGESTIONS = 8
 
 
 def _member(username):
-    users = get_user_model().objects.select_related("profile")
-    return get_object_or_404(users, username=canonical(username), is_active=True)
+    return active_member(canonical(username))
 
 
 def _wants_json(request):
@@ -97,10 +96,13 @@ def _people_page(request, owner, which):
         cursor = request_cursor(request)
     except ValueError:
         return HttpResponseBadRequest(_("This page link is not valid."))
+    # deactivated accounts are left out, as from the counts (Follow.counts)
     if which == "followers":
-        rows = Follow.objects.filter(followee=owner).select_related("follower__profile")
+        rows = Follow.objects.filter(followee=owner, follower__is_active=True)
+        rows = rows.select_related("follower__profile")
     else:
-        rows = Follow.objects.filter(follower=owner).select_related("followee__profile")
+        rows = Follow.objects.filter(follower=owner, followee__is_active=True)
+        rows = rows.select_related("followee__profile")
     rows = rows.order_by("-id")
     if cursor is not None:
         rows = rows.filter(id__lt=cursor)

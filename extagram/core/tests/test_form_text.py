@@ -103,3 +103,45 @@ class BrowserLineBreakTests(BaseTestCase):
         form = form_class(data, instance=post)
         self.assertTrue(form.is_valid(), form.errors)
         self.assertEqual(form.cleaned_data["caption"], caption)
+
+
+class BidiOverrideTests(BaseTestCase):
+    """Every free-text field refuses the bidirectional overrides (core/forms.py) and keeps
+    the marks and isolates that mixed right-to-left text needs."""
+
+    OVERRIDDEN = "Photo by \u202eevil\u202c"
+    MIXED = "\u05e9\u05dc\u05d5\u05dd \u2067abc\u2069 \u200fok"
+
+    def setUp(self):
+        self.client.login(username="alice", password=PASSWORD)
+        self.post = self.make_post()
+
+    def test_a_caption_or_alt_text_with_an_override_is_refused_and_nothing_is_posted(self):
+        for field in ("caption", "alt_text"):
+            response = self.upload(jpeg_bytes(), **{field: self.OVERRIDDEN})
+            self.assertContains(response, "direction override", status_code=400)
+        self.assertEqual(Post.objects.count(), 1)
+
+    def test_a_comment_with_an_override_is_refused(self):
+        response = self.client.post(f"/p/{self.post.pk}/comments/", {"body": self.OVERRIDDEN})
+        self.assertEqual(response.status_code, 400)
+        self.assertFalse(Comment.objects.exists())
+
+    def test_an_edit_with_an_override_is_refused_and_changes_nothing(self):
+        response = self.client.post(
+            f"/p/{self.post.pk}/edit/", {"caption": self.OVERRIDDEN, "alt_text": ""}
+        )
+        self.assertEqual(response.status_code, 400)
+        self.post.refresh_from_db()
+        self.assertEqual(self.post.caption, "A day at the beach")
+
+    def test_a_bio_with_an_override_is_refused(self):
+        response = self.client.post(
+            "/accounts/profile/", {"display_name": "Alice", "bio": self.OVERRIDDEN}
+        )
+        self.assertContains(response, "direction override", status_code=400)
+
+    def test_marks_and_isolates_for_mixed_direction_text_are_kept(self):
+        response = self.client.post(f"/p/{self.post.pk}/comments/", {"body": self.MIXED})
+        self.assertEqual(response.status_code, 302)
+        self.assertEqual(Comment.objects.get().body, self.MIXED)

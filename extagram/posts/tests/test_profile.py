@@ -26,5 +26,24 @@ class ProfileTests(BaseTestCase):
     def test_an_unknown_user_is_404(self):
         self.assertEqual(self.client.get("/u/nobody/").status_code, 404)
 
+    def test_a_handle_nobody_has_gets_a_404_that_says_so(self):
+        for path in ("/u/nobody_xyz/", "/u/nobody_xyz/followers/", "/u/nobody_xyz/following/"):
+            response = self.client.get(path)
+            self.assertContains(response, "No one goes by @nobody_xyz", status_code=404)
+
+    def test_a_deactivated_members_page_says_nobody_goes_by_the_handle(self):
+        self.stranger.is_active = False
+        self.stranger.save()
+        self.assertContains(self.client.get("/u/bob/"), "No one goes by @bob", status_code=404)
+
+    def test_a_mention_of_a_handle_nobody_has_leads_to_that_404(self):
+        self.make_post(caption="with @nobody_xyz")
+        self.assertContains(self.client.get("/"), 'href="/u/nobody_xyz/"')
+
+    def test_a_malformed_handle_gets_the_plain_404(self):
+        response = self.client.get("/u/<b>x</b>/")
+        self.assertContains(response, "Page not found", status_code=404)
+        self.assertNotContains(response, "No one goes by", status_code=404)
+
     def test_a_user_without_posts_has_an_empty_profile(self):
         self.assertContains(self.client.get("/u/bob/"), "No posts yet")

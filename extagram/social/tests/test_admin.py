@@ -25,3 +25,27 @@ class SocialAdminTests(BaseTestCase):
         self.client.login(username="bob", password=PASSWORD)
         response = self.client.get("/admin/social/follow/")
         self.assertEqual(response.status_code, 302)
+
+    def test_staff_cannot_add_or_rewrite_tags_or_notifications_by_hand(self):
+        post = self.make_post(caption="#sea")
+        Follow.follow(self.stranger, self.owner)
+        self.client.login(username="sam", password=PASSWORD)
+        for name in ("tag", "posttag", "notification"):
+            self.assertEqual(self.client.get(f"/admin/social/{name}/add/").status_code, 403, name)
+        tag = Tag.objects.get()
+        response = self.client.post(f"/admin/social/tag/{tag.pk}/change/", {"name": "Café"})
+        self.assertEqual(response.status_code, 403)
+        self.assertEqual(Tag.objects.get().name, "sea")
+        delete = self.client.post(f"/admin/social/tag/{tag.pk}/delete/", {"post": "yes"})
+        self.assertEqual(delete.status_code, 302)
+        self.assertFalse(Tag.objects.exists())
+        self.assertEqual(post.caption, "#sea")
+
+    def test_a_follow_added_in_the_admin_needs_no_date(self):
+        self.client.login(username="sam", password=PASSWORD)
+        response = self.client.post(
+            "/admin/social/follow/add/",
+            {"follower": self.stranger.pk, "followee": self.owner.pk},
+        )
+        self.assertEqual(response.status_code, 302)
+        self.assertTrue(Follow.objects.filter(follower=self.stranger, followee=self.owner).exists())

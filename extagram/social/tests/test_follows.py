@@ -75,6 +75,19 @@ class FollowTests(BaseTestCase):
         self.assertContains(following, 'href="/u/alice/"')
         self.assertContains(self.client.get("/u/alice/"), "<strong>2</strong> followers")
 
+    def test_deactivated_accounts_are_in_no_list_and_no_count(self):
+        Follow.follow(self.stranger, self.owner)
+        Follow.follow(self.staff, self.owner)
+        Follow.follow(self.owner, self.staff)
+        self.staff.is_active = False
+        self.staff.save()
+        self.assertNotContains(self.client.get("/u/alice/followers/"), 'href="/u/sam/"')
+        self.assertNotContains(self.client.get("/u/alice/following/"), 'href="/u/sam/"')
+        profile = self.client.get("/u/alice/")
+        self.assertContains(profile, "<strong>1</strong> follower")
+        self.assertContains(profile, "<strong>0</strong> following")
+        self.assertEqual(Follow.counts(self.owner), {"followers": 1, "following": 0})
+
     def test_the_lists_page_with_a_cursor(self):
         from extagram.social import views
 

@@ -40,6 +40,24 @@ class TagAndMentionParsingTests(SimpleTestCase):
     def test_ill_formed_handles_are_not_mentions(self):
         self.assertEqual(mentions_in("@ @. @a..b @" + "w" * 31), set())
 
+    def test_a_handle_with_a_dot_at_its_start_is_not_a_mention(self):
+        self.assertEqual(mentions_in("@.carla1 and @..x and @_ok"), {"_ok"})
+
+    def test_a_run_that_is_not_a_handle_is_no_mention_not_a_shorter_one(self):
+        self.assertEqual(mentions_in("@josé @日本 @ana・b"), {"ana"})  # ・ is punctuation
+        # canonical first, as for sign-ups: Straße is the handle strasse (usernames.py)
+        self.assertEqual(mentions_in("@Straße"), {"strasse"})
+
+    def test_full_width_mentions_are_canonical(self):
+        self.assertEqual(mentions_in("hola @ＢＲＵＮＯ１ y ＠ＡＮＡ"), {"bruno1", "ana"})
+        html = render("hola @ＢＲＵＮＯ１!")
+        self.assertIn('<a class="mention" href="/u/bruno1/">@ＢＲＵＮＯ１</a>!', html)
+
+    def test_reserved_names_are_not_mentions(self):
+        self.assertEqual(
+            mentions_in("@admin @explore @staff2 @javascript:alert(1)"), {"javascript"}
+        )
+
     def test_tokens_give_the_text_back_exactly(self):
         text = "a #b @c https://d.example/#e. f@g.h &#39; <i>"
         self.assertEqual("".join(piece for _kind, piece, _value in tokens(text)), text)

@@ -8,7 +8,8 @@ social shape with `manage.py seed_social` (issue 12: 10,000 members, each follow
 50-300 accounts, 10 % of every member's follows going to 20 popular accounts, so
 those are followed by thousands; the posts' tags; 60 notifications for each of 200
 members), then, at each post count in --sizes (topped up, same members and follows),
-requests each page --requests times, each request signed in as the next of --members
+requests each page --requests times, the pages in turn (so each meets the same machine
+load), each request signed in as the next of --members
 members (default 100, the members case 10 of `python -m bench --shape social` uses:
 each follows 50-300 accounts, so each has a home feed of their own), after one warm-up
 request per member (their post cards rendered and cached, as on a site in use):
@@ -76,28 +77,41 @@ def members(count):
     return list(get_user_model().objects.filter(username__in=names).order_by("username"))
 
 
-def measure(clients, path, requests):
-    """Request `path` `requests` times, each time as the next client (member) in turn,
-    after one warm-up request per client; (req/s, p50 ms, p99 ms, queries of one request)."""
+def measure(pages, requests):
+    """Request each page `requests` times, interleaved (one request of each page in turn,
+    so that every page meets the same machine: these machines are shared and their load
+    moves within a run), each time as the page's next client (member), after one warm-up
+    request per client and page.
+
+    `pages` is a list of (label, path, clients). Returns {label: (req/s, p50 ms, p99 ms,
+    queries of one request)}.
+    """
     from django.db import connection
 
-    for client in clients:
-        client.get(path)
-    queries = []  # (CaptureQueriesContext would be reset by the request_started signal)
-    with connection.execute_wrapper(lambda execute, *a: queries.append(1) or execute(*a)):
-        response = clients[0].get(path)
-    if response.status_code != 200:
-        raise SystemExit(f"{path} answered {response.status_code}")
-    times = []
+    queries = {}
+    for label, path, clients in pages:
+        for client in clients:
+            client.get(path)
+        counted = []  # (CaptureQueriesContext would be reset by the request_started signal)
+        with connection.execute_wrapper(lambda execute, *a, n=counted: n.append(1) or execute(*a)):
+            response = clients[0].get(path)
+        if response.status_code != 200:
+            raise SystemExit(f"{path} answered {response.status_code}")
+        queries[label] = len(counted)
+    times = {label: [] for label, _path, _clients in pages}
     for i in range(requests):
-        client = clients[i % len(clients)]
-        started = time.perf_counter()
-        client.get(path)
-        times.append(time.perf_counter() - started)
-    times.sort()
-    mean = statistics.fmean(times)
-    p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
-    return 1 / mean, statistics.median(times) * 1000, p99 * 1000, len(queries)
+        for label, path, clients in pages:
+            client = clients[i % len(clients)]
+            started = time.perf_counter()
+            client.get(path)
+            times[label].append(time.perf_counter() - started)
+    results = {}
+    for label, samples in times.items():
+        samples.sort()
+        p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))]
+        rate = 1 / statistics.fmean(samples)
+        results[label] = (rate, statistics.median(samples) * 1000, p99 * 1000, queries[label])
+    return results
 
 
 def main(argv=None):
@@ -132,10 +146,13 @@ def main(argv=None):
             for person in members(args.members):
                 clients.append(Client(HTTP_HOST="localhost"))
                 clients[-1].force_login(person)
-            for label, path in PAGES:
-                if label == "public feed":
-                    clients = [Client(HTTP_HOST="localhost")]
-                results.append((size, label, *measure(clients, path, args.requests)))
+            signed_out = [Client(HTTP_HOST="localhost")]
+            pages = [
+                (label, path, signed_out if label == "public feed" else clients)
+                for label, path in PAGES
+            ]
+            measured = measure(pages, args.requests)
+            results += [(size, label, *measured[label]) for label, _path in PAGES]
             plans[size] = explain_home(member)
             print(f"seeded {size} posts in {seeded:.0f}s", file=sys.stderr)
         follows = Follow.objects.filter(follower=member).count()

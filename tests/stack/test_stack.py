@@ -234,6 +234,17 @@ def test_signed_out_pages_are_microcached_signed_in_never(stack, user):
     assert f">{user[1]}<" in signed_in.text
 
 
+def test_a_quiet_signed_out_page_is_never_served_old(stack):
+    """A microcached page nobody asked for in 10 s is fetched again, not served stale
+    (deploy/proxy/templates/10-http.conf.template, `inactive`)."""
+    anonymous = stack.client()
+    path = f"/explore/?quiet={time.time_ns()}"
+    assert anonymous.get(path).header("X-Cache") == "MISS"
+    time.sleep(13)
+    again = anonymous.get(path)
+    assert again.header("X-Cache") == "MISS", again.header("X-Cache")
+
+
 def test_unknown_host_is_refused(stack):
     reply = raw_request(
         stack.port, b"GET / HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n"

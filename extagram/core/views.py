@@ -48,8 +48,9 @@ def rate_limited(request, exception=None):
     return render(request, "429.html", status=429)
 
 
-def bad_request(request, exception=None):
-    return render(request, "400.html", status=400)
+def bad_request(request, exception=None, message=None):
+    """The 400 page; `message` (translated text) says what was wrong, when a view knows."""
+    return render(request, "400.html", {"message": message}, status=400)
 
 
 def permission_denied(request, exception=None):

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Sum
-from django.http import HttpResponseBadRequest, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
@@ -12,6 +12,7 @@ from extagram.accounts.models import active_member
 from extagram.accounts.usernames import canonical
 from extagram.core.caching import shared_cache_for_visitors
 from extagram.core.redirects import redirect_back
+from extagram.core.views import bad_request
 
 from .cards import render_cards
 from .forms import CommentForm, PostEditForm
@@ -37,7 +38,7 @@ def feed_page(request, posts, template, context):
     try:
         cursor = request_cursor(request)
     except ValueError:
-        return HttpResponseBadRequest(_("This page link is not valid."))
+        return bad_request(request, message=_("This page link is not valid."))
     page, has_more = posts.page_before(cursor, settings.FEED_PAGE_SIZE)
     Like.mark_liked(request.user, page)
     context.update(

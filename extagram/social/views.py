@@ -3,7 +3,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.db.models import Exists, OuterRef
-from django.http import HttpResponseBadRequest, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
@@ -14,6 +14,7 @@ from extagram.accounts.models import Profile, active_member
 from extagram.accounts.usernames import canonical
 from extagram.core.caching import shared_cache_for_visitors
 from extagram.core.redirects import redirect_back
+from extagram.core.views import bad_request
 from extagram.posts.cards import render_cards
 from extagram.posts.models import Like, Post
 from extagram.posts.views import feed_page, request_cursor
@@ -79,7 +80,7 @@ def follow(request, username):
     try:
         Follow.follow(request.user, owner)
     except ValueError:
-        return HttpResponseBadRequest(_("You cannot follow yourself."))
+        return bad_request(request, message=_("You cannot follow yourself."))
     return _follow_answer(request, owner, True)
 
 
@@ -95,7 +96,7 @@ def _people_page(request, owner, which):
     try:
         cursor = request_cursor(request)
     except ValueError:
-        return HttpResponseBadRequest(_("This page link is not valid."))
+        return bad_request(request, message=_("This page link is not valid."))
     # deactivated accounts are left out, as from the counts (Follow.counts)
     if which == "followers":
         rows = Follow.objects.filter(followee=owner, follower__is_active=True)
@@ -173,7 +174,7 @@ def tag(request, name):
     try:
         cursor = request_cursor(request)
     except ValueError:
-        return HttpResponseBadRequest(_("This page link is not valid."))
+        return bad_request(request, message=_("This page link is not valid."))
     page, has_more = tagged_page(found, cursor, settings.FEED_PAGE_SIZE)
     Like.mark_liked(request.user, page)
     context = {
@@ -251,7 +252,7 @@ def notifications(request):
     try:
         cursor = request_cursor(request)
     except ValueError:
-        return HttpResponseBadRequest(_("This page link is not valid."))
+        return bad_request(request, message=_("This page link is not valid."))
     rows = Notification.objects.filter(recipient=request.user).select_related(
         "actor__profile", "post", "comment"
     )

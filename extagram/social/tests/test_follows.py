@@ -31,7 +31,8 @@ class FollowTests(BaseTestCase):
 
     def test_nobody_can_follow_themselves(self):
         response = self.client.post("/u/bob/follow/")
-        self.assertEqual(response.status_code, 400)
+        self.assertContains(response, "You cannot follow yourself.", status_code=400)
+        self.assertContains(response, "<h1>Bad request</h1>", status_code=400)  # the site's page
         self.assertEqual(Follow.objects.count(), 0)
         self.assertNotContains(self.client.get("/u/bob/"), "/u/bob/follow/")
         with self.assertRaises(IntegrityError), transaction.atomic():

@@ -147,7 +147,21 @@ class Drills:
     def versions(self):
         return {v for v, _ in self.served()}
 
+    def killed_unhealthy(self) -> dict[str, int]:
+        """{service: tasks the engine killed for a failing healthcheck}, as far as the
+        manager remembers tasks (`docker stack ps`, five per slot by default)."""
+        counts = Counter(
+            t["Name"].split(".")[0].split("_", 1)[1]
+            for t in self.stack.tasks(running=False)
+            if "unhealthy" in (t.get("Error") or "")
+        )
+        return dict(counts)
+
     def under_load(self, result, event, after=None):
+        try:
+            killed_before = self.killed_unhealthy()
+        except Exception:  # the count is a note, never the drill's failure
+            killed_before = None
         driver = self.load()
         try:
             time.sleep(self.wait)
@@ -158,6 +172,14 @@ class Drills:
         finally:
             summary = driver.stop()
         result.summary = summary
+        if killed_before is not None:
+            try:
+                killed = Counter(self.killed_unhealthy())
+                killed.subtract(killed_before)
+                shown = {k: n for k, n in killed.items() if n > 0}
+                result.note(f"tasks killed by the engine as unhealthy meanwhile: {shown or 'none'}")
+            except Exception as error:  # a note only
+                result.note(f"unhealthy kills not counted ({type(error).__name__})")
         return summary
 
     def note_failures(self, result, summary):
@@ -240,6 +262,7 @@ class Drills:
         def event(driver):
             _r, seen["up"] = self.ops("scale", "app=6", "--timeout", "600")
             driver.mark("at-6")
+            time.sleep(6)  # the proxy re-resolves the app's name every 5 s (valid=5s)
             seen["at6"] = {r for _v, r in self.served(60)}
             seen["nodes6"] = sorted(self.stack.running_nodes("app"))
             time.sleep(self.wait)
@@ -399,24 +422,24 @@ class Drills:
             f"{seen.get('restore_s', 0):.1f}s (exit {seen.get('restore_rc')}), two app and two "
             f"upload tasks serving {seen.get('recovered', 0):.1f}s after the stop",
         )
-        # the data-loss window: what was acknowledged between the backup and the loss
-        posts = stack.post_ids()
-        # when each upload was acknowledged (its request's start + its latency)
-        acked_at = {r.post_id: r.t + r.latency_ms / 1000 for r in summary.records if r.post_id}
-        acked = [(u, acked_at.get(u.post_id, u.t)) for u in summary.uploads]
-        before = [u for u, t in acked if t < backup_at]
-        window = [u for u, t in acked if backup_at <= t < stopped_at]
-        later = [u for u, t in acked if t >= stopped_at]
-        lost = [u for u in window if u.post_id not in posts]
+        # the data-loss window: what was acknowledged between the backup and the loss.
+        # Posts are told apart by caption, not id: after the restore the database hands
+        # out the lost posts' ids again.
+        captions = stack.post_captions()
+        acked = uploads_acknowledged(summary.records)  # [(caption, acknowledged at)]
+        before = [c for c, t in acked if t < backup_at]
+        window = [c for c, t in acked if backup_at <= t < stopped_at]
+        later = [c for c, t in acked if t >= stopped_at]
+        lost = [c for c in window if c not in captions]
+        last = max((t for c, t in acked if c in lost), default=None)
         result.check(
             "every post acknowledged before the backup, or after the loss, is there",
-            all(u.post_id in posts for u in before + later),
+            all(c in captions for c in before + later),
             f"before the backup {len(before)} acknowledged, "
-            f"{sum(u.post_id not in posts for u in before)} missing; after the stop "
-            f"{len(later)} acknowledged, {sum(u.post_id not in posts for u in later)} missing",
+            f"{sum(c not in captions for c in before)} missing; after the stop "
+            f"{len(later)} acknowledged, {sum(c not in captions for c in later)} missing",
         )
         snapshot = manifest.get("created_at", "?")
-        last = max((acked_at.get(u.post_id, u.t) for u in lost), default=None)
         result.note(
             f"data-loss window: {len(lost)} of the {len(window)} posts acknowledged between "
             f"the backup's start and the loss are gone (everything else written then too: "
@@ -424,7 +447,7 @@ class Drills:
             f"before the node stopped (dump snapshot {snapshot})"
             + (
                 f"; the last lost post was acknowledged {stopped_at - last:.1f}s before the stop"
-                if lost
+                if last is not None
                 else ""
             )
         )
@@ -463,6 +486,23 @@ class Drills:
             f"{len(in_bucket - in_db)} objects no row names (posts lost with the database; "
             "the media sweep removes them)",
         )
+
+
+def uploads_acknowledged(records) -> list[tuple[str, float]]:
+    """[(caption, driver seconds when acknowledged)] of the acknowledged uploads. The load
+    driver captions an upload "Load test upload N by USER", N counting that user's
+    comments and uploads (bench.loadgen._User.serial), so the caption is rebuilt by
+    counting them in the order they were sent."""
+    serial = Counter()
+    out = []
+    for r in sorted(records, key=lambda r: r.seq):
+        if r.kind in ("comment", "upload"):
+            serial[r.user] += 1
+        if r.kind == "upload" and r.outcome == "ok" and r.post_id:
+            out.append(
+                (f"Load test upload {serial[r.user]} by {r.user}", r.t + r.latency_ms / 1000)
+            )
+    return out
 
 
 def wait_for_uploads(driver, n, at_least, at_most, since=0.0):

@@ -282,6 +282,13 @@ class SwarmStack(Project):
             raise OpsError(f"the stack has no service {self.service_name(short)!r}")
         return service["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
 
+    def spec_env(self, short: str) -> list[str]:
+        """The KEY=value environment of the service's spec (what its tasks get)."""
+        service = self.service(short)
+        if service is None:
+            raise OpsError(f"the stack has no service {self.service_name(short)!r}")
+        return service["Spec"]["TaskTemplate"]["ContainerSpec"].get("Env") or []
+
     def current_version(self, service: str = "app") -> str | None:
         """The tag of the image the service's spec names (what the engine runs or is
         rolling to), None when the stack has no such service."""

@@ -396,6 +396,14 @@ class ClusterStack:
         )
         return {int(i) for i in self.manage(code).split()}
 
+    def post_captions(self) -> set[str]:
+        """Every post's caption (the load driver's are unique: bench.loadgen)."""
+        code = (
+            "from extagram.posts.models import Post\n"
+            "for c in Post.objects.values_list('caption', flat=True): print(c)"
+        )
+        return set(self.manage(code).splitlines())
+
     def remove(self, timeout=120):
         """`docker stack rm`, then its volumes on every node once its containers are gone."""
         self.cluster.docker("stack", "rm", self.name, check=False)

@@ -100,6 +100,31 @@ def test_migrations_are_a_swarm_job_run_once_per_deploy(stack_file):
     assert "update_config" not in deploy  # a job is re-run, not rolled
 
 
+def _seconds(duration):
+    """'1m0s' / '10s' / '2s' (docker compose config's durations) -> seconds."""
+    minutes, _, rest = duration.rpartition("m")
+    return int(minutes or 0) * 60 + float(rest.rstrip("s") or 0)
+
+
+def test_the_app_tiers_survive_a_slow_healthcheck_and_uploads_have_two_replicas(stack_file):
+    """Swarm kills a task whose healthcheck fails `retries` times in a row: on a swarm the
+    check is more patient than compose.yaml's (a busy task is not killed for being slow);
+    two upload replicas on two nodes, so uploads have somewhere to go while one is
+    replaced; and time for gunicorn's graceful stop (20 s) before a task is killed."""
+    _, config = stack_file
+    services = config["services"]
+    for name in ("app", "upload"):
+        check = services[name]["healthcheck"]
+        assert check["test"] == ["CMD", "/usr/local/bin/extagram-healthcheck", "/healthz"], name
+        patience = _seconds(check["timeout"]) * check["retries"]
+        assert patience >= 60 and check["retries"] >= 5, (name, check)
+        assert _seconds(check["start_period"]) >= 60, (name, check)
+        assert _seconds(services[name]["stop_grace_period"]) >= 25, name
+    upload = services["upload"]["deploy"]
+    assert upload["replicas"] == 2
+    assert upload["placement"]["max_replicas_per_node"] == 1
+
+
 def test_without_s3_keys_or_a_certificate_there_are_no_such_secrets(stack_file):
     _, config = stack_file
     for name, service in config["services"].items():

@@ -3,14 +3,16 @@
 from; test scaffolding, extagram.testing.cluster), never the host engine's swarm state.
 
 One stack for the module (its own name, edge port and front subnet), deployed from the
-registry, served over HTTPS with the certificate and key given as swarm secrets (and the
-S3 key pair as secrets too, unused without a bucket), each update monitored 5 s instead
+registry, served over HTTPS with the certificate and key given as swarm secrets, photos in
+an S3 bucket (moto_server on the cluster bridge, test scaffolding; the key pair as
+secrets too), each update monitored 5 s instead
 of 20 s to keep the run short. In order, each under load through the edge node: deploy
 (migrate job, then app and upload rolled by the engine) with no failed request; rollback
 in one command; a version whose healthcheck fails is rolled back by the engine, reported
-as a failure, and never answers a request; scale 2 -> 4 -> 2; backup and restore through
-the task containers on their nodes; no secret value in service specs, task environments
-or logs. Without Docker (or root) the tests skip; with CI=true that is a failure.
+as a failure, and never answers a request; scale 2 -> 4 -> 2; backup (the database only,
+the photos being in the bucket) and restore through the task containers on their nodes;
+no secret value in service specs, task environments or logs. Without Docker (or root) the
+tests skip; with CI=true that is a failure.
 """
 
 import json
@@ -26,6 +28,7 @@ import pytest
 
 from drills.rolling_deploy import BROKEN_DOCKERFILE
 from extagram.testing.cluster import Cluster, ClusterStack, ClusterUnavailable
+from extagram.testing.s3server import S3Server
 from extagram_ops.docker import docker
 from extagram_ops.throwaway import REPO, Client
 from tests.ops.conftest import RESULTS
@@ -79,11 +82,13 @@ def ops_swarm(tmp_path_factory):
     _push_derived(cluster, V2)
     _push_derived(cluster, BROKEN, broken=True)
     name = f"xgops{secrets.token_hex(2)}"
+    s3 = S3Server(host=cluster.gateway).start()
     stack = ClusterStack.prepare(
         cluster,
         name,
         tmp_path_factory.mktemp("swarm-ops"),
         BASE,
+        s3=s3,
         EXTAGRAM_TLS="true",
         EXTAGRAM_TLS_SELF_SIGNED="false",
         EXTAGRAM_UPDATE_MONITOR="5s",
@@ -110,6 +115,7 @@ def ops_swarm(tmp_path_factory):
         yield stack
     finally:
         stack.remove()
+        s3.stop()
         if brought_up and not os.environ.get("CLUSTER_KEEP"):
             cluster.down()
         RESULTS.append(f"swarm ops: whole module {time.monotonic() - started:.1f}s")
@@ -285,9 +291,16 @@ def test_backup_and_restore_through_the_task_containers(ops_swarm, tmp_path):
     assert client.signup(kept, password).status == 302
     result, _ = ops(ops_swarm, "backup", str(tmp_path / "b"))
     assert result.returncode == 0, result.stderr[-3000:]
+    # the photos are in the bucket: the backup is the database only, and says so
+    assert "DATABASE ONLY" in result.stderr and "photos: NOT in this backup" in result.stdout
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    assert manifest["contents"] == "database" and "media.tar" not in manifest["files"]
+    assert manifest["photos"]["bucket"] == ops_swarm.env["EXTAGRAM_S3_BUCKET"]
     assert ops_swarm.https_client().signup(later, password).status == 302
     result, took = ops(ops_swarm, "restore", str(tmp_path / "b"), "--force")
     assert result.returncode == 0, result.stderr[-3000:]
+    assert "restoring the database; the photos stay in" in result.stderr
+    assert "photo files, all in the S3 bucket" in result.stderr, result.stderr[-2000:]
     names = ops_swarm.manage(
         "from django.contrib.auth import get_user_model\n"
         "print(' '.join(get_user_model().objects.values_list('username', flat=True)))"

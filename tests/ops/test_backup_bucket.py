@@ -6,8 +6,8 @@ and a restore never mixes the two kinds: a database-only backup goes into a stac
 photos are in a bucket, a backup with media files into one whose photos are on the
 volume. Without Docker: a stand-in Project answering `docker inspect` with a container
 environment. The round trip on real containers and a real S3-API server is in
-tests/stack/test_bucket.py (Compose) and the database-node drill of drills/cluster.py
-(swarm).
+tests/stack/test_bucket.py (Compose), tests/ops/test_swarm_engine.py (--swarm) and the
+database-node drill of drills/cluster.py.
 """
 
 import json

@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -622,6 +623,8 @@ def main():
         if "dbnode" in chosen and not args.keep:
             restore_roles(cluster)
         s3.stop()
+        if not args.keep:  # the stack's secret files and the dbnode drill's backup
+            shutil.rmtree(work, ignore_errors=True)
         if brought_up and not os.environ.get("CLUSTER_KEEP"):
             cluster.down()
     ok = setup.ok

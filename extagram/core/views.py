@@ -3,8 +3,9 @@ import sys
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
 
 from extagram.accounts.models import NoSuchMember
@@ -66,8 +67,13 @@ def page_not_found(request, exception=None):
 
 
 def server_error(request):
-    """A database outage is a 503 "try again soon", not a 500."""
+    """A database outage is a 503 "try again soon", not a 500.
+
+    Rendered without the request's context processors: they read the visitor's session
+    and account, which are in the database, so in an outage they would raise again and
+    turn the 503 into Django's bare 500.
+    """
     error = sys.exc_info()[1]
     if isinstance(error, DatabaseError):
-        return render(request, "503.html", status=503)
-    return render(request, "500.html", status=500)
+        return HttpResponse(render_to_string("503.html"), status=503)
+    return HttpResponse(render_to_string("500.html"), status=500)

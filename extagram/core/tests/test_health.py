@@ -49,6 +49,18 @@ class DatabaseOutageTests(TestCase):
         self.assertNotContains(response, "Traceback", status_code=503)
         self.assertNotContains(response, "MySQL", status_code=503)
 
+    def test_a_signed_in_member_gets_the_503_page_too_when_their_session_cannot_be_read(self):
+        from django.contrib.auth import get_user_model
+
+        self.client.force_login(get_user_model().objects.create_user("ana"))
+        self.client.raise_request_exception = False
+        outage = OperationalError('(2003, "Can\'t connect to MySQL server")')
+        engine = "django.contrib.sessions.backends.db.SessionStore.load"
+        with mock.patch(engine, side_effect=outage):
+            response = self.client.get("/")
+        self.assertContains(response, "temporarily unavailable", status_code=503)
+        self.assertContains(response, "<h1>Back in a moment</h1>", status_code=503)
+
     def test_other_errors_show_a_plain_500_page(self):
         self.client.raise_request_exception = False
         with mock.patch(

@@ -202,13 +202,18 @@ class Drills:
             not missing,
             f"{len(summary.uploads)} acknowledged, missing {missing[:5]}",
         )
+        self.check_photos_in_bucket(result, "the database names", "swept later")
+
+    def check_photos_in_bucket(self, result, rows, extra_objects):
+        """Check that every photo file the database's rows name is in the bucket; objects
+        no row names are counted, explained by `extra_objects`."""
         in_db, in_bucket = self.stack.database_photos(), self.stack.bucket_photos()
         lost = sorted(in_db - in_bucket)
         result.check(
-            "every photo file the database names is in the bucket",
+            f"every photo file {rows} is in the bucket",
             not lost,
             f"{len(in_db)} files in rows, {len(in_bucket)} objects, missing {lost[:3]}; "
-            f"{len(in_bucket - in_db)} objects no row names (swept later)",
+            f"{len(in_bucket - in_db)} objects no row names ({extra_objects})",
         )
 
     # ------------------------------------------------------------------ the drills
@@ -474,19 +479,12 @@ class Drills:
         )
         if ahead:
             self.note_failures(result, SimpleNamespace(records=ahead))
-        self.check_uploads_in_bucket(result)
-        result.note(f"restore said: {_last_lines(seen.get('restore_out', ''), 4)}")
-
-    def check_uploads_in_bucket(self, result):
-        in_db, in_bucket = self.stack.database_photos(), self.stack.bucket_photos()
-        lost = sorted(in_db - in_bucket)
-        result.check(
-            "every photo file the restored rows name is in the bucket",
-            not lost,
-            f"{len(in_db)} files in rows, {len(in_bucket)} objects, missing {lost[:3]}; "
-            f"{len(in_bucket - in_db)} objects no row names (posts lost with the database; "
-            "the media sweep removes them)",
+        self.check_photos_in_bucket(
+            result,
+            "the restored rows name",
+            "posts lost with the database; the media sweep removes them",
         )
+        result.note(f"restore said: {_last_lines(seen.get('restore_out', ''), 4)}")
 
 
 def uploads_acknowledged(records) -> list[tuple[str, float]]:

@@ -26,6 +26,8 @@ from functools import lru_cache
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from extagram.core.forms import BIDI_OVERRIDES
+
 # 30 fits a 390-px phone header beside the other links (Instagram uses the same).
 HANDLE_MAX = 30
 DISPLAY_NAME_MAX = 50
@@ -218,7 +220,7 @@ def validate_handle(name):
 
 # Bidirectional overrides and isolates reorder the text around them (a name could
 # appear to be someone else's); other control and format characters are invisible.
-_BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
+_BIDI_CONTROLS = BIDI_OVERRIDES | set("\u2066\u2067\u2068\u2069\u200e\u200f")
 _JOINERS = {"\u200c", "\u200d"}  # needed by emoji sequences and several scripts
 
 

@@ -2,6 +2,7 @@ import sys
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import BadRequest
 from django.db import DatabaseError, connection
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -49,8 +50,15 @@ def rate_limited(request, exception=None):
     return render(request, "429.html", status=429)
 
 
-def bad_request(request, exception=None, message=None):
-    """The 400 page; `message` (translated text) says what was wrong, when a view knows."""
+class ShownBadRequest(BadRequest):
+    """A 400 whose message is translated text for the visitor, shown on the 400 page
+    (e.g. "This page link is not valid."). Raise it from a view; Django's other
+    BadRequest and SuspiciousOperation messages stay unshown (they may echo input)."""
+
+
+def bad_request(request, exception=None):
+    """The 400 page, with the reason when `exception` is a ShownBadRequest."""
+    message = str(exception) if isinstance(exception, ShownBadRequest) else None
     return render(request, "400.html", {"message": message}, status=400)
 
 

@@ -12,7 +12,7 @@ from extagram.accounts.models import active_member
 from extagram.accounts.usernames import canonical
 from extagram.core.caching import shared_cache_for_visitors
 from extagram.core.redirects import redirect_back
-from extagram.core.views import bad_request
+from extagram.core.views import ShownBadRequest
 
 from .cards import render_cards
 from .forms import CommentForm, PostEditForm
@@ -22,24 +22,23 @@ COMMENTS_SHOWN = 200
 
 
 def request_cursor(request):
-    """The `before` query parameter: None for the first page, a post id otherwise."""
+    """The `before` query parameter: None for the first page, a post id otherwise.
+
+    Raises ShownBadRequest (a 400 saying the page link is not valid) for anything else.
+    """
     raw = request.GET.get("before")
     if raw is None:
         return None
     if not raw.isdigit() or len(raw) > 18:
-        raise ValueError(raw)
+        raise ShownBadRequest(_("This page link is not valid."))
     return int(raw)
 
 
 def feed_page(request, posts, template, context):
     """One page of `posts` (a queryset with page_before) rendered with `template` (only
     the cards with ?fragment=1), `context` plus posts, cards and next_cursor; a 400 for
-    a bad `before`. Shared by the feeds here and in extagram.social."""
-    try:
-        cursor = request_cursor(request)
-    except ValueError:
-        return bad_request(request, message=_("This page link is not valid."))
-    page, has_more = posts.page_before(cursor, settings.FEED_PAGE_SIZE)
+    a bad `before` (request_cursor). Shared by the feeds here and in extagram.social."""
+    page, has_more = posts.page_before(request_cursor(request), settings.FEED_PAGE_SIZE)
     Like.mark_liked(request.user, page)
     context.update(
         posts=page,

@@ -14,7 +14,7 @@ from extagram.accounts.models import Profile, active_member
 from extagram.accounts.usernames import canonical
 from extagram.core.caching import shared_cache_for_visitors
 from extagram.core.redirects import redirect_back
-from extagram.core.views import bad_request
+from extagram.core.views import ShownBadRequest
 from extagram.posts.cards import render_cards
 from extagram.posts.models import Like, Post
 from extagram.posts.views import feed_page, request_cursor
@@ -80,7 +80,7 @@ def follow(request, username):
     try:
         Follow.follow(request.user, owner)
     except ValueError:
-        return bad_request(request, message=_("You cannot follow yourself."))
+        raise ShownBadRequest(_("You cannot follow yourself.")) from None
     return _follow_answer(request, owner, True)
 
 
@@ -93,10 +93,7 @@ def unfollow(request, username):
 
 
 def _people_page(request, owner, which):
-    try:
-        cursor = request_cursor(request)
-    except ValueError:
-        return bad_request(request, message=_("This page link is not valid."))
+    cursor = request_cursor(request)
     # deactivated accounts are left out, as from the counts (Follow.counts)
     if which == "followers":
         rows = Follow.objects.filter(followee=owner, follower__is_active=True)
@@ -171,10 +168,7 @@ def tag(request, name):
     if canonical_name != name:
         return redirect("tag", name=canonical_name, permanent=True)
     found = get_object_or_404(Tag, name=name)
-    try:
-        cursor = request_cursor(request)
-    except ValueError:
-        return bad_request(request, message=_("This page link is not valid."))
+    cursor = request_cursor(request)
     page, has_more = tagged_page(found, cursor, settings.FEED_PAGE_SIZE)
     Like.mark_liked(request.user, page)
     context = {
@@ -249,10 +243,7 @@ def unread_count(request):
 @login_required
 def notifications(request):
     """The member's notifications, newest first; the ones shown are marked read."""
-    try:
-        cursor = request_cursor(request)
-    except ValueError:
-        return bad_request(request, message=_("This page link is not valid."))
+    cursor = request_cursor(request)
     rows = Notification.objects.filter(recipient=request.user).select_related(
         "actor__profile", "post", "comment"
     )

@@ -17,13 +17,11 @@ def run_together(*actions, delays=None):
     seconds: the first (e.g. a deletion, which has its own transaction to commit before
     it touches files) tends to start first, so that each order of a race comes up often.
     `delays` (seconds, one per action) sets each start explicitly instead, for tests
-    that must see a given order. Each thread closes its database connections when done.
-    Waits at most 60 s per thread.
+    that must see a given order (ValueError if their counts differ). Each thread closes
+    its database connections when done. Waits at most 60 s per thread.
     """
     if delays is None:
         delays = [random.uniform(0, n * JITTER) for n in range(1, len(actions) + 1)]  # noqa: S311
-    if len(delays) != len(actions):
-        raise ValueError(f"{len(actions)} actions but {len(delays)} delays")
     barrier = threading.Barrier(len(actions))
     errors = []
 

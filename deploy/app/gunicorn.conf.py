@@ -3,6 +3,9 @@
 WEB_CONCURRENCY      worker processes (default 2)
 GUNICORN_THREADS     threads per worker (default 2); always our gthread worker, below
 GUNICORN_TIMEOUT     seconds a request may take before its worker is replaced (default 30)
+GUNICORN_GRACEFUL_TIMEOUT  seconds a stopping replica's requests in flight get (default 20)
+GUNICORN_LAME_DUCK_SECONDS  seconds a stopping replica keeps accepting before it drains
+                     (default 0; the swarm stack sets 5: see DrainingThreadWorker)
 GUNICORN_MAX_REQUESTS  recycle a worker after this many requests, 0 = never (default 2000)
 GUNICORN_PRELOAD     load Django once in the master and fork (shares memory; default true)
 GUNICORN_ACCESS_LOG  log each request with the proxy's request id (default true)
@@ -24,7 +27,9 @@ bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = _int("WEB_CONCURRENCY", 2)
 threads = _int("GUNICORN_THREADS", 2)
 timeout = _int("GUNICORN_TIMEOUT", 30)
-graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 20)
+lame_duck_seconds = _int("GUNICORN_LAME_DUCK_SECONDS", 0)
+# the master kills workers graceful_timeout after SIGTERM: the lame-duck period comes first
+graceful_timeout = lame_duck_seconds + _int("GUNICORN_GRACEFUL_TIMEOUT", 20)
 keepalive = 5
 max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
 max_requests_jitter = max_requests // 10
@@ -61,10 +66,21 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms rid=%({x-request-id}i)s'
 #    and resets them when the socket finally closes: a POST sent on one is lost (the proxy
 #    may not resend it). DrainingThreadWorker closes the listener as soon as accepting
 #    stops, so new connections fail to connect, which the proxy retries elsewhere.
+# 3. A load balancer that learns of a stopping replica by DNS may still send to it for
+#    as long as it caches the name's addresses. Docker Swarm takes a task out of its DNS,
+#    waits 2 s, then sends SIGTERM (moby, daemon/cluster/executor/container/controller.go:
+#    Shutdown(), defaultGossipConvergeDelay); our proxy caches addresses 5 s (resolver
+#    valid=5s). A listener closed at SIGTERM is refused for up to 3 s more: retried on
+#    the other cached addresses, but when every cached address is a stopping replica (a
+#    rolling update's second step) the request fails with a 503. GUNICORN_LAME_DUCK_SECONDS
+#    (the "lame duck" state of Google's SRE book, ch. 20) keeps accepting that long after
+#    SIGTERM before draining, so no proxy is ever refused by a replica it still knows.
 #
 # Both lean on gunicorn internals, so check_gunicorn() refuses to start on a major
 # version they were not tested with (tests/deploy/test_gunicorn_conf.py): an upgrade
 # fails loudly at start instead of silently losing either behaviour.
+import threading  # noqa: E402
+
 import gunicorn  # noqa: E402
 from gunicorn.http import wsgi as _wsgi  # noqa: E402
 from gunicorn.workers.gthread import ThreadWorker  # noqa: E402
@@ -79,6 +95,7 @@ def check_gunicorn(version=None):
     major = int(version.split(".")[0])
     needed = [
         (ThreadWorker, "set_accept_enabled"),
+        (ThreadWorker, "handle_exit"),
         (ThreadWorker, "init_process"),
         (_wsgi.Response, "send_headers"),
         (_wsgi.Response, "_emit_body"),
@@ -136,8 +153,22 @@ class AtomicResponse(_wsgi.Response):
 
 
 class DrainingThreadWorker(ThreadWorker):
-    """gunicorn's gthread worker that closes its listener as soon as it stops accepting
-    for good, and answers HTTP/1 with AtomicResponse."""
+    """gunicorn's gthread worker that, on SIGTERM, keeps serving for lame_duck_seconds,
+    then closes its listener as soon as it stops accepting for good; it answers HTTP/1
+    with AtomicResponse."""
+
+    _lame_duck = None
+
+    def handle_exit(self, sig, frame):
+        # a signal handler: it only starts the timer; a second SIGTERM changes nothing
+        if self._lame_duck is not None:
+            return
+        if lame_duck_seconds <= 0:
+            super().handle_exit(sig, frame)
+            return
+        self._lame_duck = threading.Timer(lame_duck_seconds, super().handle_exit, (sig, frame))
+        self._lame_duck.daemon = True
+        self._lame_duck.start()
 
     def init_process(self):
         # wsgi.create() takes a response class only from gunicorn's HTTP/2 path; HTTP/1

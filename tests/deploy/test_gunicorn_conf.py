@@ -155,6 +155,35 @@ def test_a_stopping_replica_refuses_new_connections_but_finishes_requests_in_fli
         server.communicate()
 
 
+def test_a_lame_duck_replica_keeps_serving_new_connections_then_refuses_them(tmp_path):
+    server, port = start_gunicorn(tmp_path, GUNICORN_LAME_DUCK_SECONDS="2")
+    try:
+        in_flight = {}
+
+        def slow_request():
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+            connection.request("GET", "/slow")
+            in_flight["status"] = connection.getresponse().status
+
+        stopped_at = time.monotonic()
+        server.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        thread = threading.Thread(target=slow_request)
+        thread.start()  # sent during the lame-duck period: outlives it, still answered
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        connection.request("GET", "/")
+        assert connection.getresponse().status == 200
+        time.sleep(max(0.0, stopped_at + 3.0 - time.monotonic()))
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+        thread.join(timeout=20)
+        assert in_flight.get("status") == 200
+        assert server.wait(timeout=20) == 0
+    finally:
+        server.kill()
+        server.communicate()
+
+
 def test_a_clean_start_logs_no_error_and_writes_nothing_in_home(tmp_path):
     home = tmp_path / "home"
     home.mkdir()

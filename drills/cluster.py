@@ -21,15 +21,15 @@ engine (`docker service update/rollback/scale`). In order:
   NODE_LOSS_BOUND seconds after the stop; every acknowledged upload's post there, and
   every photo file the database names is in the bucket (bucket vs rows).
 - dbnode: the database node's loss and the documented recovery (docs/swarm.md, "Losing
-  the database node"): under load, `extagram-ops --swarm S backup` (the database only:
-  the photos are in the bucket), writes go on, then node 1's engine stops (the database
-  node; also the manager, so nodes 2 and 3 are promoted to managers first, as step 1 of
-  "Three hosts" advises); on node 2, now the manager, the db label moves to node 3 and
-  the latest backup is restored there (`restore --force`). Measured: the data-loss window
-  (acknowledged posts lost: those acknowledged between the backup's snapshot and the
-  loss, and how many seconds that was), the downtime, the failed requests; checked:
-  every post acknowledged before the backup or after the recovery is there, and every
-  photo file the restored rows name is in the bucket.
+  the database node"): under load, `extagram-ops --swarm S backup --database-only` (the
+  photos are in the bucket, which the loss leaves intact), writes go on, then node 1's
+  engine stops (the database node; also the manager, so nodes 2 and 3 are promoted to
+  managers first, as step 1 of "Three hosts" advises); on node 2, now the manager, the
+  db label moves to node 3 and the latest backup is restored there (`restore --force`).
+  Measured: the data-loss window (acknowledged posts lost: those acknowledged between
+  the backup's snapshot and the loss, and how many seconds that was), the downtime, the
+  failed requests; checked: every post acknowledged before the backup or after the
+  recovery is there, and every photo file the restored rows name is in the bucket.
 
 --record writes the tables into docs/swarm.md (between drill markers).
 """
@@ -362,7 +362,9 @@ class Drills:
             # after it (the writes the loss takes): at least 3 each, or 2 minutes
             wait_for_uploads(driver, 3, max(self.wait, 10), 120)
             seen["backup_at"] = driver._now()
-            res, seen["backup_s"] = self.ops("backup", str(backup_dir), timeout=900)
+            res, seen["backup_s"] = self.ops(
+                "backup", "--database-only", str(backup_dir), timeout=900
+            )
             seen["backup_rc"], seen["backup_out"] = res.returncode, res.stdout
             driver.mark("after-backup")
             wait_for_uploads(driver, 3, max(self.wait, 10), 120, since=seen["backup_at"])

@@ -1,20 +1,24 @@
-"""Backups: a consistent database dump plus the media files, with a checksum manifest.
+"""Backups: a consistent database dump plus the photo files, with a checksum manifest.
 
 Layout of a backup (a directory, written under a temporary name and renamed when done):
 
     manifest.json   format, date, project, versions, sha256 + size of each file below,
-                    rows per table, sha256 of every media file; "contents" says what is
-                    in it ("database+media", or "database" when the photos are in a
-                    bucket: then "photos" names the bucket and says they are not in it)
+                    rows per table, sha256 of every photo file; "contents" says what is
+                    in it ("database+media", or "database" for `--database-only`), and
+                    "photos" where they came from (the media volume or an S3 bucket)
     db.sql.gz       mariadb-dump --single-transaction (a consistent snapshot read through
                     InnoDB's MVCC: writers are never locked out), one INSERT per row
-    media.tar       the media volume (absent from a database-only backup)
+    media.tar       every file of the stack's photo storage (absent from a database-only
+                    backup)
 
-When the stack's photos are in an S3 bucket (EXTAGRAM_S3_BUCKET) the media volume is
-empty and the photos are kept by the bucket's own versioning and replication
-(docs/swarm.md, "Backups with a bucket"): a backup is then the database only, and says
-so in its output and manifest; restoring it loads the database only, into a stack whose
-photos are in a bucket (never into one that keeps them on the volume).
+The photo files are read and written through the stack itself: `python manage.py
+photo_archive export|import` in its upload container (extagram/core/photo_archive.py,
+Django's storage API), so the media volume and an S3 bucket (EXTAGRAM_S3_BUCKET, under
+its prefix) are backed up the same way, into the same media.tar, and a backup of either
+restores into either. The host running extagram-ops never needs to reach the bucket.
+`backup --database-only` of a stack whose photos are in a bucket leaves them to the
+bucket's own versioning (docs/swarm.md, "Backups with a bucket"); restoring such a
+backup loads the database only, into a stack whose photos are in a bucket.
 
 The dump runs inside the db container, as its own user, with the root password read
 from the secrets volume into MYSQL_PWD in that container: it is never printed, never on
@@ -56,18 +60,9 @@ DUMP_ARGS = (
     DB_NAME,
 )
 INSERT_RE = re.compile(rb"^INSERT INTO `([^`]+)`")
-MEDIA_DIR = "/data/media"
-MEDIA_SUMS = (
-    "import hashlib, json, os, sys\n"
-    "root = sys.argv[1]; out = {}\n"
-    "for d, _, files in os.walk(root):\n"
-    "    for f in files:\n"
-    "        p = os.path.join(d, f); h = hashlib.sha256()\n"
-    "        with open(p, 'rb') as fh:\n"
-    "            for chunk in iter(lambda: fh.read(1 << 20), b''): h.update(chunk)\n"
-    "        out[os.path.relpath(p, root)] = h.hexdigest()\n"
-    "print(json.dumps(out))\n"
-)
+# the photo storage as a tar stream, through Django's storage API in the upload container
+# (extagram/core/photo_archive.py): the media volume and an S3 bucket alike
+ARCHIVE = ("python", "manage.py", "photo_archive")
 
 
 def _client(tool: str, fallback: str) -> list[str]:
@@ -156,13 +151,27 @@ def redump_digest(project: Project) -> DumpDigest:
     return digest
 
 
-def media_sums_live(project: Project) -> dict[str, str]:
-    upload = project.one("upload")
-    out = project.exec(upload, "python", "-c", MEDIA_SUMS, MEDIA_DIR, timeout=1800)
-    return json.loads(out.stdout)
+def archive(project: Project, container, action: str, *args, timeout: float = 1800) -> dict:
+    """`python manage.py photo_archive ACTION ARGS` in `container` (its storage settings
+    and credentials): the JSON it prints. OpsError when it fails, e.g. on an image older
+    than the command."""
+    out = project.exec(container, *ARCHIVE, action, *args, timeout=timeout, check=False)
+    if out.returncode != 0:
+        if "Unknown command" in out.stderr:
+            raise OpsError(
+                f"the {container.service} container's image has no `photo_archive` command "
+                "(older than this extagram-ops): deploy the current version first"
+            )
+        raise OpsError(f"photo_archive {action} failed ({out.returncode}): {out.stderr[-1500:]}")
+    try:
+        return json.loads(out.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise OpsError(f"photo_archive {action} printed no report: {out.stdout[-500:]}") from None
 
 
 def media_sums_tar(path: Path) -> dict[str, str]:
+    """{storage name: sha256} of every regular file in the tar at `path` (names as
+    os.path.normpath gives them: `./photos/a.jpg` -> `photos/a.jpg`)."""
     sums = {}
     with tarfile.open(path, "r:") as tar:
         for member in tar:
@@ -214,71 +223,53 @@ def photo_storage(project: Project) -> dict:
 
 
 def _where(storage: dict) -> str:
+    if not storage.get("bucket"):
+        return "the media volume"
     where = f"the S3 bucket {storage['bucket']!r}"
     if storage.get("prefix"):
         where += f" (under {storage['prefix']}/)"
     return where
 
 
-# Run in the upload container (its settings and storage credentials) after a
-# database-only restore: how many photo files the restored rows name, and which of them
-# the bucket does not hold. Storage is listed one photos/xx/ folder at a time, as the
-# media sweep does.
-BUCKET_CHECK = (
-    "import json\n"
-    "from django.core.files.storage import default_storage as s\n"
-    "from extagram.accounts.models import Profile\n"
-    "from extagram.posts.models import PHOTO_FIELDS, Post\n"
-    "named = {n for row in Post.objects.values_list(*PHOTO_FIELDS) for n in row if n}\n"
-    "named |= {n for row in Profile.objects.values_list('avatar_large', 'avatar_small')"
-    " for n in row if n}\n"
-    "have = set()\n"
-    "try:\n"
-    "    folders = s.listdir('photos')[0]\n"
-    "except FileNotFoundError:\n"
-    "    folders = []\n"
-    "for f in folders:\n"
-    "    have |= {f'photos/{f}/{x}' for x in s.listdir(f'photos/{f}')[1]}\n"
-    "missing = sorted(named - have)\n"
-    "print(json.dumps({'named': len(named), 'missing': len(missing), 'examples': missing[:5],"
-    " 'unnamed': len(have - named)}))\n"
-)
-
-
-def bucket_vs_rows(project: Project) -> dict | None:
+def photos_vs_rows(project: Project) -> dict | None:
     """{"named", "missing", "examples", "unnamed"}: the photo files the database's rows
-    name (posts and profile pictures), how many of them the bucket lacks (up to five
-    examples), and how many objects no row names (the media sweep removes those). Run in
-    an upload (else app) container; None when neither runs. OpsError when it fails."""
+    name (posts and profile pictures), how many of them the photo storage (volume or
+    bucket) lacks (up to five examples), and how many stored files no row names (the
+    media sweep removes those). Run in an upload (else app) container (photo_archive
+    check); None when neither runs. OpsError when it fails."""
     container = _first_running(project, ("upload", "app"))
     if container is None:
         return None
-    out = project.exec(
-        container, "python", "manage.py", "shell", "--no-imports", "-c", BUCKET_CHECK, timeout=1800
-    )
-    try:
-        return json.loads(out.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        raise OpsError(f"could not compare the bucket with the rows: {out.stdout[-500:]}") from None
+    return archive(project, container, "check")
 
 
-def backup(project: Project, dest: Path) -> dict:
+def backup(project: Project, dest: Path, database_only: bool = False) -> dict:
     """Write a backup of the running stack to the new (or empty) directory `dest`; returns
-    its manifest. The database always; the media volume too, unless the photos are in a
-    bucket (photo_storage): the backup is then the database only, and the manifest's
-    "contents" ("database") and "photos" say so. OpsError (nothing left at `dest`)."""
+    its manifest. The database, and every file of the photo storage (the media volume or
+    the S3 bucket under its prefix: read through the upload container's storage, Django's
+    storage API) as media.tar. With `database_only` (a stack whose photos are in a
+    bucket with its own versioning, backed up often), the database only: the manifest's
+    "contents" ("database") and "photos" say so. OpsError (nothing left at `dest`),
+    also for `database_only` on a stack whose photos are on its volume."""
     dest = dest.resolve()
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise OpsError(f"{dest} exists and is not an empty directory; choose a new DEST")
     for service in ("db", "upload"):
         project.one(service)
     storage = photo_storage(project)
-    with_media = not storage["bucket"]
+    kind = "bucket" if storage["bucket"] else "volume"
+    with_media = not database_only
+    if database_only and not storage["bucket"]:
+        raise OpsError(
+            "--database-only is for a stack whose photos are in an S3 bucket (its "
+            "versioning keeps them); this stack keeps them on its media volume, which only "
+            "a full backup (without --database-only) saves"
+        )
     if not with_media:
         progress(
-            f"the photos are in {_where(storage)}: this backup is the DATABASE ONLY; the "
-            "photos are kept by the bucket's versioning/replication (docs/swarm.md, "
-            "'Backups with a bucket')"
+            f"--database-only: the photos in {_where(storage)} are NOT in this backup; the "
+            "bucket's versioning/replication keeps them (docs/swarm.md, 'Backups with a "
+            "bucket')"
         )
     tmp = dest.with_name(f".{dest.name}.partial-{os.getpid()}")
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -292,12 +283,16 @@ def backup(project: Project, dest: Path) -> dict:
         files = ["db.sql.gz"]
         media = {}
         if with_media:
-            progress("copying the media files")
+            progress(f"copying the photo files from {_where(storage)}")
             upload = project.one("upload")
             with open(tmp / "media.tar", "wb") as out:
-                project.stream(upload.id, ["tar", "-C", MEDIA_DIR, "-cf", "-", "."], out.write)
+                said = project.stream(upload.id, [*ARCHIVE, "export"], out.write)
             media = media_sums_tar(tmp / "media.tar")
-            progress(f"media copied: {len(media)} files")
+            vanished = _export_vanished(said)
+            progress(
+                f"photos copied: {len(media)} files"
+                + (f" ({vanished} deleted while being copied: not in it)" if vanished else "")
+            )
             files.append("media.tar")
         manifest = {
             "format": FORMAT,
@@ -316,14 +311,14 @@ def backup(project: Project, dest: Path) -> dict:
             },
             "db": db,
             "media": {"count": len(media), "files": dict(sorted(media.items()))},
+            "photos": {"in_backup": with_media, "storage": kind, **storage},
         }
         if not with_media:
-            manifest["photos"] = {
-                "in_backup": False,
-                **storage,
-                "note": "photos are not in this backup: they are in the bucket, kept by its "
-                "own versioning/replication; restore the bucket as of created_at with it",
-            }
+            manifest["photos"]["note"] = (
+                "photos are not in this backup (--database-only): they are in the bucket, "
+                "kept by its own versioning/replication; restore the bucket as of "
+                "created_at with it"
+            )
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
         for name in [*files, "manifest.json"]:
             (tmp / name).chmod(0o600)
@@ -336,8 +331,20 @@ def backup(project: Project, dest: Path) -> dict:
     return manifest
 
 
+def _export_vanished(stderr: str) -> int:
+    """How many files the export's JSON summary (its last stderr line) says were deleted
+    between its listing and its read."""
+    for line in reversed(stderr.splitlines()):
+        try:
+            return len(json.loads(line).get("vanished", []))
+        except (ValueError, AttributeError):
+            continue
+    return 0
+
+
 def database_only(manifest: dict) -> bool:
-    """Whether a backup holds the database without the photos (they were in a bucket)."""
+    """Whether a backup holds the database without the photos (`backup --database-only`
+    of a stack whose photos are in a bucket)."""
     return manifest.get("contents") == "database"
 
 
@@ -359,6 +366,9 @@ def verify(src: Path) -> dict:
             problems.append(f"{name}: missing")
         elif sha256_file(path) != meta["sha256"]:
             problems.append(f"{name}: sha256 differs from the manifest")
+    unsafe = [n for n in manifest["media"]["files"] if not _relative(n)]
+    if unsafe:
+        problems.append(f"media.tar: {len(unsafe)} name(s) outside the storage, e.g. {unsafe[0]}")
     if not problems:
         digest = DumpDigest()
         try:
@@ -388,7 +398,12 @@ def verify(src: Path) -> dict:
     return manifest
 
 
-def _compare(expected: dict, actual: dict, where: str) -> list[str]:
+def _relative(name: str) -> bool:
+    clean = os.path.normpath(name)
+    return not (os.path.isabs(clean) or clean == ".." or clean.startswith("../"))
+
+
+def _compare(expected: dict, actual: dict, where: str, extra_ok: bool = False) -> list[str]:
     problems = []
     for path, digest in expected.items():
         if path not in actual:
@@ -396,14 +411,14 @@ def _compare(expected: dict, actual: dict, where: str) -> list[str]:
         elif actual[path] != digest:
             problems.append(f"{where}: {path} checksum differs")
     extra = sorted(set(actual) - set(expected))
-    if extra:
+    if extra and not extra_ok:
         problems.append(f"{where}: {len(extra)} file(s) not in the backup, e.g. {extra[0]}")
     return problems
 
 
 def stack_contents(project: Project, media: bool = True) -> dict:
-    """{"users", "tables", "media_files"} of the running stack (media files on its volume,
-    counted only when `media`)."""
+    """{"users", "tables", "media_files"} of the running stack (the files of its photo
+    storage, volume or bucket, counted only when `media`)."""
     db = project.one("db")
     sql = (
         "SELECT (SELECT COUNT(*) FROM auth_user), "
@@ -415,61 +430,90 @@ def stack_contents(project: Project, media: bool = True) -> dict:
     users = tables = 0
     if out.returncode == 0 and out.stdout.strip():
         users, tables = (int(x) for x in out.stdout.split())
-    elif "auth_user" not in out.stderr:
-        pass
-    files = len(media_sums_live(project)) if media else 0
+    files = archive(project, project.one("upload"), "count")["files"] if media else 0
     return {"users": users, "tables": tables, "media_files": files}
 
 
-def restore(project: Project, src: Path, force: bool = False) -> dict:
+def restore(
+    project: Project,
+    src: Path,
+    force: bool = False,
+    prune: bool = False,
+    database_only_: bool = False,
+) -> dict:
     """Load the backup at `src` into the running stack, then verify it against the
-    manifest; returns the manifest. A database-only backup (photos in a bucket) restores
-    the database only, into a stack whose photos are in a bucket, and then reports how
-    many photo files the restored rows name that the bucket lacks (manifest["restore"]).
-    A backup with media files restores into a stack whose photos are on the volume.
-    OpsError when the backup is damaged, the stack is not empty (without `force`), the
-    backup and the stack keep photos in different places, or verification fails."""
+    manifest; returns the manifest (its "restore" key says what the restore found).
+
+    The database is loaded and checked against the dump's digest first; then the
+    backup's photo files are put into the stack's photo storage, whichever it is (the
+    media volume or the S3 bucket: photo_archive import in the upload container, so a
+    volume's backup restores into a bucket and back): files missing or different are
+    written, and every one is read back and checked against the manifest's sha256. Files
+    of the storage that the backup does not hold are left (the media sweep removes those
+    no row names), unless `prune`: then those no restored row names are deleted. Last,
+    the photo files the restored rows name are looked for in the storage (photos_vs_rows).
+
+    A database-only backup restores the database only, into a stack whose photos are in
+    a bucket; so does any backup with `database_only_` (the database node lost, the
+    bucket intact, upload scaled to 0 to keep users out: docs/swarm.md).
+
+    OpsError when the backup is damaged, the stack is not empty (without `force`), a
+    database-only restore meets a stack that keeps its photos on the volume,
+    the upload service (the photos go through it) does not run, or verification fails.
+    """
     progress(f"verifying the backup {src}")
     manifest = verify(src)
     src = src.resolve()
     for service in ("db", "cache"):
         project.one(service)
     storage = photo_storage(project)
-    only_db = database_only(manifest)
-    if not only_db:
-        project.one("upload")  # the media files go through it
-    if storage["bucket"] and not only_db:
-        raise OpsError(
-            f"restore refused: this stack's photos are in {_where(storage)}, and this "
-            f"backup's {manifest['media']['count']} media files are a volume's, which "
-            "extagram-ops does not copy into a bucket: restore it into a stack that keeps "
-            "its photos on the media volume (docs/swarm.md, 'Backups with a bucket')"
-        )
+    only_db = database_only(manifest) or database_only_
     if only_db and not storage["bucket"]:
-        was = (manifest.get("photos") or {}).get("bucket", "?")
+        what = (
+            (
+                "this backup is the database only (its photos were in "
+                if database_only(manifest)
+                else "--database-only leaves out the photos (they were in "
+            )
+            + _where(manifest.get("photos") or {})
+            + ")"
+        )
         raise OpsError(
-            f"restore refused: this backup is the database only (its photos were in the "
-            f"S3 bucket {was!r}), and this stack keeps its photos on the media volume, "
+            f"restore refused: {what}, and this stack keeps its photos on the media volume, "
             "where its rows' photos would be missing: restore it into a stack whose "
             "EXTAGRAM_S3_BUCKET is that bucket (or a copy of it)"
+            + ("" if database_only(manifest) else ", or without --database-only")
         )
-    if only_db:
+    if not only_db:
+        try:
+            project.one("upload")
+        except OpsError as error:
+            raise OpsError(
+                f"{error}: the backup's photos go into {_where(storage)} through the upload "
+                "service; scale it to 1 (users can be kept out by scaling app to 0)"
+            ) from None
+        came_from = _where(manifest.get("photos") or {})
+        if came_from != _where(storage):
+            progress(f"the backup's photos were in {came_from}; they go into {_where(storage)}")
+    else:
         progress(
-            f"database-only backup: restoring the database; the photos stay in "
-            f"{_where(storage)} (restore the bucket as of {manifest['created_at']} with its "
-            "versioning if objects were deleted since)"
+            f"{'database-only backup' if database_only(manifest) else '--database-only'}: "
+            f"restoring the database; the photos stay in {_where(storage)} (restore the "
+            f"bucket as of {manifest['created_at']} with its versioning if objects were "
+            "deleted since)"
         )
     contents = stack_contents(project, media=not only_db)
     if contents["users"] or contents["media_files"]:
         if not force:
             raise OpsError(
                 f"project {project.name!r} is not empty ({contents['users']} users, "
-                f"{contents['media_files']} media files): refusing to overwrite it "
+                f"{contents['media_files']} photo files): refusing to overwrite it "
                 "(pass --force to replace its data with the backup's)"
             )
         progress(
-            f"--force: replacing {contents['users']} users and "
-            f"{contents['media_files']} media files"
+            f"--force: replacing {contents['users']} users; {contents['media_files']} photo "
+            f"files in {_where(storage)} "
+            + ("not in the backup are deleted (--prune)" if prune else "not in the backup stay")
         )
     db = project.one("db")
     progress("loading the database dump")
@@ -479,20 +523,9 @@ def restore(project: Project, src: Path, force: bool = False) -> dict:
         lambda chunk: None,
         stdin=_chunks(src / "db.sql.gz", gunzip=True),
     )
-    if not only_db:
-        upload = project.one("upload")
-        progress("restoring the media files")
-        project.exec(upload, "find", MEDIA_DIR, "-mindepth", "1", "-delete")
-        project.stream(
-            upload.id,
-            ["tar", "-C", MEDIA_DIR, "-xf", "-"],
-            lambda chunk: None,
-            stdin=_chunks(src / "media.tar"),
-        )
     progress("emptying the cache (it may hold pages of the data just replaced)")
     project.exec(project.one("cache"), "redis-cli", "FLUSHALL", check=False)
-    progress("verifying the restored data against the manifest")
-    problems = []
+    progress("verifying the restored database against the manifest")
     digest = redump_digest(project)
     if digest.hash.hexdigest() != manifest["db"]["sql_sha256"]:
         diff = {
@@ -500,37 +533,67 @@ def restore(project: Project, src: Path, force: bool = False) -> dict:
             for t, n in manifest["db"]["tables"].items()
             if digest.rows.get(t, 0) != n
         }
-        problems.append(f"database differs from the dump (rows backup/restored: {diff or 'same'})")
+        raise OpsError(
+            "restore verification failed:\n  database differs from the dump (rows "
+            f"backup/restored: {diff or 'same'})"
+        )
+    result = {}
     if not only_db:
-        problems += _compare(manifest["media"]["files"], media_sums_live(project), "media volume")
-    if problems:
-        raise OpsError("restore verification failed:\n  " + "\n  ".join(problems[:20]))
-    if only_db:
-        progress("restored database verified: identical to the dump")
-        check = bucket_vs_rows(project)
-        manifest["restore"] = {"bucket_vs_rows": check}
-        if check is None:
-            progress(
-                "the restored rows were not checked against the bucket: no upload or app "
-                "task runs (scale them up; the media sweep's log names missing files)"
+        progress(f"restoring {manifest['media']['count']} photo files into {_where(storage)}")
+        upload = project.one("upload")
+        out = io.BytesIO()
+        project.stream(
+            upload.id,
+            [*ARCHIVE, "import", *(["--prune"] if prune else [])],
+            out.write,
+            stdin=_chunks(src / "media.tar"),
+        )
+        try:
+            report = json.loads(out.getvalue().decode().strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            said = out.getvalue()[-500:]
+            raise OpsError(f"photo_archive import printed no report: {said}") from None
+        problems = _compare(manifest["media"]["files"], report.pop("sums"), where="storage")
+        if problems:
+            raise OpsError("restore verification failed:\n  " + "\n  ".join(problems[:20]))
+        result["photos"] = report
+        progress(
+            f"photos restored and read back identical: {report['written']} written, "
+            f"{report['unchanged']} already there"
+            + (f"; {report['pruned']} not in the backup deleted (--prune)" if prune else "")
+            + (
+                f"; {report['extra']} files not in the backup left in {_where(storage)} "
+                f"(e.g. {', '.join(report['extra_examples'][:2])}; the media sweep removes "
+                "those no row names)"
+                if report["extra"]
+                else ""
             )
-        elif check["missing"]:
-            progress(
-                f"WARNING: the restored rows name {check['named']} photo files; "
-                f"{check['missing']} of them are not in {_where(storage)} (e.g. "
-                f"{', '.join(check['examples'][:3])}): restore those objects from the "
-                "bucket's versions, or their posts show no photo"
-            )
-        else:
-            progress(
-                f"the restored rows name {check['named']} photo files, all in "
-                f"{_where(storage)} ({check['unnamed']} objects no row names; the media "
-                "sweep removes them)"
-            )
+        )
+    progress("restored database verified: identical to the dump")
+    check = photos_vs_rows(project)
+    result["photos_vs_rows"] = check
+    manifest["restore"] = result
+    if check is None:
+        progress(
+            "the restored rows were not checked against the photos: no upload or app "
+            "task runs (scale them up; the media sweep's log names missing files)"
+        )
+    elif check["missing"]:
+        fix = (
+            "restore those objects from the bucket's versions"
+            if only_db
+            else "they were not in the backup either"
+        )
+        progress(
+            f"WARNING: the restored rows name {check['named']} photo files; "
+            f"{check['missing']} of them are not in {_where(storage)} (e.g. "
+            f"{', '.join(check['examples'][:3])}): {fix}, or their posts show no photo"
+        )
     else:
         progress(
-            "restored data verified: database identical to the dump, "
-            f"{manifest['media']['count']} media files identical"
+            f"the restored rows name {check['named']} photo files, all in "
+            f"{_where(storage)} ({check['unnamed']} stored files no row names; the media "
+            "sweep removes them)"
         )
     return manifest
 
@@ -547,18 +610,18 @@ def describe(manifest: dict) -> str:
     tables = manifest["db"]["tables"]
     interesting = [t for t in sorted(tables) if not t.startswith(("django_", "auth_perm"))]
     out.write("  rows: " + ", ".join(f"{t} {tables[t]}" for t in interesting) + "\n")
+    photos = manifest.get("photos") or {}
     if database_only(manifest):
-        photos = manifest.get("photos") or {}
         out.write(
             f"  photos: NOT in this backup (database only): they are in the S3 bucket "
             f"{photos.get('bucket', '?')!r}, kept by its versioning/replication\n"
         )
     else:
-        out.write(f"  media files: {manifest['media']['count']}\n")
-    check = (manifest.get("restore") or {}).get("bucket_vs_rows")
+        out.write(f"  media files: {manifest['media']['count']} (from {_where(photos)})\n")
+    check = (manifest.get("restore") or {}).get("photos_vs_rows")
     if check:
         out.write(
-            f"  bucket vs rows: {check['named']} photo files named, "
-            f"{check['missing']} missing from the bucket\n"
+            f"  photos vs rows: {check['named']} photo files named, "
+            f"{check['missing']} missing from the storage\n"
         )
     return out.getvalue()

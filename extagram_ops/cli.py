@@ -6,7 +6,8 @@
     extagram-ops scale app=4
     extagram-ops backup /backups/2026-11-28
     extagram-ops backup --verify /backups/2026-11-28
-    extagram-ops restore /backups/2026-11-28 [--force]
+    extagram-ops backup --database-only /backups/2026-11-28  # photos in a bucket: left out
+    extagram-ops restore /backups/2026-11-28 [--force] [--prune] [--database-only]
     extagram-ops swarm-config > stack.yaml   # the swarm stack file (docs/swarm.md)
     extagram-ops --swarm extagram deploy v2  # the same commands on a swarm stack
 
@@ -158,14 +159,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "backup",
-        help="database dump + media files + manifest into DEST",
+        help="database dump + photo files + manifest into DEST",
         description="Consistent database dump (mariadb-dump "
         "--single-transaction inside the db container: writers are never "
-        "locked out; credentials stay in the container), the media files, "
-        "and manifest.json with sha256 checksums, row counts and versions. "
-        "When the photos are in an S3 bucket (EXTAGRAM_S3_BUCKET), the database "
-        "only: the output and the manifest say the photos are not in it (the "
-        "bucket's versioning/replication keeps them: docs/swarm.md). "
+        "locked out; credentials stay in the container), every photo file "
+        "(from the media volume, or from the S3 bucket when EXTAGRAM_S3_BUCKET "
+        "is set: read through the upload container), and manifest.json with "
+        "sha256 checksums, row counts and versions. "
         "With --verify, check an existing backup instead.",
     )
     p.add_argument(
@@ -179,20 +179,40 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="check the backup at DEST (checksums, dump complete) and restore nothing",
     )
+    p.add_argument(
+        "--database-only",
+        action="store_true",
+        help="photos in an S3 bucket only: leave them out (the bucket's versioning keeps "
+        "them; docs/swarm.md); the manifest says so",
+    )
 
     p = sub.add_parser(
         "restore",
         help="restore a backup into the running stack, then verify",
-        description="Check the backup, load the dump and the media files "
-        "into the running stack (refused if it already has users or media, "
-        "unless --force), empty the cache, then verify the restored database "
-        "and every media file against the manifest's checksums. A database-only "
-        "backup (photos in a bucket) restores the database only, into a stack "
-        "whose photos are in a bucket, and reports the photo files its rows name "
-        "that the bucket lacks.",
+        description="Check the backup, load the dump into the running stack "
+        "(refused if it already has users or photos, unless --force), empty the "
+        "cache, verify the database against the dump, then put the photo files "
+        "into the stack's photo storage (the media volume or the S3 bucket, "
+        "whichever the stack uses, whichever the backup came from: missing or "
+        "different files written, each read back against the manifest's sha256; "
+        "files not in the backup are left unless --prune), and report the photo "
+        "files the restored rows name that the storage lacks. A database-only "
+        "backup restores the database only, into a stack whose photos are in a bucket.",
     )
     p.add_argument("path", type=Path, metavar="SRC")
     p.add_argument("--force", action="store_true", help="replace the data of a non-empty stack")
+    p.add_argument(
+        "--prune",
+        action="store_true",
+        help="also delete the stored photo files that the backup does not hold and no "
+        "restored row names (default: leave them; the media sweep removes them later)",
+    )
+    p.add_argument(
+        "--database-only",
+        action="store_true",
+        help="photos in an S3 bucket only: restore the database and leave the bucket as it "
+        "is (the database node lost, the bucket intact: docs/swarm.md)",
+    )
 
     sub.add_parser(
         "swarm-config",
@@ -447,14 +467,16 @@ def cmd_backup(project: Project, args) -> int:
         print(f"OK: {args.path} verified\n" + backups.describe(manifest), end="")
         return 0
     project.require_stack()
-    manifest = backups.backup(project, args.path)
+    manifest = backups.backup(project, args.path, database_only=args.database_only)
     print(f"backup written to {args.path}\n" + backups.describe(manifest), end="")
     return 0
 
 
 def cmd_restore(project: Project, args) -> int:
     with State(project.name).lock():
-        manifest = backups.restore(project, args.path, force=args.force)
+        manifest = backups.restore(
+            project, args.path, args.force, args.prune, database_only_=args.database_only
+        )
     print(f"restored {args.path} into {project.name}\n" + backups.describe(manifest), end="")
     return 0
 

@@ -1,13 +1,14 @@
 """`extagram-ops backup`/`restore` of a stack whose photos are in an S3 bucket.
 
-A backup of such a stack is the database only (the media volume is empty; the bucket's
-versioning/replication keeps the photos): its manifest says so, `--verify` checks it,
-and a restore never mixes the two kinds: a database-only backup goes into a stack whose
-photos are in a bucket, a backup with media files into one whose photos are on the
-volume. Without Docker: a stand-in Project answering `docker inspect` with a container
-environment. The round trip on real containers and a real S3-API server is in
-tests/stack/test_bucket.py (Compose), tests/ops/test_swarm_engine.py (--swarm) and the
-database-node drill of drills/cluster.py.
+A backup of such a stack holds the bucket's photos in media.tar, like a volume's
+(copied through the stack: extagram/core/photo_archive.py, tested against a real S3-API
+server in extagram/core/tests/test_photo_archive.py); `backup --database-only` leaves
+them out, and its manifest says so; `--verify` checks both kinds; a database-only
+backup restores only into a stack whose photos are in a bucket. Without Docker: a
+stand-in Project answering `docker inspect` with a container environment. The round
+trip on real containers and a real S3-API server is in tests/stack/test_bucket.py
+(Compose), tests/ops/test_swarm_engine.py (--swarm) and the database-node drill of
+drills/cluster.py.
 """
 
 import json
@@ -75,10 +76,40 @@ def test_a_backup_with_media_but_no_media_file_in_its_manifest_is_damaged(tmp_pa
         backups.verify(tmp_path / "b")
 
 
-def test_restore_refuses_a_backup_with_media_files_into_a_stack_with_a_bucket(tmp_path):
+def test_a_backup_with_photos_says_where_they_came_from(tmp_path):
+    manifest = make_backup(tmp_path / "b")
+    manifest["photos"] = {"in_backup": True, "storage": "bucket", "bucket": "photos-prod"}
+    (tmp_path / "b" / "manifest.json").write_text(json.dumps(manifest))
+    text = backups.describe(backups.verify(tmp_path / "b"))
+    assert "media files: 2 (from the S3 bucket 'photos-prod')" in text
+    assert "media files: 2 (from the media volume)" in backups.describe(make_backup(tmp_path / "v"))
+
+
+def test_a_backup_naming_a_photo_outside_the_storage_is_damaged(tmp_path):
+    make_backup(tmp_path / "b", media={"../../etc/cron.d/x": b"evil", "ab/cd.jpg": b"j"})
+    with pytest.raises(OpsError, match=r"1 name\(s\) outside the storage, e.g. ../../etc"):
+        backups.verify(tmp_path / "b")
+
+
+def test_backup_database_only_is_refused_for_a_stack_whose_photos_are_on_the_volume(tmp_path):
+    project = FakeProject(["EXTAGRAM_ROLE=upload"])
+    with pytest.raises(OpsError, match="--database-only is for a stack whose photos are in"):
+        backups.backup(project, tmp_path / "b", database_only=True)
+    assert not (tmp_path / "b").exists()
+
+
+def test_restore_of_photos_into_a_bucket_needs_the_upload_service(tmp_path):
+    """A volume's backup may go into a bucket (a migration), through the upload service."""
+
+    class NoUpload(FakeProject):
+        def one(self, service):
+            if service == "upload":
+                raise OpsError("service 'upload' has no running container in 'fake'")
+            return super().one(service)
+
     make_backup(tmp_path / "b")
-    project = FakeProject(["EXTAGRAM_S3_BUCKET=photos-prod"])
-    with pytest.raises(OpsError, match="restore refused.*bucket 'photos-prod'.*media volume"):
+    project = NoUpload(["EXTAGRAM_S3_BUCKET=photos-prod"])
+    with pytest.raises(OpsError, match="go into the S3 bucket 'photos-prod' through the upload"):
         backups.restore(project, tmp_path / "b")
 
 
@@ -124,4 +155,11 @@ def test_the_photo_storage_is_read_from_media_when_upload_and_app_are_scaled_to_
     project = Scaled(["EXTAGRAM_S3_BUCKET=photos-prod"])
     assert backups.photo_bucket(project) == "photos-prod"
     assert project.calls[-1][-1] == "media-id"
-    assert backups.bucket_vs_rows(project) is None
+    assert backups.photos_vs_rows(project) is None
+
+
+def test_restore_database_only_of_a_backup_with_photos_is_refused_into_a_volume_stack(tmp_path):
+    make_backup(tmp_path / "b")
+    project = FakeProject(["EXTAGRAM_ROLE=upload"])
+    with pytest.raises(OpsError, match="--database-only leaves out the photos.*without --data"):
+        backups.restore(project, tmp_path / "b", database_only_=True)

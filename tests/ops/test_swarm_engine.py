@@ -9,12 +9,13 @@ secrets too), each update monitored 5 s instead
 of 20 s to keep the run short. In order, each under load through the edge node: deploy
 (migrate job, then app and upload rolled by the engine) with no failed request; rollback
 in one command; a version whose healthcheck fails is rolled back by the engine, reported
-as a failure, and never answers a request; scale 2 -> 4 -> 2; backup (the database only,
-the photos being in the bucket) and restore through the task containers on their nodes;
+as a failure, and never answers a request; scale 2 -> 4 -> 2; backup (the database and the bucket's
+photos) and restore (into the emptied bucket) through the task containers on their nodes;
 no secret value in service specs, task environments or logs. Without Docker (or root) the
 tests skip; with CI=true that is a failure.
 """
 
+import hashlib
 import json
 import os
 import secrets
@@ -28,6 +29,7 @@ import pytest
 
 from drills.rolling_deploy import BROKEN_DOCKERFILE
 from extagram.testing.cluster import Cluster, ClusterStack, ClusterUnavailable
+from extagram.testing.images import noisy_jpeg
 from extagram.testing.s3server import S3Server
 from extagram_ops.docker import docker
 from extagram_ops.throwaway import REPO, Client
@@ -285,28 +287,50 @@ def test_scale_up_and_down_with_no_failed_request(ops_swarm):
 
 
 def test_backup_and_restore_through_the_task_containers(ops_swarm, tmp_path):
+    server, bucket = ops_swarm.bucket
     client = ops_swarm.https_client()
     kept, later = "kept" + secrets.token_hex(3), "later" + secrets.token_hex(3)
     password = "Correct-Horse-" + secrets.token_hex(6)
     assert client.signup(kept, password).status == 302
+    response = client.post_multipart(
+        "/upload/",
+        {"caption": "backed up", "alt_text": "noise"},
+        {"photo": ("noise.jpg", noisy_jpeg(320, 240, seed=secrets.randbits(32)), "image/jpeg")},
+    )
+    assert response.status == 302, f"upload: {response.status} {response.text[:300]}"
     result, _ = ops(ops_swarm, "backup", str(tmp_path / "b"))
     assert result.returncode == 0, result.stderr[-3000:]
-    # the photos are in the bucket: the backup is the database only, and says so
-    assert "DATABASE ONLY" in result.stderr and "photos: NOT in this backup" in result.stdout
+    # the photos are in the bucket: read through the upload task into media.tar
+    assert f"copying the photo files from the S3 bucket {bucket!r}" in result.stderr
     manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
-    assert manifest["contents"] == "database" and "media.tar" not in manifest["files"]
-    assert manifest["photos"]["bucket"] == ops_swarm.env["EXTAGRAM_S3_BUCKET"]
+    assert manifest["contents"] == "database+media" and "media.tar" in manifest["files"]
+    assert manifest["photos"]["bucket"] == bucket
+    s3 = server.client()
+    objects = {
+        key: hashlib.sha256(s3.get_object(Bucket=bucket, Key=key)["Body"].read()).hexdigest()
+        for key in server.keys(bucket)
+    }
+    prefix = f"{ops_swarm.env['EXTAGRAM_S3_PREFIX']}/"
+    assert {prefix + n: h for n, h in manifest["media"]["files"].items()} == objects
+    # the loss: the objects gone, an account made after the backup
+    for key in objects:
+        s3.delete_object(Bucket=bucket, Key=key)
     assert ops_swarm.https_client().signup(later, password).status == 302
     result, took = ops(ops_swarm, "restore", str(tmp_path / "b"), "--force")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "restoring the database; the photos stay in" in result.stderr
+    assert f"{len(objects)} written, 0 already there" in result.stderr, result.stderr[-2000:]
     assert "photo files, all in the S3 bucket" in result.stderr, result.stderr[-2000:]
+    after = {
+        key: hashlib.sha256(s3.get_object(Bucket=bucket, Key=key)["Body"].read()).hexdigest()
+        for key in server.keys(bucket)
+    }
+    assert after == objects, "the bucket's photos did not come back identical"
     names = ops_swarm.manage(
         "from django.contrib.auth import get_user_model\n"
         "print(' '.join(get_user_model().objects.values_list('username', flat=True)))"
     ).split()
     assert kept in names and later not in names, names
-    RESULTS.append(f"swarm ops: restore took {took:.1f}s")
+    RESULTS.append(f"swarm ops: restore with {len(objects)} photo objects took {took:.1f}s")
 
 
 def test_no_secret_value_in_specs_task_environments_or_logs(ops_swarm):

@@ -9,13 +9,15 @@ upload puts exactly the post's objects in the bucket (nothing on the media volum
 media tier answers the photo from the bucket (same bytes, immutable caching, the tier's
 CSP and nosniff, no S3 headers), a missing photo is a 404, and deleting the post removes
 its objects and the photo is a 404 again within the caches' bounds. `extagram-ops backup`
-of that stack is the database only (its output and manifest say so) and `restore` of it
-loads the database only, leaving the bucket as it is and checking the rows against it.
+of that stack holds the bucket's objects (read through the upload container); after every
+object is deleted, `restore` puts them back byte-identical and checks the rows against
+them; `backup --database-only` leaves them out and its restore leaves the bucket as it is.
 
 Own stack (project `extagram-buckettest-<pid>`), not the session one: the storage is
 chosen at start. Run time on the CI machine: see the "bucket stack" lines of the report.
 """
 
+import hashlib
 import json
 import os
 import re
@@ -234,9 +236,17 @@ def _usernames(stack):
     return set(out.split())
 
 
-def test_a_backup_is_the_database_only_and_its_restore_leaves_the_photos_in_the_bucket(
-    bucket_stack, tmp_path
-):
+def _sha256s(server, bucket):
+    """{storage name: sha256} of every object in the bucket (the key prefix left off)."""
+    client = server.client()
+    sums = {}
+    for key in server.keys(bucket):
+        body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        sums[key.removeprefix(f"{KEY_PREFIX}/")] = hashlib.sha256(body).hexdigest()
+    return sums
+
+
+def test_a_backup_holds_the_bucket_s_photos_and_a_restore_puts_them_back(bucket_stack, tmp_path):
     stack, server, bucket = bucket_stack
     client = stack.client()
     password = "Correct-Horse-" + secrets.token_hex(6)
@@ -250,36 +260,57 @@ def test_a_backup_is_the_database_only_and_its_restore_leaves_the_photos_in_the_
     assert response.status == 302, f"upload: {response.status} {response.text[:300]}"
     pk = int(re.search(r"/p/(\d+)/", response.location).group(1))
     names = _post_names(stack, pk)
+    in_bucket = _sha256s(server, bucket)
+    assert names <= set(in_bucket)
 
     started = time.monotonic()
     made = _ops(stack, tmp_path / "state", "backup", str(tmp_path / "b"))
     assert made.returncode == 0, made.stderr[-3000:]
-    REPORT.append(f"bucket stack: database-only backup {time.monotonic() - started:.1f}s")
-    assert "DATABASE ONLY" in made.stderr and repr(bucket) in made.stderr
-    assert "photos: NOT in this backup" in made.stdout
-    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["db.sql.gz", "manifest.json"]
+    took = time.monotonic() - started
+    REPORT.append(f"bucket stack: backup with the bucket's photos {took:.1f}s")
+    assert f"copying the photo files from the S3 bucket {bucket!r}" in made.stderr
+    assert f"media files: {len(in_bucket)} (from the S3 bucket {bucket!r}" in made.stdout
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == [
+        "db.sql.gz",
+        "manifest.json",
+        "media.tar",
+    ]
     manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
-    assert manifest["contents"] == "database"
-    assert manifest["photos"]["bucket"] == bucket and manifest["photos"]["in_backup"] is False
-    assert "media.tar" not in manifest["files"]
+    assert manifest["contents"] == "database+media"
+    assert manifest["photos"]["in_backup"] is True and manifest["photos"]["bucket"] == bucket
+    assert manifest["media"]["files"] == in_bucket  # the same sha256 as the bucket's bytes
     checked = _ops(stack, tmp_path / "state", "backup", "--verify", str(tmp_path / "b"))
     assert checked.returncode == 0, checked.stderr
 
-    # after the backup: another account, and the photo's objects must survive the restore
+    # the loss: every object gone, and an account made after the backup
     assert stack.client().signup(later, password).status == 302
-    objects = server.keys(bucket)
+    s3 = server.client()
+    for key in server.keys(bucket):
+        s3.delete_object(Bucket=bucket, Key=key)
     started = time.monotonic()
     restored = _ops(stack, tmp_path / "state", "restore", str(tmp_path / "b"), "--force")
+    assert restored.returncode == 0, restored.stderr[-3000:]
+    REPORT.append(f"bucket stack: restore into the bucket {time.monotonic() - started:.1f}s")
+    assert f"{len(in_bucket)} written, 0 already there" in restored.stderr, restored.stderr[-2000:]
+    assert f"name {len(names)} photo files, all in" in restored.stderr, restored.stderr[-2000:]
+    assert "photos vs rows: " in restored.stdout
+    assert _sha256s(server, bucket) == in_bucket, "the photos did not come back identical"
+    users = _usernames(stack)
+    assert kept in users and later not in users, users
+    page = stack.client().get(f"/p/{pk}/")
+    assert page.status == 200
+    assert stack.client().get(PHOTO_SRC.search(page.text).group(1)).status == 200
+
+    # --database-only: for frequent backups of a big bucket; its restore leaves the bucket
+    made = _ops(stack, tmp_path / "state", "backup", "--database-only", str(tmp_path / "d"))
+    assert made.returncode == 0, made.stderr[-3000:]
+    assert "NOT in this backup" in made.stderr and "photos: NOT in this backup" in made.stdout
+    assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["db.sql.gz", "manifest.json"]
+    assert json.loads((tmp_path / "d" / "manifest.json").read_text())["contents"] == "database"
+    started = time.monotonic()
+    restored = _ops(stack, tmp_path / "state", "restore", str(tmp_path / "d"), "--force")
     assert restored.returncode == 0, restored.stderr[-3000:]
     REPORT.append(f"bucket stack: database-only restore {time.monotonic() - started:.1f}s")
     assert "restoring the database; the photos stay in" in restored.stderr
     assert f"name {len(names)} photo files, all in" in restored.stderr, restored.stderr[-2000:]
-    assert "bucket vs rows: " in restored.stdout
-
-    users = _usernames(stack)
-    assert kept in users and later not in users, users
-    assert server.keys(bucket) == objects, "the restore touched the bucket"
-    page = stack.client().get(f"/p/{pk}/")
-    assert page.status == 200
-    photo = PHOTO_SRC.search(page.text).group(1)
-    assert stack.client().get(photo).status == 200
+    assert _sha256s(server, bucket) == in_bucket, "a database-only restore touched the bucket"

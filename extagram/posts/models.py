@@ -23,18 +23,28 @@ class PostQuerySet(models.QuerySet):
     def page_before(self, cursor, size):
         """One keyset page, newest first: posts with id < cursor, plus whether more exist.
 
-        Two indexed statements: the page's ids (this queryset's filter, newest first,
-        read from the primary key or the (author, -id) index and stopped at size + 1),
-        then those posts with their authors. Not one join: with thousands of members,
-        MariaDB's optimizer starts that join from auth_user and sorts every post
-        (250 ms a page at 100,000 posts and 10,000 members, docs/performance.md).
+        Two indexed statements: the page's ids (page_ids), then those posts with their
+        authors (in_id_order). Not one join: with thousands of members, MariaDB's
+        optimizer starts that join from auth_user and sorts every post (250 ms a page at
+        100,000 posts and 10,000 members, docs/performance.md).
         """
+        ids = self.page_ids(cursor, size)
+        return Post.objects.in_id_order(ids[:size]), len(ids) > size
+
+    def page_ids(self, cursor, size):
+        """The ids of this queryset's posts with id < cursor (None: from the newest),
+        newest first, at most size + 1 of them (the last says whether more exist): one
+        statement read from the primary key or the (author, -id) index."""
         ids = self.order_by("-id")
         if cursor is not None:
             ids = ids.filter(id__lt=cursor)
-        ids = list(ids.values_list("id", flat=True)[: size + 1])
-        rows = Post.objects.select_related("author__profile").in_bulk(ids[:size])
-        return [rows[i] for i in ids[:size] if i in rows], len(ids) > size
+        return list(ids.values_list("id", flat=True)[: size + 1])
+
+    def in_id_order(self, ids):
+        """The posts with these ids, with their authors and profiles, in the order of
+        `ids` (a list); ids with no post (deleted meanwhile) are left out. One statement."""
+        rows = self.select_related("author__profile").in_bulk(ids)
+        return [rows[i] for i in ids if i in rows]
 
     def using_file(self, name):
         """Posts whose photo is stored under `name` (any size or format); indexed."""

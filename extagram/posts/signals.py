@@ -7,9 +7,13 @@ are covered too.
 from django.db import transaction
 from django.db.models import F
 from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from .models import Comment, Like, Post, StoredFile
+
+# Sent (sender=Post) by code that inserts posts with bulk_create, which sends no post_save
+# (seed_posts): what follows each new post (extagram.social's home feeds) listens to both.
+posts_added_in_bulk = Signal()
 
 
 def _bump(post_id, field, delta):

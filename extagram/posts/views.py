@@ -34,11 +34,12 @@ def request_cursor(request):
     return int(raw)
 
 
-def feed_page(request, posts, template, context):
-    """One page of `posts` (a queryset with page_before) rendered with `template` (only
-    the cards with ?fragment=1), `context` plus posts, cards and next_cursor; a 400 for
-    a bad `before` (request_cursor). Shared by the feeds here and in extagram.social."""
-    page, has_more = posts.page_before(request_cursor(request), settings.FEED_PAGE_SIZE)
+def feed_page(request, page_before, template, context):
+    """One page of posts rendered with `template` (only the cards with ?fragment=1),
+    `context` plus posts, cards and next_cursor; a 400 for a bad `before`
+    (request_cursor). `page_before(cursor, size)` reads the page, as
+    PostQuerySet.page_before does. Shared by the feeds here and in extagram.social."""
+    page, has_more = page_before(request_cursor(request), settings.FEED_PAGE_SIZE)
     Like.mark_liked(request.user, page)
     context.update(
         posts=page,
@@ -57,7 +58,7 @@ def feed(request):
         from extagram.social.views import home
 
         return home(request)
-    return feed_page(request, Post.objects.all(), "posts/feed.html", {})
+    return feed_page(request, Post.objects.page_before, "posts/feed.html", {})
 
 
 @shared_cache_for_visitors
@@ -77,7 +78,7 @@ def profile(request, username):
         "grid": True,
         **follow_context(request, owner),
     }
-    return feed_page(request, posts, "posts/profile.html", context)
+    return feed_page(request, posts.page_before, "posts/profile.html", context)
 
 
 @shared_cache_for_visitors

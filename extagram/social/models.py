@@ -4,9 +4,11 @@ Everything here points at the posts and accounts apps; nothing there points back
 except the feed view asking `home_posts` for a member's home feed.
 """
 
+import secrets
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -105,6 +107,71 @@ def home_posts(user):
     docs/performance.md.
     """
     return all_posts().filter(Q(author__in=Follow.objects.followed_ids(user)) | Q(author=user))
+
+
+# The first page of a member's home feed is its most seen page, and its ids statement is
+# the one part of it that costs more than Explore's: the primary key read backwards until
+# 13 posts by followed authors turn up (~1,500 rows at 100,000 posts), plus building the
+# filter (docs/performance.md, "The home feed's first page"). So its ids are cached, valid
+# while two stamps are unchanged: every member's (a post added or removed anywhere) and the
+# member's own (their follows changed). A stamp is replaced, never counted up, so two
+# changes at once cannot cancel out, and it is replaced at once *and* when the transaction
+# commits, so a feed read between the two is not kept as current.
+HOME_POSTS_STAMP_KEY = "home:stamp:posts"
+# How long cached ids may be used at most, whatever the stamps say: bounds what a change
+# that bypasses the signals (a bulk insert that does not call home_feeds_changed) can hide.
+HOME_IDS_SECONDS = 10 * 60
+
+
+def _follows_stamp_key(user_id):
+    return f"home:stamp:follows:{user_id}"
+
+
+def _home_ids_key(user_id, size):
+    return f"home:ids:{user_id}:{size}"
+
+
+def home_feeds_changed(user_id=None):
+    """Mark cached home feeds out of date: every member's (a post was added or removed;
+    `user_id` None) or one member's (`user_id` followed or unfollowed someone)."""
+    key = HOME_POSTS_STAMP_KEY if user_id is None else _follows_stamp_key(user_id)
+
+    def replace_stamp():
+        cache.set(key, secrets.token_hex(8), None)
+
+    replace_stamp()
+    transaction.on_commit(replace_stamp)
+
+
+def home_page(user, cursor, size):
+    """`user`'s home feed before `cursor` as PostQuerySet.page_before gives it: (up to
+    `size` posts newest first, whether more exist).
+
+    The first page (cursor None) reads its ids from the cache when they are current (see
+    HOME_POSTS_STAMP_KEY): one cache round trip instead of the ids statement. Any cache
+    failure (Redis unreachable) falls back to the statement.
+    """
+    if cursor is not None:
+        return home_posts(user).page_before(cursor, size)
+    ids_key, follows_key = _home_ids_key(user.pk, size), _follows_stamp_key(user.pk)
+    found = cache.get_many([HOME_POSTS_STAMP_KEY, follows_key, ids_key])
+    stamps = (found.get(HOME_POSTS_STAMP_KEY), found.get(follows_key))
+    cached = found.get(ids_key)
+    if cached is not None and None not in stamps and cached[0] == stamps:
+        ids = cached[1]
+        posts = Post.objects.in_id_order(ids[:size])
+        if len(posts) == len(ids[:size]):  # else a post went without its stamp: re-read
+            return posts, len(ids) > size
+    if None in stamps:  # a first start, or evicted: stamps to keep the ids against
+        for key, stamp in zip((HOME_POSTS_STAMP_KEY, follows_key), stamps, strict=True):
+            if stamp is None:
+                cache.add(key, secrets.token_hex(8), None)
+        found = cache.get_many([HOME_POSTS_STAMP_KEY, follows_key])
+        stamps = (found.get(HOME_POSTS_STAMP_KEY), found.get(follows_key))
+    ids = home_posts(user).page_ids(None, size)
+    if None not in stamps:
+        cache.set(ids_key, (stamps, ids), HOME_IDS_SECONDS)
+    return Post.objects.in_id_order(ids[:size]), len(ids) > size
 
 
 class Notification(models.Model):

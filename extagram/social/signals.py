@@ -10,8 +10,9 @@ from django.dispatch import receiver
 
 from extagram.accounts.models import Profile
 from extagram.posts.models import Comment, Like, Post
+from extagram.posts.signals import posts_added_in_bulk
 
-from .models import Follow, Notification, PostTag, SearchName, Tag
+from .models import Follow, Notification, PostTag, SearchName, Tag, home_feeds_changed
 from .text import canonical_tag, mentions_in, tags_in
 
 
@@ -111,3 +112,28 @@ def keep_search_name(sender, instance, raw=False, **kwargs):
         SearchName.objects.update_or_create(user_id=instance.user_id, defaults={"key": key})
     else:
         SearchName.objects.filter(user_id=instance.user_id).delete()
+
+
+@receiver(post_save, sender=Post)
+def post_added(sender, instance, created, raw=False, **kwargs):
+    """A new post may belong in anyone's home feed (its author's followers', its own)."""
+    if created and not raw:
+        home_feeds_changed()
+
+
+@receiver(post_delete, sender=Post)
+def post_removed(sender, instance, **kwargs):
+    home_feeds_changed()
+
+
+@receiver(posts_added_in_bulk, sender=Post)
+def posts_added(sender, **kwargs):
+    home_feeds_changed()
+
+
+@receiver(post_save, sender=Follow)
+@receiver(post_delete, sender=Follow)
+def follows_changed(sender, instance, raw=False, **kwargs):
+    """The follower's home feed now reads other authors (a new follow or an unfollow)."""
+    if not raw:
+        home_feeds_changed(instance.follower_id)

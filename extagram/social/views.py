@@ -1,3 +1,5 @@
+from functools import partial
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -29,7 +31,7 @@ from .models import (
     SearchName,
     Tag,
     all_posts,
-    home_posts,
+    home_page,
     prefix_filter,
     tagged_page,
 )
@@ -153,13 +155,14 @@ def home(request):
     When it is empty, it suggests accounts (evaluated only then, by the template).
     """
     context = {"suggestions": lambda: suggested_accounts(request.user)}
-    return feed_page(request, home_posts(request.user), "social/home.html", context)
+    page_before = partial(home_page, request.user)
+    return feed_page(request, page_before, "social/home.html", context)
 
 
 @shared_cache_for_visitors
 def explore(request):
     """Everyone's posts, newest first (the site's global feed)."""
-    return feed_page(request, all_posts(), "social/explore.html", {})
+    return feed_page(request, all_posts().page_before, "social/explore.html", {})
 
 
 @shared_cache_for_visitors

@@ -12,6 +12,7 @@ from django.db.models.functions import Coalesce
 from extagram.accounts.models import Profile
 from extagram.core.management.commands.load_demo import demo_picture
 from extagram.posts.models import CAPTION_MAX, PHOTO_FIELDS, Comment, Like, Post
+from extagram.posts.signals import posts_added_in_bulk
 from extagram.uploads.images import process_photo
 
 CAPTION = "Post #{n:06d} - sunset over the harbour with my friends & coffee <3 #extagram #tbt"
@@ -217,6 +218,7 @@ class Command(BaseCommand):
                 )
             with transaction.atomic():
                 Post.objects.bulk_create(rows)
+                posts_added_in_bulk.send(sender=Post)
             created += size
             self.stdout.write(f"  {existing + created} posts", ending="\r")
             self.stdout.flush()

@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
 from extagram.posts.models import Post
-from extagram.social.models import Follow, Notification, PostTag, Tag
+from extagram.social.models import Follow, Notification, PostTag, Tag, home_feeds_changed
 from extagram.social.text import tags_in
 
 INSERT_BATCH = 5000
@@ -66,6 +66,7 @@ class Command(BaseCommand):
         follows = self._follows(rng, ids, min_follows, max_follows, stars, star_share)
         tagged = self._tags()
         notified = self._notifications(rng, ids)
+        home_feeds_changed()  # the follows went in with bulk_create: no signals
         self._analyze()
         self.stdout.write(
             f"Social shape: {len(ids)} members, {follows} new follows "

@@ -11,12 +11,15 @@ its URLconf and every view, the upload pipeline, gunicorn with our config, the
 management commands the migrate service runs, the secrets-init script), so the list
 follows the code by itself.
 
-Usage: python compile_stdlib.py GUNICORN_CONF SECRETS_INIT
+Usage: python compile_stdlib.py [--into ROOT] GUNICORN_CONF SECRETS_INIT
+With --into, each .pyc is written under ROOT at the path it has in the file system
+(ROOT/usr/lib/python3.13/__pycache__/...), for the image's second layer; without, in place.
 Needs the settings environment of collectstatic (SECRET_KEY, EXTAGRAM_ENV ...).
 Prints "N stdlib modules imported, M compiled (K bytes)". Raises whatever an import or
 a compilation raises: a module that cannot be compiled here would fail in the image too.
 """
 
+import argparse
 import importlib
 import importlib.util
 import os
@@ -51,9 +54,10 @@ def import_what_the_processes_import(gunicorn_conf, secrets_init):
     return views
 
 
-def compile_missing(stdlib):
+def compile_missing(stdlib, into=""):
     """Write the bytecode (timestamp-checked, as Python would) of every imported module
-    under `stdlib` that has none; (modules under stdlib, compiled, bytes written)."""
+    under `stdlib` that has none, at its place under the root `into` (a path prefix; ""
+    is in place); (modules under stdlib, compiled, bytes written)."""
     imported = compiled = written = 0
     for module in list(sys.modules.values()):
         source = getattr(module, "__file__", None) or ""
@@ -62,16 +66,22 @@ def compile_missing(stdlib):
         imported += 1
         cached = importlib.util.cache_from_source(source)
         if not os.path.exists(cached):
-            py_compile.compile(source, cfile=cached, doraise=True)
+            target = into + cached
+            py_compile.compile(source, cfile=target, doraise=True)
             compiled += 1
-            written += os.path.getsize(cached)
+            written += os.path.getsize(target)
     return imported, compiled, written
 
 
 def main():
-    gunicorn_conf, secrets_init = sys.argv[1:3]
-    import_what_the_processes_import(gunicorn_conf, secrets_init)
-    imported, compiled, written = compile_missing(sysconfig.get_path("stdlib"))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--into", default="", help="root to write the .pyc files under")
+    parser.add_argument("gunicorn_conf")
+    parser.add_argument("secrets_init")
+    args = parser.parse_args()
+    import_what_the_processes_import(args.gunicorn_conf, args.secrets_init)
+    into = args.into.rstrip("/")
+    imported, compiled, written = compile_missing(sysconfig.get_path("stdlib"), into)
     print(f"{imported} stdlib modules imported, {compiled} compiled ({written} bytes)")
 
 

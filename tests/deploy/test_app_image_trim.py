@@ -4,10 +4,13 @@ offers: it deletes every other language's catalogues from the installed packages
 must be added there too, or the image would show it Django's and allauth's strings in
 English.
 
-Its last stage starts FROM scratch and copies the trimmed file system of the stage
-before it (slim), so deleting what the base image ships for installing software makes the
-image smaller; a FROM scratch stage inherits no environment, so the app stage restates
-the runtime stage's, and a variable added there must be added to the app stage too."""
+Its last stage starts FROM scratch and copies the file system of the stage that deletes
+what the base image ships for installing software (slim), so the deletions make the
+image smaller, then what the runtime stage adds to it (source, static files, bytecode) as
+a second layer: slim is built from nothing in the app's source, so an app-only change
+leaves the first layer as it was. A FROM scratch stage inherits no environment, so the
+app stage restates the runtime stage's: a variable added there must be added to the app
+stage too."""
 
 import re
 from pathlib import Path
@@ -53,16 +56,38 @@ def env_names(instructions):
     }
 
 
-def test_the_app_stage_is_the_trimmed_file_system_as_one_layer():
+def test_the_app_stage_is_the_trimmed_file_system_then_the_apps_own_files():
     app = stages()["app"]
-    assert app[0] == "FROM scratch AS app"
-    assert app[1] == "COPY --from=slim / /"
-    assert not [i for i in app if i.startswith(("RUN ", "COPY ", "ADD "))][1:]
+    assert app[:3] == [
+        "FROM scratch AS app",
+        "COPY --from=slim / /",
+        "COPY --from=runtime /build/layer/ /",
+    ]
+    assert not [i for i in app if i.startswith(("RUN ", "COPY ", "ADD "))][2:]
+
+
+def test_the_first_layer_is_built_from_nothing_in_the_apps_source():
+    every = stages()
+    chain, stage = [], "slim"
+    while stage in every:
+        chain.append(stage)
+        stage = every[stage][0].split()[1]
+    assert chain == ["slim", "deps", "python-base"]
+    from_context = [
+        instruction
+        for name in chain
+        for instruction in every[name]
+        if instruction.startswith(("COPY ", "ADD "))
+        and "--from=" not in instruction
+        or "type=bind" in instruction
+        and "from=" not in instruction
+    ]
+    assert from_context == []
 
 
 def test_the_app_stage_restates_every_variable_the_runtime_stage_sets():
     every = stages()
-    runtime = env_names(every["python-base"]) | env_names(every["runtime"])
+    runtime = set().union(*(env_names(every[name]) for name in ("python-base", "deps", "runtime")))
     needed = {name for name in runtime if not name.startswith("PIP_")}
     assert "DJANGO_SETTINGS_MODULE" in needed, runtime
     assert needed - env_names(every["app"]) == set()

@@ -5,8 +5,8 @@ Python images ship the standard library without bytecode (the official ones dele
 .pyc, Debian's python compiles only part of it), and the app's root file system is
 read-only, so every process compiled about a hundred stdlib modules in memory at each
 start: 0.17 s of CPU of the 0.6 s it took to import the app (measured in the image:
-docs/performance.md, "The app image"). Compiling them all would add 6.4 MB; this compiles
-only what the processes import, found by importing what they import (the WSGI app with
+docs/performance.md, "The app image"). Compiling them all would add about 6.5 MB; this
+compiles only what the processes import, found by importing what they import (the WSGI app with
 its URLconf and every view, the upload pipeline, gunicorn with our config, the
 management commands the migrate service runs, the secrets-init script), so the list
 follows the code by itself.

@@ -12,6 +12,7 @@ import ipaddress
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import tempfile
 from dataclasses import asdict, dataclass, field
@@ -175,6 +176,35 @@ def parse(stdout, command=""):
         error_detail=detail,
         bytes=d["bytes"],
         command=command,
+    )
+
+
+def combine(results):
+    """One Result for loads of the same page run apart (a list of Results, at least one):
+    requests, seconds, bytes and errors added up, req/s from the sums, mean weighted by
+    requests; the percentiles of the runs cannot be merged exactly, so p50 is the median
+    of the runs' p50s and p90, p99 and max the highest of the runs' (an upper bound)."""
+    requests = sum(r.requests for r in results)
+    seconds = sum(r.seconds for r in results)
+    detail = {}
+    for r in results:
+        for kind, count in r.error_detail.items():
+            detail[kind] = detail.get(kind, 0) + count
+    return Result(
+        requests=requests,
+        seconds=round(seconds, 2),
+        rps=round(requests / seconds, 1) if seconds else 0.0,
+        p50_ms=statistics.median(r.p50_ms for r in results),
+        p90_ms=max(r.p90_ms for r in results),
+        p99_ms=max(r.p99_ms for r in results),
+        max_ms=max(r.max_ms for r in results),
+        mean_ms=round(sum(r.mean_ms * r.requests for r in results) / requests, 3)
+        if requests
+        else 0.0,
+        errors=sum(detail.values()),
+        error_detail=detail,
+        bytes=sum(r.bytes for r in results),
+        command=" ; ".join(dict.fromkeys(r.command for r in results)),
     )
 
 

@@ -144,3 +144,70 @@ def test_the_proxy_log_lines_of_5xx_answers_are_told_apart_from_the_rest():
     kill = "app-1  | [2026-11-30 07:30:25 +0000] [1] [ERROR] Worker (pid:42) was sent SIGKILL!"
     assert APP_ERROR.search(kill)
     assert not APP_ERROR.search('app-1  | 10.0.1.2 "GET /explore/ HTTP/1.0" 200')
+
+
+def _round(requests, seconds, p50, p99, errors=None):
+    return wrk.Result(
+        requests=requests,
+        seconds=seconds,
+        rps=requests / seconds,
+        p50_ms=p50,
+        p90_ms=p99 * 0.8,
+        p99_ms=p99,
+        max_ms=p99 * 1.5,
+        mean_ms=p50,
+        errors=sum((errors or {}).values()),
+        error_detail=errors or {},
+        bytes=requests * 1000,
+        command="wrk ...",
+    )
+
+
+def test_rounds_of_one_page_combine_into_one_row():
+    rounds = [
+        _round(200, 2.0, 10, 50),
+        _round(100, 2.0, 30, 90, {"timeout": 1}),
+        _round(300, 2.0, 20, 40),
+    ]
+    combined = wrk.combine(rounds)
+    assert (combined.requests, combined.seconds, combined.rps) == (600, 6.0, 100.0)
+    assert combined.p50_ms == 20  # the median round's
+    assert combined.p99_ms == 90  # the worst round's: an upper bound, never understated
+    assert combined.errors == 1 and combined.error_detail == {"timeout": 1}
+    assert combined.mean_ms == round((200 * 10 + 100 * 30 + 300 * 20) / 600, 3)
+
+
+def test_case_10_interleaves_the_pages_in_rounds(monkeypatch):
+    """Every page gets its share of each round, the order rotating, so home and Explore
+    meet the same machine load."""
+    from bench import run
+
+    order = []
+
+    def fake_run(load, seconds, **kwargs):
+        order.append((load.url, seconds))
+        return _round(10, seconds, 5, 9)
+
+    class Member:
+        def get(self, path):
+            return type("R", (), {"status": 200, "text": "csrfmiddlewaretoken"})()
+
+    bench = run.Bench.__new__(run.Bench)
+    bench.p = {"duration": 10, "social_duration": 10}
+    bench.sessions = ("sessionid=s0",)
+    bench.member_client = Member()
+    bench.load_target = lambda path: (f"http://127.0.0.1:1{path}", {})
+    rows = []
+    bench.report = type("Report", (), {"add": lambda self, *a, **k: rows.append((a, k))})()
+    monkeypatch.setattr(run.wrk, "run", fake_run)
+    bench.case_social(100)
+
+    pages = [path for _name, path in SOCIAL_PAGES]
+    warm_ups, measured = order[: len(pages)], order[len(pages) :]
+    assert [url.split(":1", 1)[1] for url, _s in warm_ups] == pages
+    assert len(measured) == run.SOCIAL_ROUNDS * len(pages)
+    assert {seconds for _url, seconds in measured} == {10 // run.SOCIAL_ROUNDS}
+    firsts = [measured[i * len(pages)][0].split(":1", 1)[1] for i in range(run.SOCIAL_ROUNDS)]
+    assert firsts == pages[: run.SOCIAL_ROUNDS]  # each round starts with the next page
+    assert [a[1] for a, _k in rows] == [name for name, _path in SOCIAL_PAGES]
+    assert all(a[2].requests == 10 * run.SOCIAL_ROUNDS for a, _k in rows)

@@ -477,4 +477,7 @@ def test_tls_redirects_and_django_sees_https_and_the_host(stack):
         assert all(c.secure for c in client.cookies if c.name in ("sessionid", "csrftoken"))
         assert f">{name}<" in client.get("/").text
     finally:
+        # back to plain HTTP for the tests after this one (whatever order they run in)
         stack.env["EXTAGRAM_TLS"] = "false"
+        stack.compose("up", "-d")
+        stack.wait_healthy()

@@ -131,18 +131,24 @@ def start_gunicorn(tmp_path, **env):
     return server, port
 
 
+def slow_request_in_background(port):
+    """Start GET /slow (3 s) in a thread; returns (thread, {"status": ...} once answered)."""
+    answer = {}
+
+    def slow_request():
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+        connection.request("GET", "/slow")
+        answer["status"] = connection.getresponse().status
+
+    thread = threading.Thread(target=slow_request)
+    thread.start()
+    return thread, answer
+
+
 def test_a_stopping_replica_refuses_new_connections_but_finishes_requests_in_flight(tmp_path):
     server, port = start_gunicorn(tmp_path)
     try:
-        in_flight = {}
-
-        def slow_request():
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
-            connection.request("GET", "/slow")
-            in_flight["status"] = connection.getresponse().status
-
-        thread = threading.Thread(target=slow_request)
-        thread.start()
+        thread, in_flight = slow_request_in_background(port)
         time.sleep(0.5)
         server.send_signal(signal.SIGTERM)
         time.sleep(0.5)
@@ -158,18 +164,11 @@ def test_a_stopping_replica_refuses_new_connections_but_finishes_requests_in_fli
 def test_a_lame_duck_replica_keeps_serving_new_connections_then_refuses_them(tmp_path):
     server, port = start_gunicorn(tmp_path, GUNICORN_LAME_DUCK_SECONDS="2")
     try:
-        in_flight = {}
-
-        def slow_request():
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
-            connection.request("GET", "/slow")
-            in_flight["status"] = connection.getresponse().status
-
         stopped_at = time.monotonic()
         server.send_signal(signal.SIGTERM)
         time.sleep(0.5)
-        thread = threading.Thread(target=slow_request)
-        thread.start()  # sent during the lame-duck period: outlives it, still answered
+        # sent during the lame-duck period: it outlives the period and is still answered
+        thread, in_flight = slow_request_in_background(port)
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
         connection.request("GET", "/")
         assert connection.getresponse().status == 200

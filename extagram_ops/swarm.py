@@ -155,6 +155,31 @@ NO_UPDATE_AFTER = 15
 LIVE_TASK = {"new", "pending", "assigned", "accepted", "preparing", "ready", "starting", "running"}
 
 
+def constraint_met(node: dict, constraint: str) -> bool:
+    """Whether a `docker node inspect` node meets a placement constraint such as
+    'node.labels.extagram.app==true' (Docker's syntax: KEY==VALUE or KEY!=VALUE). Keys
+    other than node.labels.*, node.role, node.hostname and node.id count as met."""
+    for op in ("==", "!="):
+        key, sep, value = constraint.partition(op)
+        if sep:
+            break
+    else:
+        return True
+    key, value = key.strip(), value.strip()
+    spec = node.get("Spec") or {}
+    if key.startswith("node.labels."):
+        actual = (spec.get("Labels") or {}).get(key.removeprefix("node.labels."))
+    elif key == "node.role":
+        actual = spec.get("Role")
+    elif key == "node.hostname":
+        actual = (node.get("Description") or {}).get("Hostname")
+    elif key == "node.id":
+        actual = node.get("ID")
+    else:
+        return True
+    return (actual == value) == (op == "==")
+
+
 def image_tag(image: str) -> str:
     """The tag of an image reference: 'reg:5000/extagram/app:v2@sha256:..' -> 'v2' ('' if
     it has none)."""
@@ -357,6 +382,46 @@ class SwarmStack(Project):
             self.engine_of[c.id] = host
         return running[0] if running else None
 
+    def nodes(self) -> list[dict]:
+        """`docker node inspect` of every node of the swarm."""
+        ids = self.docker("node", "ls", "-q").stdout.split()
+        return json.loads(self.docker("node", "inspect", *ids).stdout) if ids else []
+
+    def room(self, service: dict) -> tuple[int, int, int] | None:
+        """(tasks, per node, nodes): how many tasks of the service the scheduler can run at
+        once when its placement has `max_replicas_per_node`, i.e. that limit times the
+        ready, active nodes its constraints allow; None when there is no such limit.
+        Constraints this does not read (anything but `node.labels.*`, `node.role`,
+        `node.hostname`, `node.id` with == or !=) are taken as met, so it never refuses
+        on a guess."""
+        placement = service["Spec"]["TaskTemplate"].get("Placement") or {}
+        per_node = placement.get("MaxReplicas") or 0
+        if not per_node:
+            return None
+        eligible = [
+            node
+            for node in self.nodes()
+            if (node.get("Status") or {}).get("State") == "ready"
+            and (node.get("Spec") or {}).get("Availability") == "active"
+            and all(constraint_met(node, c) for c in placement.get("Constraints") or [])
+        ]
+        return per_node * len(eligible), per_node, len(eligible)
+
+    def check_room(self, short: str, service: dict, replicas: int, what: str) -> None:
+        """OpsError, before anything changes, when `replicas` tasks of the service could
+        not all be scheduled (room()): the engine would leave the rest pending without an
+        end (a start-first update then never finishes)."""
+        room = self.room(service)
+        if room is None or replicas <= room[0]:
+            return
+        variable = {"app": "EXTAGRAM_APP_MAX_PER_NODE", "upload": "EXTAGRAM_UPLOAD_MAX_PER_NODE"}
+        raise OpsError(
+            f"{self.service_name(short)}: {what} needs {replicas} tasks at once, but at most "
+            f"{room[1]} per node on {room[2]} eligible node(s) fit {room[0]}: raise "
+            f"max_replicas_per_node ({variable.get(short, 'the stack file')}) and "
+            "`docker stack deploy` again, add a node, or run fewer replicas"
+        )
+
     # ---- updates
     def check_update_config(self, short: str, service: dict) -> None:
         """The promises of a deploy rest on the spec: OpsError unless the service updates
@@ -380,6 +445,11 @@ class SwarmStack(Project):
         state = (service.get("UpdateStatus") or {}).get("State")
         if state in ("updating", "rollback_started"):
             raise OpsError(f"{self.service_name(short)} is already {state}: wait for it")
+        replicas = service["Spec"]["Mode"].get("Replicated", {}).get("Replicas")
+        if replicas:
+            # start-first: the new tasks run beside the old ones they replace
+            extra = update.get("Parallelism", 1) or replicas
+            self.check_room(short, service, replicas + min(extra, replicas), "a start-first update")
 
     def update(self, short: str, args: list[str], timeout: float, what: str) -> dict:
         """`docker service update --detach ARGS STACK_short` (or `rollback` when ARGS is
@@ -588,6 +658,7 @@ class SwarmStack(Project):
         if "Replicated" not in service["Spec"]["Mode"]:
             raise OpsError(f"{self.service_name('app')} is not a replicated service")
         before = service["Spec"]["Mode"]["Replicated"].get("Replicas", 0)
+        self.check_room("app", service, replicas, f"scale to {replicas}")
         self.docker("service", "scale", "--detach", f"{self.service_name('app')}={replicas}")
         deadline = time.monotonic() + timeout
         last_said = 0.0

@@ -8,7 +8,7 @@ import pytest
 
 from extagram_ops import cli
 from extagram_ops.docker import OpsError
-from extagram_ops.swarm import SwarmStack, image_tag, with_tag
+from extagram_ops.swarm import SwarmStack, constraint_met, image_tag, with_tag
 from tests.ops.fakes import fake_docker as _fake_docker
 
 
@@ -156,3 +156,75 @@ def test_rollback_after_a_scale_refuses_rather_than_undo_the_scale(tmp_path):
     with pytest.raises(OpsError, match="not a deploy"):
         stack.rollback(timeout=5)
     assert stack.calls == []
+
+
+def _node(labels=None, state="ready", availability="active", role="worker", hostname="n1"):
+    return {
+        "ID": hostname + "id",
+        "Description": {"Hostname": hostname},
+        "Spec": {"Labels": labels or {}, "Role": role, "Availability": availability},
+        "Status": {"State": state},
+    }
+
+
+class CannedNodes(Canned):
+    def __init__(self, tmp_path, services, nodes):
+        super().__init__(tmp_path, services)
+        self.canned_nodes = nodes
+
+    def nodes(self):
+        return self.canned_nodes
+
+
+def _placed(replicas, per_node):
+    return _service(
+        **{
+            "Spec.Mode": {"Replicated": {"Replicas": replicas}},
+            "Spec.TaskTemplate.Placement": {
+                "MaxReplicas": per_node,
+                "Constraints": ["node.labels.extagram.app==true"],
+            },
+        }
+    )
+
+
+ONE_NODE = [_node({"extagram.app": "true", "extagram.db": "true"}, role="manager")]
+
+
+def test_deploy_refuses_when_a_start_first_update_has_no_room_for_its_new_task(tmp_path):
+    """Measured on a one-node swarm (docs/swarm.md): app at 3 replicas, at most 3 per
+    node: the new task stayed pending ("max replicas per node limit exceed") and the
+    update never ended, after the migrate job had already run."""
+    stack = CannedNodes(tmp_path, {"app": _placed(3, 3), "upload": _service()}, ONE_NODE)
+    with pytest.raises(OpsError, match="start-first update needs 4 tasks at once.*fit 3"):
+        stack.deploy("v2", timeout=5)
+    assert stack.calls == []  # nothing was changed, the migrate job included
+
+
+def test_a_start_first_update_with_room_for_one_more_task_is_not_refused(tmp_path):
+    stack = CannedNodes(tmp_path, {"app": _placed(2, 3)}, ONE_NODE)
+    stack.check_update_config("app", stack.service("app"))
+
+
+def test_scale_beyond_what_the_nodes_can_hold_is_refused_before_anything_changes(tmp_path):
+    nodes = [
+        *ONE_NODE,
+        _node({"extagram.app": "true"}, availability="drain", hostname="n2"),
+        _node({"extagram.app": "true"}, state="down", hostname="n3"),
+        _node({"extagram.edge": "true"}, hostname="n4"),
+    ]
+    stack = CannedNodes(tmp_path, {"app": _placed(2, 3)}, nodes)
+    with pytest.raises(OpsError, match="scale to 4 needs 4 tasks.*3 per node on 1 eligible"):
+        stack.scale(4, timeout=5)
+    assert stack.calls == []
+
+
+def test_constraints_are_read_as_docker_writes_them():
+    node = _node({"extagram.app": "true"}, role="manager", hostname="h1")
+    assert constraint_met(node, "node.labels.extagram.app==true")
+    assert constraint_met(node, "node.labels.extagram.app == true")
+    assert not constraint_met(node, "node.labels.extagram.db==true")
+    assert constraint_met(node, "node.labels.extagram.db!=true")
+    assert constraint_met(node, "node.role==manager")
+    assert not constraint_met(node, "node.hostname!=h1")
+    assert constraint_met(node, "node.platform.os==windows")  # not read: never refuses

@@ -200,19 +200,22 @@ def _first_running(project: Project, services) -> object | None:
 
 
 def photo_storage(project: Project) -> dict:
-    """{"bucket", "prefix", "endpoint"} of the stack's photo storage, read from the
-    environment of its running upload container (else app's, else media's: an operator
-    may have scaled upload and app to 0 to keep users out during a restore; on a swarm,
-    else the upload service's spec); "" each when the photos are on the media volume.
-    OpsError when none of them runs (Compose)."""
-    container = _first_running(project, ("upload", "app", "media"))
-    if container is not None:
-        out = project.docker("inspect", "-f", "{{json .Config.Env}}", container.id).stdout
-        items = json.loads(out or "[]") or []
-    elif hasattr(project, "spec_env"):  # a swarm stack: the upload service's spec says
+    """{"bucket", "prefix", "endpoint"} of the stack's photo storage; "" each when the
+    photos are on the media volume. On a swarm, read from the upload service's spec (on
+    the manager: no task's node need be reachable, so a database-only backup works
+    wherever the engine moved upload); on Compose, from the environment of the running
+    upload container (else app's, else media's: an operator may have scaled upload and
+    app to 0 to keep users out during a restore). OpsError when none of them runs."""
+    if hasattr(project, "spec_env"):  # a swarm stack
         items = project.spec_env("upload")
     else:
-        raise OpsError("no upload, app or media container runs: cannot tell where the photos are")
+        container = _first_running(project, ("upload", "app", "media"))
+        if container is None:
+            raise OpsError(
+                "no upload, app or media container runs: cannot tell where the photos are"
+            )
+        out = project.docker("inspect", "-f", "{{json .Config.Env}}", container.id).stdout
+        items = json.loads(out or "[]") or []
     env = dict(item.partition("=")[::2] for item in items)
     bucket = env.get("EXTAGRAM_S3_BUCKET", "").strip()
     return {

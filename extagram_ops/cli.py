@@ -482,7 +482,9 @@ def cmd_restore(project: Project, args) -> int:
 
 
 def cmd_swarm_config(project: Project, args) -> int:
-    sys.stdout.write(swarm.stack_config(project.directory, project.env) + "\n")
+    text = swarm.stack_config(project.directory, project.env)
+    sys.stdout.write(text + "\n")
+    print(swarm.images_note(text), file=sys.stderr)
     return 0
 
 

@@ -62,6 +62,32 @@ def stack_config(directory: Path, env: dict | None = None) -> str:
     return json.dumps(for_stack(json.loads(result.stdout)), indent=1)
 
 
+# compose.yaml names the images it builds under this when EXTAGRAM_IMAGE_PREFIX is unset
+# (RFC 6761: a name no registry can have): they exist only on the engine that built them.
+LOCAL_IMAGE_PREFIX = "extagram.invalid/"
+
+
+def images_note(stack_text: str) -> str:
+    """Lines for the operator (stderr) about a stack file's images: `service: image` for
+    each service, then a warning when some are named under LOCAL_IMAGE_PREFIX, which no
+    other node can pull (fine on a one-node swarm deployed with --resolve-image never; on
+    several nodes, EXTAGRAM_IMAGE_PREFIX and EXTAGRAM_VERSION must be set as for the
+    build and push). `stack_text` is what stack_config returns."""
+    services = json.loads(stack_text).get("services") or {}
+    images = {name: spec.get("image", "") for name, spec in sorted(services.items())}
+    lines = ["images: " + ", ".join(f"{name} {image}" for name, image in images.items())]
+    local = [name for name, image in images.items() if image.startswith(LOCAL_IMAGE_PREFIX)]
+    if local:
+        lines.append(
+            f"warning: {', '.join(local)} use images named under {LOCAL_IMAGE_PREFIX} (no "
+            "EXTAGRAM_IMAGE_PREFIX set): only the engine that built them has them. Fine "
+            "for a one-node swarm deployed with --resolve-image never; on several nodes "
+            "set EXTAGRAM_IMAGE_PREFIX (your registry) and EXTAGRAM_VERSION as for the "
+            "build and push (docs/swarm.md, Three hosts, step 3)"
+        )
+    return "\n".join(lines)
+
+
 # Secrets the stack takes only when their file exists in EXTAGRAM_SWARM_SECRETS_DIR
 # (a swarm secret must exist to be referenced): {secret: the variable that points a
 # service at it}. Without the S3 keys boto3's own chain is used (instance profile, task

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from extagram_ops.docker import OpsError, docker
-from extagram_ops.swarm import stack_config
+from extagram_ops.swarm import images_note, stack_config
 from extagram_ops.throwaway import REPO
 from tests.stack.conftest import unavailable
 
@@ -187,3 +187,22 @@ def test_half_a_key_pair_is_refused(tmp_path):
         unavailable("no `docker compose` (Compose v2) on PATH")
     with pytest.raises(OpsError, match="supply both s3_access_key_id and s3_secret_access_key"):
         _render_with(tmp_path, ("s3_access_key_id",))
+
+
+def test_images_only_this_engine_has_are_pointed_out(stack_file, tmp_path):
+    text, _config = stack_file
+    note = images_note(text)
+    assert "app extagram.invalid/app:dev" in note
+    assert "warning: app, media, migrate, proxy, static, upload use images named under" in note
+    (tmp_path / "registry.env").write_text(
+        "EXTAGRAM_IMAGE_PREFIX=registry.example.com/extagram\nEXTAGRAM_VERSION=v1\n"
+    )
+    env = {key: value for key, value in os.environ.items() if not key.startswith("EXTAGRAM_")}
+    env.update(
+        EXTAGRAM_SWARM_SECRETS_DIR=str(tmp_path),
+        EXTAGRAM_OPS_ENV_FILE=str(tmp_path / "registry.env"),
+    )
+    (tmp_path / "secret_key").write_text("x")
+    note = images_note(stack_config(REPO, env))
+    assert "app registry.example.com/extagram/app:v1" in note
+    assert "warning" not in note

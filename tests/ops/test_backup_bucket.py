@@ -158,6 +158,25 @@ def test_the_photo_storage_is_read_from_media_when_upload_and_app_are_scaled_to_
     assert backups.photos_vs_rows(project) is None
 
 
+def test_on_a_swarm_the_photo_storage_is_read_from_the_service_spec_not_a_task():
+    """A task may run on a node this host's engine does not reach (the engine moved it):
+    a database-only backup must not depend on where upload runs."""
+
+    class Swarm(FakeProject):
+        def spec_env(self, short):
+            assert short == "upload"
+            return ["EXTAGRAM_S3_BUCKET=photos-prod", "EXTAGRAM_S3_PREFIX=site1"]
+
+        def one(self, service):
+            raise OpsError(f"extagram_{service} runs on node n2, name its engine in ...")
+
+    assert backups.photo_storage(Swarm([])) == {
+        "bucket": "photos-prod",
+        "prefix": "site1",
+        "endpoint": "",
+    }
+
+
 def test_restore_database_only_of_a_backup_with_photos_is_refused_into_a_volume_stack(tmp_path):
     make_backup(tmp_path / "b")
     project = FakeProject(["EXTAGRAM_ROLE=upload"])

@@ -471,11 +471,17 @@ class SwarmStack(Project):
         state = (service.get("UpdateStatus") or {}).get("State")
         if state in ("updating", "rollback_started"):
             raise OpsError(f"{self.service_name(short)} is already {state}: wait for it")
+        self.check_room_to_roll(short, service, "UpdateConfig", "a start-first update")
+
+    def check_room_to_roll(self, short: str, service: dict, config: str, what: str) -> None:
+        """check_room() for a rolling change by the service's `config` (UpdateConfig or
+        RollbackConfig): start-first runs the new tasks beside the old ones they replace,
+        `Parallelism` at a time (0: all)."""
+        rolling = service["Spec"].get(config) or {}
         replicas = service["Spec"]["Mode"].get("Replicated", {}).get("Replicas")
-        if replicas:
-            # start-first: the new tasks run beside the old ones they replace
-            extra = update.get("Parallelism", 1) or replicas
-            self.check_room(short, service, replicas + min(extra, replicas), "a start-first update")
+        if replicas and rolling.get("Order") == "start-first":
+            extra = rolling.get("Parallelism", 1) or replicas
+            self.check_room(short, service, replicas + min(extra, replicas), what)
 
     def update(self, short: str, args: list[str], timeout: float, what: str) -> dict:
         """`docker service update --detach ARGS STACK_short` (or `rollback` when ARGS is
@@ -659,6 +665,7 @@ class SwarmStack(Project):
                 raise OpsError(f"{self.service_name(short)} is updating: wait for it")
             if not previous:
                 raise OpsError(f"{self.service_name(short)} has no previous version to go back to")
+            self.check_room_to_roll(short, service, "RollbackConfig", "a start-first rollback")
             target = image_tag(previous["TaskTemplate"]["ContainerSpec"]["Image"])
             if target == self.current_version(short):
                 # the engine keeps one previous spec, whatever changed it last

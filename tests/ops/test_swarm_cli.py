@@ -228,3 +228,12 @@ def test_constraints_are_read_as_docker_writes_them():
     assert constraint_met(node, "node.role==manager")
     assert not constraint_met(node, "node.hostname!=h1")
     assert constraint_met(node, "node.platform.os==windows")  # not read: never refuses
+
+
+def test_rollback_refuses_when_its_start_first_tasks_have_no_room(tmp_path):
+    full = _placed(3, 3)
+    full["Spec"]["RollbackConfig"] = {"Order": "start-first", "Parallelism": 1}
+    stack = CannedNodes(tmp_path, {"app": full, "upload": _service()}, ONE_NODE)
+    with pytest.raises(OpsError, match="start-first rollback needs 4 tasks"):
+        stack.rollback(timeout=5)
+    assert stack.calls == []

@@ -16,6 +16,7 @@ tars (`./photos/...`, directory members) are read too.
 from __future__ import annotations
 
 import hashlib
+import io
 import posixpath
 import tarfile
 from collections.abc import Iterator
@@ -23,7 +24,6 @@ from collections.abc import Iterator
 from django.apps import apps
 from django.core.files.storage import default_storage
 
-CHUNK = 1 << 20
 EXAMPLES = 5
 
 
@@ -76,23 +76,10 @@ def write_tar(out, storage=default_storage) -> dict:
             info = tarfile.TarInfo(name)
             info.size = len(data)
             info.mode = 0o644
-            tar.addfile(info, _BytesReader(data))
+            tar.addfile(info, io.BytesIO(data))
             report["files"] += 1
             report["bytes"] += len(data)
     return report
-
-
-class _BytesReader:
-    """The read() tarfile.addfile needs, over bytes already in memory."""
-
-    def __init__(self, data: bytes):
-        self.view, self.pos = memoryview(data), 0
-
-    def read(self, size: int = -1) -> bytes:
-        end = len(self.view) if size < 0 else self.pos + size
-        chunk = self.view[self.pos : end].tobytes()
-        self.pos += len(chunk)
-        return chunk
 
 
 def read_tar(stream, prune: bool = False) -> dict:
@@ -125,7 +112,7 @@ def read_tar(stream, prune: bool = False) -> dict:
             if StoredFile.objects.write_if_missing(name, data):
                 report["written"] += 1
                 with storage.open(name, "rb") as fh:
-                    report["sums"][name] = _sha256(fh)
+                    report["sums"][name] = hashlib.file_digest(fh, "sha256").hexdigest()
             else:
                 report["unchanged"] += 1
                 report["sums"][name] = hashlib.sha256(data).hexdigest()
@@ -140,13 +127,6 @@ def read_tar(stream, prune: bool = False) -> dict:
     report["extra"] = len(extra)
     report["extra_examples"] = extra[:EXAMPLES]
     return report
-
-
-def _sha256(fh) -> str:
-    h = hashlib.sha256()
-    for chunk in iter(lambda: fh.read(CHUNK), b""):
-        h.update(chunk)
-    return h.hexdigest()
 
 
 def rows_vs_storage(storage=default_storage) -> dict:

@@ -76,3 +76,9 @@ def test_no_service_mounts_the_docker_socket(tmp_path):
     for name, service in compose_config(tmp_path)["services"].items():
         sources = [v.get("source", "") for v in service.get("volumes", [])]
         assert not any("docker.sock" in s for s in sources), name
+
+
+def test_the_database_tier_keeps_two_malloc_arenas(tmp_path):
+    # without it, glibc's per-thread arenas got mariadbd OOM-killed under bulk writes
+    db = compose_config(tmp_path)["services"]["db"]
+    assert db["environment"]["MALLOC_ARENA_MAX"] == "2"

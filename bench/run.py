@@ -246,8 +246,18 @@ class Bench:
         duration = kwargs.pop("duration", self.p["duration"])
         log(f"case {case}: {name}{f' ({posts} posts)' if posts else ''} -- wrk {duration}s")
         result = wrk.run(load, duration, **kwargs)
+        self.drain()
         self.report.add(case, name, result, posts=posts, note=note)
         return result
+
+    def drain(self):
+        """Wait until the stack has answered the requests a finished load left queued
+        (wrk.wait_until_drained); the seconds it took."""
+        url, headers = self.load_target("/healthz")
+        seconds = wrk.wait_until_drained(url, headers)
+        if seconds >= wrk.DRAIN_TIMEOUT_SECONDS:
+            log(f"the stack still answered slowly {seconds:.0f} s after the load; going on")
+        return seconds
 
     def seed(self, posts):
         log(f"seeding to {posts} posts")
@@ -338,6 +348,7 @@ class Bench:
             # more there.
             log(f"case 10: {name} ({n} posts) -- warm-up wrk {warm_seconds}s")
             warm[name] = wrk.run(loads[name], warm_seconds)
+            self.drain()
         measured = {name: [] for name in loads}
         for round_number in range(rounds):
             shift = round_number % len(SOCIAL_PAGES)
@@ -345,6 +356,7 @@ class Bench:
                 seconds = duration // rounds
                 log(f"case 10: {name} ({n} posts) -- round {round_number + 1}, wrk {seconds}s")
                 measured[name].append(wrk.run(loads[name], seconds))
+                self.drain()
         for name, path in SOCIAL_PAGES:
             result, first = wrk.combine(measured[name]), warm[name]
             note = (

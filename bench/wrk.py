@@ -8,6 +8,7 @@ every answer is the redirect to the new post (a `response()` hook, used only the
 it slows wrk down).
 """
 
+import http.client
 import ipaddress
 import json
 import os
@@ -15,6 +16,7 @@ import shutil
 import statistics
 import subprocess
 import tempfile
+import time
 from dataclasses import asdict, dataclass, field
 from urllib.parse import urlsplit
 
@@ -206,6 +208,45 @@ def combine(results):
         bytes=sum(r.bytes for r in results),
         command=" ; ".join(dict.fromkeys(r.command for r in results)),
     )
+
+
+# After a load, the stack still holds what wrk sent last: wrk stops at the end of -d, but
+# up to -c requests are queued in the proxy and the app. Measured on a kept social-shape
+# stack (2026-11-30): a cheap probe right after 2 s of the notifications page at -c32
+# waited 148-619 ms, 5 ms half a second later. Case 10's rotation put the home feed after
+# that page in every round, so it lost up to a third of its 2-s loads to that page's
+# queue. Drained: DRAIN_QUIET_PROBES answers in a row, each within DRAIN_FAST_MS (several,
+# as the proxy spreads them over the replicas).
+DRAIN_FAST_MS = 50
+DRAIN_QUIET_PROBES = 4
+DRAIN_TIMEOUT_SECONDS = 30
+
+
+def wait_until_drained(url, headers=None, timeout=DRAIN_TIMEOUT_SECONDS):
+    """GET `url` (a cheap page: the stack's `/healthz`) one request at a time until
+    DRAIN_QUIET_PROBES answers in a row came within DRAIN_FAST_MS; the seconds waited.
+
+    Gives up after `timeout` seconds (on a machine so busy that even an idle stack
+    answers slowly the bench goes on; the caller sees the time). Any answer counts,
+    errors included: what is waited for is the queue, not the page. Raises ValueError
+    for an address that is not this machine's (check_local).
+    """
+    check_local(url)
+    parts = urlsplit(url)
+    started = time.monotonic()
+    quiet = 0
+    while quiet < DRAIN_QUIET_PROBES and time.monotonic() - started < timeout:
+        sent = time.monotonic()
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+        try:
+            connection.request("GET", parts.path or "/", headers=headers or {})
+            connection.getresponse().read()
+        except OSError:
+            pass
+        finally:
+            connection.close()
+        quiet = quiet + 1 if (time.monotonic() - sent) * 1000 <= DRAIN_FAST_MS else 0
+    return time.monotonic() - started
 
 
 def check_local(url):

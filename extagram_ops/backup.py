@@ -38,6 +38,7 @@ import shutil
 import tarfile
 from pathlib import Path
 
+from extagram.core.photo_archive import ArchiveError, member_name
 from extagram_ops.docker import OpsError, Project, progress
 
 FORMAT = "extagram-backup/1"
@@ -171,7 +172,8 @@ def archive(project: Project, container, action: str, *args, timeout: float = 18
 
 def media_sums_tar(path: Path) -> dict[str, str]:
     """{storage name: sha256} of every regular file in the tar at `path` (names as
-    os.path.normpath gives them: `./photos/a.jpg` -> `photos/a.jpg`)."""
+    photo_archive.member_name gives them: `./photos/a.jpg` -> `photos/a.jpg`).
+    ArchiveError for a member whose name is not a relative name."""
     sums = {}
     with tarfile.open(path, "r:") as tar:
         for member in tar:
@@ -180,7 +182,7 @@ def media_sums_tar(path: Path) -> dict[str, str]:
                 fh = tar.extractfile(member)
                 for chunk in iter(lambda fh=fh: fh.read(CHUNK), b""):
                     h.update(chunk)
-                sums[os.path.normpath(member.name)] = h.hexdigest()
+                sums[member_name(member.name)] = h.hexdigest()
     return sums
 
 
@@ -369,7 +371,7 @@ def verify(src: Path) -> dict:
             problems.append(f"{name}: missing")
         elif sha256_file(path) != meta["sha256"]:
             problems.append(f"{name}: sha256 differs from the manifest")
-    unsafe = [n for n in manifest["media"]["files"] if not _relative(n)]
+    unsafe = [n for n in manifest["media"]["files"] if not _storage_name(n)]
     if unsafe:
         problems.append(f"media.tar: {len(unsafe)} name(s) outside the storage, e.g. {unsafe[0]}")
     if not problems:
@@ -392,7 +394,7 @@ def verify(src: Path) -> dict:
         else:
             try:
                 media = media_sums_tar(src / "media.tar")
-            except (OSError, tarfile.TarError) as error:
+            except (OSError, tarfile.TarError, ArchiveError) as error:
                 problems.append(f"media.tar: unreadable ({error})")
             else:
                 problems += _compare(manifest["media"]["files"], media, "media.tar")
@@ -401,9 +403,13 @@ def verify(src: Path) -> dict:
     return manifest
 
 
-def _relative(name: str) -> bool:
-    clean = os.path.normpath(name)
-    return not (os.path.isabs(clean) or clean == ".." or clean.startswith("../"))
+def _storage_name(name: str) -> bool:
+    """Whether `name` names a file inside the photo storage (photo_archive.member_name,
+    the same rule `photo_archive import` applies)."""
+    try:
+        return member_name(name) is not None
+    except ArchiveError:
+        return False
 
 
 def _compare(expected: dict, actual: dict, where: str, extra_ok: bool = False) -> list[str]:

@@ -111,3 +111,30 @@ class S3Server:
                 },
             },
         }
+
+
+class BucketTestMixin:
+    """For a Django test case class whose tests use S3 buckets: one `moto_server` for the
+    class (`self.server`, started before the class's test data, stopped after its last
+    test), and `in_bucket()` to make the default storage a new, empty bucket of it for
+    the rest of one test."""
+
+    server: S3Server
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = S3Server().start()
+        cls.addClassCleanup(cls.server.stop)
+        super().setUpClass()
+
+    def in_bucket(self) -> str:
+        """Point settings.STORAGES' default at a new, empty bucket until the test ends;
+        return the bucket's name."""
+        from django.conf import settings
+        from django.test import override_settings
+
+        bucket = self.server.new_bucket()
+        overrides = override_settings(STORAGES=self.server.storages(bucket, settings.STORAGES))
+        overrides.enable()
+        self.addCleanup(overrides.disable)
+        return bucket

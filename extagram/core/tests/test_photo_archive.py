@@ -13,24 +13,12 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
-from django.test import override_settings
 
 from extagram.core import photo_archive
 from extagram.posts.models import Post
 from extagram.testing.base import BaseTestCase
-from extagram.testing.s3server import S3Server
+from extagram.testing.s3server import BucketTestMixin
 from extagram_ops.backup import media_sums_tar
-
-server = None
-
-
-def setUpModule():
-    global server
-    server = S3Server().start()
-
-
-def tearDownModule():
-    server.stop()
 
 
 def tar_of(files):
@@ -53,15 +41,7 @@ def stored(names):
     return result
 
 
-class PhotoArchiveTests(BaseTestCase):
-    def in_bucket(self):
-        """Make the default storage a new, empty bucket for the rest of the test."""
-        bucket = server.new_bucket()
-        overrides = override_settings(STORAGES=server.storages(bucket, settings.STORAGES))
-        overrides.enable()
-        self.addCleanup(overrides.disable)
-        return bucket
-
+class PhotoArchiveTests(BucketTestMixin, BaseTestCase):
     def export(self):
         out = io.BytesIO()
         report = photo_archive.write_tar(out)
@@ -77,7 +57,7 @@ class PhotoArchiveTests(BaseTestCase):
 
         bucket = self.in_bucket()
         result = photo_archive.read_tar(io.BytesIO(archive))
-        self.assertEqual(server.keys(bucket), names)
+        self.assertEqual(self.server.keys(bucket), names)
         self.assertEqual(stored(names), on_volume)
         self.assertEqual((result["files"], result["written"], result["unchanged"]), (4 * 2, 8, 0))
         sums = {n: hashlib.sha256(d).hexdigest() for n, d in on_volume.items()}
@@ -123,7 +103,7 @@ class PhotoArchiveTests(BaseTestCase):
         result = photo_archive.read_tar(io.BytesIO(tar_of(good)))
         self.assertEqual((result["written"], result["unchanged"]), (1, 1))
         self.assertEqual(stored(good), good)
-        self.assertEqual(server.keys(bucket), sorted(good))
+        self.assertEqual(self.server.keys(bucket), sorted(good))
 
     def test_an_import_reads_the_names_of_a_tar_of_the_volume(self):
         """Earlier backups: `tar -C /data/media -cf - .` (./-names and folder members)."""
@@ -189,7 +169,7 @@ class PhotoArchiveTests(BaseTestCase):
         with mock.patch.object(sys, "stdin", stdin):
             call_command("photo_archive", "import", stdout=out)
         self.assertEqual(json.loads(out.getvalue())["written"], len(before))
-        self.assertEqual(server.keys(bucket), sorted(before))
+        self.assertEqual(self.server.keys(bucket), sorted(before))
         self.assertEqual(stored(post.image_names), before)
         count = io.StringIO()
         call_command("photo_archive", "count", stdout=count)

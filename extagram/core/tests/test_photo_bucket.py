@@ -11,35 +11,20 @@ import zipfile
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.test import override_settings
 
 from extagram.posts.models import Post, StoredFile
 from extagram.testing.base import PASSWORD, BaseTestCase
 from extagram.testing.images import jpeg_bytes
-from extagram.testing.s3server import S3Server
-
-server = None
+from extagram.testing.s3server import BucketTestMixin
 
 
-def setUpModule():
-    global server
-    server = S3Server().start()
-
-
-def tearDownModule():
-    server.stop()
-
-
-class PhotoBucketTests(BaseTestCase):
+class PhotoBucketTests(BucketTestMixin, BaseTestCase):
     def setUp(self):
-        self.bucket = server.new_bucket()
-        overrides = override_settings(STORAGES=server.storages(self.bucket, settings.STORAGES))
-        overrides.enable()
-        self.addCleanup(overrides.disable)
+        self.bucket = self.in_bucket()
         self.client.login(username="alice", password=PASSWORD)
 
     def keys(self):
-        return server.keys(self.bucket)
+        return self.server.keys(self.bucket)
 
     def delete(self, post, user="alice"):
         self.client.login(username=user, password=PASSWORD)
@@ -64,14 +49,14 @@ class PhotoBucketTests(BaseTestCase):
         self.assertEqual(response["Content-Type"], "image/jpeg")
         self.assertIn("immutable", response["Cache-Control"])
         body = b"".join(response.streaming_content)
-        stored = server.client().get_object(Bucket=self.bucket, Key=post.image_large)
+        stored = self.server.client().get_object(Bucket=self.bucket, Key=post.image_large)
         self.assertEqual(body, stored["Body"].read())
         missing = post.large_url.replace(post.image_large[-10:-4], "000000")
         self.assertEqual(self.client.get(missing).status_code, 404)
 
     def test_the_webp_files_are_stored_and_served_as_image_webp(self):
         post = self.make_post()
-        stored = server.client().get_object(Bucket=self.bucket, Key=post.image_large_webp)
+        stored = self.server.client().get_object(Bucket=self.bucket, Key=post.image_large_webp)
         self.assertEqual(stored["ContentType"], "image/webp")
         response = self.client.get(f"/media/{post.image_small_webp}")
         self.assertEqual(response.status_code, 200)
@@ -101,7 +86,7 @@ class PhotoBucketTests(BaseTestCase):
     def test_the_sweep_deletes_orphan_objects_and_keeps_those_in_use(self):
         post = self.make_post()
         orphan = f"photos/ab/{'ab' * 32}.jpg"
-        server.client().put_object(Bucket=self.bucket, Key=orphan, Body=b"left by a crash")
+        self.server.client().put_object(Bucket=self.bucket, Key=orphan, Body=b"left by a crash")
         time.sleep(1.1)  # S3 modification times have one-second resolution
         report = StoredFile.objects.sweep(grace=0)
         self.assertEqual(report["deleted"], [orphan])

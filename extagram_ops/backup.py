@@ -38,6 +38,8 @@ import shutil
 import tarfile
 from pathlib import Path
 
+from django.template.defaultfilters import pluralize
+
 from extagram.core.photo_archive import ArchiveError, member_name
 from extagram_ops.docker import OpsError, Project, progress
 
@@ -295,7 +297,7 @@ def backup(project: Project, dest: Path, database_only: bool = False) -> dict:
             media = media_sums_tar(tmp / "media.tar")
             vanished = _export_vanished(said)
             progress(
-                f"photos copied: {len(media)} files"
+                f"photos copied: {len(media)} file{pluralize(len(media))}"
                 + (f" ({vanished} deleted while being copied: not in it)" if vanished else "")
             )
             files.append("media.tar")
@@ -373,7 +375,10 @@ def verify(src: Path) -> dict:
             problems.append(f"{name}: sha256 differs from the manifest")
     unsafe = [n for n in manifest["media"]["files"] if not _storage_name(n)]
     if unsafe:
-        problems.append(f"media.tar: {len(unsafe)} name(s) outside the storage, e.g. {unsafe[0]}")
+        problems.append(
+            f"media.tar: {len(unsafe)} name{pluralize(len(unsafe))} outside the storage, "
+            f"e.g. {unsafe[0]}"
+        )
     if not problems:
         digest = DumpDigest()
         try:
@@ -421,7 +426,9 @@ def _compare(expected: dict, actual: dict, where: str, extra_ok: bool = False) -
             problems.append(f"{where}: {path} checksum differs")
     extra = sorted(set(actual) - set(expected))
     if extra and not extra_ok:
-        problems.append(f"{where}: {len(extra)} file(s) not in the backup, e.g. {extra[0]}")
+        problems.append(
+            f"{where}: {len(extra)} file{pluralize(len(extra))} not in the backup, e.g. {extra[0]}"
+        )
     return problems
 
 
@@ -512,17 +519,18 @@ def restore(
             "deleted since)"
         )
     contents = stack_contents(project, media=not only_db)
-    if contents["users"] or contents["media_files"]:
+    users, files = contents["users"], contents["media_files"]
+    if users or files:
         if not force:
             raise OpsError(
-                f"project {project.name!r} is not empty ({contents['users']} users, "
-                f"{contents['media_files']} photo files): refusing to overwrite it "
+                f"project {project.name!r} is not empty ({users} user{pluralize(users)}, "
+                f"{files} photo file{pluralize(files)}): refusing to overwrite it "
                 "(pass --force to replace its data with the backup's)"
             )
         progress(
-            f"--force: replacing {contents['users']} users; {contents['media_files']} photo "
-            f"files in {_where(storage)} "
-            + ("not in the backup are deleted (--prune)" if prune else "not in the backup stay")
+            f"--force: replacing {users} user{pluralize(users)}; of the {files} photo "
+            f"file{pluralize(files)} in {_where(storage)}, those not in the backup "
+            + ("are deleted (--prune)" if prune else "stay")
         )
     db = project.one("db")
     progress("loading the database dump")
@@ -548,7 +556,8 @@ def restore(
         )
     result = {}
     if not only_db:
-        progress(f"restoring {manifest['media']['count']} photo files into {_where(storage)}")
+        count = manifest["media"]["count"]
+        progress(f"restoring {count} photo file{pluralize(count)} into {_where(storage)}")
         upload = project.one("upload")
         out = io.BytesIO()
         project.stream(
@@ -571,7 +580,8 @@ def restore(
             f"{report['unchanged']} already there"
             + (f"; {report['pruned']} not in the backup deleted (--prune)" if prune else "")
             + (
-                f"; {report['extra']} files not in the backup left in {_where(storage)} "
+                f"; {report['extra']} file{pluralize(report['extra'])} not in the backup left in "
+                f"{_where(storage)} "
                 f"(e.g. {', '.join(report['extra_examples'][:2])}; the media sweep removes "
                 "those no row names)"
                 if report["extra"]
@@ -598,14 +608,16 @@ def restore(
             else "they were not in the backup either"
         )
         progress(
-            f"WARNING: the restored rows name {check['named']} photo files; "
-            f"{check['missing']} of them are not in {_where(storage)} (e.g. "
+            f"WARNING: the restored rows name {check['named']} photo "
+            f"file{pluralize(check['named'])}; {check['missing']} of them "
+            f"{pluralize(check['missing'], 'is,are')} not in {_where(storage)} (e.g. "
             f"{', '.join(check['examples'][:3])}): {fix}, or their posts show no photo"
         )
     else:
         progress(
-            f"the restored rows name {check['named']} photo files, all in "
-            f"{_where(storage)} ({check['unnamed']} stored files no row names; the media "
+            f"the restored rows name {check['named']} photo file{pluralize(check['named'])}, "
+            f"{'all ' if check['named'] != 1 else ''}in {_where(storage)} "
+            f"({check['unnamed']} stored file{pluralize(check['unnamed'])} no row names; the media "
             "sweep removes them)"
         )
     return manifest
@@ -634,7 +646,7 @@ def describe(manifest: dict) -> str:
     check = (manifest.get("restore") or {}).get("photos_vs_rows")
     if check:
         out.write(
-            f"  photos vs rows: {check['named']} photo files named, "
+            f"  photos vs rows: {check['named']} photo file{pluralize(check['named'])} named, "
             f"{check['missing']} missing from the storage\n"
         )
     return out.getvalue()

@@ -33,6 +33,8 @@ import re
 import sys
 from pathlib import Path
 
+from django.template.defaultfilters import pluralize
+
 from extagram_ops import backup as backups
 from extagram_ops import rollout, swarm
 from extagram_ops.docker import LONG_RUNNING, OpsError, Project, progress
@@ -454,8 +456,9 @@ def cmd_scale(project: Project, args) -> int:
             )
         before = len(project.running(service))
         rollout.scale(project, service, replicas, version, args.timeout)
+        after = len(project.running(service))
     print(
-        f"{project.name}: {service} {before} -> {len(project.running(service))} replicas "
+        f"{project.name}: {service} {before} -> {after} replica{pluralize(after)} "
         f"({version}). Set EXTAGRAM_APP_REPLICAS={replicas} in .env to keep it."
     )
     return 0
@@ -496,7 +499,10 @@ def swarm_status(stack: swarm.SwarmStack, args) -> int:
     bad = []
     for s in data["services"]:
         if s["mode"] != "job" and s["running"] < (s["desired"] or 0):
-            bad.append(f"{s['service']}: {s['running']}/{s['desired']} tasks running")
+            bad.append(
+                f"{s['service']}: {s['running']}/{s['desired']} task{pluralize(s['desired'])} "
+                "running"
+            )
         if s["update"] in ("paused", "rollback_paused"):
             bad.append(f"{s['service']}: update {s['update']}: {s['update_message']}")
     if args.json:
@@ -542,7 +548,8 @@ def swarm_scale(stack: swarm.SwarmStack, args) -> int:
     _service, replicas = args.target
     before = stack.scale(replicas, args.timeout)
     print(
-        f"swarm stack {stack.stack}: app {before} -> {replicas} replicas. The next `docker "
+        f"swarm stack {stack.stack}: app {before} -> {replicas} replica{pluralize(replicas)}. "
+        "The next `docker "
         f"stack deploy` sets the stack file's count (EXTAGRAM_APP_REPLICAS={replicas} keeps it)."
     )
     return 0

@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.template.defaultfilters import pluralize
 from dotenv import dotenv_values
 
 PROJECT_LABEL = "com.docker.compose.project"
@@ -383,7 +384,7 @@ def wait_healthy(
 
         if all(ready(c) for c in now):
             if say:
-                say(f"{len(now)}/{len(now)} container(s) healthy")
+                say(f"{len(now)}/{len(now)} container{pluralize(len(now))} healthy")
             return time.monotonic() - started
         broken = [
             c
@@ -392,10 +393,18 @@ def wait_healthy(
         ]
         if broken and not restarted:
             reasons = "\n  ".join(_reason(project, c) for c in broken)
-            raise OpsError(f"container(s) failed their health check:\n  {reasons}")
+            n = len(broken)
+            raise OpsError(
+                f"{n} container{pluralize(n)} failed {pluralize(n, 'its,their')} health "
+                f"check{pluralize(n)}:\n  {reasons}"
+            )
         if time.monotonic() - started > timeout:
-            reasons = "\n  ".join(_reason(project, c) for c in now if not ready(c))
-            raise OpsError(f"container(s) not healthy after {timeout:.0f}s:\n  {reasons}")
+            late = [c for c in now if not ready(c)]
+            reasons = "\n  ".join(_reason(project, c) for c in late)
+            raise OpsError(
+                f"{len(late)} container{pluralize(len(late))} not healthy after "
+                f"{timeout:.0f}s:\n  {reasons}"
+            )
         if say and time.monotonic() - last_report >= 5:
             states = ", ".join(f"{c.name} {c.status}/{c.health}" for c in now)
             say(f"waiting for health: {states}")

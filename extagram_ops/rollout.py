@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import time
 
+from django.template.defaultfilters import pluralize
+
 from extagram_ops.docker import Container, OpsError, Project, progress, wait_healthy
 from extagram_ops.state import VERSION_VAR
 
@@ -25,7 +27,7 @@ def create_hidden(project: Project, service: str, version: str, count: int) -> l
     """Create `count` more containers of `service` on image VERSION, started, not routed."""
     before = {c.id for c in project.containers(service, all=True)}
     total = len(before) + count
-    progress(f"creating {count} new {service} container(s) on version {version}")
+    progress(f"creating {count} new {service} container{pluralize(count)} on version {version}")
     project.compose(
         "up",
         "--no-start",
@@ -40,7 +42,10 @@ def create_hidden(project: Project, service: str, version: str, count: int) -> l
     created = [c for c in project.containers(service, all=True) if c.id not in before]
     if len(created) != count:
         remove(project, created)
-        raise OpsError(f"compose created {len(created)} {service} containers, expected {count}")
+        raise OpsError(
+            f"compose created {len(created)} {service} container{pluralize(len(created))}, "
+            f"expected {count}"
+        )
     front = project.network("front")
     try:
         for c in created:
@@ -61,7 +66,8 @@ def reveal(project: Project, service: str, containers: list[Container]) -> None:
         project.docker("network", "disconnect", front, c.id)
         project.docker("network", "connect", "--alias", service, "--alias", c.name, front, c.id)
     progress(
-        f"{len(containers)} new {service} container(s) in the proxy's rotation; "
+        f"{len(containers)} new {service} container{pluralize(len(containers))} in the "
+        "proxy's rotation; "
         f"waiting {RESOLVER_TTL + 1:.0f}s for its DNS cache"
     )
     time.sleep(RESOLVER_TTL + 1)
@@ -125,4 +131,4 @@ def scale(project: Project, service: str, replicas: int, version: str, timeout: 
         victims = sorted(running, key=lambda c: c.number)[replicas:]
         drain(project, victims)
     else:
-        progress(f"{service} already has {replicas} replica(s)")
+        progress(f"{service} already has {replicas} replica{pluralize(replicas)}")

@@ -27,6 +27,8 @@ import json
 import time
 from pathlib import Path
 
+from django.template.defaultfilters import pluralize
+
 from extagram_ops.docker import Container, OpsError, Project, docker, progress
 
 OVERRIDE = Path("deploy/swarm/stack.override.yaml")
@@ -79,7 +81,8 @@ def images_note(stack_text: str) -> str:
     local = [name for name, image in images.items() if image.startswith(LOCAL_IMAGE_PREFIX)]
     if local:
         lines.append(
-            f"warning: {', '.join(local)} use images named under {LOCAL_IMAGE_PREFIX} (no "
+            f"warning: {', '.join(local)} {pluralize(len(local), 'uses,use')} images named "
+            f"under {LOCAL_IMAGE_PREFIX} (no "
             "EXTAGRAM_IMAGE_PREFIX set): only the engine that built them has them. Fine "
             "for a one-node swarm deployed with --resolve-image never; on several nodes "
             "set EXTAGRAM_IMAGE_PREFIX (your registry) and EXTAGRAM_VERSION as for the "
@@ -389,7 +392,8 @@ class SwarmStack(Project):
                     return found
         if where:
             raise OpsError(
-                f"{self.service_name(service)} runs on node {', '.join(sorted(set(where)))}, "
+                f"{self.service_name(service)} runs on node{pluralize(len(set(where)))} "
+                f"{', '.join(sorted(set(where)))}, "
                 "not on the engine DOCKER_HOST points at: name that node's engine in "
                 "EXTAGRAM_OPS_NODE_HOSTS (e.g. NODE=ssh://root@NODE), or run extagram-ops there"
             )
@@ -442,8 +446,9 @@ class SwarmStack(Project):
             return
         variable = {"app": "EXTAGRAM_APP_MAX_PER_NODE", "upload": "EXTAGRAM_UPLOAD_MAX_PER_NODE"}
         raise OpsError(
-            f"{self.service_name(short)}: {what} needs {replicas} tasks at once, but at most "
-            f"{room[1]} per node on {room[2]} eligible node(s) fit {room[0]}: raise "
+            f"{self.service_name(short)}: {what} needs {replicas} task{pluralize(replicas)} "
+            f"at once, but at most {room[1]} per node on {room[2]} eligible "
+            f"node{pluralize(room[2])} fit {room[0]}: raise "
             f"max_replicas_per_node ({variable.get(short, 'the stack file')}) and "
             "`docker stack deploy` again, add a node, or run fewer replicas"
         )
@@ -589,7 +594,8 @@ class SwarmStack(Project):
                     check=False,
                 )
                 raise OpsError(
-                    f"migrations of {image_tag(image)} failed ({len(failed)} tries; "
+                    f"migrations of {image_tag(image)} failed ({len(failed)} "
+                    f"tr{pluralize(len(failed), 'y,ies')}; "
                     f"{failed[0]['Status'].get('Err', '')}); app and upload were not "
                     f"touched:\n{(logs.stdout + logs.stderr)[-2000:]}"
                 )
@@ -710,7 +716,8 @@ class SwarmStack(Project):
                     }
                 )
                 raise OpsError(
-                    f"{self.service_name('app')}: {len(running)}/{replicas} tasks running after "
+                    f"{self.service_name('app')}: {len(running)}/{replicas} "
+                    f"task{pluralize(replicas)} running after "
                     f"{timeout:.0f}s; waiting: {'; '.join(waiting) or '-'}"
                 )
             if now - last_said >= 5:

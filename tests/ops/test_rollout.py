@@ -113,7 +113,7 @@ def test_replace_starts_hidden_then_reveals_then_drains():
 
 def test_unhealthy_new_version_is_removed_and_old_untouched():
     project = FakeProject([_container("a1", "app", 1, "v1")], new_health="unhealthy")
-    with pytest.raises(OpsError, match="failed their health check"):
+    with pytest.raises(OpsError, match="1 container failed its health check:"):
         rollout.replace(project, "app", "bad", timeout=5)
     assert [c.id for c in project.running("app")] == ["a1"]
     assert not any(c[0] == "stop" and c[-1] == "a1" for c in project.calls)

@@ -49,10 +49,13 @@ class MediaSweepMiddleware:
                 started = time.monotonic()
                 report = StoredFile.objects.sweep(grace=settings.MEDIA_SWEEP_GRACE)
                 log.info(
-                    "media sweep: %s files, %s unused rows checked, %s deleted in %.2f s",
+                    "media sweep: %s stored files and %s file records older than %s s "
+                    "checked, %s orphans deleted, %s could not be deleted, in %.2f s",
                     report["files"],
                     report["rows"],
+                    settings.MEDIA_SWEEP_GRACE,
                     len(report["deleted"]),
+                    len(report["failed"]),
                     time.monotonic() - started,
                 )
         except Exception:

@@ -352,11 +352,13 @@ class StoredFileManager(models.Manager):
         listed, a batch (one `photos/xx/` folder) at a time, so memory stays small
         whatever the number of files (bench/media_sweep.py).
 
-        Returns {"files": files checked, "rows": rows checked, "deleted": [names]}
-        (with dry_run, the names that would be deleted).
+        Returns {"files": stored files checked, "rows": rows checked (both: those not
+        touched for `grace` seconds), "deleted": [names] (with dry_run, the names that
+        would be deleted), "failed": [names whose deletion raised (logged; the next
+        sweep retries)]}.
         """
         cutoff = timezone.now() - timedelta(seconds=grace)
-        report = {"files": 0, "rows": 0, "deleted": []}
+        report = {"files": 0, "rows": 0, "deleted": [], "failed": []}
         last = ""
         while True:
             old_rows = self.filter(touched_at__lt=cutoff, name__gt=last).order_by("name")
@@ -397,6 +399,7 @@ class StoredFileManager(models.Manager):
         except Exception:
             # e.g. a file the process may not delete: the rest of the sweep goes on
             log.exception("media sweep: could not delete %s", name)
+            report["failed"].append(name)
             return
         report["deleted"].append(name)
 

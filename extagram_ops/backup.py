@@ -467,7 +467,10 @@ def restore(
     written, and every one is read back and checked against the manifest's sha256. Files
     of the storage that the backup does not hold are left (the media sweep removes those
     no row names), unless `prune`: then those no restored row names are deleted. Last,
-    the photo files the restored rows name are looked for in the storage (photos_vs_rows).
+    the photo files the restored rows name are looked for in the storage (photos_vs_rows);
+    the manifest's "restore" then holds {"photos_vs_rows": its report, or None when it
+    could not run, "photos_in": where it looked, "database_only"}, and missing_photos()
+    turns a shortfall into the error the CLI exits 1 with.
 
     A database-only backup restores the database only, into a stack whose photos are in
     a bucket; so does any backup with `database_only_` (the database node lost, the
@@ -597,21 +600,15 @@ def restore(
         why = (
             "no upload or app task runs (scale them up; the media sweep's log names missing files)"
         )
-    result["photos_vs_rows"] = check
+    result.update(photos_vs_rows=check, photos_in=_where(storage), database_only=only_db)
     manifest["restore"] = result
     if check is None:
         progress(f"the restored rows were not checked against the photos: {why}")
     elif check["missing"]:
-        fix = (
-            "restore those objects from the bucket's versions"
-            if only_db
-            else "they were not in the backup either"
-        )
         progress(
-            f"WARNING: the restored rows name {check['named']} photo "
-            f"file{pluralize(check['named'])}; {check['missing']} of them "
-            f"{pluralize(check['missing'], 'is,are')} not in {_where(storage)} (e.g. "
-            f"{', '.join(check['examples'][:3])}): {fix}, or their posts show no photo"
+            f"the restored rows name {check['named']} photo file{pluralize(check['named'])}; "
+            f"{check['missing']} of them {pluralize(check['missing'], 'is,are')} NOT in "
+            f"{_where(storage)}"
         )
     else:
         progress(
@@ -621,6 +618,38 @@ def restore(
             "sweep removes them)"
         )
     return manifest
+
+
+def missing_photos(manifest: dict) -> str | None:
+    """The error to exit with after a restore (the manifest restore() returned) whose
+    rows name photo files the stack's storage lacks: how many, examples, and what to do;
+    None when none is missing (or the check could not run: restore() said so)."""
+    done = manifest.get("restore") or {}
+    check = done.get("photos_vs_rows")
+    if not check or not check["missing"]:
+        return None
+    n = check["missing"]
+    if done.get("database_only"):
+        fix = (
+            f"Put {pluralize(n, 'that object,those objects')} back from the bucket's "
+            f"versioning (as of {manifest['created_at']}, when the backup was taken)"
+        )
+    else:
+        fix = (
+            f"{pluralize(n, 'It was,They were')} not in the backup either (already missing "
+            "from the stack it was taken from, or deleted while it was taken): put "
+            f"{pluralize(n, 'it,them')} back from an older backup's media.tar if one holds "
+            f"{pluralize(n, 'it,them')}"
+        )
+    return (
+        f"restore incomplete: the restored rows name {n} photo file{pluralize(n)} that "
+        f"{pluralize(n, 'is,are')} not in {done.get('photos_in', 'the photo storage')} "
+        f"(e.g. {', '.join(check['examples'][:3])}): the posts or profile pictures that "
+        f"use {pluralize(n, 'it,them')} show no photo. Everything else was restored and "
+        f"verified, and stays. {fix}; `python manage.py photo_archive check` in an upload "
+        "container counts what is still missing. Accepting the loss needs nothing redone; "
+        "a script that accepts it passes --allow-missing-photos (exit 0)."
+    )
 
 
 def describe(manifest: dict) -> str:

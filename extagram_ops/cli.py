@@ -8,6 +8,7 @@
     extagram-ops backup --verify /backups/2026-11-28
     extagram-ops backup --database-only /backups/2026-11-28  # photos in a bucket: left out
     extagram-ops restore /backups/2026-11-28 [--force] [--prune] [--database-only]
+                         [--allow-missing-photos]  # exit 1 if photos the rows name are missing
     extagram-ops swarm-config > stack.yaml   # the swarm stack file (docs/swarm.md)
     extagram-ops --swarm extagram deploy v2  # the same commands on a swarm stack
 
@@ -197,8 +198,10 @@ def build_parser() -> argparse.ArgumentParser:
         "into the stack's photo storage (the media volume or the S3 bucket, "
         "whichever the stack uses, whichever the backup came from: missing or "
         "different files written, each read back against the manifest's sha256; "
-        "files not in the backup are left unless --prune), and report the photo "
-        "files the restored rows name that the storage lacks. A database-only "
+        "files not in the backup are left unless --prune), and check that the photo "
+        "files the restored rows name are in the storage: if some are not, exit 1 "
+        "saying how many and what to do (the restored data stays), unless "
+        "--allow-missing-photos. A database-only "
         "backup restores the database only, into a stack whose photos are in a bucket.",
     )
     p.add_argument("path", type=Path, metavar="SRC")
@@ -214,6 +217,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="photos in an S3 bucket only: restore the database and leave the bucket as it "
         "is (the database node lost, the bucket intact: docs/swarm.md)",
+    )
+    p.add_argument(
+        "--allow-missing-photos",
+        action="store_true",
+        help="exit 0 even if photo files the restored rows name are missing from the "
+        "storage (default: exit 1 saying how many; the restored data stays either way)",
     )
 
     sub.add_parser(
@@ -481,6 +490,15 @@ def cmd_restore(project: Project, args) -> int:
             project, args.path, args.force, args.prune, database_only_=args.database_only
         )
     print(f"restored {args.path} into {project.name}\n" + backups.describe(manifest), end="")
+    problem = backups.missing_photos(manifest)
+    if problem and not args.allow_missing_photos:
+        raise OpsError(problem)
+    if problem:
+        n = manifest["restore"]["photos_vs_rows"]["missing"]
+        progress(
+            f"--allow-missing-photos: {n} missing photo file{pluralize(n)} accepted; the "
+            f"posts or profile pictures that use {pluralize(n, 'it,them')} show no photo"
+        )
     return 0
 
 

@@ -11,7 +11,9 @@ CSP and nosniff, no S3 headers), a missing photo is a 404, and deleting the post
 its objects and the photo is a 404 again within the caches' bounds. `extagram-ops backup`
 of that stack holds the bucket's objects (read through the upload container); after every
 object is deleted, `restore` puts them back byte-identical and checks the rows against
-them; `backup --database-only` leaves them out and its restore leaves the bucket as it is.
+them; `backup --database-only` leaves them out and its restore leaves the bucket as it is;
+with an object the restored rows name deleted, that restore exits 1 saying so (0 with
+--allow-missing-photos).
 
 Own stack (project `extagram-buckettest-<pid>`), not the session one: the storage is
 chosen at start. Run time on the CI machine: see the "bucket stack" lines of the report.
@@ -314,3 +316,21 @@ def test_a_backup_holds_the_bucket_s_photos_and_a_restore_puts_them_back(bucket_
     assert "restoring the database; the photos stay in" in restored.stderr
     assert f"name {len(names)} photo files, all in" in restored.stderr, restored.stderr[-2000:]
     assert _sha256s(server, bucket) == in_bucket, "a database-only restore touched the bucket"
+
+    # an object the restored rows name is gone (a post's photo deleted after the backup,
+    # say): the restore is not a success. It exits 1 naming the count, an example and the
+    # fix; --allow-missing-photos accepts the loss
+    lost = sorted(names)[0]
+    s3.delete_object(Bucket=bucket, Key=f"{KEY_PREFIX}/{lost}")
+    restored = _ops(stack, tmp_path / "state", "restore", str(tmp_path / "d"), "--force")
+    assert restored.returncode == 1, restored.stderr[-3000:]
+    assert (
+        "extagram-ops restore: error: restore incomplete: the restored rows name 1 photo file "
+        f"that is not in the S3 bucket {bucket!r}"
+    ) in restored.stderr, restored.stderr[-2000:]
+    assert lost in restored.stderr and "bucket's versioning" in restored.stderr
+    assert "1 missing from the storage" in restored.stdout
+    accept = ("restore", str(tmp_path / "d"), "--force", "--allow-missing-photos")
+    accepted = _ops(stack, tmp_path / "state", *accept)
+    assert accepted.returncode == 0, accepted.stderr[-3000:]
+    assert "--allow-missing-photos: 1 missing photo file accepted" in accepted.stderr

@@ -271,17 +271,15 @@ def cmd_status(project: Project, args) -> int:
     if args.json:
         print(json.dumps({"project": project.name, "state": state, "services": services}, indent=1))
         return 0
-    recorded = state.get("current")
-    running = project.current_version("app") or "?"
-    if recorded:
-        line = f"deployed {recorded} (previous {state.get('previous') or '-'})"
-        if recorded != running:
-            line += f"; app runs {running}!"
-    else:
-        line = f"app runs {running} (no deploy recorded by extagram-ops yet)"
-    print(f"project {project.name}: {line}")
+    print(f"project {project.name}: {versions_line(state, project.current_version('app'))}")
     bad = 0
+    last = (state.get("history") or [{}])[-1]
     incomplete = state.get("incomplete")
+    if last.get("outcome") == "failed, switched back" and not incomplete:
+        print(
+            f"  note: the last {last['action']} (of {last['version']}, {last['at']}) failed "
+            "and was undone: every tier runs what it ran before"
+        )
     if incomplete:
         tiers = ", ".join(f"{k} {v or '-'}" for k, v in incomplete["tiers"].items())
         print(
@@ -300,6 +298,52 @@ def cmd_status(project: Project, args) -> int:
                 print(f"  ! {c['name']}: {c['status']}/{c['health']}")
                 bad += 1
     return 1 if bad else 0
+
+
+def versions_line(state: dict, running: str | None) -> str:
+    """Compose status's first line: the version extagram-ops recorded as deployed and
+    the one before it (what `rollback` goes to), or why there is none, and what app
+    runs if it differs."""
+    recorded, previous = state.get("current"), state.get("previous")
+    running = running or "?"
+    if not recorded:
+        return f"app runs {running} (no deploy recorded by extagram-ops yet)"
+    if previous:
+        line = f"deployed {recorded} (previous {previous}: `rollback` goes back to it)"
+    else:
+        line = (
+            f"deployed {recorded} (no earlier version recorded: `rollback` has nothing to "
+            "go back to)"
+        )
+    if recorded != running:
+        line += f"; app runs {running}!"
+    return line
+
+
+def swarm_versions_line(app: dict | None) -> str:
+    """Swarm status's first line: the version app runs and the one its previous spec
+    (the engine's, what `rollback` goes to) runs, or why there is none. After the
+    engine rolls an update back by itself it keeps no previous spec (swarmkit's
+    updater.rollbackUpdate clears PreviousSpec); `docker service rollback` swaps the
+    two specs."""
+    if not app:
+        return "no app"
+    version, previous = app["version"], app["previous"]
+    rolled_back = str(app.get("update") or "").startswith("rollback")
+    if rolled_back and not previous:
+        why = (
+            "its last update was rolled back by the engine, which then keeps no earlier "
+            "version: `rollback` has nothing to go back to; `deploy VERSION` changes it"
+        )
+    elif rolled_back:
+        why = f"rolled back from {previous}"
+    elif not previous:
+        why = "no earlier version: not updated since it was created"
+    elif previous == version:
+        why = f"its previous spec runs {version} too: the last change was not a new version"
+    else:
+        why = f"previous {previous}: `rollback` goes back to it"
+    return f"app runs {version} ({why})"
 
 
 def roll_to(
@@ -526,8 +570,7 @@ def swarm_status(stack: swarm.SwarmStack, args) -> int:
     if args.json:
         return 1 if bad else 0
     app = next((s for s in data["services"] if s["service"] == "app"), None)
-    line = f"app runs {app['version']} (previous {app['previous'] or '-'})" if app else "no app"
-    print(f"swarm stack {stack.stack}: {line}")
+    print(f"swarm stack {stack.stack}: {swarm_versions_line(app)}")
     print(f"{'service':<8} {'mode':<10} {'tasks':>7}  {'version':<14} {'last update':<18} nodes")
     for s in data["services"]:
         tasks = f"{s['completed']} done" if s["mode"] == "job" else f"{s['running']}/{s['desired']}"

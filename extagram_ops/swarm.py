@@ -651,8 +651,9 @@ class SwarmStack(Project):
     def rollback(self, timeout: float) -> tuple[str, str]:
         """`docker service rollback` of app and upload (to the spec before the last
         update): (from version, to version). OpsError when there is nothing to go back
-        to, or when the last update was already rolled back (by the engine or by us): the
-        previous spec is then the version that was left, and going "back" would deploy it."""
+        to, or when the last update was already rolled back: by the engine, which then
+        keeps no previous spec (swarmkit's updater clears it), or by us, whose previous
+        spec is then the version that was left, and going "back" would deploy it."""
         self.require_stack()
         plan = []
         for short in ROLLED:

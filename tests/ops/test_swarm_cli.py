@@ -128,7 +128,8 @@ def test_deploy_of_what_runs_changes_nothing(tmp_path):
 
 
 def test_rollback_after_the_engine_rolled_back_refuses(tmp_path):
-    """Its previous spec is then the broken version: going "back" would deploy it."""
+    """The engine's own rollback leaves no previous spec, and after `docker service
+    rollback` the previous spec is the version it left: going "back" would deploy it."""
     rolled = _service(UpdateStatus={"State": "rollback_completed"})
     stack = Canned(tmp_path, {"app": rolled, "upload": rolled})
     with pytest.raises(OpsError, match="already rolled back"):

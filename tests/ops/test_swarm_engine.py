@@ -265,7 +265,7 @@ def test_a_broken_version_is_rolled_back_by_the_engine_and_never_answers(ops_swa
     assert BROKEN not in probe.versions(), probe.counts
     # app went back by itself; upload was never touched
     assert {spec_version(ops_swarm, s) for s in ("app", "upload")} == {BASE}
-    # and "rollback" now refuses: the engine's previous spec is the broken version
+    # and "rollback" now refuses: the engine rolled back by itself, keeping no previous spec
     again, _ = ops(ops_swarm, "rollback")
     assert again.returncode == 1 and "already rolled back" in again.stderr, again.stderr
     RESULTS.append(

@@ -116,7 +116,10 @@ def add(project: Project, service: str, version: str, count: int, timeout: float
     try:
         wait_healthy(project, new, timeout)
     except BaseException:
-        progress(f"removing the new {service} container(s); traffic stays on the old ones")
+        progress(
+            f"removing the {len(new)} new {service} container{pluralize(len(new))}; traffic "
+            "stays on the old ones"
+        )
         remove(project, new)
         raise
     reveal(project, service, new)

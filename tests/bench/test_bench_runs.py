@@ -52,6 +52,9 @@ def test_quick_bench_runs_end_to_end(tmp_path):
         "Django floor: smallest view, signed in",
         "upload 12 MP, sequential",
     } <= names
+    signed_in = [row for row in data["rows"] if row["name"] == "feed, signed in"]
+    # everyone's posts: the bench's members follow nobody, so their home feed is near empty
+    assert signed_in and all(row["note"].startswith("/explore/ ") for row in signed_in)
     assert data["bare_pipeline"]["12 MP"]["p50_ms"] > 0
     assert {"idle", "after_load"} <= set(data["memory_mib"])
     assert {"first", "warm"} <= set(data["startup_s"])

@@ -250,6 +250,7 @@ class Notification(models.Model):
 class Tag(models.Model):
     """A hashtag; `name` is the canonical form (text.canonical_tag), without the #."""
 
+    # utf8mb4_bin on MariaDB/MySQL (migration 0003): names are canonical, so compared exactly
     name = models.CharField(max_length=TAG_MAX, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -46,7 +46,7 @@ def canonical_tag(name):
     return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
 
 
-def _valid_tag(name):
+def valid_tag(name):
     """`name` (canonical) fits the column and has a letter."""
     return len(name) <= TAG_MAX and any(ch.isalpha() for ch in name)
 
@@ -67,7 +67,7 @@ def tokens(text):
             kind = "url"
         elif match.group("tag"):
             name = canonical_tag(match.group("tag"))
-            if _valid_tag(name):  # after case folding, which can lengthen it ("ß" -> "ss")
+            if valid_tag(name):  # after case folding, which can lengthen it ("ß" -> "ss")
                 kind, value = "tag", name
         else:
             handle = match.group("mention").rstrip(".")

@@ -5,12 +5,12 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.db.models import Exists, OuterRef
-from django.http import JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
 from extagram.accounts.models import Profile, active_member
 from extagram.accounts.usernames import canonical
@@ -35,7 +35,7 @@ from .models import (
     prefix_filter,
     tagged_page,
 )
-from .text import canonical_tag
+from .text import canonical_tag, valid_tag
 
 LIST_PAGE_SIZE = 50
 SEARCH_RESULTS = 20
@@ -76,9 +76,13 @@ def _follow_answer(request, owner, following):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def follow(request, username):
+    """POST: follow `username`. GET (a follow form sent signed out comes back here as a GET
+    after signing in): the profile, to press the button again."""
     owner = _member(username)
+    if request.method == "GET":
+        return redirect("profile", username=owner.username)
     try:
         Follow.follow(request.user, owner)
     except ValueError:
@@ -87,9 +91,12 @@ def follow(request, username):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def unfollow(request, username):
+    """POST: stop following `username`. GET: the profile (as for follow)."""
     owner = _member(username)
+    if request.method == "GET":
+        return redirect("profile", username=owner.username)
     Follow.unfollow(request.user, owner)
     return _follow_answer(request, owner, False)
 
@@ -170,9 +177,15 @@ def tag(request, name):
     canonical_name = canonical_tag(name)
     if canonical_name != name:
         return redirect("tag", name=canonical_name, permanent=True)
-    found = get_object_or_404(Tag, name=name)
+    found = Tag.objects.filter(name=name).first()
     cursor = request_cursor(request)
-    page, has_more = tagged_page(found, cursor, settings.FEED_PAGE_SIZE)
+    if found is None:
+        # a well-formed tag nobody's caption carries (yet): a comment may link to it
+        if not valid_tag(name):
+            raise Http404
+        found, page, has_more = Tag(name=name), [], False
+    else:
+        page, has_more = tagged_page(found, cursor, settings.FEED_PAGE_SIZE)
     Like.mark_liked(request.user, page)
     context = {
         "tag": found,

@@ -52,7 +52,8 @@ class FollowTests(BaseTestCase):
         self.assertIn("/u/alice/unfollow/", data["html"])
 
     def test_following_needs_sign_in_and_a_post(self):
-        self.assertEqual(self.client.get("/u/alice/follow/").status_code, 405)
+        self.assertEqual(self.client.put("/u/alice/follow/").status_code, 405)
+        self.assertEqual(Follow.objects.count(), 0)
         self.client.logout()
         response = self.client.post("/u/alice/follow/")
         self.assertEqual(response.status_code, 302)
@@ -106,3 +107,15 @@ class FollowTests(BaseTestCase):
         finally:
             views.LIST_PAGE_SIZE = old
         self.assertEqual(self.client.get("/u/alice/followers/?before=x").status_code, 400)
+
+
+class StaleFollowFormTests(BaseTestCase):
+    def test_a_follow_form_sent_signed_out_lands_on_the_profile_after_signing_in(self):
+        # the log-in page sends the member back to `next` with a GET
+        response = self.client.post("/u/alice/follow/")
+        self.assertIn("next=/u/alice/follow/", response["Location"])
+        self.client.login(username="bob", password=PASSWORD)
+        for action in ("follow", "unfollow"):
+            response = self.client.get(f"/u/alice/{action}/")
+            self.assertEqual((response.status_code, response["Location"]), (302, "/u/alice/"))
+        self.assertEqual(Follow.objects.count(), 0)

@@ -49,10 +49,51 @@ class TagPageTests(BaseTestCase):
         response = self.client.get("/tags/BEACH/")
         self.assertEqual((response.status_code, response["Location"]), (301, "/tags/beach/"))
 
-    def test_an_unknown_tag_is_a_404_and_a_bad_cursor_a_400(self):
-        self.assertEqual(self.client.get("/tags/nothing/").status_code, 404)
+    def test_a_tag_no_post_carries_is_an_empty_page_and_a_bad_cursor_a_400(self):
+        # a comment's #tag links here even when no caption has it
+        page = self.client.get("/tags/nothing/")
+        self.assertContains(page, "No posts with this tag.")
+        self.assertFalse(Tag.objects.exists())
+        self.assertEqual(self.client.get("/tags/123/").status_code, 404)  # not a tag
+        self.assertEqual(self.client.get("/tags/" + "a" * 65 + "/").status_code, 404)
         self.make_post(caption="#beach")
         self.assertEqual(self.client.get("/tags/beach/?before=x").status_code, 400)
+
+    def test_tags_that_differ_only_by_an_accent_are_two_tags_on_every_database(self):
+        plain = self.make_post(caption="Plain #cafe here")
+        accented = self.make_post(caption="#café au lait")
+        self.assertEqual(set(Tag.objects.values_list("name", flat=True)), {"cafe", "café"})
+        self.assertEqual(
+            [p.pk for p in self.client.get("/tags/cafe/").context["posts"]], [plain.pk]
+        )
+        self.assertEqual(
+            [p.pk for p in self.client.get("/tags/café/").context["posts"]], [accented.pk]
+        )
+        found = self.client.get("/search/", {"q": "#cafe"}).context["tags"]
+        self.assertEqual([t.name for t in found], ["cafe"])
+        found = self.client.get("/search/", {"q": "#caf"}).context["tags"]
+        self.assertEqual([t.name for t in found], ["cafe", "café"])
+
+    def test_the_migration_puts_tags_the_old_collation_merged_back_in_step(self):
+        from importlib import import_module
+
+        from extagram.posts.models import Post
+
+        migration = import_module("extagram.social.migrations.0003_tag_names_compared_exactly")
+        plain = self.make_post(caption="Plain #cafe here")
+        accented = self.make_post(caption="#café #sun")
+        # as utf8mb4_unicode_ci left them: #cafe's post linked to the accented tag
+        PostTag.objects.all().delete()
+        Tag.objects.all().delete()
+        merged = Tag.objects.create(name="café")
+        PostTag.objects.create(post=plain, tag=merged)
+        PostTag.objects.create(post=accented, tag=merged)
+        self.assertEqual(migration.resync_post_tags(Post, Tag, PostTag), 3)
+        names = dict.fromkeys([plain.pk, accented.pk])
+        for post in names:
+            names[post] = set(PostTag.objects.filter(post=post).values_list("tag__name", flat=True))
+        self.assertEqual(names, {plain.pk: {"cafe"}, accented.pk: {"café", "sun"}})
+        self.assertEqual(migration.resync_post_tags(Post, Tag, PostTag), 0)
 
     def test_the_tag_page_takes_the_same_queries_for_2_and_12_posts(self):
         from django.db import connection

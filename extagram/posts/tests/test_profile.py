@@ -1,3 +1,5 @@
+import datetime as dt
+
 from django.test import override_settings
 
 from extagram.posts.models import Like
@@ -47,3 +49,14 @@ class ProfileTests(BaseTestCase):
 
     def test_a_user_without_posts_has_an_empty_profile(self):
         self.assertContains(self.client.get("/u/bob/"), "No posts yet")
+
+    def test_the_join_date_reads_as_each_language_writes_a_month_and_year(self):
+        self.owner.date_joined = dt.datetime(2026, 11, 5, tzinfo=dt.UTC)
+        self.owner.save()
+        for language, text in [
+            ("en", "Joined November 2026"),
+            ("es", "Se unió en noviembre de 2026"),
+            ("ca", "alta: novembre del 2026"),
+        ]:
+            page = self.client.get("/u/alice/", headers={"Accept-Language": language})
+            self.assertContains(page, text)

@@ -433,7 +433,10 @@ ADMINS = []
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "extagram.core.middleware.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "extagram.core.middleware.RequestIdFilter"},
+        "client_errors": {"()": "extagram.core.middleware.ClientErrorTracebackFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"}
     },
@@ -445,5 +448,8 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["client_errors"]},
+    },
 }

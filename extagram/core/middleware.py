@@ -26,6 +26,18 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class ClientErrorTracebackFilter(logging.Filter):
+    """For django.request: a 4xx answer (a bad cursor, a self-follow) is logged as its one
+    warning line without the traceback Django attaches for the exception behind it (the
+    client's mistake, not ours); 5xx records keep theirs."""
+
+    def filter(self, record):
+        if getattr(record, "status_code", 500) < 500:
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 class TrustedProxyMiddleware:
     """Honour X-Forwarded-* only when the request comes from a trusted proxy.
 

@@ -112,3 +112,11 @@ class HomeFeedQueryBoundTests(BaseTestCase):
             large = self.count_queries("/")
         self.assertEqual(small, large)
         self.assertLessEqual(large, 6)
+
+
+class FooterTests(BaseTestCase):
+    def test_the_footer_calls_the_signed_in_front_page_home_and_the_public_one_feed(self):
+        self.assertContains(self.client.get("/explore/"), '<a href="/">Feed</a>')
+        self.client.login(username="alice", password=PASSWORD)
+        page = self.client.get("/explore/")
+        self.assertContains(page, '<a href="/">Home</a> · <a href="/accounts/settings/">')

@@ -291,7 +291,8 @@ def tagged_page(tag, cursor, size):
 
 
 class SearchName(models.Model):
-    """A member's display name, case-folded, for prefix search (kept by signals)."""
+    """A member's display name folded by text.search_key (no case, no accents), for prefix
+    search (kept by signals)."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, models.CASCADE, primary_key=True, related_name="+"

@@ -13,7 +13,7 @@ from extagram.posts.models import Comment, Like, Post
 from extagram.posts.signals import posts_added_in_bulk
 
 from .models import Follow, Notification, PostTag, SearchName, Tag, home_feeds_changed
-from .text import canonical_tag, mentions_in, tags_in
+from .text import mentions_in, search_key, tags_in
 
 
 def _notify_mentions(text, actor_id, post_id, comment_id=None, skip=()):
@@ -104,10 +104,10 @@ def forget_follow(sender, instance, **kwargs):
 
 @receiver(post_save, sender=Profile)
 def keep_search_name(sender, instance, raw=False, **kwargs):
-    """The case-folded display name, for search by name prefix."""
+    """The display name folded for search by name prefix (text.search_key)."""
     if raw:
         return
-    key = canonical_tag(instance.display_name)[:100]
+    key = search_key(instance.display_name)[:100]
     if key:
         SearchName.objects.update_or_create(user_id=instance.user_id, defaults={"key": key})
     else:

@@ -46,6 +46,15 @@ def canonical_tag(name):
     return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
 
 
+def search_key(text):
+    """`text` folded for search by prefix: canonical_tag's case folding, then without
+    accents and other combining marks (NFKD, marks dropped, NFC), so "eva" finds "Éva",
+    "nono" finds "Ñoño" and "strasse" finds "Straße", on every database alike. A str."""
+    decomposed = unicodedata.normalize("NFKD", canonical_tag(text))
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return unicodedata.normalize("NFC", bare)
+
+
 def valid_tag(name):
     """`name` (canonical) fits the column and has a letter."""
     return len(name) <= TAG_MAX and any(ch.isalpha() for ch in name)

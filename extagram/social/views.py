@@ -35,7 +35,7 @@ from .models import (
     prefix_filter,
     tagged_page,
 )
-from .text import canonical_tag, valid_tag
+from .text import canonical_tag, search_key, valid_tag
 
 LIST_PAGE_SIZE = 50
 SEARCH_RESULTS = 20
@@ -229,7 +229,7 @@ def _people_matching(prefix):
         .values_list("user_id", flat=True)[:SEARCH_RESULTS]
     )
     by_name = (
-        SearchName.objects.filter(prefix_filter("key", prefix))
+        SearchName.objects.filter(prefix_filter("key", search_key(prefix)))
         .order_by("key")
         .values_list("user_id", flat=True)[:SEARCH_RESULTS]
     )

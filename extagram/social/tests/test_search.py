@@ -21,6 +21,30 @@ class SearchTests(BaseTestCase):
         self.assertEqual(self.names(self.client.get("/search/", {"q": "émi"})), ["bob"])
         self.assertEqual(self.names(self.client.get("/search/", {"q": "ÉMILE"})), ["bob"])
 
+    def test_accents_and_case_do_not_matter_in_a_display_name_search(self):
+        profile = Profile.objects.get(user=self.stranger)
+        profile.display_name = "ÉVA Straße Ñoño"
+        profile.save()
+        for query in ("eva", "Éva str", "EVA STRASSE", "éva straße ñ", "eva strasse nono"):
+            self.assertEqual(self.names(self.client.get("/search/", {"q": query})), ["bob"], query)
+        self.assertEqual(self.names(self.client.get("/search/", {"q": "evb"})), [])
+
+    def test_the_migration_folds_the_names_already_stored(self):
+        from importlib import import_module
+
+        from django.apps import apps
+
+        from extagram.social.models import SearchName
+
+        profile = Profile.objects.get(user=self.stranger)
+        profile.display_name = "Émile"
+        profile.save()
+        SearchName.objects.filter(user=self.stranger).update(key="émile")  # as stored before
+        import_module("extagram.social.migrations.0004_search_names_without_accents").refold(
+            apps, None
+        )
+        self.assertEqual(SearchName.objects.get(user=self.stranger).key, "emile")
+
     def test_it_finds_tags_by_prefix(self):
         self.make_post(caption="#sunset #sunrise #moon")
         response = self.client.get("/search/", {"q": "#sun"})

@@ -83,7 +83,8 @@ SOCIAL_QUICK = ["--min-follows=20", "--max-follows=100", "--stars=20"]
 # 13: no per-session cache may stand in for rendering).
 SOCIAL_MEMBERS = 100
 # Case 2's signed-in feed: everyone's posts (Explore), the global feed issue 13's baseline
-# measured; the signed-in home feed is case 10's (its members follow people).
+# measured. Not `/`, the home feed since issue 12: outside the social shape the bench's
+# members follow nobody, so theirs would be their own few posts (case 10 measures home).
 SIGNED_IN_FEED = "/explore/"
 # Each case-10 load is preceded by an unrecorded warm-up of this share of its duration.
 SOCIAL_WARMUP = 0.3
@@ -563,9 +564,6 @@ class Bench:
             if 10 in self.cases and self.args.shape == "social":
                 self.case_social(n)
             if 2 in self.cases:
-                # everyone's posts, signed in: the page `/` was for members until the home
-                # feed (issue 12) took `/`; the bench's members follow nobody outside the
-                # social shape, so their home feed would be their own few posts
                 self.check_page(SIGNED_IN_FEED, signed_in=True)
                 if not getattr(self, "feed_sessions", None):
                     # case 10's members, when it has signed them in

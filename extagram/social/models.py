@@ -277,6 +277,21 @@ class PostTag(models.Model):
         return f"#{self.tag_id} on {self.post_id}"
 
 
+def link_post_tags(post_id, wanted, linked, tag_model, post_tag_model):
+    """Make post `post_id`'s tag rows exactly `wanted` (a set of canonical tag names),
+    given `linked` ({name: PostTag id} as they are); the count of rows deleted and added.
+
+    The models are passed in so that migrations can use their historical ones
+    (signals.sync_tags passes Tag and PostTag)."""
+    gone = [row_id for name, row_id in linked.items() if name not in wanted]
+    changed = post_tag_model.objects.filter(id__in=gone).delete()[0] if gone else 0
+    for name in wanted - linked.keys():
+        tag, _ = tag_model.objects.get_or_create(name=name)
+        post_tag_model.objects.get_or_create(post_id=post_id, tag=tag)
+        changed += 1
+    return changed
+
+
 def tagged_page(tag, cursor, size):
     """One keyset page of the posts tagged `tag`, newest first; (posts, has_more).
 

@@ -12,7 +12,15 @@ from extagram.accounts.models import Profile
 from extagram.posts.models import Comment, Like, Post
 from extagram.posts.signals import posts_added_in_bulk
 
-from .models import Follow, Notification, PostTag, SearchName, Tag, home_feeds_changed
+from .models import (
+    Follow,
+    Notification,
+    PostTag,
+    SearchName,
+    Tag,
+    home_feeds_changed,
+    link_post_tags,
+)
 from .text import mentions_in, search_key, tags_in
 
 
@@ -38,16 +46,8 @@ def sync_tags(sender, instance, created, raw=False, **kwargs):
     """The post's PostTag rows are exactly the tags in its caption; mentions notify."""
     if raw:
         return
-    wanted = tags_in(instance.caption)
-    have = dict(
-        PostTag.objects.filter(post=instance).values_list("tag__name", "id")
-    )  # {name: PostTag id}
-    gone = [row_id for name, row_id in have.items() if name not in wanted]
-    if gone:
-        PostTag.objects.filter(id__in=gone).delete()
-    for name in wanted - have.keys():
-        tag, _ = Tag.objects.get_or_create(name=name)
-        PostTag.objects.get_or_create(post=instance, tag=tag)
+    linked = dict(PostTag.objects.filter(post=instance).values_list("tag__name", "id"))
+    link_post_tags(instance.pk, tags_in(instance.caption), linked, Tag, PostTag)
     _notify_mentions(instance.caption, instance.author_id, instance.pk)
 
 

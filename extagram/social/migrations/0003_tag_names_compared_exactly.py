@@ -13,14 +13,13 @@ Any later AlterField on Tag.name must keep this collation (Django does not know 
 from django.db import migrations
 
 BATCH = 1000
-TAG_MAX = 64
 
 
 def resync_post_tags(Post, Tag, PostTag):
-    """Make every post's PostTag rows exactly the tags in its caption; how many rows changed.
-
-    Reads posts BATCH at a time (with their tag rows in one statement per batch) and
-    writes only where a post's rows differ from its caption's tags."""
+    """Make every post's PostTag rows exactly the tags in its caption
+    (models.link_post_tags); how many rows changed. Reads posts BATCH at a time, with their
+    tag rows in one statement per batch, and writes only where the two differ."""
+    from extagram.social.models import link_post_tags
     from extagram.social.text import tags_in
 
     changed, last = 0, 0
@@ -31,34 +30,25 @@ def resync_post_tags(Post, Tag, PostTag):
         if not posts:
             return changed
         last = posts[-1][0]
-        have = {}
+        linked = {}
         rows = PostTag.objects.filter(post_id__in=[p for p, _ in posts])
         for row_id, post_id, name in rows.values_list("id", "post_id", "tag__name"):
-            have.setdefault(post_id, {})[name] = row_id
+            linked.setdefault(post_id, {})[name] = row_id
         for post_id, caption in posts:
-            wanted, linked = tags_in(caption), have.get(post_id, {})
-            gone = [row_id for name, row_id in linked.items() if name not in wanted]
-            if gone:
-                changed += PostTag.objects.filter(id__in=gone).delete()[0]
-            for name in wanted - linked.keys():
-                tag = Tag.objects.filter(name=name).first() or Tag.objects.create(name=name)
-                PostTag.objects.get_or_create(post_id=post_id, tag=tag)
-                changed += 1
+            changed += link_post_tags(post_id, tags_in(caption), linked.get(post_id, {}), Tag, PostTag)
 
 
 def compare_exactly(apps, schema_editor):
     if schema_editor.connection.vendor != "mysql":
         return
-    table = schema_editor.quote_name("social_tag")
+    Tag = apps.get_model("social", "Tag")
+    length = Tag._meta.get_field("name").max_length
     schema_editor.execute(
-        f"ALTER TABLE {table} MODIFY {schema_editor.quote_name('name')} "
-        f"varchar({TAG_MAX}) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL"
+        f"ALTER TABLE {schema_editor.quote_name(Tag._meta.db_table)} MODIFY "
+        f"{schema_editor.quote_name('name')} varchar({length}) CHARACTER SET utf8mb4 "
+        "COLLATE utf8mb4_bin NOT NULL"
     )
-    resync_post_tags(
-        apps.get_model("posts", "Post"),
-        apps.get_model("social", "Tag"),
-        apps.get_model("social", "PostTag"),
-    )
+    resync_post_tags(apps.get_model("posts", "Post"), Tag, apps.get_model("social", "PostTag"))
 
 
 class Migration(migrations.Migration):

@@ -1,16 +1,43 @@
 import sys
+from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import BadRequest
 from django.db import DatabaseError, connection
-from django.http import HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.http import HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
 from extagram.accounts.models import NoSuchMember
 from extagram.accounts.usernames import handle_problems
+
+
+def form_action(page):
+    """Decorate a view that acts only on POST (a form's action; under login_required).
+
+    A GET is sent to `page` instead of getting a blank 405: the log-in page sends a member
+    back to `next` with a GET, so a form posted signed out (a page left open after the
+    session ended) comes back as one. `page` is a URL name, reversed with the view's
+    arguments, or a callable (request, *args, **kwargs) -> URL. Other methods: 405.
+    """
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if request.method == "GET":
+                if callable(page):
+                    return redirect(page(request, *args, **kwargs))
+                return redirect(reverse(page, args=args, kwargs=kwargs))
+            if request.method != "POST":
+                return HttpResponseNotAllowed(["GET", "POST"])
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
 
 
 @never_cache

@@ -6,13 +6,12 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from extagram.accounts.models import active_member
 from extagram.accounts.usernames import canonical
 from extagram.core.caching import shared_cache_for_visitors
 from extagram.core.redirects import redirect_back
-from extagram.core.views import ShownBadRequest
+from extagram.core.views import ShownBadRequest, form_action
 
 from .cards import render_cards
 from .forms import CommentForm, PostEditForm
@@ -106,7 +105,7 @@ def _wants_json(request):
 
 
 @login_required
-@require_POST
+@form_action("post_detail")
 def toggle_like(request, pk):
     post = get_object_or_404(Post, pk=pk)
     post.liked = Like.toggle(post, request.user)
@@ -118,7 +117,7 @@ def toggle_like(request, pk):
 
 
 @login_required
-@require_POST
+@form_action("post_detail")
 def add_comment(request, pk):
     post = get_object_or_404(Post.objects.select_related("author__profile"), pk=pk)
     form = CommentForm(request.POST)
@@ -130,7 +129,7 @@ def add_comment(request, pk):
 
 
 @login_required
-@require_POST
+@form_action(lambda request, pk: get_object_or_404(Comment, pk=pk).post.get_absolute_url())
 def delete_comment(request, pk):
     comment = get_object_or_404(Comment.objects.select_related("post"), pk=pk)
     if not comment.can_be_deleted_by(request.user):

@@ -10,13 +10,12 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods
 
 from extagram.accounts.models import Profile, active_member
 from extagram.accounts.usernames import canonical
 from extagram.core.caching import shared_cache_for_visitors
 from extagram.core.redirects import redirect_back
-from extagram.core.views import ShownBadRequest
+from extagram.core.views import ShownBadRequest, form_action
 from extagram.posts.cards import render_cards
 from extagram.posts.models import Like, Post
 from extagram.posts.views import feed_page, request_cursor
@@ -76,13 +75,9 @@ def _follow_answer(request, owner, following):
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@form_action("profile")
 def follow(request, username):
-    """POST: follow `username`. GET (a follow form sent signed out comes back here as a GET
-    after signing in): the profile, to press the button again."""
     owner = _member(username)
-    if request.method == "GET":
-        return redirect("profile", username=owner.username)
     try:
         Follow.follow(request.user, owner)
     except ValueError:
@@ -91,12 +86,9 @@ def follow(request, username):
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@form_action("profile")
 def unfollow(request, username):
-    """POST: stop following `username`. GET: the profile (as for follow)."""
     owner = _member(username)
-    if request.method == "GET":
-        return redirect("profile", username=owner.username)
     Follow.unfollow(request.user, owner)
     return _follow_answer(request, owner, False)
 

@@ -5,10 +5,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
 from extagram.accounts.models import AVATAR_WIDTHS, Profile
+from extagram.core.views import form_action
 from extagram.posts.models import Post
 
 from .forms import AvatarForm, UploadForm
@@ -80,7 +80,7 @@ def _own_profile(user):
 
 
 @login_required
-@require_POST
+@form_action("edit_profile")
 @ratelimit(key="user", rate=settings.UPLOAD_RATE, method="POST", block=True)
 def avatar(request):
     """Set the signed-in member's profile picture (POST, multipart, field `picture`).
@@ -114,7 +114,7 @@ def avatar(request):
 
 
 @login_required
-@require_POST
+@form_action("edit_profile")
 def remove_avatar(request):
     """Remove the signed-in member's profile picture (POST); its files are released."""
     _own_profile(request.user).remove_avatar()

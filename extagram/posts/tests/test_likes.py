@@ -42,7 +42,7 @@ class LikeTests(BaseTestCase):
 
     def test_a_get_does_not_like(self):
         response = self.client.get(f"/p/{self.post.pk}/like/")
-        self.assertEqual(response.status_code, 405)
+        self.assertEqual((response.status_code, response["Location"]), (302, f"/p/{self.post.pk}/"))
         self.assertFalse(Like.objects.exists())
 
     def test_liking_a_missing_post_is_404(self):

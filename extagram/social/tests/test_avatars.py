@@ -153,7 +153,9 @@ class HostileAvatarTests(AvatarTestCase):
             self.assert_refused(self.upload_avatar(), status=413)
 
     def test_it_needs_sign_in_and_a_post(self):
-        self.assertEqual(self.client.get("/upload/avatar/").status_code, 405)
+        response = self.client.get("/upload/avatar/")  # the form's page, not a blank 405
+        self.assertEqual((response.status_code, response["Location"]), (302, "/accounts/profile/"))
+        self.assertEqual(self.client.put("/upload/avatar/").status_code, 405)
         self.client.logout()
         response = self.upload_avatar()
         self.assertEqual(response.status_code, 302)

@@ -8,20 +8,25 @@ goes and both are rendered per request. Everything else in a card is in its key
 """
 
 import zlib
+from datetime import datetime
 from types import SimpleNamespace
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.core.cache import cache
+from django.db.models import BooleanField, Exists, OuterRef, Value
 from django.middleware.csrf import get_token
-from django.template.loader import render_to_string
-from django.urls import reverse
+from django.template.loader import get_template, render_to_string
+from django.urls import get_script_prefix, reverse
 from django.utils import translation
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import ngettext
 
-from .models import Post
+from extagram.core.statements import CompiledQuery
+
+from .models import Like, Post
 
 LIKE_SLOT = "<!--extagram:like-button-->"
 WHEN_SLOT = "<!--extagram:when-->"
@@ -31,43 +36,161 @@ CARD_SECONDS = 24 * 60 * 60
 
 
 def card_key(post, eager):
-    """The cache key of `post`'s card: it changes with everything the cached HTML shows
-    (the post's edits and comment count, its author's handle, display name and picture,
-    the language), so a card is never stale. The like button and the relative time are
-    not in the cached HTML (LIKE_SLOT, WHEN_SLOT)."""
-    edited = int(post.edited_at.timestamp() * 1000)
+    """The cache key of `post`'s card (a Post with its author and profile loaded): it
+    changes with everything the cached HTML shows (the post's edits and comment count, its
+    author's handle, display name and picture, the language), so a card is never stale. The
+    like button and the relative time are not in the cached HTML (LIKE_SLOT, WHEN_SLOT)."""
+    profile = getattr(post.author, "profile", None)
+    return _card_key(
+        post.pk,
+        post.edited_at,
+        post.comment_count,
+        post.author.username,
+        profile.display_name if profile else None,
+        profile.avatar_small if profile else None,
+        eager,
+    )
+
+
+def _card_key(pk, edited_at, comment_count, username, display_name, avatar_small, eager):
+    edited = int(edited_at.timestamp() * 1000)
     language = translation.get_language()
     # The author's handle, display name and picture are in the card: a change shows at once.
-    profile = getattr(post.author, "profile", None)
-    shown = f"{profile.display_name}\0{profile.avatar_small}" if profile else ""
-    name = zlib.crc32(f"{post.author.username}\0{shown}".encode())
+    name = zlib.crc32(f"{username}\0{display_name}\0{avatar_small}".encode())
     # The literal changes with the card's markup; the version keeps a deploy's old and new
     # replicas (sharing Redis) from serving each other's cards.
-    release = f"card:5:{settings.VERSION}:{language}"
-    return f"{release}:{post.pk}:{edited}:{post.comment_count}:{int(eager)}:{name}"
+    release = f"card:6:{settings.VERSION}:{language}"
+    return f"{release}:{pk}:{edited}:{comment_count}:{int(eager)}:{name}"
+
+
+class CardRow(NamedTuple):
+    """What a feed page needs of a post whose card is cached: the card's key parts, the
+    like button's numbers and the visitor's like mark. One values() row per post
+    (CardRow.read), not a Post with its author and profile."""
+
+    pk: int
+    like_count: int
+    comment_count: int
+    edited_at: datetime
+    created_at: datetime
+    username: str
+    display_name: str | None
+    avatar_small: str | None
+    liked: bool
+
+    def key(self, eager):
+        return _card_key(
+            self.pk,
+            self.edited_at,
+            self.comment_count,
+            self.username,
+            self.display_name,
+            self.avatar_small,
+            eager,
+        )
+
+    def get_absolute_url(self):
+        return reverse("post_detail", args=[self.pk])
+
+    @classmethod
+    def read(cls, user, ids):
+        """The rows of the posts with these ids, in the order of `ids` (ids with no post,
+        deleted meanwhile, are left out), `liked` saying whether `user` likes each. One
+        statement, compiled once (CompiledQuery): the posts joined with their authors and
+        profiles, the like mark an EXISTS on the like table's (post, user) key; the counts
+        are read fresh each time."""
+        ids = list(dict.fromkeys(ids))
+        if user.is_authenticated:
+            rows = _ROWS_FOR_MEMBER.rows(ids, user.pk)
+        else:
+            rows = _ROWS_FOR_VISITOR.rows(ids)
+        by_id = {row[0]: row for row in rows}
+        return [cls._make(by_id[pk]) for pk in ids if pk in by_id]
+
+
+_ROW_FIELDS = (
+    "pk",
+    "like_count",
+    "comment_count",
+    "edited_at",
+    "created_at",
+    "author__username",
+    "author__profile__display_name",
+    "author__profile__avatar_small",
+    "liked",
+)
+_ROWS_FOR_MEMBER = CompiledQuery(
+    lambda ids, user_id: (
+        Post.objects.filter(pk__in=ids)
+        .annotate(liked=Exists(Like.objects.filter(post_id=OuterRef("pk"), user_id=user_id)))
+        .values_list(*_ROW_FIELDS)
+    )
+)
+_ROWS_FOR_VISITOR = CompiledQuery(
+    lambda ids: (
+        Post.objects.filter(pk__in=ids)
+        .annotate(liked=Value(False, output_field=BooleanField()))
+        .values_list(*_ROW_FIELDS)
+    )
+)
+
+
+def page_cards(request, ids, eager=False):
+    """The cards of the posts with these ids for this visitor, in the order of `ids`:
+    (rows, cards), a CardRow and a safe HTML string per post that exists. One statement
+    (CardRow.read) and one cache round trip when the cards are cached; a missing card
+    reads its post in full, is rendered and cached (render_cards)."""
+    rows = CardRow.read(request.user, ids)
+    keys = [row.key(eager) for row in rows]
+    cached = cache.get_many(keys)
+    missing = [row.pk for row, key in zip(rows, keys, strict=True) if key not in cached]
+    if missing:  # rendered from the posts read in full, cached under their own keys
+        posts = Post.objects.in_id_order(missing)
+        fresh = _render_card_html(posts, eager).values()
+        cached.update(zip((post.pk for post in posts), fresh, strict=True))
+    buttons = LikeButtons(request)
+    cards = []
+    for row, key in zip(rows, keys, strict=True):
+        html = cached.get(key) or cached.get(row.pk)
+        if html is None:  # deleted between the row and the card's read
+            continue
+        cards.append(_personalised(html, row, buttons))
+    return rows, cards
 
 
 def render_cards(request, posts, eager=False):
-    """The HTML of each post's card (a list of safe strings, in the order of `posts`), with
-    this visitor's like buttons and the relative times as of now."""
+    """The HTML of each post's card (a list of safe strings, in the order of `posts`: Posts
+    with their authors and profiles, `liked` set by Like.mark_liked), with this visitor's
+    like buttons and the relative times as of now. Feed pages use page_cards instead."""
     keys = [card_key(post, eager) for post in posts]
     cached = cache.get_many(keys)
-    fresh = {}
-    for key, post in zip(keys, posts, strict=True):
-        if key not in cached:
-            fresh[key] = render_to_string(
-                "posts/_post_card.html",
-                {"post": post, "eager": eager, "like_slot": LIKE_SLOT, "when_slot": WHEN_SLOT},
-            )
+    missing = [post for post, key in zip(posts, keys, strict=True) if key not in cached]
+    cached.update(_render_card_html(missing, eager))
+    buttons = LikeButtons(request)
+    pairs = zip(keys, posts, strict=True)
+    return [_personalised(cached[key], post, buttons) for key, post in pairs]
+
+
+def _render_card_html(posts, eager):
+    """Render and cache the shared HTML of these posts' cards: {card_key: html}, in the
+    order of `posts`."""
+    fresh = {
+        card_key(post, eager): render_to_string(
+            "posts/_post_card.html",
+            {"post": post, "eager": eager, "like_slot": LIKE_SLOT, "when_slot": WHEN_SLOT},
+        )
+        for post in posts
+    }
     if fresh:
         cache.set_many(fresh, CARD_SECONDS)
-    buttons = LikeButtons(request)
-    cards = []
-    for key, post in zip(keys, posts, strict=True):
-        card = (cached.get(key) or fresh[key]).replace(LIKE_SLOT, buttons.render(post), 1)
-        card = card.replace(WHEN_SLOT, conditional_escape(naturaltime(post.created_at)), 1)
-        cards.append(mark_safe(card))  # noqa: S308 -- the parts are rendered, escaped templates
-    return cards
+    return fresh
+
+
+def _personalised(html, post, buttons):
+    """A cached card with `post`'s like button for this visitor and its time as of now."""
+    html = html.replace(LIKE_SLOT, buttons.render(post), 1)
+    html = html.replace(WHEN_SLOT, conditional_escape(naturaltime(post.created_at)), 1)
+    return mark_safe(html)  # noqa: S308 -- the parts are rendered, escaped templates
 
 
 # A stand-in post for the like button's template: its id and like count are numbers no real
@@ -76,6 +199,12 @@ def render_cards(request, posts, eager=False):
 STAND_IN_PK = 9_087_654_321_012_345
 STAND_IN_COUNT = 8_765_432_109
 PATH_MARKER = "extagram-like-next-path-marker"
+CSRF_MARKER = "extagram-like-csrf-token-marker"
+# The stamps rendered by this process: {(template, language, signed in, liked): the stamp's
+# parts around PATH_MARKER, or None}. Keyed by the template object, so a reloaded template
+# (runserver) gets new stamps; a handful of entries in all (2 x 2 per language).
+STAMPS = {}
+STAMPS_KEPT = 64
 
 
 def like_count_text(count):
@@ -88,41 +217,53 @@ class LikeButtons:
     state (liked or not) with a stand-in post, then each post's id, like count and the page's
     path put in its place. The template stays the one source of the markup; a page of 12
     cards renders it at most twice instead of 12 times (docs/performance.md, "Signed-in
-    pages"). The result is byte for byte the template's own
+    pages"), and a process renders each state once per language (STAMPS): the visitor's
+    CSRF token is put in place like the path. The result is byte for byte the template's own
     (extagram/posts/tests/test_like_buttons.py)."""
 
     def __init__(self, request):
+        signed_in = request.user.is_authenticated
         # one CSRF token for the whole page, and no context processors
         self.context = {"user": request.user, "request": SimpleNamespace(get_full_path=_marker)}
-        if request.user.is_authenticated:
-            self.context["csrf_token"] = get_token(request)
+        if signed_in:
+            self.context["csrf_token"] = CSRF_MARKER
+            self.csrf_token = get_token(request)
         self.request = request
         self.path = str(conditional_escape(request.get_full_path()))
         self.stamps = {}
-        self.stand_in = {
-            "url": reverse("toggle_like", args=[STAND_IN_PK]),
-            "anchor": f"#post-{STAND_IN_PK}",
-            "detail": Post(pk=STAND_IN_PK).get_absolute_url(),
-            "count": like_count_text(STAND_IN_COUNT),
-        }
+        self.stand_in = _stand_in()
+        self.template = get_template("posts/_like_form.html")
+        self.key = (self.template.template, translation.get_language(), signed_in)
 
     def _stamp(self, liked):
         if liked not in self.stamps:
-            post = SimpleNamespace(
-                pk=STAND_IN_PK,
-                liked=liked,
-                like_count=STAND_IN_COUNT,
-                get_absolute_url=lambda: self.stand_in["detail"],
-            )
-            html = render_to_string("posts/_like_form.html", {**self.context, "post": post})
-            # a template that no longer writes the count as like_count_text() does (or the
-            # id where expected) gets no stamp: each button is then rendered in full
-            pieces = ("count",) if "csrf_token" not in self.context else ("count", "url")
-            if any(self.stand_in[name] not in html for name in pieces):
-                self.stamps[liked] = None
-            else:
-                self.stamps[liked] = html.split(PATH_MARKER)
+            key = (*self.key, liked)
+            if key not in STAMPS:
+                if len(STAMPS) >= STAMPS_KEPT:  # templates not cached by their loader
+                    STAMPS.clear()
+                STAMPS[key] = self._render_stamp(liked)
+            stamp = STAMPS[key]
+            if stamp is not None and "csrf_token" in self.context:
+                stamp = [part.replace(CSRF_MARKER, self.csrf_token) for part in stamp]
+            self.stamps[liked] = stamp
         return self.stamps[liked]
+
+    def _render_stamp(self, liked):
+        post = SimpleNamespace(
+            pk=STAND_IN_PK,
+            liked=liked,
+            like_count=STAND_IN_COUNT,
+            get_absolute_url=lambda: self.stand_in["detail"],
+        )
+        html = self.template.render({**self.context, "post": post})
+        # a template that no longer writes the count as like_count_text() does (or the id
+        # or the token where expected) gets no stamp: each button is then rendered in full
+        pieces = ("count",) if "csrf_token" not in self.context else ("count", "url")
+        if any(self.stand_in[name] not in html for name in pieces):
+            return None
+        if "csrf_token" in self.context and CSRF_MARKER not in html:
+            return None
+        return html.split(PATH_MARKER)
 
     def render(self, post):
         """The like button of `post` (a Post with `liked` set by Like.mark_liked), as HTML."""
@@ -148,3 +289,20 @@ class LikeButtons:
 
 def _marker():
     return PATH_MARKER
+
+
+def _stand_in():
+    """The stand-in post's like URL, anchor, page URL and like-count text, in the current
+    language and under the current script prefix (worked out once per process for each)."""
+    key = (translation.get_language(), get_script_prefix())
+    if key not in _STAND_INS:
+        _STAND_INS[key] = {
+            "url": reverse("toggle_like", args=[STAND_IN_PK]),
+            "anchor": f"#post-{STAND_IN_PK}",
+            "detail": Post(pk=STAND_IN_PK).get_absolute_url(),
+            "count": like_count_text(STAND_IN_COUNT),
+        }
+    return _STAND_INS[key]
+
+
+_STAND_INS = {}

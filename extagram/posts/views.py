@@ -13,7 +13,7 @@ from extagram.core.caching import shared_cache_for_visitors
 from extagram.core.redirects import redirect_back
 from extagram.core.views import ShownBadRequest, form_action
 
-from .cards import render_cards
+from .cards import page_cards, render_cards
 from .forms import CommentForm, PostEditForm
 from .models import Comment, Like, Post
 
@@ -33,18 +33,26 @@ def request_cursor(request):
     return int(raw)
 
 
-def feed_page(request, page_before, template, context):
+def feed_page(request, page_ids, template, context, ids_stale=None):
     """One page of posts rendered with `template` (only the cards with ?fragment=1),
     `context` plus posts, cards and next_cursor; a 400 for a bad `before`
-    (request_cursor). `page_before(cursor, size)` reads the page, as
-    PostQuerySet.page_before does. Shared by the feeds here and in extagram.social."""
-    page, has_more = page_before(request_cursor(request), settings.FEED_PAGE_SIZE)
-    Like.mark_liked(request.user, page)
-    context.update(
-        posts=page,
-        cards=[] if context.get("grid") else render_cards(request, page),
-        next_cursor=page[-1].pk if has_more else None,
-    )
+    (request_cursor). `page_ids(cursor, size)` reads the page's ids as
+    PostQuerySet.page_ids does. With `grid` in the context the posts are Posts (for their
+    photos) and there are no cards; otherwise they are CardRows (posts.cards.page_cards).
+    `ids_stale()`, given for cached ids, marks them out of date: it is called, and the
+    ids read again, when a post among them is gone (deleted by a path that did not say so),
+    so the page shows no hole. Shared by the feeds here and in extagram.social."""
+    cursor, size = request_cursor(request), settings.FEED_PAGE_SIZE
+    ids = page_ids(cursor, size)
+    if context.get("grid"):
+        posts, cards = Post.objects.in_id_order(ids[:size]), []
+    else:
+        posts, cards = page_cards(request, ids[:size])
+        if len(posts) < len(ids[:size]) and ids_stale is not None:
+            ids_stale()
+            ids = page_ids(cursor, size)
+            posts, cards = page_cards(request, ids[:size])
+    context.update(posts=posts, cards=cards, next_cursor=ids[size - 1] if len(ids) > size else None)
     if request.GET.get("fragment") == "1":
         return render(request, "posts/_feed_page.html", context)
     return render(request, template, context)
@@ -57,7 +65,7 @@ def feed(request):
         from extagram.social.views import home
 
         return home(request)
-    return feed_page(request, Post.objects.page_before, "posts/feed.html", {})
+    return feed_page(request, Post.objects.page_ids, "posts/feed.html", {})
 
 
 @shared_cache_for_visitors
@@ -77,7 +85,7 @@ def profile(request, username):
         "grid": True,
         **follow_context(request, owner),
     }
-    return feed_page(request, posts.page_before, "posts/profile.html", context)
+    return feed_page(request, posts.page_ids, "posts/profile.html", context)
 
 
 @shared_cache_for_visitors

@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from extagram.core.statements import CompiledQuery
 from extagram.posts.models import Comment, Post
 
 TAG_MAX = 64
@@ -95,14 +96,14 @@ class Follow(models.Model):
 
 
 def all_posts():
-    """Everyone's posts (Explore), for PostQuerySet.page_before."""
+    """Everyone's posts (Explore), for PostQuerySet.page_ids."""
     return Post.objects.all()
 
 
 def home_posts(user):
     """The posts of `user`'s home feed: by the people they follow and their own.
 
-    A Post queryset for PostQuerySet.page_before (newest first, keyset). The
+    A Post queryset for PostQuerySet.page_ids (newest first, keyset). The
     followed ids stay a subquery; the plans on SQLite and MariaDB are in
     docs/performance.md.
     """
@@ -114,7 +115,8 @@ def home_posts(user):
 # 13 posts by followed authors turn up (~1,500 rows at 100,000 posts), plus building the
 # filter (docs/performance.md, "The home feed's first page"). So its ids are cached, valid
 # while two stamps are unchanged: every member's (a post added or removed anywhere) and the
-# member's own (their follows changed). A stamp is replaced, never counted up, so two
+# member's own (their follows changed). Explore's first page is cached against the first
+# stamp alone (explore_page_ids). A stamp is replaced, never counted up, so two
 # changes at once cannot cancel out, and it is replaced at once *and* when the transaction
 # commits, so a feed read between the two is not kept as current.
 HOME_POSTS_STAMP_KEY = "home:stamp:posts"
@@ -143,35 +145,51 @@ def home_feeds_changed(user_id=None):
     transaction.on_commit(replace_stamp)
 
 
-def home_page(user, cursor, size):
-    """`user`'s home feed before `cursor` as PostQuerySet.page_before gives it: (up to
-    `size` posts newest first, whether more exist).
+def home_page_ids(user, cursor, size):
+    """The ids of `user`'s home feed before `cursor` as PostQuerySet.page_ids gives them
+    (newest first, up to `size` + 1: the last says whether more exist).
 
     The first page (cursor None) reads its ids from the cache when they are current (see
-    HOME_POSTS_STAMP_KEY): one cache round trip instead of the ids statement. Any cache
-    failure (Redis unreachable) falls back to the statement.
+    HOME_POSTS_STAMP_KEY): one cache round trip instead of the ids statement.
     """
     if cursor is not None:
-        return home_posts(user).page_before(cursor, size)
-    ids_key, follows_key = _home_ids_key(user.pk, size), _follows_stamp_key(user.pk)
-    found = cache.get_many([HOME_POSTS_STAMP_KEY, follows_key, ids_key])
-    stamps = (found.get(HOME_POSTS_STAMP_KEY), found.get(follows_key))
+        return home_posts(user).page_ids(cursor, size)
+    return _first_page_ids(
+        _home_ids_key(user.pk, size),
+        (HOME_POSTS_STAMP_KEY, _follows_stamp_key(user.pk)),
+        lambda: home_posts(user).page_ids(None, size),
+    )
+
+
+def explore_page_ids(cursor, size):
+    """The ids of Explore's page before `cursor` (everyone's posts), as home_page_ids: the
+    first page's ids are cached while no post is added or removed (HOME_POSTS_STAMP_KEY)."""
+    if cursor is not None:
+        return all_posts().page_ids(cursor, size)
+    return _first_page_ids(
+        f"explore:ids:{size}", (HOME_POSTS_STAMP_KEY,), lambda: all_posts().page_ids(None, size)
+    )
+
+
+def _first_page_ids(ids_key, stamp_keys, read_ids):
+    """The ids cached under `ids_key` if they were read while the stamps under `stamp_keys`
+    were what they are now; otherwise `read_ids()`, cached with the stamps. Any cache
+    failure (Redis unreachable) falls back to read_ids()."""
+    found = cache.get_many([*stamp_keys, ids_key])
+    stamps = tuple(found.get(key) for key in stamp_keys)
     cached = found.get(ids_key)
     if cached is not None and None not in stamps and cached[0] == stamps:
-        ids = cached[1]
-        posts = Post.objects.in_id_order(ids[:size])
-        if len(posts) == len(ids[:size]):  # else a post went without its stamp: re-read
-            return posts, len(ids) > size
+        return cached[1]
     if None in stamps:  # a first start, or evicted: stamps to keep the ids against
-        for key, stamp in zip((HOME_POSTS_STAMP_KEY, follows_key), stamps, strict=True):
+        for key, stamp in zip(stamp_keys, stamps, strict=True):
             if stamp is None:
                 cache.add(key, secrets.token_hex(8), None)
-        found = cache.get_many([HOME_POSTS_STAMP_KEY, follows_key])
-        stamps = (found.get(HOME_POSTS_STAMP_KEY), found.get(follows_key))
-    ids = home_posts(user).page_ids(None, size)
+        found = cache.get_many(stamp_keys)
+        stamps = tuple(found.get(key) for key in stamp_keys)
+    ids = read_ids()
     if None not in stamps:
         cache.set(ids_key, (stamps, ids), HOME_IDS_SECONDS)
-    return Post.objects.in_id_order(ids[:size]), len(ids) > size
+    return ids
 
 
 class Notification(models.Model):
@@ -242,9 +260,17 @@ class Notification(models.Model):
 
     @classmethod
     def unread_count(cls, user):
-        """How many unread notifications `user` has, counted up to UNREAD_SHOWN + 1."""
-        unread = cls.objects.filter(recipient=user, read=False).values("id")
-        return unread[: UNREAD_SHOWN + 1].count()
+        """How many unread notifications `user` has, counted up to UNREAD_SHOWN + 1: the
+        ids of at most that many, read from the (recipient, read) index by a statement
+        compiled once (it is on every signed-in page)."""
+        return len(_UNREAD_IDS.rows(user.pk))
+
+
+_UNREAD_IDS = CompiledQuery(
+    lambda user_id: Notification.objects.filter(recipient_id=user_id, read=False).values_list("id")[
+        : UNREAD_SHOWN + 1
+    ]
+)
 
 
 class Tag(models.Model):
@@ -292,17 +318,13 @@ def link_post_tags(post_id, wanted, linked, tag_model, post_tag_model):
     return changed
 
 
-def tagged_page(tag, cursor, size):
-    """One keyset page of the posts tagged `tag`, newest first; (posts, has_more).
-
-    Two indexed statements: the ids from PostTag's (tag, post) index, then the posts.
-    """
+def tagged_page_ids(tag, cursor, size):
+    """The ids of one keyset page of the posts tagged `tag`, newest first, as
+    PostQuerySet.page_ids gives them: one statement on PostTag's (tag, post) index."""
     ids = PostTag.objects.filter(tag=tag).order_by("-post_id")
     if cursor is not None:
         ids = ids.filter(post_id__lt=cursor)
-    ids = list(ids.values_list("post_id", flat=True)[: size + 1])
-    posts = Post.objects.select_related("author__profile").in_bulk(ids[:size])
-    return [posts[i] for i in ids[:size] if i in posts], len(ids) > size
+    return list(ids.values_list("post_id", flat=True)[: size + 1])
 
 
 class SearchName(models.Model):

@@ -1,6 +1,5 @@
 from functools import partial
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -16,8 +15,7 @@ from extagram.accounts.usernames import canonical
 from extagram.core.caching import shared_cache_for_visitors
 from extagram.core.redirects import redirect_back
 from extagram.core.views import ShownBadRequest, form_action
-from extagram.posts.cards import render_cards
-from extagram.posts.models import Like, Post
+from extagram.posts.models import Post
 from extagram.posts.views import feed_page, request_cursor
 from extagram.uploads.forms import AvatarForm
 
@@ -29,10 +27,11 @@ from .models import (
     PostTag,
     SearchName,
     Tag,
-    all_posts,
-    home_page,
+    explore_page_ids,
+    home_feeds_changed,
+    home_page_ids,
     prefix_filter,
-    tagged_page,
+    tagged_page_ids,
 )
 from .text import canonical_tag, search_key, valid_tag
 
@@ -154,14 +153,16 @@ def home(request):
     When it is empty, it suggests accounts (evaluated only then, by the template).
     """
     context = {"suggestions": lambda: suggested_accounts(request.user)}
-    page_before = partial(home_page, request.user)
-    return feed_page(request, page_before, "social/home.html", context)
+    page_ids = partial(home_page_ids, request.user)
+    return feed_page(request, page_ids, "social/home.html", context, home_feeds_changed)
 
 
 @shared_cache_for_visitors
 def explore(request):
     """Everyone's posts, newest first (the site's global feed)."""
-    return feed_page(request, all_posts().page_before, "social/explore.html", {})
+    return feed_page(
+        request, explore_page_ids, "social/explore.html", {}, ids_stale=home_feeds_changed
+    )
 
 
 @shared_cache_for_visitors
@@ -170,24 +171,14 @@ def tag(request, name):
     if canonical_name != name:
         return redirect("tag", name=canonical_name, permanent=True)
     found = Tag.objects.filter(name=name).first()
-    cursor = request_cursor(request)
     if found is None:
         # a well-formed tag nobody's caption carries (yet): a comment may link to it
         if not valid_tag(name):
             raise Http404
-        found, page, has_more = Tag(name=name), [], False
+        found, page_ids = Tag(name=name), lambda cursor, size: []
     else:
-        page, has_more = tagged_page(found, cursor, settings.FEED_PAGE_SIZE)
-    Like.mark_liked(request.user, page)
-    context = {
-        "tag": found,
-        "posts": page,
-        "cards": render_cards(request, page),
-        "next_cursor": page[-1].pk if has_more else None,
-    }
-    if request.GET.get("fragment") == "1":
-        return render(request, "posts/_feed_page.html", context)
-    return render(request, "social/tag.html", context)
+        page_ids = partial(tagged_page_ids, found)
+    return feed_page(request, page_ids, "social/tag.html", {"tag": found})
 
 
 def search(request):

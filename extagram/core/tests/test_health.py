@@ -41,7 +41,7 @@ class DatabaseOutageTests(TestCase):
     def test_a_database_outage_shows_a_503_page_not_a_traceback(self):
         self.client.raise_request_exception = False
         with mock.patch(
-            "extagram.posts.models.PostQuerySet.page_before",
+            "extagram.posts.models.PostQuerySet.page_ids",
             side_effect=OperationalError('(2003, "Can\'t connect to MySQL server")'),
         ):
             response = self.client.get("/")
@@ -68,7 +68,7 @@ class DatabaseOutageTests(TestCase):
     def test_other_errors_show_a_plain_500_page(self):
         self.client.raise_request_exception = False
         with mock.patch(
-            "extagram.posts.models.PostQuerySet.page_before", side_effect=RuntimeError("bug")
+            "extagram.posts.models.PostQuerySet.page_ids", side_effect=RuntimeError("bug")
         ):
             response = self.client.get("/")
         self.assertContains(response, "Something went wrong", status_code=500)

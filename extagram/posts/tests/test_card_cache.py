@@ -8,7 +8,8 @@ from django.core.cache import cache
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from extagram.posts.models import Comment, Post
+from extagram.posts.cards import card_key
+from extagram.posts.models import Comment, Like, Post
 from extagram.testing.base import BaseTestCase
 
 
@@ -72,3 +73,48 @@ class CardCacheTests(BaseTestCase):
             response = self.client.get("/explore/", headers={"accept-language": "es"})
         self.assertContains(response, "0 comentarios")
         self.assertContains(response, "ahora")
+
+    def test_a_new_display_name_and_picture_show_in_the_cached_card_at_once(self):
+        self.client.force_login(self.stranger)
+        self.client.get("/explore/")
+        profile = self.owner.profile
+        profile.display_name = "Alícia Puig"
+        profile.save()
+        self.assertContains(self.client.get("/explore/"), "Alícia Puig")
+
+    def test_a_like_shows_its_new_count_to_everyone_on_the_cached_page_at_once(self):
+        self.client.force_login(self.stranger)
+        self.assertContains(self.client.get("/explore/"), "0 likes")
+        Like.toggle(self.post, self.staff)
+        self.assertEqual(self.card_renders(), 0)
+        self.assertContains(self.client.get("/explore/"), "1 like<")
+        self.client.logout()
+        self.assertContains(self.client.get("/explore/"), "1 like<")
+
+    def test_each_member_sees_their_own_like_marks_on_the_same_cached_cards(self):
+        other = self.make_post()
+        Like.toggle(self.post, self.stranger)
+        Like.toggle(other, self.staff)
+        pages = {}
+        for user in (self.stranger, self.staff, self.owner):
+            self.client.force_login(user)
+            response = self.client.get("/explore/")
+            pages[user.username] = {post.pk for post in response.context["posts"] if post.liked}
+        self.assertEqual(pages, {"bob": {self.post.pk}, "sam": {other.pk}, "alice": set()})
+        self.assertEqual(self.card_renders(), 0)
+
+    def test_a_card_row_says_what_the_post_says(self):
+        from extagram.posts.cards import CardRow
+
+        Like.toggle(self.post, self.stranger)
+        Comment.add(self.post, self.staff, "Nice")
+        post = Post.objects.select_related("author__profile").get(pk=self.post.pk)
+        (row,) = CardRow.read(self.stranger, [post.pk, 10**12])
+        self.assertEqual(
+            (row.pk, row.like_count, row.comment_count, row.edited_at, row.created_at),
+            (post.pk, 1, 1, post.edited_at, post.created_at),
+        )
+        self.assertEqual((row.username, row.liked), ("alice", True))
+        self.assertFalse(CardRow.read(self.staff, [post.pk])[0].liked)
+        self.assertEqual(row.get_absolute_url(), post.get_absolute_url())
+        self.assertEqual(row.key(False), card_key(post, False))

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
@@ -97,14 +98,29 @@ class FeedQueryBoundTests(BaseTestCase):
         with override_settings(FEED_PAGE_SIZE=12):
             large = self.count_queries("/explore/")
         self.assertEqual(small, large)
-        # session, user, post ids, posts, likes, unread notifications (page_before)
+        # session, user, the page's ids (cached from the next view on), the page's rows with
+        # the like marks, the posts whose cards are not cached yet, unread notifications
         self.assertLessEqual(large, 6)
 
-    def test_an_anonymous_feed_page_takes_two_queries(self):
-        # the page's ids, then those posts with their authors (PostQuerySet.page_before)
+    def test_an_anonymous_feed_page_takes_two_queries_once_its_cards_are_cached(self):
         for _ in range(5):
             self.make_post()
+        # the page's ids, the page's rows (posts.cards.CardRow), the posts in full to render
+        # their cards
+        self.assertEqual(self.count_queries("/"), 3)
+        # the ids and the rows: the cards come from the cache
         self.assertEqual(self.count_queries("/"), 2)
+
+    def test_a_signed_in_explore_page_takes_four_queries_once_cached(self):
+        self.client.login(username="bob", password=PASSWORD)
+        for _ in range(5):
+            self.make_post()
+        self.count_queries("/explore/")
+        # the session (not with Redis: cached_db keeps it in the cache), the user, the page's
+        # rows with the like marks, the unread count; the first page's ids and the cards
+        # come from the cache
+        session = 0 if settings.SESSION_ENGINE.endswith("cached_db") else 1
+        self.assertEqual(self.count_queries("/explore/"), session + 3)
 
 
 class SignedOutFeedTests(BaseTestCase):

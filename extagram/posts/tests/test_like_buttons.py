@@ -9,7 +9,7 @@ from django.template.loader import render_to_string
 from django.test import RequestFactory
 from django.utils import translation
 
-from extagram.posts.cards import STAND_IN_PK, LikeButtons
+from extagram.posts.cards import STAMPS, STAND_IN_PK, LikeButtons
 from extagram.posts.models import Like, Post
 from extagram.testing.base import PASSWORD, BaseTestCase
 
@@ -49,7 +49,7 @@ class LikeButtonTests(BaseTestCase):
                                 post = Post(pk=self.posts[0].pk + count, like_count=count)
                                 post.liked = liked
                                 with self.subTest(language=language, path=path, count=count):
-                                    token = buttons.context.get("csrf_token")
+                                    token = getattr(buttons, "csrf_token", None)
                                     expected = self.template_button(request, post, token)
                                     self.assertEqual(buttons.render(post), expected)
 
@@ -80,3 +80,16 @@ class LikeButtonTests(BaseTestCase):
         response = strict.post(f"/p/{self.posts[0].pk}/like/", {"next": "/"})
         self.assertEqual(response.status_code, 403)
         self.assertFalse(Like.objects.exists())
+
+    def test_a_process_renders_each_state_once_and_each_page_gets_its_visitors_own_token(self):
+        STAMPS.clear()
+        pages = []
+        for user in (self.stranger, self.owner, self.stranger):
+            buttons = LikeButtons(self.request("/explore/", user))
+            html = "".join(buttons.render(post) for post in self.posts)
+            pages.append((buttons.csrf_token, html))
+        self.assertEqual(len(STAMPS), 1)  # en, signed in, not liked
+        for token, html in pages:
+            self.assertEqual(html.count(f'value="{token}"'), len(self.posts))
+            self.assertNotIn("marker", html)
+        self.assertEqual(len({token for token, _ in pages}), 3)

@@ -136,13 +136,42 @@ def _home_ids_key(user_id, size):
 def home_feeds_changed(user_id=None):
     """Mark cached home feeds out of date: every member's (a post was added or removed;
     `user_id` None) or one member's (`user_id` followed or unfollowed someone)."""
-    key = HOME_POSTS_STAMP_KEY if user_id is None else _follows_stamp_key(user_id)
+    replace_stamp(HOME_POSTS_STAMP_KEY if user_id is None else _follows_stamp_key(user_id))
 
-    def replace_stamp():
+
+def replace_stamp(key):
+    """Replace the stamp under `key` (a random token, kept until evicted): at once, and
+    again when the current transaction commits, so a value read between the two is not kept
+    as current (see read_through)."""
+
+    def replace():
         cache.set(key, secrets.token_hex(8), None)
 
-    replace_stamp()
-    transaction.on_commit(replace_stamp)
+    replace()
+    transaction.on_commit(replace)
+
+
+def read_through(key, stamp_keys, read, seconds):
+    """The value cached under `key` if it was read while the stamps under `stamp_keys` were
+    what they are now (one cache round trip); otherwise `read()`, cached for at most
+    `seconds` with the stamps it was read under. Any cache failure (Redis unreachable)
+    falls back to read(). The stamps are read before the value, so a change that replaces
+    a stamp (replace_stamp) after it is never hidden."""
+    found = cache.get_many([*stamp_keys, key])
+    stamps = tuple(found.get(stamp_key) for stamp_key in stamp_keys)
+    cached = found.get(key)
+    if cached is not None and None not in stamps and cached[0] == stamps:
+        return cached[1]
+    if None in stamps:  # a first start, or evicted: stamps to keep the value against
+        for stamp_key, stamp in zip(stamp_keys, stamps, strict=True):
+            if stamp is None:
+                cache.add(stamp_key, secrets.token_hex(8), None)
+        found = cache.get_many(stamp_keys)
+        stamps = tuple(found.get(stamp_key) for stamp_key in stamp_keys)
+    value = read()
+    if None not in stamps:
+        cache.set(key, (stamps, value), seconds)
+    return value
 
 
 def home_page_ids(user, cursor, size):
@@ -154,10 +183,11 @@ def home_page_ids(user, cursor, size):
     """
     if cursor is not None:
         return home_posts(user).page_ids(cursor, size)
-    return _first_page_ids(
+    return read_through(
         _home_ids_key(user.pk, size),
         (HOME_POSTS_STAMP_KEY, _follows_stamp_key(user.pk)),
         lambda: home_posts(user).page_ids(None, size),
+        HOME_IDS_SECONDS,
     )
 
 
@@ -166,30 +196,12 @@ def explore_page_ids(cursor, size):
     first page's ids are cached while no post is added or removed (HOME_POSTS_STAMP_KEY)."""
     if cursor is not None:
         return all_posts().page_ids(cursor, size)
-    return _first_page_ids(
-        f"explore:ids:{size}", (HOME_POSTS_STAMP_KEY,), lambda: all_posts().page_ids(None, size)
+    return read_through(
+        f"explore:ids:{size}",
+        (HOME_POSTS_STAMP_KEY,),
+        lambda: all_posts().page_ids(None, size),
+        HOME_IDS_SECONDS,
     )
-
-
-def _first_page_ids(ids_key, stamp_keys, read_ids):
-    """The ids cached under `ids_key` if they were read while the stamps under `stamp_keys`
-    were what they are now; otherwise `read_ids()`, cached with the stamps. Any cache
-    failure (Redis unreachable) falls back to read_ids()."""
-    found = cache.get_many([*stamp_keys, ids_key])
-    stamps = tuple(found.get(key) for key in stamp_keys)
-    cached = found.get(ids_key)
-    if cached is not None and None not in stamps and cached[0] == stamps:
-        return cached[1]
-    if None in stamps:  # a first start, or evicted: stamps to keep the ids against
-        for key, stamp in zip(stamp_keys, stamps, strict=True):
-            if stamp is None:
-                cache.add(key, secrets.token_hex(8), None)
-        found = cache.get_many(stamp_keys)
-        stamps = tuple(found.get(key) for key in stamp_keys)
-    ids = read_ids()
-    if None not in stamps:
-        cache.set(ids_key, (stamps, ids), HOME_IDS_SECONDS)
-    return ids
 
 
 class Notification(models.Model):
@@ -260,10 +272,41 @@ class Notification(models.Model):
 
     @classmethod
     def unread_count(cls, user):
-        """How many unread notifications `user` has, counted up to UNREAD_SHOWN + 1: the
-        ids of at most that many, read from the (recipient, read) index by a statement
-        compiled once (it is on every signed-in page)."""
-        return len(_UNREAD_IDS.rows(user.pk))
+        """How many unread notifications `user` has, counted up to UNREAD_SHOWN + 1.
+
+        It is in every signed-in page's header, so it is cached (read_through) while the
+        member's notifications stamp is unchanged (notifications_changed: any notification
+        of theirs saved or deleted, or marked read) and the stamp of bulk inserts; else the
+        ids of at most that many are read from the (recipient, read) index by a statement
+        compiled once.
+        """
+        return read_through(
+            f"notifications:unread:{user.pk}",
+            (NOTIFICATIONS_STAMP_KEY, _notifications_stamp_key(user.pk)),
+            lambda: len(_UNREAD_IDS.rows(user.pk)),
+            UNREAD_SECONDS,
+        )
+
+
+# The stamp of every member's unread count: replaced by inserts that send no signal
+# (seed_social's bulk_create). Each member's own stamp: _notifications_stamp_key.
+NOTIFICATIONS_STAMP_KEY = "notifications:stamp"
+# How long a cached unread count may be used at most, whatever the stamps say: bounds what
+# a change that bypasses the signals and the stamps can hide.
+UNREAD_SECONDS = 10 * 60
+
+
+def _notifications_stamp_key(user_id):
+    return f"notifications:stamp:{user_id}"
+
+
+def notifications_changed(user_id=None):
+    """Mark cached unread counts out of date: `user_id`'s (one of their notifications was
+    added, deleted or read) or, with None, everyone's (notifications inserted in bulk)."""
+    if user_id is None:
+        replace_stamp(NOTIFICATIONS_STAMP_KEY)
+    else:
+        replace_stamp(_notifications_stamp_key(user_id))
 
 
 _UNREAD_IDS = CompiledQuery(

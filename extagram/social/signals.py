@@ -20,6 +20,7 @@ from .models import (
     Tag,
     home_feeds_changed,
     link_post_tags,
+    notifications_changed,
 )
 from .text import mentions_in, search_key, tags_in
 
@@ -137,3 +138,11 @@ def follows_changed(sender, instance, raw=False, **kwargs):
     """The follower's home feed now reads other authors (a new follow or an unfollow)."""
     if not raw:
         home_feeds_changed(instance.follower_id)
+
+
+@receiver(post_save, sender=Notification)
+@receiver(post_delete, sender=Notification)
+def unread_count_changed(sender, instance, raw=False, **kwargs):
+    """The recipient's cached unread count (Notification.unread_count) is out of date."""
+    if not raw:
+        notifications_changed(instance.recipient_id)

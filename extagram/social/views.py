@@ -30,6 +30,7 @@ from .models import (
     explore_page_ids,
     home_feeds_changed,
     home_page_ids,
+    notifications_changed,
     prefix_filter,
     tagged_page_ids,
 )
@@ -226,7 +227,7 @@ def unread_count(request):
     """The header's unread count, for the script that refreshes it when the tab is shown again.
 
     JSON: {"unread": n, "html": the badge (empty when n is 0)}; n is counted up to
-    UNREAD_SHOWN + 1 (one indexed statement). Signed out: 401 and no count.
+    UNREAD_SHOWN + 1 (cached: Notification.unread_count). Signed out: 401 and no count.
     """
     if not request.user.is_authenticated:
         return JsonResponse({"error": "sign in"}, status=401)
@@ -254,6 +255,7 @@ def notifications(request):
     unread = [n.pk for n in page if not n.read]
     if unread:
         Notification.objects.filter(id__in=unread).update(read=True)
+        notifications_changed(request.user.pk)  # update() sends no signal
     for notification in page:
         notification.was_unread = notification.pk in unread
     context = {"notifications": page, "next_cursor": page[-1].pk if has_more else None}

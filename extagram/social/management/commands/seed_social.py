@@ -16,7 +16,14 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
 from extagram.posts.models import Post
-from extagram.social.models import Follow, Notification, PostTag, Tag, home_feeds_changed
+from extagram.social.models import (
+    Follow,
+    Notification,
+    PostTag,
+    Tag,
+    home_feeds_changed,
+    notifications_changed,
+)
 from extagram.social.text import tags_in
 
 INSERT_BATCH = 5000
@@ -159,7 +166,9 @@ class Command(BaseCommand):
                         post_id=newest[rng.randrange(len(newest))],
                     )
                 )
-        return self._insert(Notification, rows)
+        inserted = self._insert(Notification, rows)
+        notifications_changed()  # bulk_create: no signals
+        return inserted
 
     @staticmethod
     def _insert(model, rows):

@@ -58,8 +58,9 @@ def _card_key(pk, edited_at, comment_count, username, display_name, avatar_small
     # The author's handle, display name and picture are in the card: a change shows at once.
     name = zlib.crc32(f"{username}\0{display_name}\0{avatar_small}".encode())
     # The literal changes with the card's markup; the version keeps a deploy's old and new
-    # replicas (sharing Redis) from serving each other's cards.
-    release = f"card:6:{settings.VERSION}:{language}"
+    # replicas (sharing Redis) from serving each other's cards. The card's links carry the
+    # script prefix (SCRIPT_NAME), which may differ between requests.
+    release = f"card:6:{settings.VERSION}:{language}:{get_script_prefix()}"
     return f"{release}:{pk}:{edited}:{comment_count}:{int(eager)}:{name}"
 
 
@@ -200,9 +201,10 @@ STAND_IN_PK = 9_087_654_321_012_345
 STAND_IN_COUNT = 8_765_432_109
 PATH_MARKER = "extagram-like-next-path-marker"
 CSRF_MARKER = "extagram-like-csrf-token-marker"
-# The stamps rendered by this process: {(template, language, signed in, liked): the stamp's
-# parts around PATH_MARKER, or None}. Keyed by the template object, so a reloaded template
-# (runserver) gets new stamps; a handful of entries in all (2 x 2 per language).
+# The stamps rendered by this process: {(template, language, script prefix, signed in,
+# liked): the stamp's parts around PATH_MARKER, or None}. Keyed by the template object, so a
+# reloaded template (runserver) gets new stamps; a handful of entries in all (2 x 2 per
+# language and prefix).
 STAMPS = {}
 STAMPS_KEPT = 64
 
@@ -233,7 +235,9 @@ class LikeButtons:
         self.stamps = {}
         self.stand_in = _stand_in()
         self.template = get_template("posts/_like_form.html")
-        self.key = (self.template.template, translation.get_language(), signed_in)
+        # the stamp's URLs carry the script prefix, as the stand-in's (_stand_in) do
+        language, prefix = translation.get_language(), get_script_prefix()
+        self.key = (self.template.template, language, prefix, signed_in)
 
     def _stamp(self, liked):
         if liked not in self.stamps:

@@ -7,6 +7,7 @@ import re
 from django.contrib.auth.models import AnonymousUser
 from django.template.loader import render_to_string
 from django.test import RequestFactory
+from django.test.utils import override_script_prefix
 from django.utils import translation
 
 from extagram.posts.cards import STAMPS, STAND_IN_PK, LikeButtons
@@ -93,3 +94,17 @@ class LikeButtonTests(BaseTestCase):
             self.assertEqual(html.count(f'value="{token}"'), len(self.posts))
             self.assertNotIn("marker", html)
         self.assertEqual(len({token for token, _ in pages}), 3)
+
+    def test_a_page_served_under_another_script_prefix_links_its_own_posts(self):
+        # a process may serve more than one script prefix (WSGI's SCRIPT_NAME): the stamps
+        # and the cached cards rendered under one must not give the other's pages its URLs
+        STAMPS.clear()
+        self.client.force_login(self.stranger)
+        self.client.get("/explore/")
+        with override_script_prefix("/sub/"):
+            page = self.client.get("/explore/").content.decode()
+        self.assertNotIn(str(STAND_IN_PK), page)
+        for post in self.posts:
+            self.assertIn(f'action="/sub/p/{post.pk}/like/"', page)
+            self.assertIn(f'href="/sub/p/{post.pk}/"', page)
+            self.assertNotIn(f'href="/p/{post.pk}/', page)

@@ -46,7 +46,7 @@ MEMBER = "bench500"  # not one of the 20 popular accounts; follows 50-300 like m
 
 
 def explain_home(user):
-    """The SQL of the home feed's first page of ids (page_before) and its plan, as text."""
+    """The SQL of the home feed's first page of ids (page_ids) and its plan, as text."""
     from django.db import connection
 
     from extagram.social.models import home_posts

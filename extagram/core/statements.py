@@ -3,7 +3,8 @@
 Django builds a QuerySet's SQL anew on each evaluation. For the statements a signed-in
 feed page runs every time (its posts' rows and like marks, the unread count), building
 and compiling took longer than the database took to answer: 0.65 ms against 0.34 ms for
-the page's rows (MariaDB on loopback, docs/performance.md, "Statements compiled once").
+the page's rows (MariaDB on loopback; docs/performance.md, "Signed-in pages: rows
+instead of models").
 """
 
 import threading

@@ -20,21 +20,16 @@ COMMENT_MAX = 1000
 
 
 class PostQuerySet(models.QuerySet):
-    def page_before(self, cursor, size):
-        """One keyset page, newest first: posts with id < cursor, plus whether more exist.
-
-        Two indexed statements: the page's ids (page_ids), then those posts with their
-        authors (in_id_order). Not one join: with thousands of members, MariaDB's
-        optimizer starts that join from auth_user and sorts every post (250 ms a page at
-        100,000 posts and 10,000 members, docs/performance.md).
-        """
-        ids = self.page_ids(cursor, size)
-        return Post.objects.in_id_order(ids[:size]), len(ids) > size
-
     def page_ids(self, cursor, size):
         """The ids of this queryset's posts with id < cursor (None: from the newest),
         newest first, at most size + 1 of them (the last says whether more exist): one
-        statement read from the primary key or the (author, -id) index."""
+        statement read from the primary key or the (author, -id) index.
+
+        A page is read in two steps, these ids, then the posts (posts.cards.CardRow.read or
+        in_id_order). Not one join: with thousands of members, MariaDB's optimizer starts
+        that join from auth_user and sorts every post (250 ms a page at 100,000 posts and
+        10,000 members, docs/performance.md).
+        """
         ids = self.order_by("-id")
         if cursor is not None:
             ids = ids.filter(id__lt=cursor)

@@ -207,6 +207,7 @@ CSRF_MARKER = "extagram-like-csrf-token-marker"
 # language and prefix).
 STAMPS = {}
 STAMPS_KEPT = 64
+_UNSET = object()
 
 
 def like_count_text(count):
@@ -242,11 +243,11 @@ class LikeButtons:
     def _stamp(self, liked):
         if liked not in self.stamps:
             key = (*self.key, liked)
-            if key not in STAMPS:
+            stamp = STAMPS.get(key, _UNSET)  # one read: another thread may clear STAMPS
+            if stamp is _UNSET:
                 if len(STAMPS) >= STAMPS_KEPT:  # templates not cached by their loader
                     STAMPS.clear()
-                STAMPS[key] = self._render_stamp(liked)
-            stamp = STAMPS[key]
+                stamp = STAMPS[key] = self._render_stamp(liked)
             if stamp is not None and "csrf_token" in self.context:
                 stamp = [part.replace(CSRF_MARKER, self.csrf_token) for part in stamp]
             self.stamps[liked] = stamp

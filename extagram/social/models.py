@@ -164,8 +164,9 @@ def read_through(key, stamp_keys, read, seconds):
         return cached[1]
     if None in stamps:  # a first start, or evicted: stamps to keep the value against
         for stamp_key, stamp in zip(stamp_keys, stamps, strict=True):
-            if stamp is None:
-                cache.add(stamp_key, secrets.token_hex(8), None)
+            # django-redis answers None for a cache it cannot reach: no second wait on it
+            if stamp is None and cache.add(stamp_key, secrets.token_hex(8), None) is None:
+                return read()
         found = cache.get_many(stamp_keys)
         stamps = tuple(found.get(stamp_key) for stamp_key in stamp_keys)
     value = read()

@@ -244,8 +244,9 @@ def unread_count(request):
 def notifications(request):
     """The member's notifications, newest first; the ones shown are marked read."""
     cursor = request_cursor(request)
+    # the page links a post by its id alone: no need to read the post
     rows = Notification.objects.filter(recipient=request.user).select_related(
-        "actor__profile", "post", "comment"
+        "actor__profile", "comment"
     )
     if cursor is not None:
         rows = rows.filter(id__lt=cursor)

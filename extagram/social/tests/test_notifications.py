@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from extagram.posts.models import Comment, Like
@@ -120,3 +121,37 @@ class NotificationTests(BaseTestCase):
         finally:
             views.LIST_PAGE_SIZE = old
         self.assertEqual(self.client.get("/notifications/?before=-1").status_code, 400)
+
+
+class NotificationsPageQueryTests(BaseTestCase):
+    def page_queries(self):
+        from django.core.cache import cache
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        cache.clear()
+        with CaptureQueriesContext(connection) as queries:
+            response = self.client.get("/notifications/")
+        self.assertEqual(response.status_code, 200)
+        return len(queries), response
+
+    def test_the_page_takes_the_same_queries_for_4_and_40_notifications_of_every_kind(self):
+        self.client.login(username="alice", password=PASSWORD)
+        post, theirs = self.make_post(self.owner), self.make_post(self.staff)
+
+        def notify_four(actor):  # a like, a comment, a follow and a mention
+            Like.toggle(post, actor)
+            Comment.objects.create(post=post, author=actor, body="lovely")
+            Follow.follow(actor, self.owner)
+            Comment.objects.create(post=theirs, author=actor, body="hello @alice")
+
+        notify_four(self.stranger)
+        few, _ = self.page_queries()
+        User = get_user_model()
+        for i in range(9):
+            notify_four(User.objects.create_user(f"fan{i}"))
+        many, response = self.page_queries()
+        self.assertEqual(few, many)
+        self.assertContains(response, "<time datetime=", count=40)
+        self.assertContains(response, f"/p/{post.pk}/", count=20)  # the likes and comments
+        self.assertContains(response, f"/p/{theirs.pk}/#comment-", count=10)  # the mentions

@@ -143,20 +143,16 @@ def page_cards(request, ids, eager=False):
     reads its post in full, is rendered and cached (render_cards)."""
     rows = CardRow.read(request.user, ids)
     keys = [row.key(eager) for row in rows]
-    cached = cache.get_many(keys)
-    missing = [row.pk for row, key in zip(rows, keys, strict=True) if key not in cached]
-    if missing:  # rendered from the posts read in full, cached under their own keys
-        posts = Post.objects.in_id_order(missing)
+    html = cache.get_many(keys)
+    missing = {row.pk: key for row, key in zip(rows, keys, strict=True) if key not in html}
+    if missing:  # rendered from the posts read in full (cached under their own keys)
+        posts = Post.objects.in_id_order(list(missing))
         fresh = _render_card_html(posts, eager).values()
-        cached.update(zip((post.pk for post in posts), fresh, strict=True))
+        html.update((missing[post.pk], card) for post, card in zip(posts, fresh, strict=True))
     buttons = LikeButtons(request)
-    cards = []
-    for row, key in zip(rows, keys, strict=True):
-        html = cached.get(key) or cached.get(row.pk)
-        if html is None:  # deleted between the row and the card's read
-            continue
-        cards.append(_personalised(html, row, buttons))
-    return rows, cards
+    # a post deleted between its row and its card's read is left out
+    pairs = [(row, key) for row, key in zip(rows, keys, strict=True) if key in html]
+    return [row for row, _ in pairs], [_personalised(html[key], row, buttons) for row, key in pairs]
 
 
 def render_cards(request, posts, eager=False):

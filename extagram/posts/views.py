@@ -50,8 +50,7 @@ def feed_page(request, page_ids, template, context, ids_stale=None):
         posts, cards = page_cards(request, ids[:size])
         if len(posts) < len(ids[:size]) and ids_stale is not None:
             ids_stale()
-            ids = page_ids(cursor, size)
-            posts, cards = page_cards(request, ids[:size])
+            return feed_page(request, page_ids, template, context)  # read again, once
     context.update(posts=posts, cards=cards, next_cursor=ids[size - 1] if len(ids) > size else None)
     if request.GET.get("fragment") == "1":
         return render(request, "posts/_feed_page.html", context)

@@ -155,7 +155,7 @@ def home(request):
     """
     context = {"suggestions": lambda: suggested_accounts(request.user)}
     page_ids = partial(home_page_ids, request.user)
-    return feed_page(request, page_ids, "social/home.html", context, home_feeds_changed)
+    return feed_page(request, page_ids, "social/home.html", context, ids_stale=home_feeds_changed)
 
 
 @shared_cache_for_visitors

@@ -10,7 +10,6 @@ instead of models").
 
 from django import template
 from django.template.loader import get_template
-from django.urls import get_script_prefix
 from django.utils.safestring import mark_safe
 
 register = template.Library()
@@ -36,7 +35,8 @@ def avatar_and_name(person, size):
             profile.avatar_large,
             profile.avatar_side,
         )
-    key = (avatar.template, name.template, get_script_prefix(), person.username, look, size)
+    # no script prefix: the pictures' URLs are MEDIA_URL's and STATIC_URL's, both absolute
+    key = (avatar.template, name.template, person.username, look, size)
     html = SHOWN.get(key)
     if html is None:
         context = {"person": person, "size": size}

@@ -24,6 +24,7 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import ngettext
 
+from extagram.core.memo import ProcessMemo
 from extagram.core.statements import CompiledQuery
 
 from .models import Like, Post
@@ -201,9 +202,7 @@ CSRF_MARKER = "extagram-like-csrf-token-marker"
 # liked): the stamp's parts around PATH_MARKER, or None}. Keyed by the template object, so a
 # reloaded template (runserver) gets new stamps; a handful of entries in all (2 x 2 per
 # language and prefix).
-STAMPS = {}
-STAMPS_KEPT = 64
-_UNSET = object()
+STAMPS = ProcessMemo(kept=64)
 
 
 def like_count_text(count):
@@ -238,12 +237,7 @@ class LikeButtons:
 
     def _stamp(self, liked):
         if liked not in self.stamps:
-            key = (*self.key, liked)
-            stamp = STAMPS.get(key, _UNSET)  # one read: another thread may clear STAMPS
-            if stamp is _UNSET:
-                if len(STAMPS) >= STAMPS_KEPT:  # templates not cached by their loader
-                    STAMPS.clear()
-                stamp = STAMPS[key] = self._render_stamp(liked)
+            stamp = STAMPS.get((*self.key, liked), lambda: self._render_stamp(liked))
             if stamp is not None and "csrf_token" in self.context:
                 stamp = [part.replace(CSRF_MARKER, self.csrf_token) for part in stamp]
             self.stamps[liked] = stamp
@@ -296,14 +290,15 @@ def _stand_in():
     """The stand-in post's like URL, anchor, page URL and like-count text, in the current
     language and under the current script prefix (worked out once per process for each)."""
     key = (translation.get_language(), get_script_prefix())
-    if key not in _STAND_INS:
-        _STAND_INS[key] = {
+    return _STAND_INS.get(
+        key,
+        lambda: {
             "url": reverse("toggle_like", args=[STAND_IN_PK]),
             "anchor": f"#post-{STAND_IN_PK}",
             "detail": Post(pk=STAND_IN_PK).get_absolute_url(),
             "count": like_count_text(STAND_IN_COUNT),
-        }
-    return _STAND_INS[key]
+        },
+    )
 
 
-_STAND_INS = {}
+_STAND_INS = ProcessMemo(kept=64)

@@ -12,12 +12,13 @@ from django import template
 from django.template.loader import get_template
 from django.utils.safestring import mark_safe
 
+from extagram.core.memo import ProcessMemo
+
 register = template.Library()
 
 # {key: html}: the key holds everything the two templates read, and the templates
-# themselves (a reloaded template under runserver starts afresh). Emptied when full.
-SHOWN = {}
-SHOWN_KEPT = 4096
+# themselves (a reloaded template under runserver starts afresh).
+SHOWN = ProcessMemo(kept=4096)
 
 
 @register.simple_tag
@@ -37,11 +38,6 @@ def avatar_and_name(person, size):
         )
     # no script prefix: the pictures' URLs are MEDIA_URL's and STATIC_URL's, both absolute
     key = (avatar.template, name.template, person.username, look, size)
-    html = SHOWN.get(key)
-    if html is None:
-        context = {"person": person, "size": size}
-        html = f"{avatar.render(context)} {name.render(context)}"
-        if len(SHOWN) >= SHOWN_KEPT:
-            SHOWN.clear()
-        SHOWN[key] = html
+    context = {"person": person, "size": size}
+    html = SHOWN.get(key, lambda: f"{avatar.render(context)} {name.render(context)}")
     return mark_safe(html)  # noqa: S308 -- both parts are rendered, escaped templates

@@ -69,6 +69,6 @@ class AvatarAndNameTests(BaseTestCase):
         self.both(self.owner)
         self.both(self.owner)
         self.assertEqual(len(people.SHOWN), 1)
-        for size in range(people.SHOWN_KEPT + 5):
+        for size in range(people.SHOWN.kept + 5):
             self.both(self.owner, size)
-        self.assertLessEqual(len(people.SHOWN), people.SHOWN_KEPT)
+        self.assertLessEqual(len(people.SHOWN), people.SHOWN.kept)

@@ -10,8 +10,10 @@ instead of models").
 import threading
 from itertools import chain
 
-# Stand-in numbers for the arguments while compiling: no id or count is ever this negative.
-_STAND_IN = -7_346_000_000_000_000
+# Stand-in numbers for the arguments while compiling: no id or count is ever this negative,
+# and down to _STAND_IN - 100,000 they still fit a 32-bit integer column (auth_user.id):
+# Django compiles a lookup with a value out of its field's range as matching nothing.
+_STAND_IN = -2_147_000_000
 
 
 class CompiledQuery:

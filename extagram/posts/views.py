@@ -1,13 +1,11 @@
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Sum
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
-from extagram.accounts.models import active_member
 from extagram.accounts.usernames import canonical
 from extagram.core.caching import shared_cache_for_visitors
 from extagram.core.redirects import redirect_back
@@ -69,21 +67,21 @@ def feed(request):
 
 @shared_cache_for_visitors
 def profile(request, username):
-    from extagram.social.views import follow_context
+    from extagram.social.models import profile_owner
 
     handle = canonical(username)
-    owner = active_member(handle)
+    owner = profile_owner(handle, request.user)
     if handle != username:  # /u/Alice/ and /u/ＡＬＩＣＥ/ are /u/alice/
         return redirect("profile", username=handle, permanent=True)
-    posts = Post.objects.filter(author=owner)
-    stats = posts.aggregate(likes=Sum("like_count"))
     context = {
         "owner": owner,
-        "post_total": posts.count(),
-        "like_total": stats["likes"] or 0,
+        "post_total": owner.post_total,
+        "like_total": owner.like_total,
+        "follow_counts": {"followers": owner.followers, "following": owner.following},
+        "follows_owner": owner.follows_owner and owner.pk != request.user.pk,
         "grid": True,
-        **follow_context(request, owner),
     }
+    posts = Post.objects.filter(author=owner)
     return feed_page(request, posts.page_ids, "posts/profile.html", context)
 
 

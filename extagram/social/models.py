@@ -8,12 +8,15 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import IntegrityError, connection, models, transaction
-from django.db.models import Q
+from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from extagram.accounts.models import active_member
 from extagram.core.statements import CompiledQuery
 from extagram.posts.models import Comment, Post
 
@@ -88,11 +91,67 @@ class Follow(models.Model):
     @classmethod
     def counts(cls, user):
         """{"followers": n, "following": n} for `user`, deactivated accounts not counted
-        (their pages are gone: accounts.models.active_member); two indexed counts."""
+        (their pages are gone: accounts.models.active_member); one statement."""
+        users = get_user_model().objects.filter(pk=user.pk)
+        return users.annotate(**cls.count_annotations()).values("followers", "following").get()
+
+    @classmethod
+    def count_annotations(cls):
+        """Annotations for a user queryset: `followers` and `following`, each an indexed
+        count in a subquery (follow_followee_newest, follow_follower_newest)."""
+        followers = cls.objects.filter(followee=OuterRef("pk"), follower__is_active=True)
+        following = cls.objects.filter(follower=OuterRef("pk"), followee__is_active=True)
         return {
-            "followers": cls.objects.filter(followee=user, follower__is_active=True).count(),
-            "following": cls.objects.filter(follower=user, followee__is_active=True).count(),
+            "followers": _count(followers.values("followee")),
+            "following": _count(following.values("follower")),
         }
+
+
+def _count(rows):
+    """A subquery counting `rows` (a values() queryset of one grouping column), 0 for none."""
+    return Coalesce(Subquery(rows.order_by().annotate(n=Count("*")).values("n")), 0)
+
+
+def profile_owner(handle, visitor):
+    """The active member whose handle is `handle`, with their profile and the numbers
+    their profile page shows: `post_total`, `like_total` (likes their posts have
+    received), `followers` and `following` (as Follow.counts) and `follows_owner` (whether
+    `visitor` follows them; False signed out). Two statements: the member (active_member),
+    then the five numbers in one statement compiled once (CompiledQuery: building and
+    compiling its subqueries took 2.25 ms a page, running it 0.35; docs/performance.md).
+
+    Raises NoSuchMember (an Http404) as accounts.models.active_member does.
+    """
+    owner = active_member(handle)
+    # no member has id 0: signed out, the follow EXISTS finds nothing
+    (numbers,) = _PROFILE_NUMBERS.rows(owner.pk, visitor.pk or 0)
+    (
+        owner.post_total,
+        owner.like_total,
+        owner.followers,
+        owner.following,
+        owner.follows_owner,
+    ) = numbers
+    return owner
+
+
+def _profile_numbers(owner_id, visitor_id):
+    posts = Post.objects.filter(author=OuterRef("pk")).order_by().values("author")
+    follows_owner = Follow.objects.filter(follower_id=visitor_id, followee=OuterRef("pk"))
+    return (
+        get_user_model()
+        .objects.filter(pk=owner_id)
+        .annotate(
+            post_total=_count(posts),
+            like_total=Coalesce(Subquery(posts.annotate(n=Sum("like_count")).values("n")), 0),
+            follows_owner=Exists(follows_owner),
+            **Follow.count_annotations(),
+        )
+        .values_list("post_total", "like_total", "followers", "following", "follows_owner")
+    )
+
+
+_PROFILE_NUMBERS = CompiledQuery(_profile_numbers)
 
 
 def all_posts():

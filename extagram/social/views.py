@@ -50,16 +50,6 @@ def _wants_json(request):
     return "application/json" in request.headers.get("Accept", "")
 
 
-def follow_context(request, owner):
-    """What the profile page shows about following: counts, and the visitor's button."""
-    context = {"follow_counts": Follow.counts(owner), "follows_owner": False}
-    if request.user.is_authenticated and request.user.pk != owner.pk:
-        context["follows_owner"] = Follow.objects.filter(
-            follower=request.user, followee=owner
-        ).exists()
-    return context
-
-
 def _follow_answer(request, owner, following):
     if _wants_json(request):
         context = {"owner": owner, "follows_owner": following}

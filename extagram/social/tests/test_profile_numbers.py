@@ -1,0 +1,88 @@
+"""The numbers a profile page shows (social.models.profile_owner, one statement compiled
+once) are what plain counts give: posts, likes received, followers and following without
+deactivated accounts, and whether the visitor follows the owner."""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from extagram.accounts.models import NoSuchMember
+from extagram.posts.models import Like
+from extagram.social.models import Follow, profile_owner
+from extagram.testing.base import PASSWORD, BaseTestCase
+
+
+class ProfileNumbersTests(BaseTestCase):
+    def setUp(self):
+        User = get_user_model()
+        self.carol = User.objects.create_user("carol", password=PASSWORD)
+        self.gone = User.objects.create_user("gone", password=PASSWORD)
+        self.posts = [self.make_post(self.owner) for _ in range(3)]
+        for liker in (self.stranger, self.carol, self.gone):
+            Like.toggle(self.posts[0], liker)
+        Like.toggle(self.posts[2], self.carol)
+        for follower in (self.stranger, self.carol, self.gone):
+            Follow.follow(follower, self.owner)
+        Follow.follow(self.owner, self.carol)
+        Follow.follow(self.owner, self.gone)
+        self.gone.is_active = False
+        self.gone.save()
+
+    def numbers(self, handle, visitor):
+        owner = profile_owner(handle, visitor)
+        fields = ("post_total", "like_total", "followers", "following", "follows_owner")
+        return {field: getattr(owner, field) for field in fields}
+
+    def test_they_are_the_plain_counts(self):
+        expected = {"post_total": 3, "like_total": 4, "followers": 2, "following": 1}
+        self.assertEqual(Follow.counts(self.owner), {"followers": 2, "following": 1})
+        for visitor, follows in ((self.stranger, True), (self.staff, False)):
+            with self.subTest(visitor=visitor):
+                numbers = self.numbers("alice", visitor)
+                self.assertEqual(numbers, {**expected, "follows_owner": follows})
+
+    def test_signed_out_or_on_ones_own_page_nobody_follows(self):
+        self.assertFalse(self.numbers("alice", AnonymousUser())["follows_owner"])
+        self.assertFalse(self.numbers("alice", self.owner)["follows_owner"])
+
+    def test_a_member_with_nothing_has_zeros(self):
+        numbers = self.numbers("sam", self.owner)
+        self.assertEqual(
+            numbers,
+            {
+                "post_total": 0,
+                "like_total": 0,
+                "followers": 0,
+                "following": 0,
+                "follows_owner": False,
+            },
+        )
+
+    def test_each_visitor_and_owner_gets_their_own_numbers_from_the_compiled_statement(self):
+        # the statement is compiled once (per thread): later calls must use their own ids
+        self.numbers("alice", self.stranger)
+        self.assertEqual(self.numbers("carol", self.owner)["followers"], 1)
+        self.assertTrue(self.numbers("carol", self.owner)["follows_owner"])
+        self.assertFalse(self.numbers("carol", self.stranger)["follows_owner"])
+
+    def test_a_deactivated_member_has_no_profile(self):
+        with self.assertRaises(NoSuchMember):
+            profile_owner("gone", self.owner)
+
+    def test_it_takes_two_statements(self):
+        self.numbers("alice", self.stranger)
+        with CaptureQueriesContext(connection) as queries:
+            self.numbers("alice", self.stranger)
+        self.assertEqual(len(queries), 2)
+
+    def test_the_page_shows_them(self):
+        self.client.login(username="bob", password=PASSWORD)
+        response = self.client.get("/u/alice/")
+        for text in (
+            "<strong>3</strong> posts",
+            "<strong>4</strong> likes received",
+            "<strong>1</strong> following",
+            'aria-pressed="true"',
+        ):
+            self.assertContains(response, text, html=False)

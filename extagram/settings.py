@@ -135,6 +135,8 @@ TEMPLATES = [
         "DIRS": [BASE_DIR / "extagram" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
+            # our {% url %}: Django's, with each URL reversed once per process
+            "builtins": ["extagram.core.reversing"],
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",

@@ -18,13 +18,14 @@ from django.core.cache import cache
 from django.db.models import BooleanField, Exists, OuterRef, Value
 from django.middleware.csrf import get_token
 from django.template.loader import get_template, render_to_string
-from django.urls import get_script_prefix, reverse
+from django.urls import get_script_prefix
 from django.utils import translation
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import ngettext
 
 from extagram.core.memo import ProcessMemo
+from extagram.core.reversing import reverse
 from extagram.core.statements import CompiledQuery
 
 from .models import Like, Post

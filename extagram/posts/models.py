@@ -6,8 +6,9 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, connections, models, transaction
-from django.urls import reverse
 from django.utils import timezone
+
+from extagram.core.reversing import reverse
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from extagram.accounts.models import active_member
+from extagram.accounts.models import NoSuchMember, active_member
 from extagram.core.statements import CompiledQuery
 from extagram.posts.models import Comment, Post
 
@@ -93,7 +93,9 @@ class Follow(models.Model):
         """{"followers": n, "following": n} for `user`, deactivated accounts not counted
         (their pages are gone: accounts.models.active_member); one statement."""
         users = get_user_model().objects.filter(pk=user.pk)
-        return users.annotate(**cls.count_annotations()).values("followers", "following").get()
+        counts = users.annotate(**cls.count_annotations()).values("followers", "following")
+        # an account deleted since `user` was read follows and is followed by nobody
+        return counts.first() or {"followers": 0, "following": 0}
 
     @classmethod
     def count_annotations(cls):
@@ -124,7 +126,10 @@ def profile_owner(handle, visitor):
     """
     owner = active_member(handle)
     # no member has id 0: signed out, the follow EXISTS finds nothing
-    (numbers,) = _PROFILE_NUMBERS.rows(owner.pk, visitor.pk or 0)
+    rows = _PROFILE_NUMBERS.rows(owner.pk, visitor.pk or 0)
+    if not rows:  # the account was deleted since active_member read it
+        raise NoSuchMember(handle)
+    (numbers,) = rows
     (
         owner.post_total,
         owner.like_total,

@@ -2,13 +2,16 @@
 once) are what plain counts give: posts, likes received, followers and following without
 deactivated accounts, and whether the visitor follows the owner."""
 
+from unittest import mock
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from extagram.accounts.models import NoSuchMember
+from extagram.accounts.models import NoSuchMember, active_member
 from extagram.posts.models import Like
+from extagram.social import models
 from extagram.social.models import Follow, profile_owner
 from extagram.testing.base import PASSWORD, BaseTestCase
 
@@ -69,6 +72,20 @@ class ProfileNumbersTests(BaseTestCase):
     def test_a_deactivated_member_has_no_profile(self):
         with self.assertRaises(NoSuchMember):
             profile_owner("gone", self.owner)
+
+    def test_a_member_whose_account_is_deleted_while_their_page_is_read_is_not_found(self):
+        # the account closes between reading the member and reading their numbers
+        def then_deleted(handle):
+            owner = active_member(handle)
+            get_user_model().objects.filter(pk=owner.pk).delete()
+            return owner
+
+        with mock.patch.object(models, "active_member", then_deleted):
+            self.assertEqual(self.client.get("/u/carol/").status_code, 404)
+
+    def test_an_account_deleted_since_it_was_read_follows_and_is_followed_by_nobody(self):
+        get_user_model().objects.filter(pk=self.carol.pk).delete()
+        self.assertEqual(Follow.counts(self.carol), {"followers": 0, "following": 0})
 
     def test_it_takes_two_statements(self):
         self.numbers("alice", self.stranger)

@@ -11,6 +11,8 @@ This module is also a template library, loaded as a builtin of the Django engine
 """
 
 from django import template, urls
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.template import defaulttags
 from django.utils import translation
 from django.utils.html import conditional_escape
@@ -21,6 +23,13 @@ from extagram.core.memo import ProcessMemo
 REVERSED = ProcessMemo(kept=8192)
 
 register = template.Library()
+
+
+@receiver(setting_changed)
+def _forget_on_new_urlconf(setting, **kwargs):
+    # as Django clears its own URL caches (django.test.signals.root_urlconf_changed)
+    if setting == "ROOT_URLCONF":
+        REVERSED.clear()
 
 
 def reverse(viewname, args=None, kwargs=None, current_app=None):

@@ -18,7 +18,7 @@ A signed-in page's header was a fifth of the page's time (docs/performance.md,
 from django import template
 from django.template import Context
 from django.template.defaulttags import CsrfTokenNode
-from django.urls import get_script_prefix
+from django.urls import get_script_prefix, get_urlconf
 from django.utils import translation
 from django.utils.safestring import mark_safe
 
@@ -26,7 +26,7 @@ from extagram.core.memo import ProcessMemo
 
 register = template.Library()
 
-# {(node, language, script prefix, vary-on values): html}. The node is the template's own,
+# {(node, urlconf, language, script prefix, vary-on values): html}. The node is the template's own,
 # so a template reloaded by runserver renders afresh.
 RENDERED = ProcessMemo(kept=4096)
 CSRF_MARKER = "extagram-fragment-csrf-token-marker"
@@ -40,7 +40,7 @@ class FragmentNode(template.Node):
 
     def render(self, context):
         vary = tuple(expression.resolve(context) for expression in self.vary_on)
-        key = (self, translation.get_language(), get_script_prefix(), vary)
+        key = (self, get_urlconf(), translation.get_language(), get_script_prefix(), vary)
         html = RENDERED.get(key, lambda: self._render_marked(context))
         if _CSRF_MARKED in html:
             html = html.replace(_CSRF_MARKED, CsrfTokenNode().render(context))

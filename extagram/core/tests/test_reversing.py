@@ -85,3 +85,11 @@ class UrlTagTests(SimpleTestCase):
     def test_its_syntax_is_djangos(self):
         with self.assertRaises(TemplateSyntaxError):
             Template("{% url %}")
+
+
+class NewUrlconfTests(SimpleTestCase):
+    def test_a_new_root_urlconf_empties_the_memo(self):
+        reversing.reverse("post_detail", [1])
+        self.assertGreater(len(reversing.REVERSED), 0)
+        with self.settings(ROOT_URLCONF="extagram.urls"):
+            self.assertEqual(len(reversing.REVERSED), 0)

@@ -73,14 +73,8 @@ def profile(request, username):
     owner = profile_owner(handle, request.user)
     if handle != username:  # /u/Alice/ and /u/ＡＬＩＣＥ/ are /u/alice/
         return redirect("profile", username=handle, permanent=True)
-    context = {
-        "owner": owner,
-        "post_total": owner.post_total,
-        "like_total": owner.like_total,
-        "follow_counts": {"followers": owner.followers, "following": owner.following},
-        "follows_owner": owner.follows_owner and owner.pk != request.user.pk,
-        "grid": True,
-    }
+    # the numbers are the owner's (profile_owner); the follow form reads follows_owner
+    context = {"owner": owner, "follows_owner": owner.follows_owner, "grid": True}
     posts = Post.objects.filter(author=owner)
     return feed_page(request, posts.page_ids, "posts/profile.html", context)
 

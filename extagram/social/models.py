@@ -104,23 +104,25 @@ class Follow(models.Model):
         followers = cls.objects.filter(followee=OuterRef("pk"), follower__is_active=True)
         following = cls.objects.filter(follower=OuterRef("pk"), followee__is_active=True)
         return {
-            "followers": _count(followers.values("followee")),
-            "following": _count(following.values("follower")),
+            "followers": _total(followers.values("followee"), Count("*")),
+            "following": _total(following.values("follower"), Count("*")),
         }
 
 
-def _count(rows):
-    """A subquery counting `rows` (a values() queryset of one grouping column), 0 for none."""
-    return Coalesce(Subquery(rows.order_by().annotate(n=Count("*")).values("n")), 0)
+def _total(rows, aggregate):
+    """A subquery giving `aggregate` (Count, Sum) over `rows` (a values() queryset of one
+    grouping column, correlated by OuterRef), 0 when there are none."""
+    return Coalesce(Subquery(rows.order_by().annotate(n=aggregate).values("n")), 0)
 
 
 def profile_owner(handle, visitor):
     """The active member whose handle is `handle`, with their profile and the numbers
     their profile page shows: `post_total`, `like_total` (likes their posts have
     received), `followers` and `following` (as Follow.counts) and `follows_owner` (whether
-    `visitor` follows them; False signed out). Two statements: the member (active_member),
-    then the five numbers in one statement compiled once (CompiledQuery: building and
-    compiling its subqueries took 2.25 ms a page, running it 0.35; docs/performance.md).
+    `visitor` follows them; False signed out and for oneself: nobody follows themselves).
+    Two statements: the member (active_member), then the five numbers in one statement
+    compiled once (CompiledQuery: building and compiling its subqueries took 2.25 ms a
+    page, running it 0.35; docs/performance.md).
 
     Raises NoSuchMember (an Http404) as accounts.models.active_member does.
     """
@@ -141,14 +143,14 @@ def profile_owner(handle, visitor):
 
 
 def _profile_numbers(owner_id, visitor_id):
-    posts = Post.objects.filter(author=OuterRef("pk")).order_by().values("author")
+    posts = Post.objects.filter(author=OuterRef("pk")).values("author")
     follows_owner = Follow.objects.filter(follower_id=visitor_id, followee=OuterRef("pk"))
     return (
         get_user_model()
         .objects.filter(pk=owner_id)
         .annotate(
-            post_total=_count(posts),
-            like_total=Coalesce(Subquery(posts.annotate(n=Sum("like_count")).values("n")), 0),
+            post_total=_total(posts, Count("*")),
+            like_total=_total(posts, Sum("like_count")),
             follows_owner=Exists(follows_owner),
             **Follow.count_annotations(),
         )

@@ -5,7 +5,8 @@ _UNSET = object()
 
 class ProcessMemo:
     """Values made once per process for each key, then reused: `get(key, make)` returns the
-    value kept under `key`, or calls `make()` and keeps what it returns (None included).
+    value kept under `key`, or calls `make()` and keeps what it returns (None included);
+    `get_many(keys)` and `update(values)` keep values made elsewhere (a shared cache's).
 
     At most `kept` entries: when full, the memo is emptied and starts afresh (the keys are
     looks of templates and members, cheap to make again; no entry outlives a release).
@@ -24,6 +25,17 @@ class ProcessMemo:
                 self.values.clear()
             self.values[key] = value
         return value
+
+    def get_many(self, keys):
+        """{key: value} of those of `keys` that are kept (nothing is made)."""
+        found = ((key, self.values.get(key, _UNSET)) for key in keys)  # cleared meanwhile: _UNSET
+        return {key: value for key, value in found if value is not _UNSET}
+
+    def update(self, values):
+        """Keep these {key: value} (made elsewhere: read from a shared cache, say)."""
+        if len(self.values) + len(values) > self.kept:
+            self.values.clear()
+        self.values.update(values)
 
     def clear(self):
         self.values.clear()

@@ -8,7 +8,7 @@ from django.core.cache import cache
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from extagram.posts.cards import card_key
+from extagram.posts.cards import CARD_COPIES, card_key
 from extagram.posts.models import Comment, Like, Post
 from extagram.testing.base import BaseTestCase
 
@@ -16,6 +16,7 @@ from extagram.testing.base import BaseTestCase
 class CardCacheTests(BaseTestCase):
     def setUp(self):
         cache.clear()
+        CARD_COPIES.clear()
         self.post = self.make_post(caption="Sunset at #Barceloneta")
 
     def card_renders(self):
@@ -41,6 +42,43 @@ class CardCacheTests(BaseTestCase):
         self.assertEqual(self.card_renders(), 0)
         self.client.logout()
         self.assertEqual(self.card_renders(), 0)
+
+    def card_reads(self):
+        """The card keys the next feed page asks the shared cache for."""
+        with mock.patch.object(cache, "get_many", wraps=cache.get_many) as spy:
+            self.assertEqual(self.client.get("/explore/").status_code, 200)
+        return [key for call in spy.call_args_list for key in call.args[0] if "card:" in key]
+
+    def test_a_page_whose_cards_this_process_has_asks_the_cache_for_none(self):
+        self.make_post()
+        self.client.force_login(self.stranger)
+        self.assertEqual(len(self.card_reads()), 2)  # rendered, kept here and in the cache
+        self.client.force_login(self.staff)
+        self.assertEqual(self.card_reads(), [])
+
+    def test_cards_another_process_rendered_are_read_from_the_shared_cache(self):
+        self.client.force_login(self.stranger)
+        self.client.get("/explore/")
+        CARD_COPIES.clear()  # as a process that has not shown the page yet
+        self.assertEqual(self.card_renders(), 0)
+        self.assertEqual(self.card_reads(), [])  # and copied here by that read
+
+    def test_a_card_this_process_has_is_not_shown_once_its_post_changed(self):
+        self.client.force_login(self.stranger)
+        self.client.get("/explore/")
+        Comment.add(self.post, self.staff, "Nice")
+        cache.clear()  # the shared copy gone too: only this process's copy is left
+        response = self.client.get("/explore/")
+        self.assertContains(response, "1 comment")
+        self.assertNotContains(response, "0 comments")
+
+    def test_this_process_keeps_a_bounded_number_of_cards(self):
+        for start in range(0, CARD_COPIES.kept + 100, 50):
+            CARD_COPIES.update(
+                {f"card:test:{n}": "<article></article>" for n in range(start, start + 50)}
+            )
+            self.assertLessEqual(len(CARD_COPIES), CARD_COPIES.kept)
+        self.assertEqual(len(CARD_COPIES.get_many([f"card:test:{start + 49}", "card:none"])), 1)
 
     def test_a_new_comment_shows_in_the_cached_card_at_once(self):
         self.client.force_login(self.stranger)

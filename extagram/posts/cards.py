@@ -146,9 +146,8 @@ _ROWS_FOR_VISITOR = CompiledQuery(
 def page_cards(request, ids, eager=False):
     """The cards of the posts with these ids for this visitor, in the order of `ids`:
     (rows, cards), a CardRow and a safe HTML string per post that exists. One statement
-    (CardRow.read) and at most one cache round trip when the cards are cached (none when this
-    process has them all: cached_cards); a missing card
-    reads its post in full, is rendered and cached (render_cards)."""
+    (CardRow.read) and at most one cache round trip (cached_cards: none when this process
+    has every card); a missing card reads its post in full, is rendered and cached."""
     rows = CardRow.read(request.user, ids)
     keys = [row.key(eager) for row in rows]
     html = cached_cards(keys)

@@ -8,8 +8,9 @@ class ProcessMemo:
     value kept under `key`, or calls `make()` and keeps what it returns (None included);
     `get_many(keys)` and `update(values)` keep values made elsewhere (a shared cache's).
 
-    At most `kept` entries: when full, the memo is emptied and starts afresh (the keys are
-    looks of templates and members, cheap to make again; no entry outlives a release).
+    At most `kept` entries: when full, the memo is emptied and starts afresh (the values are
+    rendered looks of templates, members and post cards, cheap to make again; no entry
+    outlives a release).
     Threads share it: a key two threads make at once is made twice, and one value is kept.
     """
 
@@ -32,9 +33,12 @@ class ProcessMemo:
         return {key: value for key, value in found if value is not _UNSET}
 
     def update(self, values):
-        """Keep these {key: value} (made elsewhere: read from a shared cache, say)."""
+        """Keep these {key: value} (made elsewhere: read from a shared cache, say); of more
+        than `kept` values at once, the first `kept`."""
         if len(self.values) + len(values) > self.kept:
             self.values.clear()
+        if len(values) > self.kept:
+            values = dict(list(values.items())[: self.kept])
         self.values.update(values)
 
     def clear(self):

@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from extagram.accounts.usernames import canonical
@@ -33,8 +34,8 @@ def request_cursor(request):
 
 def feed_page(request, page_ids, template, context, ids_stale=None):
     """One page of posts rendered with `template` (only the cards with ?fragment=1),
-    `context` plus posts, cards and next_cursor; a 400 for a bad `before`
-    (request_cursor). `page_ids(cursor, size)` reads the page's ids as
+    `context` plus posts, cards (their HTML, one safe string) and next_cursor; a 400 for
+    a bad `before` (request_cursor). `page_ids(cursor, size)` reads the page's ids as
     PostQuerySet.page_ids does. With `grid` in the context the posts are Posts (for their
     photos) and there are no cards; otherwise they are CardRows (posts.cards.page_cards).
     `ids_stale()`, given for cached ids, marks them out of date: it is called, and the
@@ -49,7 +50,9 @@ def feed_page(request, page_ids, template, context, ids_stale=None):
         if len(posts) < len(ids[:size]) and ids_stale is not None:
             ids_stale()
             return feed_page(request, page_ids, template, context)  # read again, once
-    context.update(posts=posts, cards=cards, next_cursor=ids[size - 1] if len(ids) > size else None)
+    next_cursor = ids[size - 1] if len(ids) > size else None
+    # the cards as one string: the template shows them in one step, not a loop of 12
+    context.update(posts=posts, cards=mark_safe("".join(cards)), next_cursor=next_cursor)  # noqa: S308
     if request.GET.get("fragment") == "1":
         return render(request, "posts/_feed_page.html", context)
     return render(request, template, context)

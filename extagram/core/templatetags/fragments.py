@@ -19,6 +19,7 @@ as fixed text (its unread count's Redis read included); rendered once, 3.30
 from django import template
 from django.template import Context
 from django.template.defaulttags import CsrfTokenNode
+from django.template.loader_tags import BlockNode
 from django.urls import get_script_prefix, get_urlconf
 from django.utils import translation
 from django.utils.safestring import mark_safe
@@ -35,6 +36,10 @@ _CSRF_MARKED = CsrfTokenNode().render(Context({"csrf_token": CSRF_MARKER}))
 
 
 class FragmentNode(template.Node):
+    # The body is not walked by `{% extends %}` looking for blocks (it holds none: see
+    # fragment()); Django walks the root template's whole tree for them on every render.
+    child_nodelists = ()
+
     def __init__(self, nodelist, vary_on):
         self.nodelist = nodelist
         self.vary_on = vary_on
@@ -58,4 +63,7 @@ def fragment(parser, token):
     vary_on = [parser.compile_filter(bit) for bit in token.split_contents()[1:]]
     nodelist = parser.parse(("endfragment",))
     parser.delete_first_token()
+    # a block's content is the child template's, but the fragment is kept per base template
+    if nodelist.get_nodes_by_type(BlockNode):
+        raise template.TemplateSyntaxError("{% fragment %} cannot hold a {% block %}")
     return FragmentNode(nodelist, vary_on)

@@ -1,7 +1,14 @@
-from django.test import Client
+import re
 
+from django.middleware.csrf import _get_new_csrf_string, _unmask_cipher_token, rotate_token
+from django.test import Client, RequestFactory
+
+from extagram.core.context_processors import page_csrf_token
+from extagram.posts.models import Like
 from extagram.testing.base import PASSWORD, BaseTestCase
 from extagram.testing.images import jpeg_bytes
+
+TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
 class CsrfTests(BaseTestCase):
@@ -62,3 +69,37 @@ class CsrfTests(BaseTestCase):
             {"username": "eve", "password1": "zz-long-pass-1", "password2": "zz-long-pass-1"},
         )
         self.assertEqual(response.status_code, 403)
+
+
+class OneTokenPerPageTests(BaseTestCase):
+    """A page's forms share one masked CSRF token (page_csrf_token), which the site accepts."""
+
+    def test_the_header_and_every_like_button_carry_the_same_accepted_token(self):
+        posts = [self.make_post() for _ in range(3)]
+        client = Client(enforce_csrf_checks=True)
+        client.login(username="bob", password=PASSWORD)
+        page = client.get("/explore/").content.decode()
+        tokens = TOKEN.findall(page)
+        self.assertEqual(len(tokens), len(posts) + 1)  # the log-out form and the buttons
+        self.assertEqual(len(set(tokens)), 1)
+        response = client.post(
+            f"/p/{posts[0].pk}/like/", {"csrfmiddlewaretoken": tokens[0], "next": "/"}
+        )
+        self.assertEqual(response.status_code, 302)
+        self.assertTrue(Like.objects.filter(post=posts[0], user=self.stranger).exists())
+
+    def test_each_page_gets_a_new_mask_of_the_same_secret(self):
+        client = Client()
+        client.login(username="bob", password=PASSWORD)
+        first, second = (TOKEN.search(client.get("/explore/").content.decode()) for _ in "12")
+        self.assertNotEqual(first.group(1), second.group(1))
+
+    def test_a_secret_rotated_during_the_request_gets_a_token_of_the_new_secret(self):
+        request = RequestFactory().get("/")
+        request.META["CSRF_COOKIE"] = _get_new_csrf_string()
+        before = page_csrf_token(request)
+        self.assertEqual(page_csrf_token(request), before)
+        rotate_token(request)  # as django.contrib.auth.login() does
+        after = page_csrf_token(request)
+        self.assertNotEqual(after, before)
+        self.assertEqual(_unmask_cipher_token(after), request.META["CSRF_COOKIE"])

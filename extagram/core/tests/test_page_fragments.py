@@ -6,7 +6,7 @@ import re
 
 from django.contrib.auth.models import AnonymousUser
 from django.middleware.csrf import get_token
-from django.template import Context, Template, engines
+from django.template import Context, Template, TemplateSyntaxError, engines
 from django.test import Client, RequestFactory
 from django.test.utils import override_script_prefix
 from django.utils import translation
@@ -70,6 +70,13 @@ class FragmentTagTests(BaseTestCase):
     def test_it_refuses_a_vary_on_value_that_cannot_be_a_key(self):
         with self.assertRaises(TypeError):
             self.render(name=["a", "list"])
+
+    def test_it_refuses_a_block_inside_it(self):
+        # the fragment is kept per base template: a child template's block could not show
+        with self.assertRaises(TemplateSyntaxError):
+            Template(
+                "{% load fragments %}{% fragment %}{% block a %}{% endblock %}{% endfragment %}"
+            )
 
     def test_the_memo_is_bounded(self):
         for n in range(fragments.RENDERED.kept + 10):

@@ -79,6 +79,8 @@ class CardCacheTests(BaseTestCase):
             )
             self.assertLessEqual(len(CARD_COPIES), CARD_COPIES.kept)
         self.assertEqual(len(CARD_COPIES.get_many([f"card:test:{start + 49}", "card:none"])), 1)
+        CARD_COPIES.update({f"card:all:{n}": "<article></article>" for n in range(3000)})
+        self.assertEqual(len(CARD_COPIES), CARD_COPIES.kept)  # more than it keeps, at once
 
     def test_a_new_comment_shows_in_the_cached_card_at_once(self):
         self.client.force_login(self.stranger)

@@ -51,6 +51,7 @@ class Report:
         self.meta = {}
         self.rows = []
         self.memory = {}  # "idle" / "after_load": {service container: MiB}
+        self.page_cache = {}  # the same keys: the part of memory that is active page cache
         self.startup = {}  # "first" / "warm": {up_returned_s, healthy_s}
         self.images = {}  # app/proxy/media/static: MB
         self.bare = {}  # "500 KB" / "12 MP": {runs, p50_ms, p99_ms, mean_ms}
@@ -477,24 +478,7 @@ class Report:
                     f"{'–' if lat is None else f'{lat:.2f}x'} |"
                 )
         if self.memory:
-            names = sorted({n for mem in self.memory.values() for n in mem})
-            whens = [w for w in ("idle", "after_load") if w in self.memory]
-            lines += [
-                "",
-                "## Memory (docker stats, MiB)",
-                "",
-                "| container | " + " | ".join(w.replace("_", " ") for w in whens) + " |",
-                "|---|" + "---:|" * len(whens),
-            ]
-            for name in names:
-                lines.append(
-                    f"| {name} | " + " | ".join(_f(self.memory[w].get(name)) for w in whens) + " |"
-                )
-            lines.append(
-                "| **total** | "
-                + " | ".join(f"**{sum(self.memory[w].values()):.1f}**" for w in whens)
-                + " |"
-            )
+            lines += self._memory_table()
             if self.php and self.php.get("memory"):
                 php_mem = "; ".join(
                     f"{k}: RSS {v['rss_mib']} / PSS {v['pss_mib']}"
@@ -523,6 +507,31 @@ class Report:
                 )
         return "\n".join(lines) + "\n"
 
+    def _memory_table(self):
+        """The memory per container, each reading beside the part of it that is active page
+        cache (files, not the processes' own memory) where that was read."""
+        names = sorted({n for mem in self.memory.values() for n in mem})
+        columns = []
+        for when in [w for w in ("idle", "after_load") if w in self.memory]:
+            title = when.replace("_", " ")
+            columns.append((title, self.memory[when]))
+            if self.page_cache.get(when):
+                columns.append((f"{title}: of it page cache", self.page_cache[when]))
+        lines = [
+            "",
+            "## Memory (docker stats, MiB)",
+            "",
+            "| container | " + " | ".join(title for title, _ in columns) + " |",
+            "|---|" + "---:|" * len(columns),
+        ]
+        for name in names:
+            lines.append(
+                f"| {name} | " + " | ".join(_f(mem.get(name)) for _, mem in columns) + " |"
+            )
+        totals = " | ".join(f"**{sum(mem.values()):.1f}**" for _, mem in columns)
+        lines.append(f"| **total** | {totals} |")
+        return lines
+
     def as_dict(self):
         return {
             "meta": self.meta,
@@ -535,6 +544,7 @@ class Report:
                 for o, t, r, lat in self.ratios()
             ],
             "memory_mib": self.memory,
+            "page_cache_mib": self.page_cache,
             "startup_s": self.startup,
             "images_mb": self.images,
             "bare_pipeline": self.bare,

@@ -514,6 +514,7 @@ class Bench:
             log(f"versions: {error}")
         time.sleep(3 if self.args.quick else 10)
         self.report.memory["idle"] = stack.memory()
+        self.report.page_cache["idle"] = stack.page_cache()
         log(f"idle memory: {sum(self.report.memory['idle'].values()):.1f} MiB")
 
         sizes = sorted(self.p["sizes"])
@@ -601,6 +602,7 @@ class Bench:
         if 7 in self.cases:
             time.sleep(2)
             self.report.memory["after_load"] = stack.memory()
+            self.report.page_cache["after_load"] = stack.page_cache()
             log(f"memory after load: {sum(self.report.memory['after_load'].values()):.1f} MiB")
         if 8 in self.cases:
             log("warm restart: docker compose down (volumes kept), up -d")

@@ -425,6 +425,39 @@ def _reason(project: Project, c: Container) -> str:
     return f"{c.name}: {c.status}/{c.health} {detail}\n    " + "\n    ".join(tail)
 
 
+# Where a container's cgroup is on the engine's host: cgroup v1 and v2, with the engine's
+# cgroupfs or systemd cgroup driver.
+CGROUP_DIRS = (
+    "memory/docker/{id}",
+    "memory/system.slice/docker-{id}.scope",
+    "docker/{id}",
+    "system.slice/docker-{id}.scope",
+)
+
+
+def page_cache_mib(container_id: str, root: Path = Path("/sys/fs/cgroup")) -> float | None:
+    """MiB of page cache that `docker stats` counts in the container's memory, or None
+    where its cgroup is not readable from here (an engine on another host, say).
+
+    `docker stats` shows the cgroup's usage less its inactive page cache (docker/cli,
+    cli/command/container/stats_helpers.go, calculateMemUsageUnixNoCache), so the active
+    page cache is in that figure: files the container read more than once, its mapped
+    binaries and libraries, charged to the first container to read them after they were
+    (re)cached. This is `total_active_file` of memory.stat on cgroup v1, `active_file` on v2.
+    """
+    for pattern in CGROUP_DIRS:
+        stat = root / pattern.format(id=container_id) / "memory.stat"
+        try:
+            lines = stat.read_text().splitlines()
+        except OSError:
+            continue
+        values = dict(line.split(" ", 1) for line in lines if " " in line)
+        found = values.get("total_active_file", values.get("active_file"))
+        if found is not None:
+            return int(found) / 1024 / 1024
+    return None
+
+
 def parse_mib(text: str) -> float:
     text = text.split("/")[0].strip()
     for unit, factor in (

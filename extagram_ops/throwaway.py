@@ -34,7 +34,14 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from extagram_ops.docker import LONG_RUNNING, OpsError, Project, docker, wait_healthy
+from extagram_ops.docker import (
+    LONG_RUNNING,
+    OpsError,
+    Project,
+    docker,
+    page_cache_mib,
+    wait_healthy,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 IMAGE_VARS = ("PYTHON_IMAGE", "NGINX_IMAGE", "DB_IMAGE", "REDIS_IMAGE")
@@ -283,6 +290,19 @@ class Stack:
         stats = self.ops.stats(containers)
         prefix = f"{self.project}-"
         return {s.name.removeprefix(prefix): round(s.mib, 1) for s in stats.values()}
+
+    def page_cache(self, services=LONG_RUNNING) -> dict[str, float]:
+        """{container name without the project prefix: MiB of active page cache}, the part
+        of memory() that is files cached for the container rather than its processes'
+        (docker.page_cache_mib); containers whose cgroup this host cannot read are left out."""
+        prefix = f"{self.project}-"
+        found = {}
+        for container in self.ops.containers():
+            if container.service in services:
+                mib = page_cache_mib(container.id)
+                if mib is not None:
+                    found[container.name.removeprefix(prefix)] = round(mib, 1)
+        return found
 
     def memory_table(self, title) -> list[str]:
         """`docker stats` memory and CPU per container, as report lines."""

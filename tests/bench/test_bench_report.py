@@ -154,6 +154,18 @@ def test_budget_marks_pass_and_miss():
     text = report.markdown()
     assert "| 1 | feed, signed out | 100 | 4,000.0 |" in text
     assert "**MISS**" in text and "Ours / theirs" in text
+    assert "| container | idle | after load |" in text  # no page cache read: no such column
+
+
+def test_the_memory_table_shows_the_page_cache_beside_each_reading():
+    report = Report()
+    report.memory = {"idle": {"app-1": 60.0, "db-1": 90.0}, "after_load": {"app-1": 80.0}}
+    report.page_cache = {"idle": {"app-1": 0.5, "db-1": 25.0}, "after_load": {}}
+    text = report.markdown()
+    assert "| container | idle | idle: of it page cache | after load |" in text
+    assert "| db-1 | 90.0 | 25.0 | – |" in text
+    assert "| **total** | **150.0** | **25.5** | **80.0** |" in text
+    assert report.as_dict()["page_cache_mib"]["idle"]["db-1"] == 25.0
 
 
 def test_a_run_with_no_idle_request_reports_the_isolation_goal_as_not_measured():

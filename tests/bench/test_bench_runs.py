@@ -57,6 +57,8 @@ def test_quick_bench_runs_end_to_end(tmp_path):
     assert signed_in and all(row["note"].startswith("/explore/ ") for row in signed_in)
     assert data["bare_pipeline"]["12 MP"]["p50_ms"] > 0
     assert {"idle", "after_load"} <= set(data["memory_mib"])
+    # the engine runs on this machine: each container's cgroup is readable here
+    assert set(data["page_cache_mib"]["idle"]) == set(data["memory_mib"]["idle"])
     assert {"first", "warm"} <= set(data["startup_s"])
     assert set(data["images_mb"]) == {"app", "proxy", "media", "static", "nginx base"}
     statuses = {goal["status"] for goal in data["goals"]}

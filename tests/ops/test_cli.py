@@ -10,7 +10,7 @@ import pytest
 
 from extagram_ops import backup as backups
 from extagram_ops import cli
-from extagram_ops.docker import OpsError, Project, parse_mib
+from extagram_ops.docker import OpsError, Project, page_cache_mib, parse_mib
 from extagram_ops.state import State, write_env_version
 from tests.ops.fakes import fake_docker as _fake_docker
 
@@ -132,6 +132,19 @@ def test_parse_mib():
     assert parse_mib("1GiB") == 1024
     assert parse_mib("512KiB") == 0.5
     assert parse_mib("?") == 0.0
+
+
+def test_the_page_cache_docker_stats_counts_is_read_from_the_containers_cgroup(tmp_path):
+    v1 = tmp_path / "v1" / "memory" / "docker" / "abc"
+    v1.mkdir(parents=True)
+    # cgroup v1 lists the cgroup's own counters and the hierarchy's (total_*): the latter
+    (v1 / "memory.stat").write_text("active_file 1048576\ntotal_active_file 5242880\n")
+    v2 = tmp_path / "v2" / "system.slice" / "docker-abc.scope"
+    v2.mkdir(parents=True)
+    (v2 / "memory.stat").write_text("anon 9437184\nactive_file 3145728\ninactive_file 1\n")
+    assert page_cache_mib("abc", root=tmp_path / "v1") == 5.0
+    assert page_cache_mib("abc", root=tmp_path / "v2") == 3.0
+    assert page_cache_mib("other", root=tmp_path / "v2") is None
 
 
 DUMP = b"""-- MariaDB dump 10.19  Distrib 11.8.2-MariaDB, for debian-linux-gnu (x86_64)

@@ -249,6 +249,32 @@ def wait_until_drained(url, headers=None, timeout=DRAIN_TIMEOUT_SECONDS):
     return time.monotonic() - started
 
 
+def fetch(url, headers=None, timeout=30):
+    """GET `url` once with exactly the headers a wrk load sends (`headers`, Host from the
+    URL unless given; no Accept-Encoding but a given one: http.client would add
+    `identity`, and a cache keeps a `Vary: Accept-Encoding` answer per value, so a fetch
+    made to fill the proxy's cache before a load must ask as the load will); the status.
+    Raises ValueError for an address that is not this machine's (check_local), OSError
+    when the stack does not answer."""
+    check_local(url)
+    parts = urlsplit(url)
+    headers = headers or {}
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    try:
+        names = {name.lower() for name in headers}
+        connection.putrequest(
+            "GET", parts.path or "/", skip_host="host" in names, skip_accept_encoding=True
+        )
+        for name, value in headers.items():
+            connection.putheader(name, value)
+        connection.endheaders()
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
+
+
 def check_local(url):
     """Loads go to this machine only: loopback, or a container on one of its Docker bridges."""
     host = urlsplit(url).hostname

@@ -157,6 +157,46 @@ def test_budget_marks_pass_and_miss():
     assert "| container | idle | after load |" in text  # no page cache read: no such column
 
 
+def _signed_in_goals(feed_rps, floor_rps):
+    report = Report()
+    report.add(2, "feed, signed in", wrk_result(feed_rps, 50.0, 90.0), posts=100)
+    report.add(2, "feed, signed in", wrk_result(feed_rps * 0.9, 50.0, 90.0), posts=100_000)
+    if floor_rps is not None:
+        report.add(2, FLOOR, wrk_result(floor_rps, 5.0, 40.0))
+    return {g: (t, m, s) for g, t, m, s in report.goals()}
+
+
+def test_the_budget_reads_the_signed_in_feed_against_the_issues_178_and_the_floor():
+    goals = _signed_in_goals(900.0, 1700.0)
+    assert goals["signed-in feed at 100 posts vs 178 req/s (issue 13's table)"] == (
+        ">= 5x (890 req/s)",
+        "900 = 5.06x",
+        "PASS",
+    )
+    assert goals["signed-in feed at 100 posts / Django's floor: req/s"] == (
+        ">= 0.5",
+        "900 / 1,700 = 0.53",
+        "PASS",
+    )
+    goals = _signed_in_goals(166.0, 340.5)
+    assert goals["signed-in feed at 100 posts vs 178 req/s (issue 13's table)"][1:] == (
+        "166 = 0.93x",
+        "MISS",
+    )
+    assert goals["signed-in feed at 100 posts / Django's floor: req/s"][1:] == (
+        "166 / 340 = 0.49",
+        "MISS",
+    )
+
+
+def test_without_a_floor_row_the_floor_share_is_not_measured():
+    goals = _signed_in_goals(900.0, None)
+    assert goals["signed-in feed / Django's floor"][1:] == ("not measured", "n/a")
+    assert goals["signed-in feed at 100 posts vs 178 req/s (issue 13's table)"][2] == "PASS"
+    assert Report().goals()  # no case 2 at all: both lines "not measured"
+    assert {g: s for g, _, _, s in Report().goals()}["signed-in feed vs 178 req/s"] == "n/a"
+
+
 def test_the_memory_table_shows_the_page_cache_beside_each_reading():
     report = Report()
     report.memory = {"idle": {"app-1": 60.0, "db-1": 90.0}, "after_load": {"app-1": 80.0}}

@@ -6,13 +6,11 @@ whole case end to end, with --quick, against its own compose stack (stack-marked
 without a Docker engine or wrk unless CI=true, as the other stack tests).
 """
 
-import http.server
 import json
 import os
 import shutil
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -20,6 +18,7 @@ import pytest
 from bench import wrk
 from bench.report import SOCIAL_EXPLORE, SOCIAL_HOME, Report
 from bench.run import SOCIAL_MEMBERS, SOCIAL_PAGES, parse_args
+from tests.bench.recorder import recording_server
 from tests.stack.conftest import require_docker, unavailable
 
 REPO = Path(__file__).resolve().parents[2]
@@ -76,30 +75,12 @@ def test_the_social_pages_are_the_issues_four_and_explore():
 def test_the_wrk_script_rotates_the_members_sessions():
     if shutil.which("wrk") is None:
         unavailable("wrk is not installed (apt-get install wrk)")
-    seen = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            seen.append(self.headers.get("Cookie"))
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with recording_server() as (url, seen):
         sessions = tuple({"sessionid": f"s{i}", "csrftoken": f"t{i}"} for i in range(5))
-        load = wrk.Load(f"http://127.0.0.1:{server.server_port}/", sessions=sessions)
+        load = wrk.Load(f"{url}/", sessions=sessions)
         result = wrk.run(load, 1, threads=2, connections=2)
-    finally:
-        server.shutdown()
-        server.server_close()
     assert result.errors == 0
-    assert set(seen) == {f"sessionid=s{i}; csrftoken=t{i}" for i in range(5)}
+    assert set(seen.header("Cookie")) == {f"sessionid=s{i}; csrftoken=t{i}" for i in range(5)}
 
 
 @pytest.mark.stack

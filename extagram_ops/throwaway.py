@@ -284,10 +284,17 @@ class Stack:
         """The name of this stack's image `repo` (app, proxy, media, static)."""
         return self.ops.image(repo, self.env["EXTAGRAM_VERSION"])
 
+    def _containers(self, services):
+        """{container name without the project prefix: container} of these services."""
+        prefix = f"{self.project}-"
+        return {
+            c.name.removeprefix(prefix): c for c in self.ops.containers() if c.service in services
+        }
+
     def memory(self, services=LONG_RUNNING) -> dict[str, float]:
         """{container name without the project prefix: MiB in use} (`docker stats`)."""
-        containers = [c for c in self.ops.containers() if c.service in services]
-        stats = self.ops.stats(containers)
+        containers = self._containers(services)
+        stats = self.ops.stats(list(containers.values()))
         prefix = f"{self.project}-"
         return {s.name.removeprefix(prefix): round(s.mib, 1) for s in stats.values()}
 
@@ -295,13 +302,11 @@ class Stack:
         """{container name without the project prefix: MiB of active page cache}, the part
         of memory() that is files cached for the container rather than its processes'
         (docker.page_cache_mib); containers whose cgroup this host cannot read are left out."""
-        prefix = f"{self.project}-"
         found = {}
-        for container in self.ops.containers():
-            if container.service in services:
-                mib = page_cache_mib(container.id)
-                if mib is not None:
-                    found[container.name.removeprefix(prefix)] = round(mib, 1)
+        for name, container in self._containers(services).items():
+            mib = page_cache_mib(container.id)
+            if mib is not None:
+                found[name] = round(mib, 1)
         return found
 
     def memory_table(self, title) -> list[str]:

@@ -13,7 +13,8 @@ class Seen:
     """The requests a recording server received, in order, and how it answers: after
     `delay` seconds while time.monotonic() < `slow_until` (a queue still draining)."""
 
-    requests: list = field(default_factory=list)  # (path, {header lowercased: value})
+    # (path, [(header name lowercased, value), ...] as they arrived: repeats kept)
+    requests: list = field(default_factory=list)
     slow_until: float = 0.0
     delay: float = 0.0
 
@@ -22,8 +23,13 @@ class Seen:
         return [path for path, _ in self.requests]
 
     def header(self, name):
-        """The values of header `name` (any case) in each request, None where absent."""
-        return [headers.get(name.lower()) for _, headers in self.requests]
+        """Header `name` (any case) of each request, None where absent; a header sent more
+        than once reads as its values joined by ", " (HTTP's list rule)."""
+        found = []
+        for _, headers in self.requests:
+            values = [value for key, value in headers if key == name.lower()]
+            found.append(", ".join(values) if values else None)
+        return found
 
 
 @contextlib.contextmanager
@@ -34,7 +40,7 @@ def recording_server():
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
-            headers = {name.lower(): value for name, value in self.headers.items()}
+            headers = [(name.lower(), value) for name, value in self.headers.items()]
             seen.requests.append((self.path, headers))
             if time.monotonic() < seen.slow_until:
                 time.sleep(seen.delay)

@@ -1,5 +1,6 @@
 import re
 
+from django.conf import settings
 from django.middleware.csrf import _get_new_csrf_string, _unmask_cipher_token, rotate_token
 from django.test import Client, RequestFactory
 
@@ -93,6 +94,9 @@ class OneTokenPerPageTests(BaseTestCase):
         client.login(username="bob", password=PASSWORD)
         first, second = (TOKEN.search(client.get("/explore/").content.decode()) for _ in "12")
         self.assertNotEqual(first.group(1), second.group(1))
+        secret = client.cookies[settings.CSRF_COOKIE_NAME].value
+        self.assertEqual(_unmask_cipher_token(first.group(1)), secret)
+        self.assertEqual(_unmask_cipher_token(second.group(1)), secret)
 
     def test_a_secret_rotated_during_the_request_gets_a_token_of_the_new_secret(self):
         request = RequestFactory().get("/")

@@ -2,7 +2,7 @@
 
 A request waiting on `proxy_cache_lock` is looked at again only every 500 ms (a fixed poll
 in nginx's ngx_http_file_cache.c), so under concurrent first fetches of a new photo the
-lock held its first visitors up to half a second (p99 400-465 ms against 21-40 ms without
+lock held its first visitors up to half a second (p99 401-466 ms against 21-40 ms without
 it, measured on the stack: docs/performance.md, "cache lock"). Photos and static files cost
 their tier a sendfile, so the edge cache for them takes no lock; a page costs the app a
 render, so the microcache keeps one. The timing itself is the bench's (case 4's p99 lines),

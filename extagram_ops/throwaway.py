@@ -294,9 +294,8 @@ class Stack:
     def memory(self, services=LONG_RUNNING) -> dict[str, float]:
         """{container name without the project prefix: MiB in use} (`docker stats`)."""
         containers = self._containers(services)
-        stats = self.ops.stats(list(containers.values()))
-        prefix = f"{self.project}-"
-        return {s.name.removeprefix(prefix): round(s.mib, 1) for s in stats.values()}
+        stats = self.ops.stats(list(containers.values()))  # keyed by container id
+        return {name: round(stats[c.id].mib, 1) for name, c in containers.items() if c.id in stats}
 
     def page_cache(self, services=LONG_RUNNING) -> dict[str, float]:
         """{container name without the project prefix: MiB of active page cache}, the part

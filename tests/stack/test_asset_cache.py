@@ -18,6 +18,8 @@ pytestmark = pytest.mark.stack
 
 PHOTO_SRC = re.compile(r'<img class="photo" src="(/media/photos/[^"]+)"')
 CSS_HREF = re.compile(r'<link rel="stylesheet" href="(/static/[^"]+\.css)"')
+JS_SRC = re.compile(r'<script src="(/static/[^"]+\.js)"')
+LOGO_HREF = re.compile(r'<link rel="icon" href="(/static/[^"]+\.svg)"')
 # headers that differ per answer by design
 PER_ANSWER = {"date", "x-request-id", "x-cache", "connection", "keep-alive"}
 
@@ -76,6 +78,34 @@ def test_a_second_fetch_of_the_stylesheet_is_a_hit_and_still_gzipped(stack):
     # a client that does not accept gzip is not given the cached gzip copy (Vary)
     plain = stack.client().get(css)
     assert plain.status == 200 and plain.header("Content-Encoding") is None
+
+
+def _vary(response):
+    """The names in all of a response's Vary headers, lower case, in order."""
+    names = ",".join(response.headers.get_all("Vary") or [])
+    return [name.strip().lower() for name in names.split(",") if name.strip()]
+
+
+def test_every_answer_names_each_header_it_varies_on_once(stack):
+    # the static tier sends its .gz or plain copy with Vary: Accept-Encoding; the proxy
+    # must not add a second one for the plain copy (it compresses nothing under /static/)
+    page = stack.client().get("/").text
+    assets = [rx.search(page).group(1) for rx in (CSS_HREF, JS_SRC, LOGO_HREF)]
+    encodings = [{"Accept-Encoding": "gzip"}, {}, {"Accept-Encoding": "br"}]
+    for path in ["/", *assets]:
+        for headers in encodings:
+            for _ in range(2):  # the tier's answer, then the cached copy
+                response = stack.client().get(path, headers=headers)
+                assert response.status == 200, (path, headers)
+                vary = _vary(response)
+                assert len(vary) == len(set(vary)), (path, headers, vary)
+                gzipped = response.header("Content-Encoding") == "gzip"
+                if "gzip" not in headers.get("Accept-Encoding", ""):
+                    assert not gzipped, (path, headers)
+                elif path != assets[2]:  # the page, CSS and JS; the small icon may be plain
+                    assert gzipped, (path, headers)
+                if gzipped:
+                    assert "accept-encoding" in vary, (path, headers, vary)
 
 
 def test_a_missing_photo_is_a_404_that_is_not_kept_long(stack):

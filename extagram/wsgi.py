@@ -9,7 +9,7 @@ application = get_wsgi_application()
 # on its own (the URLconf and every view module, the cache client, the catalogs, the
 # templates): a server that loads this module before forking its workers (gunicorn's
 # preload_app, the app image's default) then shares all of it with every worker, and a
-# worker it replaces serves its first visitors at once (extagram/core/preload.py).
+# worker it replaces does not make its first visitors wait for it (extagram/core/preload.py).
 from extagram.core.preload import load_shared_state  # noqa: E402
 
 load_shared_state()

@@ -43,7 +43,10 @@ def load_shared_state():
     for code, _name in settings.LANGUAGES:
         with translation.override(code):
             pass  # activating a language loads its catalogs into Django's process cache
-    return sum(1 for _ in map(get_template, project_template_names()))
+    names = project_template_names()
+    for name in names:
+        get_template(name)
+    return len(names)
 
 
 def project_template_names():

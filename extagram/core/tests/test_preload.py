@@ -54,6 +54,17 @@ def load_the_wsgi_module(tmp_path, **env):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def load_with_a_cache_listener(tmp_path):
+    """load_the_wsgi_module with Redis configured at a Listener: (what it loaded, the
+    number of connections the listener saw)."""
+    cache = Listener()
+    try:
+        loaded = load_the_wsgi_module(tmp_path, REDIS_URL=f"redis://127.0.0.1:{cache.port}/0")
+    finally:
+        cache.close()
+    return loaded, cache.accepted
+
+
 class Listener:
     """A TCP listener on loopback that counts the connections made to it."""
 
@@ -92,25 +103,13 @@ class PreloadTests(SimpleTestCase):
         self.assertLessEqual(set(loaded["templates"]), set(loaded["compiled"]))
 
     def test_loading_the_wsgi_module_loads_every_languages_catalogs_and_the_cache_client(self):
-        cache = Listener()
-        try:
-            loaded = load_the_wsgi_module(
-                self.tmp_path, REDIS_URL=f"redis://127.0.0.1:{cache.port}/0"
-            )
-        finally:
-            cache.close()
+        loaded, _ = load_with_a_cache_listener(self.tmp_path)
         self.assertLessEqual(set(loaded["languages"]), set(loaded["catalogs"]))
         self.assertTrue(loaded["cache_client"])
 
     def test_it_connects_to_neither_the_database_nor_the_cache_before_the_fork(self):
-        cache = Listener()
-        try:
-            loaded = load_the_wsgi_module(
-                self.tmp_path, REDIS_URL=f"redis://127.0.0.1:{cache.port}/0"
-            )
-        finally:
-            cache.close()
-        self.assertEqual(cache.accepted, 0)
+        loaded, cache_connections = load_with_a_cache_listener(self.tmp_path)
+        self.assertEqual(cache_connections, 0)
         self.assertEqual(loaded["database_connections"], 0)
 
     def test_a_template_that_does_not_compile_stops_the_server_at_start(self):

@@ -28,7 +28,7 @@ TEMPLATE_SUFFIXES = (".html", ".txt")
 def load_shared_state():
     """Load what every worker would otherwise load at its first requests: the URLconf and
     with it every view module, the cache backends with their client libraries
-    (django-redis and redis-py: ~120 modules, imported at the first cache call), each
+    (django-redis and redis-py: 75 modules, imported at the first cache call), each
     language's translation catalogs, and every template in the project's template folders,
     compiled into Django's cached template loader.
 

@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from extagram.testing.wsgi import after_loading_the_wsgi_module
+
 REPO = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO / "deploy" / "app" / "Dockerfile"
 CONF = REPO / "deploy" / "app" / "gunicorn.conf.py"
@@ -92,27 +94,16 @@ def test_the_master_freezes_what_it_loaded_before_forking_a_worker():
 
 def test_loading_the_wsgi_module_loads_every_view(tmp_path):
     code = (
-        "import sys, extagram.wsgi; "
+        "import sys; "
         "print(all(m in sys.modules for m in "
         "('extagram.posts.views', 'extagram.social.views', 'extagram.accounts.views')))"
     )
-    env = {**os.environ, "EXTAGRAM_DATA_DIR": str(tmp_path), "EXTAGRAM_ROLE": "app"}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True
-    )
-    assert result.stdout.strip().splitlines()[-1:] == ["True"], result.stderr[-2000:]
+    assert after_loading_the_wsgi_module(code, tmp_path) == "True"
 
 
 def modules_after_loading_the_wsgi_module(tmp_path, role, modules):
-    code = f"import sys, extagram.wsgi; print([m in sys.modules for m in {modules!r}])"
-    env = {**os.environ, "EXTAGRAM_DATA_DIR": str(tmp_path), "EXTAGRAM_ROLE": role}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return result.stdout.strip().splitlines()[-1]
+    code = f"import sys; print([m in sys.modules for m in {modules!r}])"
+    return after_loading_the_wsgi_module(code, tmp_path, role=role)
 
 
 def test_the_app_role_does_not_load_the_photo_pipeline(tmp_path):

@@ -3,25 +3,19 @@ worker would otherwise build at its first requests (extagram/core/preload.py), a
 no connection that the forked workers would share."""
 
 import json
-import os
 import socket
-import subprocess
-import sys
 import tempfile
-import threading
 from pathlib import Path
 
 from django.template import TemplateSyntaxError
 from django.test import SimpleTestCase, override_settings
 
 from extagram.core.preload import load_shared_state, project_template_names
+from extagram.testing.wsgi import after_loading_the_wsgi_module
 
-REPO = Path(__file__).resolve().parents[3]
-
-# Run in a fresh interpreter: what loading extagram.wsgi left in the process.
+# Printed in a fresh interpreter after `import extagram.wsgi`: what loading it left there.
 AFTER_LOADING = """
 import json, sys
-import extagram.wsgi
 from django.conf import settings
 from django.db import connections
 from django.template import engines
@@ -40,56 +34,24 @@ print(json.dumps({
 
 
 def load_the_wsgi_module(tmp_path, **env):
-    environ = {**os.environ, "EXTAGRAM_DATA_DIR": str(tmp_path), "EXTAGRAM_ROLE": "app", **env}
-    environ.pop("DJANGO_SETTINGS_MODULE", None)
-    result = subprocess.run(
-        [sys.executable, "-c", AFTER_LOADING],
-        cwd=REPO,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads(after_loading_the_wsgi_module(AFTER_LOADING, tmp_path, **env))
 
 
 def load_with_a_cache_listener(tmp_path):
-    """load_the_wsgi_module with Redis configured at a Listener: (what it loaded, the
-    number of connections the listener saw)."""
-    cache = Listener()
-    try:
-        loaded = load_the_wsgi_module(tmp_path, REDIS_URL=f"redis://127.0.0.1:{cache.port}/0")
-    finally:
-        cache.close()
-    return loaded, cache.accepted
-
-
-class Listener:
-    """A TCP listener on loopback that counts the connections made to it."""
-
-    def __init__(self):
-        self.socket = socket.create_server(("127.0.0.1", 0))
-        self.socket.settimeout(0.2)
-        self.port = self.socket.getsockname()[1]
-        self.accepted = 0
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self):
-        while not self.stopped.is_set():
+    """load_the_wsgi_module with Redis configured at a loopback listener nobody accepts
+    from: (what it loaded, the number of connections made to the listener, which the
+    kernel queues until accepted)."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        loaded = load_the_wsgi_module(tmp_path, REDIS_URL=f"redis://127.0.0.1:{port}/0")
+        listener.setblocking(False)
+        connections = 0
+        while True:
             try:
-                connection, _ = self.socket.accept()
-            except TimeoutError:
-                continue
-            self.accepted += 1
-            connection.close()
-
-    def close(self):
-        self.stopped.set()
-        self.thread.join()
-        self.socket.close()
+                listener.accept()[0].close()
+            except BlockingIOError:
+                return loaded, connections
+            connections += 1
 
 
 class PreloadTests(SimpleTestCase):

@@ -15,12 +15,13 @@ transaction), so `/u/<username>/` and the handle are the same string.
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ObjectDoesNotExist
 from django.core.files.storage import default_storage
 from django.db import models, transaction
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from extagram.core.statements import CompiledQuery
 
 from .usernames import DISPLAY_NAME_MAX
 
@@ -158,8 +159,15 @@ def active_member(handle):
     Raises NoSuchMember (an Http404) when nobody active has it: a handle never taken,
     changed since, or an account closed or deactivated.
     """
-    users = get_user_model().objects.select_related("profile")
-    try:
-        return users.get(username=handle, is_active=True)
-    except ObjectDoesNotExist:
-        raise NoSuchMember(handle) from None
+    found = _ACTIVE_MEMBER.instances(handle)
+    if not found:
+        raise NoSuchMember(handle)
+    return found[0]
+
+
+# One statement compiled once (extagram.core.statements): every profile page runs it.
+_ACTIVE_MEMBER = CompiledQuery(
+    lambda handle: (
+        get_user_model().objects.select_related("profile").filter(username=handle, is_active=True)
+    )
+)

@@ -1,34 +1,61 @@
 """Statements the ORM compiles once, run many times: for the few read on every page.
 
 Django builds a QuerySet's SQL anew on each evaluation. For the statements a signed-in
-feed page runs every time (its posts' rows and like marks, the unread count), building
-and compiling took longer than the database took to answer: 0.65 ms against 0.34 ms for
-the page's rows (MariaDB on loopback; docs/performance.md, "Signed-in pages: rows
-instead of models").
+page runs every time (a feed's rows and like marks, the unread count, a post page's post
+and comments, a profile's member), building and compiling took longer than the database
+took to answer: 0.65 ms against 0.34 ms for a feed page's rows (MariaDB on loopback;
+docs/performance.md, "Signed-in pages: rows instead of models"), ~2 ms of CPU for a post
+with its author and profile (select_related; "Post pages and profiles: statements
+compiled once").
 """
 
 import threading
+from dataclasses import dataclass
 from itertools import chain
+
+from django.db.models.query import ModelIterable, get_related_populators
 
 # Stand-in numbers for the arguments while compiling: no id or count is ever this negative,
 # and down to _STAND_IN - 100,000 they still fit a 32-bit integer column (auth_user.id):
 # Django compiles a lookup with a value out of its field's range as matching nothing.
 _STAND_IN = -2_147_000_000
+# A stand-in text ends with its number; no handle or other text argument starts like this.
+_TEXT_STAND_IN = "\x1fextagram-stand-in-"
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    compiler: object
+    sql: str
+    # per parameter: (the argument's index, None) or (None, a constant the ORM put there)
+    places: list
+    # for a model QuerySet (instances()): what ModelIterable works out on each evaluation
+    model: type | None = None
+    init_list: tuple = ()
+    fields: slice = slice(0)
+    related: tuple = ()
+    annotations: tuple = ()
 
 
 class CompiledQuery:
-    """A values_list QuerySet shape compiled once per thread and argument shape, then run
-    with new arguments.
+    """A QuerySet shape compiled once per thread and argument shape, then run with new
+    arguments.
 
-    `build(*args)` returns the QuerySet for `args`, each an int or a list of ints (an
-    `__in` lookup). It is called with stand-in numbers to compile the SQL once per shape
-    (the lists' lengths); each stand-in's place among the compiled parameters is where the
-    real argument goes. `rows(*args)` gives the rows as the QuerySet would (tuples, through
-    the database backend's converters: aware datetimes, booleans). A list that is empty
-    gives no rows without a statement, as Django does.
+    `build(*args)` returns the QuerySet for `args`, each an int, a str or a list of ints (an
+    `__in` lookup). It is called with stand-ins to compile the SQL once per shape (each
+    argument's type, the lists' lengths); each stand-in's place among the compiled
+    parameters is where the real argument goes. `rows(*args)` gives the rows of a
+    values_list QuerySet as it would (tuples, through the database backend's converters:
+    aware datetimes, booleans); `instances(*args)` gives the model instances a model
+    QuerySet would, select_related() objects attached and annotations set, as Django's
+    ModelIterable builds them. The arguments are for `=` and `IN` lookups (exact, __in): a
+    number beyond 64 bits matches no row, and a list that is empty (or holds only such
+    numbers) gives nothing, without a statement, as Django does.
 
     Raises ValueError at compile time if the SQL does not carry each argument exactly once
-    as a parameter (a shape this class cannot replay: build it with plain lookups).
+    as a parameter (a shape this class cannot replay: build it with plain lookups), and
+    TypeError if instances() is asked of a QuerySet that is not a plain model QuerySet
+    (values(), prefetch_related(), or one from a related manager).
     """
 
     def __init__(self, build):
@@ -37,42 +64,107 @@ class CompiledQuery:
 
     def rows(self, *args):
         """The rows for these arguments: a list of tuples."""
-        if any(isinstance(arg, list) and not arg for arg in args):
+        compiled, fetched = self._run(args)
+        if compiled is None:
             return []
-        shape = tuple(len(arg) if isinstance(arg, list) else None for arg in args)
-        compiled = self._compiled(shape)
-        compiler, sql, places = compiled
-        flat = list(chain.from_iterable(arg if isinstance(arg, list) else [arg] for arg in args))
-        params = [flat[place] if place is not None else value for place, value in places]
-        with compiler.connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            fetched = cursor.fetchall()
-        return list(compiler.results_iter(results=[fetched], tuple_expected=True))
+        return list(compiled.compiler.results_iter(results=[fetched], tuple_expected=True))
 
-    def _compiled(self, shape):
+    def instances(self, *args):
+        """The model instances for these arguments: a list, in the statement's order."""
+        compiled, fetched = self._run(args, models=True)
+        if compiled is None:
+            return []
+        db, found = compiled.compiler.using, []
+        for row in compiled.compiler.results_iter(results=[fetched]):
+            obj = compiled.model.from_db(db, compiled.init_list, row[compiled.fields])
+            for populator in compiled.related:
+                populator.populate(row, obj)
+            for name, column in compiled.annotations:
+                setattr(obj, name, row[column])
+            found.append(obj)
+        return found
+
+    def _run(self, args, models=False):
+        # a number no 64-bit column holds matches no row, as in Django's = and IN lookups
+        args = [[n for n in arg if _fits(n)] if isinstance(arg, list) else arg for arg in args]
+        if any((isinstance(arg, list) and not arg) or not _fits(arg) for arg in args):
+            return None, None
+        shape = tuple(_shape(arg) for arg in args)
+        compiled = self._compiled(shape, models)
+        flat = list(chain.from_iterable(arg if isinstance(arg, list) else [arg] for arg in args))
+        params = [flat[place] if place is not None else value for place, value in compiled.places]
+        with compiled.compiler.connection.cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            return compiled, cursor.fetchall()
+
+    def _compiled(self, shape, models):
         cache = getattr(self.local, "compiled", None)
         if cache is None:
             cache = self.local.compiled = {}
-        if shape not in cache:
-            cache[shape] = self._compile(shape)
-        return cache[shape]
+        if (shape, models) not in cache:
+            cache[shape, models] = self._compile(shape, models)
+        return cache[shape, models]
 
-    def _compile(self, shape):
-        stand_ins, args = iter(range(_STAND_IN, _STAND_IN - 100_000, -1)), []
-        for length in shape:
-            if length is None:
-                args.append(next(stand_ins))
+    def _compile(self, shape, models):
+        counter, args = iter(range(100_000)), []
+        for kind in shape:
+            if kind == "int":
+                args.append(_STAND_IN - next(counter))
+            elif kind == "str":
+                args.append(f"{_TEXT_STAND_IN}{next(counter)}")
             else:
-                args.append([next(stand_ins) for _ in range(length)])
+                args.append([_STAND_IN - next(counter) for _ in range(kind)])
         queryset = self.build(*args)
+        if models and not _is_plain_model_queryset(queryset):
+            raise TypeError("instances() needs a model QuerySet with nothing prefetched")
         compiler = queryset.query.get_compiler(using=queryset.db)
         sql, params = compiler.as_sql()
-        wanted = list(chain.from_iterable(a if isinstance(a, list) else [a] for a in args))
-        places = []
-        for value in params:
-            is_stand_in = isinstance(value, int) and value <= _STAND_IN
-            places.append((_STAND_IN - value, None) if is_stand_in else (None, value))
-        carried = sorted(place for place, _ in places if place is not None)
-        if carried != list(range(len(wanted))):
+        places = [(_stand_in_index(value), value) for value in params]
+        places = [(index, None) if index is not None else (None, value) for index, value in places]
+        wanted = next(counter)  # how many stand-ins there are
+        if sorted(index for index, _ in places if index is not None) != list(range(wanted)):
             raise ValueError(f"the compiled statement does not carry each argument once: {sql}")
-        return compiler, sql, places
+        if not models:
+            return _Compiled(compiler, sql, places)
+        # as ModelIterable.__iter__ (django/db/models/query.py) reads them after execute_sql
+        select, klass_info = compiler.select, compiler.klass_info
+        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+        return _Compiled(
+            compiler,
+            sql,
+            places,
+            model=klass_info["model"],
+            init_list=tuple(column[0].target.attname for column in select[start:end]),
+            fields=slice(start, end),
+            related=tuple(get_related_populators(klass_info, select, queryset.db)),
+            annotations=tuple(compiler.annotation_col_map.items()),
+        )
+
+
+def _fits(arg):
+    return not isinstance(arg, int) or -(2**63) <= arg < 2**63
+
+
+def _shape(arg):
+    if isinstance(arg, list):
+        return len(arg)
+    if type(arg) in (int, str):
+        return type(arg).__name__
+    raise TypeError(f"an argument must be an int, a str or a list of ints, not {arg!r}")
+
+
+def _stand_in_index(value):
+    """The argument index a compiled parameter stands in for, or None for a constant."""
+    if isinstance(value, int) and not isinstance(value, bool) and value <= _STAND_IN:
+        return _STAND_IN - value
+    if isinstance(value, str) and value.startswith(_TEXT_STAND_IN):
+        return int(value.removeprefix(_TEXT_STAND_IN))
+    return None
+
+
+def _is_plain_model_queryset(queryset):
+    return (
+        queryset._iterable_class is ModelIterable
+        and not queryset._prefetch_related_lookups
+        and not queryset._known_related_objects
+    )

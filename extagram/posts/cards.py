@@ -153,7 +153,7 @@ def page_cards(request, ids, eager=False):
     html = cached_cards(keys)
     missing = {row.pk: key for row, key in zip(rows, keys, strict=True) if key not in html}
     if missing:  # rendered from the posts read in full (cached under their own keys)
-        posts = Post.objects.in_id_order(list(missing))
+        posts = Post.in_id_order(list(missing))
         fresh = _render_card_html(posts, eager).values()
         html.update((missing[post.pk], card) for post, card in zip(posts, fresh, strict=True))
     buttons = LikeButtons(request)

@@ -9,6 +9,7 @@ from django.db import IntegrityError, connections, models, transaction
 from django.utils import timezone
 
 from extagram.core.reversing import reverse
+from extagram.core.statements import CompiledQuery
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +19,8 @@ SWEEP_BATCH = 500
 CAPTION_MAX = 2200
 ALT_TEXT_MAX = 300
 COMMENT_MAX = 1000
+# A post page shows its newest comments, at most this many.
+COMMENTS_SHOWN = 200
 
 
 class PostQuerySet(models.QuerySet):
@@ -35,12 +38,6 @@ class PostQuerySet(models.QuerySet):
         if cursor is not None:
             ids = ids.filter(id__lt=cursor)
         return list(ids.values_list("id", flat=True)[: size + 1])
-
-    def in_id_order(self, ids):
-        """The posts with these ids, with their authors and profiles, in the order of
-        `ids` (a list); ids with no post (deleted meanwhile) are left out. One statement."""
-        rows = self.select_related("author__profile").in_bulk(ids)
-        return [rows[i] for i in ids if i in rows]
 
     def using_file(self, name):
         """Posts whose photo is stored under `name` (any size or format); indexed."""
@@ -169,6 +166,14 @@ class Post(models.Model):
         return reverse("post_detail", args=[self.pk])
 
     @classmethod
+    def in_id_order(cls, ids):
+        """The posts with these ids (a list of ints), with their authors and profiles, in
+        the order of `ids`; ids with no post (deleted meanwhile) are left out. One statement,
+        compiled once (_POSTS_WITH_AUTHORS)."""
+        by_id = {post.pk: post for post in _POSTS_WITH_AUTHORS.instances(list(ids))}
+        return [by_id[pk] for pk in ids if pk in by_id]
+
+    @classmethod
     def lock_counters(cls, post_id):
         """Hold the post row's write lock until the current transaction ends.
 
@@ -238,13 +243,11 @@ class Like(models.Model):
 
     @classmethod
     def mark_liked(cls, user, posts):
-        """Set `post.liked` on each post, with one query for the whole page."""
+        """Set `post.liked` on each post, with one statement for the whole page (compiled
+        once: _LIKED)."""
         liked = set()
         if user.is_authenticated and posts:
-            ids = [post.pk for post in posts]
-            liked = set(
-                cls.objects.filter(user=user, post_id__in=ids).values_list("post_id", flat=True)
-            )
+            liked = {post_id for (post_id,) in _LIKED.rows(user.pk, [post.pk for post in posts])}
         for post in posts:
             post.liked = post.pk in liked
         return posts
@@ -279,6 +282,35 @@ class Comment(models.Model):
         with transaction.atomic():
             Post.lock_counters(self.post_id)
             self.delete()
+
+    @classmethod
+    def newest_on(cls, post):
+        """The newest COMMENTS_SHOWN comments on `post`, oldest first, each with its author
+        and the author's profile (and `post` itself as its post). One statement, compiled
+        once (_NEWEST_COMMENTS)."""
+        comments = _NEWEST_COMMENTS.instances(post.pk)
+        for comment in comments:
+            comment.post = post
+        comments.reverse()
+        return comments
+
+
+# The statements of a post page and a profile's grid (extagram.core.statements).
+_POSTS_WITH_AUTHORS = CompiledQuery(
+    lambda ids: Post.objects.select_related("author__profile").filter(pk__in=ids)
+)
+_NEWEST_COMMENTS = CompiledQuery(
+    lambda post_id: (
+        Comment.objects.select_related("author__profile")
+        .filter(post_id=post_id)
+        .order_by("-id")[:COMMENTS_SHOWN]
+    )
+)
+_LIKED = CompiledQuery(
+    lambda user_id, ids: Like.objects.filter(user_id=user_id, post_id__in=ids).values_list(
+        "post_id"
+    )
+)
 
 
 class StoredFileManager(models.Manager):

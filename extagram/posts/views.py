@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
@@ -15,8 +15,6 @@ from extagram.core.views import ShownBadRequest, form_action
 from .cards import page_cards, render_cards
 from .forms import CommentForm, PostEditForm
 from .models import Comment, Like, Post
-
-COMMENTS_SHOWN = 200
 
 
 def request_cursor(request):
@@ -44,7 +42,7 @@ def feed_page(request, page_ids, template, context, ids_stale=None):
     cursor, size = request_cursor(request), settings.FEED_PAGE_SIZE
     ids = page_ids(cursor, size)
     if context.get("grid"):
-        posts, cards = Post.objects.in_id_order(ids[:size]), []
+        posts, cards = Post.in_id_order(ids[:size]), []
     else:
         posts, cards = page_cards(request, ids[:size])
         if len(posts) < len(ids[:size]) and ids_stale is not None:
@@ -84,20 +82,23 @@ def profile(request, username):
 
 @shared_cache_for_visitors
 def post_detail(request, pk):
-    post = get_object_or_404(Post.objects.select_related("author__profile"), pk=pk)
-    return render(request, "posts/post_detail.html", _detail_context(request, post))
+    return render(request, "posts/post_detail.html", _detail_context(request, _shown_post(pk)))
+
+
+def _shown_post(pk):
+    """The post `pk` with its author and profile (one statement compiled once), or a 404."""
+    found = Post.in_id_order([pk])
+    if not found:
+        raise Http404
+    return found[0]
 
 
 def _detail_context(request, post, comment_form=None):
-    comments = list(
-        post.comments.select_related("author__profile").order_by("-id")[:COMMENTS_SHOWN]
-    )
-    comments.reverse()
     Like.mark_liked(request.user, [post])
     return {
         "post": post,
         "card": render_cards(request, [post], eager=True)[0],
-        "comments": comments,
+        "comments": Comment.newest_on(post),
         "comment_form": comment_form or CommentForm(),
     }
 
@@ -121,7 +122,7 @@ def toggle_like(request, pk):
 @login_required
 @form_action("post_detail")
 def add_comment(request, pk):
-    post = get_object_or_404(Post.objects.select_related("author__profile"), pk=pk)
+    post = _shown_post(pk)
     form = CommentForm(request.POST)
     if not form.is_valid():
         context = _detail_context(request, post, comment_form=form)

@@ -1,5 +1,6 @@
 """CompiledQuery runs a statement compiled once with new arguments, as the ORM would."""
 
+from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import Exists, OuterRef
 from django.test.utils import CaptureQueriesContext
@@ -62,3 +63,77 @@ class CompiledQueryTests(BaseTestCase):
         ignores_its_user = CompiledQuery(lambda ids, user_id: Post.objects.filter(pk__in=ids))
         with self.assertRaisesRegex(ValueError, "does not carry each argument"):
             ignores_its_user.rows([self.posts[0].pk], self.owner.pk)
+
+
+def posts_with_authors(ids):
+    return Post.objects.select_related("author__profile").filter(pk__in=ids)
+
+
+def member_named(handle):
+    return User.objects.select_related("profile").filter(username=handle, is_active=True)
+
+
+class CompiledInstancesTests(BaseTestCase):
+    def setUp(self):
+        self.posts = [self.make_post(author=author) for author in (self.owner, self.stranger)]
+        self.query = CompiledQuery(posts_with_authors)
+
+    def test_it_gives_the_instances_the_queryset_gives(self):
+        ids = [post.pk for post in self.posts]
+        for args in ((ids,), (ids[:1],), (ids[1:],)):
+            with self.subTest(args=args):
+                found = self.query.instances(*args)
+                expected = list(posts_with_authors(*args))
+                self.assertEqual(found, expected)
+                for got, want in zip(found, expected, strict=True):
+                    self.assertEqual(got.__dict__.keys(), want.__dict__.keys())
+                    self.assertEqual(got.caption, want.caption)
+                    self.assertEqual(got.created_at, want.created_at)
+                    self.assertFalse(got._state.adding)
+
+    def test_the_selected_related_objects_come_with_no_further_statement(self):
+        (post,) = self.query.instances([self.posts[1].pk])
+        with CaptureQueriesContext(connection) as captured:
+            self.assertEqual(post.author, self.stranger)
+            self.assertEqual(post.author.profile.display_name, self.stranger.profile.display_name)
+        self.assertEqual(len(captured), 0)
+
+    def test_a_member_without_a_profile_has_none_as_the_orm_gives(self):
+        self.stranger.profile.delete()
+        query = CompiledQuery(member_named)
+        (member,) = query.instances(self.stranger.username)
+        self.assertEqual(member, self.stranger)
+        with self.assertRaises(User.profile.RelatedObjectDoesNotExist):
+            member.profile  # noqa: B018 -- the attribute's access is what is tested
+        with self.assertRaises(User.profile.RelatedObjectDoesNotExist):
+            member_named(self.stranger.username).get().profile  # noqa: B018
+
+    def test_a_text_argument_is_replayed_as_it_is(self):
+        query = CompiledQuery(member_named)
+        self.assertEqual(query.instances(self.owner.username), [self.owner])
+        self.assertEqual(query.instances(self.stranger.username), [self.stranger])
+        self.assertEqual(query.instances("nobody-has-this-handle"), [])
+        self.assertEqual(query.instances("%"), [])  # a parameter, not a pattern
+        self.stranger.is_active = False
+        self.stranger.save()
+        self.assertEqual(query.instances(self.stranger.username), [])
+
+    def test_a_number_beyond_64_bits_matches_no_row(self):
+        huge = 2**64
+        with CaptureQueriesContext(connection) as captured:
+            self.assertEqual(self.query.instances([huge]), [])
+        self.assertEqual(len(captured), 0)
+        self.assertEqual(self.query.instances([huge, self.posts[0].pk]), [self.posts[0]])
+
+    def test_it_refuses_what_is_not_a_plain_model_queryset(self):
+        for build in (
+            lambda ids: Post.objects.filter(pk__in=ids).values_list("pk"),
+            lambda ids: Post.objects.filter(pk__in=ids).prefetch_related("comments"),
+            lambda ids: self.owner.posts.filter(pk__in=ids),
+        ):
+            with self.subTest(build=build), self.assertRaises(TypeError):
+                CompiledQuery(build).instances([self.posts[0].pk])
+
+    def test_it_refuses_an_argument_of_another_type(self):
+        with self.assertRaises(TypeError):
+            self.query.instances((self.posts[0].pk,))

@@ -14,7 +14,6 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.humanize.templatetags.humanize import naturaltime
-from django.core.cache import cache
 from django.db.models import BooleanField, Exists, OuterRef, Value
 from django.template.loader import get_template, render_to_string
 from django.urls import get_script_prefix
@@ -24,7 +23,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import ngettext
 
 from extagram.core.context_processors import page_csrf_token
-from extagram.core.memo import ProcessMemo
+from extagram.core.memo import FragmentCache, ProcessMemo
 from extagram.core.reversing import reverse
 from extagram.core.statements import CompiledQuery
 
@@ -35,11 +34,11 @@ WHEN_SLOT = "<!--extagram:when-->"
 # A day: what a card shows changes its key, so this only bounds how long an unseen card
 # occupies the cache (Redis evicts the least recently used first: deploy/cache/redis.conf).
 CARD_SECONDS = 24 * 60 * 60
-# This process's copies of the cards it read from the cache or rendered, by key: a card's
-# key names everything its HTML shows, so a copy is as current as the shared cache's, and a
-# page whose cards are all here makes no cache round trip for them. ~1.5 KB a card: at most
-# ~3 MB a process, emptied when full (docs/performance.md, "Signed-in pages").
-CARD_COPIES = ProcessMemo(kept=2048)
+# The cards, in this process and the shared cache: a card's key names everything its HTML
+# shows, so a copy is as current as the shared cache's, and a page whose cards are all
+# here makes no cache round trip for them (docs/performance.md, "Signed-in pages").
+CARDS = FragmentCache(kept=2048, seconds=CARD_SECONDS)
+CARD_COPIES = CARDS.copies
 
 
 def card_key(post, eager):
@@ -146,11 +145,11 @@ _ROWS_FOR_VISITOR = CompiledQuery(
 def page_cards(request, ids, eager=False):
     """The cards of the posts with these ids for this visitor, in the order of `ids`:
     (rows, cards), a CardRow and a safe HTML string per post that exists. One statement
-    (CardRow.read) and at most one cache round trip (cached_cards: none when this process
+    (CardRow.read) and at most one cache round trip (CARDS: none when this process
     has every card); a missing card reads its post in full, is rendered and cached."""
     rows = CardRow.read(request.user, ids)
     keys = [row.key(eager) for row in rows]
-    html = cached_cards(keys)
+    html = CARDS.get_many(keys)
     missing = {row.pk: key for row, key in zip(rows, keys, strict=True) if key not in html}
     if missing:  # rendered from the posts read in full (cached under their own keys)
         posts = Post.in_id_order(list(missing))
@@ -167,24 +166,12 @@ def render_cards(request, posts, eager=False):
     with their authors and profiles, `liked` set by Like.mark_liked), with this visitor's
     like buttons and the relative times as of now. Feed pages use page_cards instead."""
     keys = [card_key(post, eager) for post in posts]
-    cached = cached_cards(keys)
+    cached = CARDS.get_many(keys)
     missing = [post for post, key in zip(posts, keys, strict=True) if key not in cached]
     cached.update(_render_card_html(missing, eager))
     buttons = LikeButtons(request)
     pairs = zip(keys, posts, strict=True)
     return [_personalised(cached[key], post, buttons) for key, post in pairs]
-
-
-def cached_cards(keys):
-    """{key: card HTML} of the cards cached under these keys (a card_key each): this
-    process's copies (CARD_COPIES) first, then the shared cache for the others, in one round
-    trip (none when all are here); what the cache had is copied here."""
-    found = CARD_COPIES.get_many(keys)
-    if len(found) < len(keys):
-        shared = cache.get_many([key for key in keys if key not in found])
-        CARD_COPIES.update(shared)
-        found.update(shared)
-    return found
 
 
 def _render_card_html(posts, eager):
@@ -197,9 +184,7 @@ def _render_card_html(posts, eager):
         )
         for post in posts
     }
-    if fresh:
-        cache.set_many(fresh, CARD_SECONDS)
-        CARD_COPIES.update(fresh)
+    CARDS.keep(fresh)
     return fresh
 
 

@@ -19,8 +19,6 @@ SWEEP_BATCH = 500
 CAPTION_MAX = 2200
 ALT_TEXT_MAX = 300
 COMMENT_MAX = 1000
-# A post page shows its newest comments, at most this many.
-COMMENTS_SHOWN = 200
 
 
 class PostQuerySet(models.QuerySet):
@@ -268,7 +266,14 @@ class Comment(models.Model):
 
     def can_be_deleted_by(self, user):
         """The comment's author, or the author of the post it is on."""
-        return user.is_authenticated and user.pk in (self.author_id, self.post.author_id)
+        return self.deletable(user.pk, self.author_id, self.post.author_id)
+
+    @staticmethod
+    def deletable(user_id, author_id, post_author_id):
+        """Whether the member `user_id` (None: signed out) may delete a comment by the
+        member `author_id` on a post by the member `post_author_id`: the comment's author
+        or the post's may."""
+        return user_id is not None and user_id in (author_id, post_author_id)
 
     @classmethod
     def add(cls, post, author, body):
@@ -284,27 +289,20 @@ class Comment(models.Model):
             self.delete()
 
     @classmethod
-    def newest_on(cls, post):
-        """The newest COMMENTS_SHOWN comments on `post`, oldest first, each with its author
-        and the author's profile (and `post` itself as its post). One statement, compiled
-        once (_NEWEST_COMMENTS)."""
-        comments = _NEWEST_COMMENTS.instances(post.pk)
-        for comment in comments:
-            comment.post = post
-        comments.reverse()
-        return comments
+    def in_id_order(cls, ids):
+        """The comments with these ids (a list of ints), each with its author and the
+        author's profile, in the order of `ids`; ids with no comment are left out. One
+        statement, compiled once (_COMMENTS_WITH_AUTHORS)."""
+        by_id = {comment.pk: comment for comment in _COMMENTS_WITH_AUTHORS.instances(list(ids))}
+        return [by_id[pk] for pk in ids if pk in by_id]
 
 
 # The statements of a post page and a profile's grid (extagram.core.statements).
 _POSTS_WITH_AUTHORS = CompiledQuery(
     lambda ids: Post.objects.select_related("author__profile").filter(pk__in=ids)
 )
-_NEWEST_COMMENTS = CompiledQuery(
-    lambda post_id: (
-        Comment.objects.select_related("author__profile")
-        .filter(post_id=post_id)
-        .order_by("-id")[:COMMENTS_SHOWN]
-    )
+_COMMENTS_WITH_AUTHORS = CompiledQuery(
+    lambda ids: Comment.objects.select_related("author__profile").filter(pk__in=ids)
 )
 _LIKED = CompiledQuery(
     lambda user_id, ids: Like.objects.filter(user_id=user_id, post_id__in=ids).values_list(

@@ -13,6 +13,7 @@ from extagram.core.redirects import redirect_back
 from extagram.core.views import ShownBadRequest, form_action
 
 from .cards import page_cards, render_cards
+from .comments import comments_html
 from .forms import CommentForm, PostEditForm
 from .models import Comment, Like, Post
 
@@ -98,7 +99,7 @@ def _detail_context(request, post, comment_form=None):
     return {
         "post": post,
         "card": render_cards(request, [post], eager=True)[0],
-        "comments": Comment.newest_on(post),
+        "comments": comments_html(request, post),
         "comment_form": comment_form or CommentForm(),
     }
 

@@ -1,0 +1,146 @@
+"""A post page's comments, each rendered once and kept (FragmentCache), as post cards are.
+
+A comment's HTML is the same for every visitor except its relative time ("3 minutes ago",
+which changes by itself) and its delete button (shown to the comment's author and the
+post's author, with the visitor's CSRF token), so it is kept with a marker where each goes
+and both are put in per request. Its key names everything else it shows: the comment's id,
+time and text (its author cannot edit it; staff can, in the admin), its author's handle,
+display name and picture, the language and the script prefix. A page of 200 comments
+rendered in full took 109 ms of CPU; see docs/performance.md, "A post page's comments".
+"""
+
+import zlib
+from datetime import datetime
+from types import SimpleNamespace
+from typing import NamedTuple
+
+from django.conf import settings
+from django.contrib.humanize.templatetags.humanize import naturaltime
+from django.template.loader import get_template, render_to_string
+from django.urls import get_script_prefix
+from django.utils import translation
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
+
+from extagram.core.context_processors import page_csrf_token
+from extagram.core.memo import FragmentCache
+from extagram.core.statements import CompiledQuery
+
+from .cards import CARD_SECONDS
+from .models import Comment
+
+# A post page shows its newest comments, at most this many.
+COMMENTS_SHOWN = 200
+WHEN_SLOT = "<!--extagram:comment-when-->"
+DELETE_SLOT = "<!--extagram:comment-delete-->"
+_SLOTS = (mark_safe(WHEN_SLOT), mark_safe(DELETE_SLOT))  # noqa: S308 -- fixed markers
+# ~0.6 KB a comment: ~5 MB a process at most.
+COMMENT_FRAGMENTS = FragmentCache(kept=8192, seconds=CARD_SECONDS)
+# A stand-in comment id for the delete button's template, a number no comment has.
+STAND_IN_PK = 9_087_654_321_012_345
+
+
+class CommentRow(NamedTuple):
+    """What a post page needs of a comment whose HTML is kept: its key's parts, its
+    author (for the delete button) and its time. One values() row per comment
+    (comments_html), not a Comment with its author and profile."""
+
+    pk: int
+    author_id: int
+    created_at: datetime
+    username: str
+    display_name: str | None
+    avatar_small: str | None
+    body: str
+
+    def key(self, release):
+        """The comment's key in COMMENT_FRAGMENTS, after `release` (_release())."""
+        shown = f"{self.username}\0{self.display_name}\0{self.avatar_small}\0{self.body}"
+        # with its time: an id used again (a database restored from a backup) is a new key
+        when = int(self.created_at.timestamp() * 1_000_000)
+        return f"{release}:{self.pk}:{when}:{zlib.crc32(shown.encode())}"
+
+
+def _release():
+    # The literal changes with the markup; the version keeps a deploy's old and new replicas
+    # (sharing Redis) apart; the links carry the script prefix, which may differ by request.
+    return f"comment:1:{settings.VERSION}:{translation.get_language()}:{get_script_prefix()}"
+
+
+_NEWEST = CompiledQuery(
+    lambda post_id: (
+        Comment.objects.filter(post_id=post_id)
+        .order_by("-id")
+        .values_list(
+            "pk",
+            "author_id",
+            "created_at",
+            "author__username",
+            "author__profile__display_name",
+            "author__profile__avatar_small",
+            "body",
+        )[:COMMENTS_SHOWN]
+    )
+)
+
+
+def comments_html(request, post):
+    """The newest COMMENTS_SHOWN comments on `post` (a Post), oldest first, as this
+    visitor sees them: one safe HTML string of `<li>`s, "" when there are none. One
+    statement and at most one cache round trip (none when this process has them all); a
+    comment not kept is read in full, rendered and kept."""
+    rows = [CommentRow._make(row) for row in reversed(_NEWEST.rows(post.pk))]
+    release = _release()
+    keys = [row.key(release) for row in rows]
+    html = COMMENT_FRAGMENTS.get_many(keys)
+    missing = {row.pk: key for row, key in zip(rows, keys, strict=True) if key not in html}
+    if missing:
+        fresh = {
+            missing[comment.pk]: render_comment(comment, *_SLOTS)
+            for comment in Comment.in_id_order(list(missing))
+        }
+        COMMENT_FRAGMENTS.keep(fresh)
+        html.update(fresh)
+    buttons = DeleteButtons(request, post)
+    # a comment deleted between its row and its full read is left out
+    shown = [
+        html[key]
+        .replace(WHEN_SLOT, conditional_escape(naturaltime(row.created_at)), 1)
+        .replace(DELETE_SLOT, buttons.render(row), 1)
+        for row, key in zip(rows, keys, strict=True)
+        if key in html
+    ]
+    return mark_safe("".join(shown))  # noqa: S308 -- the parts are rendered, escaped templates
+
+
+def render_comment(comment, when, delete_button):
+    """`posts/_comment.html` for `comment` (a Comment with its author and the author's
+    profile), its relative time `when` and its `delete_button` (safe HTML, or "")."""
+    context = {"comment": comment, "when": when, "delete_button": delete_button}
+    return render_to_string("posts/_comment.html", context)
+
+
+class DeleteButtons:
+    """This visitor's comment delete buttons for one page of `post`: `_comment_delete.html`
+    rendered once with a stand-in comment and the page's CSRF token, then each comment's
+    id put in place; "" for a comment the visitor may not delete (Comment.deletable)."""
+
+    def __init__(self, request, post):
+        self.user_id, self.post_author_id = request.user.pk, post.author_id
+        self.stamp = None
+        if request.user.is_authenticated:
+            context = {
+                "comment": SimpleNamespace(pk=STAND_IN_PK),
+                "csrf_token": page_csrf_token(request),
+            }
+            self.stamp = get_template("posts/_comment_delete.html").render(context)
+            # the stand-in's id is in the form's URL alone (a CSRF token is 64 letters)
+            self.parts = self.stamp.split(str(STAND_IN_PK))
+
+    def render(self, row):
+        """The delete button of the comment `row` (a CommentRow) for this visitor, or ""."""
+        if self.stamp is None:
+            return ""
+        if not Comment.deletable(self.user_id, row.author_id, self.post_author_id):
+            return ""
+        return str(row.pk).join(self.parts)

@@ -34,6 +34,7 @@ from .models import (
     prefix_filter,
     tagged_page_ids,
 )
+from .notification_items import NotificationRow, notification_items
 from .text import canonical_tag, search_key, valid_tag
 
 LIST_PAGE_SIZE = 50
@@ -234,22 +235,15 @@ def unread_count(request):
 def notifications(request):
     """The member's notifications, newest first; the ones shown are marked read."""
     cursor = request_cursor(request)
-    # the page links a post by its id alone: no need to read the post
-    rows = Notification.objects.filter(recipient=request.user).select_related(
-        "actor__profile", "comment"
-    )
-    if cursor is not None:
-        rows = rows.filter(id__lt=cursor)
-    page = list(rows.order_by("-id")[: LIST_PAGE_SIZE + 1])
-    has_more = len(page) > LIST_PAGE_SIZE
-    page = page[:LIST_PAGE_SIZE]
-    unread = [n.pk for n in page if not n.read]
+    rows = NotificationRow.newest(request.user.pk, cursor, LIST_PAGE_SIZE + 1)
+    has_more = len(rows) > LIST_PAGE_SIZE
+    rows = rows[:LIST_PAGE_SIZE]
+    unread = [row.pk for row in rows if not row.read]
     if unread:
         Notification.objects.filter(id__in=unread).update(read=True)
         notifications_changed(request.user.pk)  # update() sends no signal
-    for notification in page:
-        notification.was_unread = notification.pk in unread
-    context = {"notifications": page, "next_cursor": page[-1].pk if has_more else None}
+    next_cursor = rows[-1].pk if has_more else None
+    context = {"notifications": notification_items(rows), "next_cursor": next_cursor}
     return render(request, "social/notifications.html", context)
 
 

@@ -91,22 +91,21 @@ class Follow(models.Model):
     @classmethod
     def counts(cls, user):
         """{"followers": n, "following": n} for `user`, deactivated accounts not counted
-        (their pages are gone: accounts.models.active_member); one statement."""
-        users = get_user_model().objects.filter(pk=user.pk)
-        counts = users.annotate(**cls.count_annotations()).values("followers", "following")
-        # an account deleted since `user` was read follows and is followed by nobody
-        return counts.first() or {"followers": 0, "following": 0}
+        (their pages are gone: accounts.models.active_member).
 
-    @classmethod
-    def count_annotations(cls):
-        """Annotations for a user queryset: `followers` and `following`, each an indexed
-        count in a subquery (follow_followee_newest, follow_follower_newest)."""
-        followers = cls.objects.filter(followee=OuterRef("pk"), follower__is_active=True)
-        following = cls.objects.filter(follower=OuterRef("pk"), followee__is_active=True)
-        return {
-            "followers": _total(followers.values("followee"), Count("*")),
-            "following": _total(following.values("follower"), Count("*")),
-        }
+        Cached (read_through) while the member's follow-count stamp and every member's are
+        unchanged (follow_counts_changed: a follow or unfollow by or of them, an account
+        deactivated or reactivated, follows inserted in bulk), for FOLLOW_COUNTS_SECONDS at
+        most; else one statement compiled once. Counting a member's followers joins each
+        follow to its follower's row: 10 ms of the database's time at 2,000 followers, and
+        it grows with them (docs/performance.md, "A profile's follower counts").
+        """
+        return read_through(
+            f"follows:counts:{user.pk}",
+            (FOLLOW_COUNTS_STAMP_KEY, _follow_counts_stamp_key(user.pk)),
+            lambda: _read_follow_counts(user.pk),
+            FOLLOW_COUNTS_SECONDS,
+        )
 
 
 def _total(rows, aggregate):
@@ -115,14 +114,61 @@ def _total(rows, aggregate):
     return Coalesce(Subquery(rows.order_by().annotate(n=aggregate).values("n")), 0)
 
 
+# The stamp of every member's follow counts (Follow.counts): replaced when an account is
+# deactivated or reactivated and by inserts that send no signal (seed_social's bulk_create).
+# Each member's own: _follow_counts_stamp_key. What bypasses both (raw SQL) shows within
+# FOLLOW_COUNTS_SECONDS.
+FOLLOW_COUNTS_STAMP_KEY = "follows:counts:stamp"
+FOLLOW_COUNTS_SECONDS = 5 * 60
+
+
+def _follow_counts_stamp_key(user_id):
+    return f"follows:counts:stamp:{user_id}"
+
+
+def follow_counts_changed(*user_ids):
+    """Mark these members' cached follow counts out of date, or every member's (none
+    given)."""
+    for key in [_follow_counts_stamp_key(user_id) for user_id in user_ids] or [
+        FOLLOW_COUNTS_STAMP_KEY
+    ]:
+        replace_stamp(key)
+
+
+def _read_follow_counts(user_id):
+    rows = _FOLLOW_COUNTS.rows(user_id)
+    # an account deleted since it was read follows and is followed by nobody
+    followers, following = rows[0] if rows else (0, 0)
+    return {"followers": followers, "following": following}
+
+
+def _follow_counts(user_id):
+    followers = Follow.objects.filter(followee=OuterRef("pk"), follower__is_active=True)
+    following = Follow.objects.filter(follower=OuterRef("pk"), followee__is_active=True)
+    return (
+        get_user_model()
+        .objects.filter(pk=user_id)
+        .annotate(
+            # each an indexed count (follow_followee_newest, follow_follower_newest)
+            followers=_total(followers.values("followee"), Count("*")),
+            following=_total(following.values("follower"), Count("*")),
+        )
+        .values_list("followers", "following")
+    )
+
+
+_FOLLOW_COUNTS = CompiledQuery(_follow_counts)
+
+
 def profile_owner(handle, visitor):
     """The active member whose handle is `handle`, with their profile and the numbers
     their profile page shows: `post_total`, `like_total` (likes their posts have
     received), `followers` and `following` (as Follow.counts) and `follows_owner` (whether
     `visitor` follows them; False signed out and for oneself: nobody follows themselves).
-    Two statements: the member (active_member), then the five numbers in one statement
-    compiled once (CompiledQuery: building and compiling its subqueries took 2.25 ms a
-    page, running it 0.35; docs/performance.md).
+    Two statements and a cache read: the member (active_member), the post and like
+    totals and the visitor's follow in one statement compiled once (CompiledQuery:
+    building and compiling its subqueries took 2.25 ms a page, running it 0.35;
+    docs/performance.md), the follow counts cached (Follow.counts).
 
     Raises NoSuchMember (an Http404) as accounts.models.active_member does.
     """
@@ -131,14 +177,9 @@ def profile_owner(handle, visitor):
     rows = _PROFILE_NUMBERS.rows(owner.pk, visitor.pk or 0)
     if not rows:  # the account was deleted since active_member read it
         raise NoSuchMember(handle)
-    (numbers,) = rows
-    (
-        owner.post_total,
-        owner.like_total,
-        owner.followers,
-        owner.following,
-        owner.follows_owner,
-    ) = numbers
+    ((owner.post_total, owner.like_total, owner.follows_owner),) = rows
+    counts = Follow.counts(owner)
+    owner.followers, owner.following = counts["followers"], counts["following"]
     return owner
 
 
@@ -152,9 +193,8 @@ def _profile_numbers(owner_id, visitor_id):
             post_total=_total(posts, Count("*")),
             like_total=_total(posts, Sum("like_count")),
             follows_owner=Exists(follows_owner),
-            **Follow.count_annotations(),
         )
-        .values_list("post_total", "like_total", "followers", "following", "follows_owner")
+        .values_list("post_total", "like_total", "follows_owner")
     )
 
 

@@ -18,6 +18,7 @@ from .models import (
     PostTag,
     SearchName,
     Tag,
+    follow_counts_changed,
     home_feeds_changed,
     link_post_tags,
     notifications_changed,
@@ -135,9 +136,19 @@ def posts_added(sender, **kwargs):
 @receiver(post_save, sender=Follow)
 @receiver(post_delete, sender=Follow)
 def follows_changed(sender, instance, raw=False, **kwargs):
-    """The follower's home feed now reads other authors (a new follow or an unfollow)."""
+    """The follower's home feed now reads other authors (a new follow or an unfollow), and
+    both members' follow counts changed."""
     if not raw:
         home_feeds_changed(instance.follower_id)
+        follow_counts_changed(instance.follower_id, instance.followee_id)
+
+
+@receiver(post_save, sender=get_user_model())
+def account_activity_changed(sender, instance, raw=False, update_fields=None, **kwargs):
+    """An account deactivated or reactivated leaves or rejoins everyone's follow counts.
+    A save that names its fields and not is_active (a log-in's last_login) changes none."""
+    if not raw and (update_fields is None or "is_active" in update_fields):
+        follow_counts_changed()
 
 
 @receiver(post_save, sender=Notification)

@@ -21,6 +21,7 @@ from extagram.social.models import (
     Notification,
     PostTag,
     Tag,
+    follow_counts_changed,
     home_feeds_changed,
     notifications_changed,
 )
@@ -74,6 +75,7 @@ class Command(BaseCommand):
         tagged = self._tags()
         notified = self._notifications(rng, ids)
         home_feeds_changed()  # the follows went in with bulk_create: no signals
+        follow_counts_changed()
         self._analyze()
         self.stdout.write(
             f"Social shape: {len(ids)} members, {follows} new follows "

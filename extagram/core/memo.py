@@ -1,6 +1,8 @@
 """What a process renders once and reuses: a bounded dict shared by its threads, and
 rendered fragments kept in it and in the shared cache."""
 
+import hashlib
+
 from django.core.cache import cache
 
 _UNSET = object()
@@ -78,3 +80,11 @@ class FragmentCache:
         if fragments:
             cache.set_many(fragments, self.seconds)
             self.copies.update(fragments)
+
+
+def fingerprint(*parts):
+    """A digest of these parts (their str() joined by NULs; blake2b, 32 hex digits) for a
+    kept fragment's key. Not CRC32: a checksum lets someone choose a display name that
+    gives their fragment an earlier key back (and with it text staff have since changed)."""
+    joined = "\0".join(str(part) for part in parts)
+    return hashlib.blake2b(joined.encode(), digest_size=16).hexdigest()

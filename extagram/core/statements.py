@@ -48,9 +48,9 @@ class CompiledQuery:
     values_list QuerySet as it would (tuples, through the database backend's converters:
     aware datetimes, booleans); `instances(*args)` gives the model instances a model
     QuerySet would, select_related() objects attached and annotations set, as Django's
-    ModelIterable builds them. The arguments are for `=` and `IN` lookups (exact, __in): a
-    number beyond 64 bits matches no row, and a list that is empty (or holds only such
-    numbers) gives nothing, without a statement, as Django does.
+    ModelIterable builds them. A number beyond 64 bits matches no row, and a list that is
+    empty (or holds only such numbers) gives nothing, without a statement, as Django's `=`
+    and `IN` lookups do (a caller comparing with `<` or `>` keeps its numbers in range).
 
     Raises ValueError at compile time if the SQL does not carry each argument exactly once
     as a parameter (a shape this class cannot replay: build it with plain lookups), and

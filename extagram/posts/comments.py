@@ -9,7 +9,6 @@ display name and picture, the language and the script prefix. A page of 200 comm
 rendered in full took 109 ms of CPU; see docs/performance.md, "A post page's comments".
 """
 
-import zlib
 from datetime import datetime
 from types import SimpleNamespace
 from typing import NamedTuple
@@ -23,7 +22,7 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 
 from extagram.core.context_processors import page_csrf_token
-from extagram.core.memo import FragmentCache
+from extagram.core.memo import FragmentCache, fingerprint
 from extagram.core.statements import CompiledQuery
 
 from .cards import CARD_SECONDS
@@ -55,10 +54,24 @@ class CommentRow(NamedTuple):
 
     def key(self, release):
         """The comment's key in COMMENT_FRAGMENTS, after `release` (_release())."""
-        shown = f"{self.username}\0{self.display_name}\0{self.avatar_small}\0{self.body}"
         # with its time: an id used again (a database restored from a backup) is a new key
         when = int(self.created_at.timestamp() * 1_000_000)
-        return f"{release}:{self.pk}:{when}:{zlib.crc32(shown.encode())}"
+        shown = fingerprint(self.username, self.display_name, self.avatar_small, self.body)
+        return f"{release}:{self.pk}:{when}:{shown}"
+
+    @classmethod
+    def of(cls, comment):
+        """The row of `comment` (a Comment with its author and the author's profile)."""
+        profile = getattr(comment.author, "profile", None)
+        return cls(
+            comment.pk,
+            comment.author_id,
+            comment.created_at,
+            comment.author.username,
+            profile.display_name if profile else None,
+            profile.avatar_small if profile else None,
+            comment.body,
+        )
 
 
 def _release():
@@ -95,12 +108,14 @@ def comments_html(request, post):
     html = COMMENT_FRAGMENTS.get_many(keys)
     missing = {row.pk: key for row, key in zip(rows, keys, strict=True) if key not in html}
     if missing:
-        fresh = {
-            missing[comment.pk]: render_comment(comment, *_SLOTS)
-            for comment in Comment.in_id_order(list(missing))
-        }
+        fresh = {}
+        for comment in Comment.in_id_order(list(missing)):
+            fragment = render_comment(comment, *_SLOTS)
+            # kept under the key of what it shows (the comment may have changed since its
+            # row was read), shown on this page in its row's place
+            fresh[CommentRow.of(comment).key(release)] = fragment
+            html[missing[comment.pk]] = fragment
         COMMENT_FRAGMENTS.keep(fresh)
-        html.update(fresh)
     buttons = DeleteButtons(request, post)
     # a comment deleted between its row and its full read is left out
     shown = [

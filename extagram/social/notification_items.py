@@ -10,7 +10,6 @@ script prefix. Rendered in full, a page of 50 took ~17 ms of CPU; see docs/perfo
 "The notifications page".
 """
 
-import zlib
 from datetime import datetime
 from typing import NamedTuple
 
@@ -22,7 +21,7 @@ from django.utils import translation
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 
-from extagram.core.memo import FragmentCache
+from extagram.core.memo import FragmentCache, fingerprint
 from extagram.core.statements import CompiledQuery
 from extagram.posts.cards import CARD_SECONDS
 
@@ -47,10 +46,24 @@ class NotificationRow(NamedTuple):
 
     def key(self, release):
         """The item's key in NOTIFICATION_FRAGMENTS, after `release` (_release())."""
-        shown = f"{self.username}\0{self.display_name}\0{self.avatar_small}\0{self.comment_body}"
         # with its time: an id used again (a database restored from a backup) is a new key
         when = int(self.created_at.timestamp() * 1_000_000)
-        return f"{release}:{self.pk}:{when}:{zlib.crc32(shown.encode())}"
+        shown = fingerprint(self.username, self.display_name, self.avatar_small, self.comment_body)
+        return f"{release}:{self.pk}:{when}:{shown}"
+
+    @classmethod
+    def of(cls, notification):
+        """The row of `notification` (with its actor, the actor's profile and its comment)."""
+        profile = getattr(notification.actor, "profile", None)
+        return cls(
+            notification.pk,
+            notification.read,
+            notification.created_at,
+            notification.actor.username,
+            profile.display_name if profile else None,
+            profile.avatar_small if profile else None,
+            notification.comment.body if notification.comment else None,
+        )
 
     @classmethod
     def newest(cls, recipient_id, cursor, count):
@@ -110,13 +123,14 @@ def notification_items(rows):
     html = NOTIFICATION_FRAGMENTS.get_many(keys)
     missing = {row.pk: key for row, key in zip(rows, keys, strict=True) if key not in html}
     if missing:
-        when = mark_safe(WHEN_SLOT)  # noqa: S308 -- a fixed marker
-        fresh = {
-            missing[n.pk]: render_to_string("social/_notification.html", {"n": n, "when": when})
-            for n in _NOTIFICATIONS_IN_FULL.instances(list(missing))
-        }
+        when, fresh = mark_safe(WHEN_SLOT), {}  # noqa: S308 -- a fixed marker
+        for n in _NOTIFICATIONS_IN_FULL.instances(list(missing)):
+            fragment = render_to_string("social/_notification.html", {"n": n, "when": when})
+            # kept under the key of what it shows (it may have changed since its row was
+            # read), shown on this page in its row's place
+            fresh[NotificationRow.of(n).key(release)] = fragment
+            html[missing[n.pk]] = fragment
         NOTIFICATION_FRAGMENTS.keep(fresh)
-        html.update(fresh)
     return [
         {
             "html": mark_safe(  # noqa: S308 -- a rendered, escaped template and an escaped time

@@ -143,11 +143,21 @@ def follows_changed(sender, instance, raw=False, **kwargs):
         follow_counts_changed(instance.follower_id, instance.followee_id)
 
 
+@receiver(post_save, sender=Follow)
+def follow_edited(sender, instance, created, raw=False, **kwargs):
+    """A follow changed in place (the admin can move it to other members): the members it
+    linked before are not known here, so every member's counts and home feed are renewed."""
+    if not raw and not created:
+        follow_counts_changed()
+        home_feeds_changed()
+
+
 @receiver(post_save, sender=get_user_model())
-def account_activity_changed(sender, instance, raw=False, update_fields=None, **kwargs):
+def account_activity_changed(sender, instance, created, raw=False, update_fields=None, **kwargs):
     """An account deactivated or reactivated leaves or rejoins everyone's follow counts.
-    A save that names its fields and not is_active (a log-in's last_login) changes none."""
-    if not raw and (update_fields is None or "is_active" in update_fields):
+    A new account follows nobody yet, and a save that names its fields and not is_active (a
+    log-in's last_login) changes no count."""
+    if not raw and not created and (update_fields is None or "is_active" in update_fields):
         follow_counts_changed()
 
 

@@ -158,6 +158,22 @@ class CommentCacheTests(BaseTestCase):
         self.assertContains(page, "Different")
         self.assertNotContains(page, "Nice")
 
+    def test_a_comment_changed_between_its_two_reads_is_kept_under_what_it_shows(self):
+        # the page reads the comments' rows, then the missing ones in full: a new display
+        # name between the two must not be kept under the old name's key
+        profile, read_in_full = self.stranger.profile, Comment.in_id_order
+
+        def renamed_meanwhile(ids):
+            profile.display_name = "Meanwhile"
+            profile.save()
+            return read_in_full(ids)
+
+        with mock.patch.object(Comment, "in_id_order", renamed_meanwhile):
+            self.assertIn("Meanwhile", comments_html(self.request(self.owner), self.post))
+        profile.display_name = ""  # back to the name the first rows were read with
+        profile.save()
+        self.assertNotIn("Meanwhile", comments_html(self.request(self.owner), self.post))
+
     def test_the_page_shows_the_newest_comments_oldest_first(self):
         Comment.objects.bulk_create(
             Comment(post=self.post, author=self.stranger, body=f"number {n}")

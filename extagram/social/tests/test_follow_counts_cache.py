@@ -51,12 +51,23 @@ class FollowCountsCacheTests(BaseTestCase):
         self.carol.delete()
         self.assertEqual(self.counts(self.owner), {"followers": 1, "following": 0})
 
-    def test_a_log_in_keeps_everyones_cached_counts(self):
+    def test_a_log_in_or_a_new_account_keeps_everyones_cached_counts(self):
         self.counts(self.owner)
         stamp = cache.get(FOLLOW_COUNTS_STAMP_KEY)
         self.assertIsNotNone(stamp)
         self.client.login(username="bob", password=PASSWORD)  # saves last_login only
+        get_user_model().objects.create_user("dave", password=PASSWORD)
         self.assertEqual(cache.get(FOLLOW_COUNTS_STAMP_KEY), stamp)
+
+    def test_a_follow_moved_to_another_member_shows_at_once_on_both(self):
+        # the admin can change a follow's followee in place
+        self.assertEqual(self.counts(self.owner)["followers"], 2)
+        self.assertEqual(self.counts(self.staff)["followers"], 0)
+        follow = Follow.objects.get(follower=self.stranger, followee=self.owner)
+        follow.followee = self.staff
+        follow.save()
+        self.assertEqual(self.counts(self.owner)["followers"], 1)
+        self.assertEqual(self.counts(self.staff)["followers"], 1)
 
     def test_the_profile_page_shows_a_new_follower_at_once(self):
         self.client.force_login(self.staff)

@@ -145,6 +145,17 @@ class HandleChange(models.Model):
         return f"{self.old_username} → {self.new_handle}"
 
 
+def shown_as(user):
+    """(handle, display name, small picture's file name) of `user`, a User with its profile
+    selected: how pages show a member, so what a kept fragment's key must name (post
+    cards, comments, notifications). The last two are None for a member without a
+    profile."""
+    profile = getattr(user, "profile", None)
+    if profile is None:
+        return user.username, None, None
+    return user.username, profile.display_name, profile.avatar_small
+
+
 class NoSuchMember(Http404):
     """No active member has the (canonical) handle `handle`: the 404 page names it."""
 

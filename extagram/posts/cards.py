@@ -7,7 +7,6 @@ goes and both are rendered per request. Everything else in a card is in its key
 (card_key), so a cached card is never out of date and can be kept for long.
 """
 
-import zlib
 from datetime import datetime
 from types import SimpleNamespace
 from typing import NamedTuple
@@ -22,8 +21,9 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import ngettext
 
+from extagram.accounts.models import shown_as
 from extagram.core.context_processors import page_csrf_token
-from extagram.core.memo import FragmentCache, ProcessMemo
+from extagram.core.memo import FragmentCache, ProcessMemo, fingerprint
 from extagram.core.reversing import reverse
 from extagram.core.statements import CompiledQuery
 
@@ -46,27 +46,18 @@ def card_key(post, eager):
     changes with everything the cached HTML shows (the post's edits and comment count, its
     author's handle, display name and picture, the language), so a card is never stale. The
     like button and the relative time are not in the cached HTML (LIKE_SLOT, WHEN_SLOT)."""
-    profile = getattr(post.author, "profile", None)
-    return _card_key(
-        post.pk,
-        post.edited_at,
-        post.comment_count,
-        post.author.username,
-        profile.display_name if profile else None,
-        profile.avatar_small if profile else None,
-        eager,
-    )
+    return _card_key(post.pk, post.edited_at, post.comment_count, *shown_as(post.author), eager)
 
 
 def _card_key(pk, edited_at, comment_count, username, display_name, avatar_small, eager):
     edited = int(edited_at.timestamp() * 1000)
     language = translation.get_language()
     # The author's handle, display name and picture are in the card: a change shows at once.
-    name = zlib.crc32(f"{username}\0{display_name}\0{avatar_small}".encode())
+    name = fingerprint(username, display_name, avatar_small)
     # The literal changes with the card's markup; the version keeps a deploy's old and new
     # replicas (sharing Redis) from serving each other's cards. The card's links carry the
     # script prefix (SCRIPT_NAME), which may differ between requests.
-    release = f"card:6:{settings.VERSION}:{language}:{get_script_prefix()}"
+    release = f"card:7:{settings.VERSION}:{language}:{get_script_prefix()}"
     return f"{release}:{pk}:{edited}:{comment_count}:{int(eager)}:{name}"
 
 

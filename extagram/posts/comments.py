@@ -21,6 +21,7 @@ from django.utils import translation
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 
+from extagram.accounts.models import shown_as
 from extagram.core.context_processors import page_csrf_token
 from extagram.core.memo import FragmentCache, fingerprint
 from extagram.core.statements import CompiledQuery
@@ -62,16 +63,8 @@ class CommentRow(NamedTuple):
     @classmethod
     def of(cls, comment):
         """The row of `comment` (a Comment with its author and the author's profile)."""
-        profile = getattr(comment.author, "profile", None)
-        return cls(
-            comment.pk,
-            comment.author_id,
-            comment.created_at,
-            comment.author.username,
-            profile.display_name if profile else None,
-            profile.avatar_small if profile else None,
-            comment.body,
-        )
+        author = shown_as(comment.author)
+        return cls(comment.pk, comment.author_id, comment.created_at, *author, comment.body)
 
 
 def _release():

@@ -21,6 +21,7 @@ from django.utils import translation
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 
+from extagram.accounts.models import shown_as
 from extagram.core.memo import FragmentCache, fingerprint
 from extagram.core.statements import CompiledQuery
 from extagram.posts.cards import CARD_SECONDS
@@ -54,16 +55,9 @@ class NotificationRow(NamedTuple):
     @classmethod
     def of(cls, notification):
         """The row of `notification` (with its actor, the actor's profile and its comment)."""
-        profile = getattr(notification.actor, "profile", None)
-        return cls(
-            notification.pk,
-            notification.read,
-            notification.created_at,
-            notification.actor.username,
-            profile.display_name if profile else None,
-            profile.avatar_small if profile else None,
-            notification.comment.body if notification.comment else None,
-        )
+        n, comment = notification, notification.comment
+        body = comment.body if comment else None
+        return cls(n.pk, n.read, n.created_at, *shown_as(n.actor), body)
 
     @classmethod
     def newest(cls, recipient_id, cursor, count):

@@ -34,7 +34,7 @@ COMMENTS_SHOWN = 200
 WHEN_SLOT = "<!--extagram:comment-when-->"
 DELETE_SLOT = "<!--extagram:comment-delete-->"
 _SLOTS = (mark_safe(WHEN_SLOT), mark_safe(DELETE_SLOT))  # noqa: S308 -- fixed markers
-# ~0.6 KB a comment: ~5 MB a process at most.
+# 578 bytes a comment on average (the social shape's seeded comments): ~5 MB a process.
 COMMENT_FRAGMENTS = FragmentCache(kept=8192, seconds=CARD_SECONDS)
 # A stand-in comment id for the delete button's template, a number no comment has.
 STAND_IN_PK = 9_087_654_321_012_345
@@ -96,6 +96,8 @@ def comments_html(request, post):
     statement and at most one cache round trip (none when this process has them all); a
     comment not kept is read in full, rendered and kept."""
     rows = [CommentRow._make(row) for row in reversed(_NEWEST.rows(post.pk))]
+    if not rows:  # no cache read, no delete button rendered
+        return mark_safe("")  # noqa: S308 -- empty
     release = _release()
     keys = [row.key(release) for row in rows]
     html = COMMENT_FRAGMENTS.get_many(keys)

@@ -3,7 +3,10 @@ rendered fragments kept in it and in the shared cache."""
 
 import hashlib
 
+from django.conf import settings
 from django.core.cache import cache
+from django.urls import get_script_prefix
+from django.utils import translation
 
 _UNSET = object()
 
@@ -60,7 +63,8 @@ class FragmentCache:
 
     `get_many(keys)` gives {key: html} of the fragments kept, with one cache round trip
     for those this process has no copy of (none when it has them all); `keep(fragments)`
-    stores {key: html} in both. ~1.5 KB a post card: ~3 MB a process for 2,048
+    stores {key: html} in both; `get_or_render(rows, keys, read_in_full, render)` gives a
+    page's fragments, making and keeping those not kept. ~1.5 KB a post card: ~3 MB a process for 2,048
     (docs/performance.md, "Signed-in pages").
     """
 
@@ -80,6 +84,47 @@ class FragmentCache:
         if fragments:
             cache.set_many(fragments, self.seconds)
             self.copies.update(fragments)
+
+    def get_or_render(self, rows, keys, read_in_full, render):
+        """The fragment of each of a page's `rows` (each with a `pk`, in page order; `keys`:
+        each row's key), kept or made now: a list of (row, html), leaving out a row whose
+        object is gone by the time it is read in full.
+
+        The fragments not kept are made from one call of `read_in_full(pks)` (a list of the
+        rows' pks; it gives their objects, in any order, leaving out those gone) and a
+        `render(obj)` per object, which gives (the key of what the object shows, its HTML).
+        Each is kept under that key (the object may have changed since its row was read: a
+        rename in between must not be kept under the old name's key) and shown in its
+        row's place. At most one cache round trip for the kept ones, one for the new ones.
+        """
+        html = self.get_many(keys)
+        missing = {row.pk: key for row, key in zip(rows, keys, strict=True) if key not in html}
+        if missing:
+            fresh = {}
+            for obj in read_in_full(list(missing)):
+                key, fragment = render(obj)
+                fresh[key] = fragment
+                html[missing[obj.pk]] = fragment
+            self.keep(fresh)
+        return [(row, html[key]) for row, key in zip(rows, keys, strict=True) if key in html]
+
+
+def key_release(kind, markup):
+    """The first part of a kept fragment's key, e.g. "comment:1:2.3.0:en:/": its `kind`,
+    `markup` (a number changed with the fragment's markup), the deploy's settings.VERSION
+    (a deploy's old and new replicas share Redis), the active language and the script
+    prefix (the fragment's links carry it, and it may differ between requests)."""
+    language, prefix = translation.get_language(), get_script_prefix()
+    return f"{kind}:{markup}:{settings.VERSION}:{language}:{prefix}"
+
+
+def row_key(release, pk, created_at, *shown):
+    """A kept fragment's key: its `release` (key_release()), the object's `pk` and
+    creation time (an aware datetime: an id used again, say by a database restored from a
+    backup, is a new key), and the fingerprint of everything else the fragment shows
+    (`shown`: its author's look, its text)."""
+    when = int(created_at.timestamp() * 1_000_000)
+    return f"{release}:{pk}:{when}:{fingerprint(*shown)}"
 
 
 def fingerprint(*parts):

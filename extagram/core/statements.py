@@ -42,9 +42,10 @@ class CompiledQuery:
     arguments.
 
     `build(*args)` returns the QuerySet for `args`, each an int, a str or a list of ints (an
-    `__in` lookup). It is called with stand-ins to compile the SQL once per shape (each
-    argument's type, the lists' lengths); each stand-in's place among the compiled
-    parameters is where the real argument goes. `rows(*args)` gives the rows of a
+    `__in` lookup). It is called with stand-ins to compile the SQL once per shape (how many
+    arguments, each one's type, the lists' lengths, and the `limit` asked for: Django writes
+    a slice's LIMIT into the SQL); each stand-in's place among the compiled parameters is
+    where the real argument goes. `rows(*args)` gives the rows of a
     values_list QuerySet as it would (tuples, through the database backend's converters:
     aware datetimes, booleans); `instances(*args)` gives the model instances a model
     QuerySet would, select_related() objects attached and annotations set, as Django's
@@ -52,7 +53,8 @@ class CompiledQuery:
     empty (or holds only such numbers) gives nothing, without a statement, as Django's `=`
     and `IN` lookups do (a caller comparing with `<` or `>` keeps its numbers in range).
 
-    Raises ValueError at compile time if the SQL does not carry each argument exactly once
+    Raises ValueError for a `limit` that is not a count (an int >= 0), and at compile time
+    if the SQL does not carry each argument exactly once
     as a parameter (a shape this class cannot replay: build it with plain lookups), and
     TypeError if instances() is asked of a QuerySet that is not a plain model QuerySet
     (values(), prefetch_related(), or one from a related manager).
@@ -62,16 +64,18 @@ class CompiledQuery:
         self.build = build
         self.local = threading.local()  # a compiler holds its thread's connection
 
-    def rows(self, *args):
-        """The rows for these arguments: a list of tuples."""
-        compiled, fetched = self._run(args)
+    def rows(self, *args, limit=None):
+        """The rows for these arguments (the first `limit` of them, if given): a list of
+        tuples."""
+        compiled, fetched = self._run(args, limit)
         if compiled is None:
             return []
         return list(compiled.compiler.results_iter(results=[fetched], tuple_expected=True))
 
-    def instances(self, *args):
-        """The model instances for these arguments: a list, in the statement's order."""
-        compiled, fetched = self._run(args, models=True)
+    def instances(self, *args, limit=None):
+        """The model instances for these arguments (the first `limit` of them, if given): a
+        list, in the statement's order."""
+        compiled, fetched = self._run(args, limit, models=True)
         if compiled is None:
             return []
         db, found = compiled.compiler.using, []
@@ -84,12 +88,16 @@ class CompiledQuery:
             found.append(obj)
         return found
 
-    def _run(self, args, models=False):
+    def _run(self, args, limit, models=False):
+        if limit is not None and (type(limit) is not int or limit < 0):
+            raise ValueError(f"a limit is a count of rows, not {limit!r}")
         # a number no 64-bit column holds matches no row, as in Django's = and IN lookups
         args = [[n for n in arg if _fits(n)] if isinstance(arg, list) else arg for arg in args]
         if any((isinstance(arg, list) and not arg) or not _fits(arg) for arg in args):
             return None, None
-        shape = tuple(_shape(arg) for arg in args)
+        if limit == 0:  # Django's [:0]: no statement
+            return None, None
+        shape = (tuple(_shape(arg) for arg in args), limit)
         compiled = self._compiled(shape, models)
         flat = list(chain.from_iterable(arg if isinstance(arg, list) else [arg] for arg in args))
         params = [flat[place] if place is not None else value for place, value in compiled.places]
@@ -106,8 +114,9 @@ class CompiledQuery:
         return cache[shape, models]
 
     def _compile(self, shape, models):
+        kinds, limit = shape
         counter, args = iter(range(100_000)), []
-        for kind in shape:
+        for kind in kinds:
             if kind == "int":
                 args.append(_STAND_IN - next(counter))
             elif kind == "str":
@@ -115,6 +124,8 @@ class CompiledQuery:
             else:
                 args.append([_STAND_IN - next(counter) for _ in range(kind)])
         queryset = self.build(*args)
+        if limit is not None:  # compiled into the SQL (LIMIT n), not a parameter
+            queryset = queryset[:limit]
         if models and not _is_plain_model_queryset(queryset):
             raise TypeError("instances() needs a model QuerySet with nothing prefetched")
         compiler = queryset.query.get_compiler(using=queryset.db)

@@ -11,7 +11,6 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import NamedTuple
 
-from django.conf import settings
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.db.models import BooleanField, Exists, OuterRef, Value
 from django.template.loader import get_template, render_to_string
@@ -23,7 +22,7 @@ from django.utils.translation import ngettext
 
 from extagram.accounts.models import shown_as
 from extagram.core.context_processors import page_csrf_token
-from extagram.core.memo import FragmentCache, ProcessMemo, fingerprint
+from extagram.core.memo import FragmentCache, ProcessMemo, fingerprint, key_release
 from extagram.core.reversing import reverse
 from extagram.core.statements import CompiledQuery
 
@@ -51,13 +50,9 @@ def card_key(post, eager):
 
 def _card_key(pk, edited_at, comment_count, username, display_name, avatar_small, eager):
     edited = int(edited_at.timestamp() * 1000)
-    language = translation.get_language()
     # The author's handle, display name and picture are in the card: a change shows at once.
     name = fingerprint(username, display_name, avatar_small)
-    # The literal changes with the card's markup; the version keeps a deploy's old and new
-    # replicas (sharing Redis) from serving each other's cards. The card's links carry the
-    # script prefix (SCRIPT_NAME), which may differ between requests.
-    release = f"card:7:{settings.VERSION}:{language}:{get_script_prefix()}"
+    release = key_release("card", 7)  # the number changes with the card's markup
     return f"{release}:{pk}:{edited}:{comment_count}:{int(eager)}:{name}"
 
 
@@ -140,16 +135,10 @@ def page_cards(request, ids, eager=False):
     has every card); a missing card reads its post in full, is rendered and cached."""
     rows = CardRow.read(request.user, ids)
     keys = [row.key(eager) for row in rows]
-    html = CARDS.get_many(keys)
-    missing = {row.pk: key for row, key in zip(rows, keys, strict=True) if key not in html}
-    if missing:  # rendered from the posts read in full (cached under their own keys)
-        posts = Post.in_id_order(list(missing))
-        fresh = _render_card_html(posts, eager).values()
-        html.update((missing[post.pk], card) for post, card in zip(posts, fresh, strict=True))
-    buttons = LikeButtons(request)
     # a post deleted between its row and its card's read is left out
-    pairs = [(row, key) for row, key in zip(rows, keys, strict=True) if key in html]
-    return [row for row, _ in pairs], [_personalised(html[key], row, buttons) for row, key in pairs]
+    found = CARDS.get_or_render(rows, keys, Post.in_id_order, _card_renderer(eager))
+    buttons = LikeButtons(request)
+    return [row for row, _ in found], [_personalised(html, row, buttons) for row, html in found]
 
 
 def render_cards(request, posts, eager=False):
@@ -157,26 +146,24 @@ def render_cards(request, posts, eager=False):
     with their authors and profiles, `liked` set by Like.mark_liked), with this visitor's
     like buttons and the relative times as of now. Feed pages use page_cards instead."""
     keys = [card_key(post, eager) for post in posts]
-    cached = CARDS.get_many(keys)
-    missing = [post for post, key in zip(posts, keys, strict=True) if key not in cached]
-    cached.update(_render_card_html(missing, eager))
+
+    def read_in_full(pks):  # the posts are read in full already
+        return [post for post in posts if post.pk in pks]
+
+    found = CARDS.get_or_render(posts, keys, read_in_full, _card_renderer(eager))
     buttons = LikeButtons(request)
-    pairs = zip(keys, posts, strict=True)
-    return [_personalised(cached[key], post, buttons) for key, post in pairs]
+    return [_personalised(html, post, buttons) for post, html in found]
 
 
-def _render_card_html(posts, eager):
-    """Render and cache the shared HTML of these posts' cards: {card_key: html}, in the
-    order of `posts`."""
-    fresh = {
-        card_key(post, eager): render_to_string(
-            "posts/_post_card.html",
-            {"post": post, "eager": eager, "like_slot": LIKE_SLOT, "when_slot": WHEN_SLOT},
-        )
-        for post in posts
-    }
-    CARDS.keep(fresh)
-    return fresh
+def _card_renderer(eager):
+    """A render() for CARDS.get_or_render: a Post with its author and profile -> (its
+    card's key, the card's shared HTML)."""
+
+    def render(post):
+        context = {"post": post, "eager": eager, "like_slot": LIKE_SLOT, "when_slot": WHEN_SLOT}
+        return card_key(post, eager), render_to_string("posts/_post_card.html", context)
+
+    return render
 
 
 def _personalised(html, post, buttons):

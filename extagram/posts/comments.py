@@ -13,17 +13,14 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import NamedTuple
 
-from django.conf import settings
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.template.loader import get_template, render_to_string
-from django.urls import get_script_prefix
-from django.utils import translation
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 
 from extagram.accounts.models import shown_as
 from extagram.core.context_processors import page_csrf_token
-from extagram.core.memo import FragmentCache, fingerprint
+from extagram.core.memo import FragmentCache, key_release, row_key
 from extagram.core.statements import CompiledQuery
 
 from .cards import CARD_SECONDS
@@ -55,10 +52,8 @@ class CommentRow(NamedTuple):
 
     def key(self, release):
         """The comment's key in COMMENT_FRAGMENTS, after `release` (_release())."""
-        # with its time: an id used again (a database restored from a backup) is a new key
-        when = int(self.created_at.timestamp() * 1_000_000)
-        shown = fingerprint(self.username, self.display_name, self.avatar_small, self.body)
-        return f"{release}:{self.pk}:{when}:{shown}"
+        shown = (self.username, self.display_name, self.avatar_small, self.body)
+        return row_key(release, self.pk, self.created_at, *shown)
 
     @classmethod
     def of(cls, comment):
@@ -68,9 +63,7 @@ class CommentRow(NamedTuple):
 
 
 def _release():
-    # The literal changes with the markup; the version keeps a deploy's old and new replicas
-    # (sharing Redis) apart; the links carry the script prefix, which may differ by request.
-    return f"comment:1:{settings.VERSION}:{translation.get_language()}:{get_script_prefix()}"
+    return key_release("comment", 1)  # the number changes with the markup
 
 
 _NEWEST = CompiledQuery(
@@ -99,26 +92,18 @@ def comments_html(request, post):
     if not rows:  # no cache read, no delete button rendered
         return mark_safe("")  # noqa: S308 -- empty
     release = _release()
+
+    def render(comment):  # kept under the key of what it shows
+        return CommentRow.of(comment).key(release), render_comment(comment, *_SLOTS)
+
     keys = [row.key(release) for row in rows]
-    html = COMMENT_FRAGMENTS.get_many(keys)
-    missing = {row.pk: key for row, key in zip(rows, keys, strict=True) if key not in html}
-    if missing:
-        fresh = {}
-        for comment in Comment.in_id_order(list(missing)):
-            fragment = render_comment(comment, *_SLOTS)
-            # kept under the key of what it shows (the comment may have changed since its
-            # row was read), shown on this page in its row's place
-            fresh[CommentRow.of(comment).key(release)] = fragment
-            html[missing[comment.pk]] = fragment
-        COMMENT_FRAGMENTS.keep(fresh)
+    found = COMMENT_FRAGMENTS.get_or_render(rows, keys, Comment.in_id_order, render)
     buttons = DeleteButtons(request, post)
-    # a comment deleted between its row and its full read is left out
     shown = [
-        html[key]
-        .replace(WHEN_SLOT, conditional_escape(naturaltime(row.created_at)), 1)
-        .replace(DELETE_SLOT, buttons.render(row), 1)
-        for row, key in zip(rows, keys, strict=True)
-        if key in html
+        html.replace(WHEN_SLOT, conditional_escape(naturaltime(row.created_at)), 1).replace(
+            DELETE_SLOT, buttons.render(row), 1
+        )
+        for row, html in found
     ]
     return mark_safe("".join(shown))  # noqa: S308 -- the parts are rendered, escaped templates
 

@@ -65,6 +65,45 @@ class CompiledQueryTests(BaseTestCase):
             ignores_its_user.rows([self.posts[0].pk], self.owner.pk)
 
 
+def newest_posts(author_id):
+    return Post.objects.filter(author_id=author_id).order_by("-id").values_list("pk")
+
+
+class CompiledLimitTests(BaseTestCase):
+    def setUp(self):
+        self.ids = [self.make_post().pk for _ in range(4)][::-1]  # newest first
+        self.query = CompiledQuery(newest_posts)
+
+    def test_a_limit_gives_the_first_rows_as_a_slice_does(self):
+        for limit in (1, 3, 10):
+            with self.subTest(limit=limit):
+                rows = self.query.rows(self.owner.pk, limit=limit)
+                self.assertEqual(rows, list(newest_posts(self.owner.pk)[:limit]))
+
+    def test_each_limit_is_a_shape_of_its_own(self):
+        self.assertEqual(len(self.query.rows(self.owner.pk, limit=2)), 2)
+        self.assertEqual(len(self.query.rows(self.owner.pk, limit=3)), 3)
+        self.assertEqual(len(self.query.rows(self.owner.pk)), 4)
+        self.assertEqual(len(self.query.rows(self.owner.pk, limit=2)), 2)
+        self.assertEqual(len(self.query.local.compiled), 3)
+
+    def test_a_limit_of_nothing_gives_no_rows_and_no_statement(self):
+        with CaptureQueriesContext(connection) as captured:
+            self.assertEqual(self.query.rows(self.owner.pk, limit=0), [])
+        self.assertEqual(len(captured), 0)
+
+    def test_it_limits_instances_too(self):
+        query = CompiledQuery(lambda author_id: Post.objects.filter(author_id=author_id))
+        posts = query.instances(self.owner.pk, limit=2)
+        # Post.Meta.ordering: newest first
+        self.assertEqual([post.pk for post in posts], self.ids[:2])
+
+    def test_it_refuses_a_limit_that_is_not_a_count(self):
+        for limit in (-1, 2.0, "2", True):
+            with self.subTest(limit=limit), self.assertRaises(ValueError):
+                self.query.rows(self.owner.pk, limit=limit)
+
+
 def posts_with_authors(ids):
     return Post.objects.select_related("author__profile").filter(pk__in=ids)
 

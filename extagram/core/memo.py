@@ -64,8 +64,8 @@ class FragmentCache:
     `get_many(keys)` gives {key: html} of the fragments kept, with one cache round trip
     for those this process has no copy of (none when it has them all); `keep(fragments)`
     stores {key: html} in both; `get_or_render(rows, keys, read_in_full, render)` gives a
-    page's fragments, making and keeping those not kept. ~1.5 KB a post card: ~3 MB a process for 2,048
-    (docs/performance.md, "Signed-in pages").
+    page's fragments, making and keeping those not kept. ~1.5 KB a post card: ~3 MB a
+    process for 2,048 (docs/performance.md, "Signed-in pages").
     """
 
     def __init__(self, kept, seconds):

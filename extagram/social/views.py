@@ -35,6 +35,7 @@ from .models import (
     tagged_page_ids,
 )
 from .notification_items import NotificationRow, notification_items
+from .people_items import PersonRow, people_items
 from .text import canonical_tag, search_key, valid_tag
 
 LIST_PAGE_SIZE = 50
@@ -86,25 +87,14 @@ def unfollow(request, username):
 
 def _people_page(request, owner, which):
     cursor = request_cursor(request)
-    # deactivated accounts are left out, as from the counts (Follow.counts)
-    if which == "followers":
-        rows = Follow.objects.filter(followee=owner, follower__is_active=True)
-        rows = rows.select_related("follower__profile")
-    else:
-        rows = Follow.objects.filter(follower=owner, followee__is_active=True)
-        rows = rows.select_related("followee__profile")
-    rows = rows.order_by("-id")
-    if cursor is not None:
-        rows = rows.filter(id__lt=cursor)
-    page = list(rows[: LIST_PAGE_SIZE + 1])
-    has_more = len(page) > LIST_PAGE_SIZE
-    page = page[:LIST_PAGE_SIZE]
-    people = [row.follower if which == "followers" else row.followee for row in page]
+    rows = PersonRow.follows(owner.pk, which, cursor, LIST_PAGE_SIZE + 1)
+    has_more = len(rows) > LIST_PAGE_SIZE
+    rows = rows[:LIST_PAGE_SIZE]
     context = {
         "owner": owner,
         "which": which,
-        "people": people,
-        "next_cursor": page[-1].pk if has_more else None,
+        "people": people_items(rows),
+        "next_cursor": rows[-1].follow_id if has_more else None,
     }
     return render(request, "social/people.html", context)
 
@@ -193,7 +183,14 @@ def search(request):
             else []
         )
         tags = [t for t in tags if t.name.startswith(tag_query)]
-    context = {"query": raw.strip()[:SEARCH_QUERY_MAX], "people": people, "tags": tags}
+    context = {
+        "query": raw.strip()[:SEARCH_QUERY_MAX],
+        "people": people,
+        "people_items": people_items(
+            [PersonRow.of(person) for person in people], {person.pk: person for person in people}
+        ),
+        "tags": tags,
+    }
     return render(request, "social/search.html", context)
 
 

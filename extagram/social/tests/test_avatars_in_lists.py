@@ -50,14 +50,18 @@ class AvatarsInListsTests(BaseTestCase):
         self.assertShowsAlicesPicture(response)
 
     def test_pictures_in_the_followers_list_cost_no_query_per_person(self):
+        User = get_user_model()
         Follow.follow(self.owner, self.staff)
         self.client.get("/u/sam/followers/")  # the header's unread count is cached from now
-        with CaptureQueriesContext(connection) as one:
+        Follow.follow(User.objects.create_user("fan"), self.staff)
+        with CaptureQueriesContext(connection) as one_new:
             self.client.get("/u/sam/followers/")
-        User = get_user_model()
         for i in range(5):
             Follow.follow(User.objects.create_user(f"fan{i}"), self.staff)
-        with CaptureQueriesContext(connection) as six:
+        with CaptureQueriesContext(connection) as five_new:
             response = self.client.get("/u/sam/followers/")
-        self.assertContains(response, 'class="avatar', count=6)
-        self.assertEqual(len(six), len(one))
+        self.assertContains(response, 'class="avatar', count=7)
+        self.assertEqual(len(five_new), len(one_new))
+        with CaptureQueriesContext(connection) as all_kept:
+            self.client.get("/u/sam/followers/")
+        self.assertEqual(len(all_kept), len(one_new) - 1)  # no read of people in full

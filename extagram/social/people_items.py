@@ -1,0 +1,107 @@
+"""Lists of people (a member's followers and follows, search results), each person's item
+rendered once and kept (FragmentCache), as post cards, comments and notifications are.
+
+An item (`social/_person.html`: the link to the member's profile, their picture and name)
+is the same for every visitor and has no time in it, so it is kept whole under a key
+naming all it shows: the member's handle, display name and picture, the language and the
+script prefix. Rendered from model instances, a list of 50 took 12 ms of CPU; see
+docs/performance.md, "Lists of people".
+"""
+
+from typing import NamedTuple
+
+from django.contrib.auth import get_user_model
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
+
+from extagram.accounts.models import shown_as
+from extagram.core.memo import FragmentCache, fingerprint, key_release
+from extagram.core.statements import CompiledQuery
+from extagram.posts.cards import CARD_SECONDS
+
+from .models import Follow
+
+# A few hundred bytes an item: ~1-2 MB a process at most.
+PERSON_FRAGMENTS = FragmentCache(kept=4096, seconds=CARD_SECONDS)
+
+
+class PersonRow(NamedTuple):
+    """What a list needs of a person whose item is kept: their id and how they are shown
+    (accounts.models.shown_as), and for a list of follows the follow's id (its cursor)."""
+
+    pk: int
+    username: str
+    display_name: str | None
+    avatar_small: str | None
+    follow_id: int | None = None
+
+    def key(self, release):
+        """The item's key in PERSON_FRAGMENTS, after `release` (_release())."""
+        return f"{release}:{fingerprint(self.username, self.display_name, self.avatar_small)}"
+
+    @classmethod
+    def of(cls, user):
+        """The row of `user` (a User with its profile selected)."""
+        return cls(user.pk, *shown_as(user))
+
+    @classmethod
+    def follows(cls, owner_id, which, cursor, count):
+        """The rows of `owner_id`'s newest `count` "followers" or "following" (`which`)
+        with a follow id below `cursor` (None: from the newest), newest follow first; closed
+        accounts are left out, as from the counts (Follow.counts). One statement, compiled
+        once for each count and kind of cursor."""
+        args = (owner_id,) if cursor is None else (owner_id, cursor)
+        rows = _FOLLOWS[which].rows(*args, limit=count)
+        return [cls(*person, follow_id=follow_id) for follow_id, *person in rows]
+
+
+def _follows_of(side, other):
+    """build() for the follows whose `other` side is the owner, showing the `side` member."""
+
+    def build(owner_id, cursor=None):
+        follows = Follow.objects.filter(**{f"{other}_id": owner_id, f"{side}__is_active": True})
+        if cursor is not None:
+            follows = follows.filter(id__lt=cursor)
+        return follows.order_by("-id").values_list(
+            "pk",
+            f"{side}_id",
+            f"{side}__username",
+            f"{side}__profile__display_name",
+            f"{side}__profile__avatar_small",
+        )
+
+    return build
+
+
+_FOLLOWS = {
+    "followers": CompiledQuery(_follows_of("follower", "followee")),
+    "following": CompiledQuery(_follows_of("followee", "follower")),
+}
+_MEMBERS_IN_FULL = CompiledQuery(
+    lambda ids: get_user_model().objects.select_related("profile").filter(pk__in=ids)
+)
+
+
+def _release():
+    return key_release("person", 1)  # the number changes with the markup
+
+
+def people_items(rows, members=None):
+    """The list items of these people (PersonRows, in list order): a list of safe HTML
+    `<li>`s, a member gone meanwhile left out. At most one cache round trip (none when
+    this process has them all) and, for those not kept, one statement (none when
+    `members`, {id: User with profile}, holds them), then each is rendered and kept."""
+    release = _release()
+
+    def read_in_full(ids):
+        if members is not None:
+            return [members[pk] for pk in ids if pk in members]
+        return _MEMBERS_IN_FULL.instances(ids)
+
+    def render(person):  # kept under the key of what it shows
+        html = render_to_string("social/_person.html", {"person": person})
+        return PersonRow.of(person).key(release), html
+
+    keys = [row.key(release) for row in rows]
+    found = PERSON_FRAGMENTS.get_or_render(rows, keys, read_in_full, render)
+    return [mark_safe(html) for _, html in found]  # noqa: S308 -- rendered, escaped templates

@@ -11,8 +11,9 @@ from django.dispatch import Signal, receiver
 
 from .models import Comment, Like, Post, StoredFile
 
-# Sent (sender=Post) by code that inserts posts with bulk_create, which sends no post_save
-# (seed_posts): what follows each new post (extagram.social's home feeds) listens to both.
+# Sent (sender=Post) by code that inserts posts or their likes with bulk_create, which
+# sends no post_save (seed_posts): what follows each new post or like (extagram.social's
+# home feeds and profile totals) listens to both.
 posts_added_in_bulk = Signal()
 
 

@@ -22,6 +22,7 @@ from .models import (
     home_feeds_changed,
     link_post_tags,
     notifications_changed,
+    post_totals_changed,
 )
 from .text import mentions_in, search_key, tags_in
 
@@ -72,22 +73,34 @@ def notify_comment(sender, instance, created, raw=False, **kwargs):
     )
 
 
+def _post_author_id(like):
+    """The id of the author of the post `like` is on (None if the post is gone): no
+    statement when the like came with its post (Like.toggle's new like)."""
+    if Like._meta.get_field("post").is_cached(like):
+        return like.post.author_id
+    return Post.objects.filter(pk=like.post_id).values_list("author_id", flat=True).first()
+
+
 @receiver(post_save, sender=Like)
 def notify_like(sender, instance, created, raw=False, **kwargs):
+    """A new like notifies the post's author, and adds to their likes received."""
     if raw or not created:
         return
-    post_author = Post.objects.filter(pk=instance.post_id).values_list("author_id", flat=True)
-    Notification.notify(
-        post_author.first(), instance.user_id, Notification.LIKE, post_id=instance.post_id
-    )
+    author_id = _post_author_id(instance)
+    post_totals_changed(author_id)
+    Notification.notify(author_id, instance.user_id, Notification.LIKE, post_id=instance.post_id)
 
 
 @receiver(post_delete, sender=Like)
 def forget_like(sender, instance, **kwargs):
-    """An unlike takes its notification back (so like-unlike-like is not three)."""
+    """An unlike takes its notification back (so like-unlike-like is not three), and
+    takes one from the author's likes received."""
     Notification.objects.filter(
         kind=Notification.LIKE, actor_id=instance.user_id, post_id=instance.post_id
     ).delete()
+    author_id = _post_author_id(instance)
+    if author_id is not None:  # else its post went first, and renewed the totals
+        post_totals_changed(author_id)
 
 
 @receiver(post_save, sender=Follow)
@@ -118,19 +131,33 @@ def keep_search_name(sender, instance, raw=False, **kwargs):
 
 @receiver(post_save, sender=Post)
 def post_added(sender, instance, created, raw=False, **kwargs):
-    """A new post may belong in anyone's home feed (its author's followers', its own)."""
+    """A new post may belong in anyone's home feed (its author's followers', its own), and
+    counts in its author's total."""
     if created and not raw:
         home_feeds_changed()
+        post_totals_changed(instance.author_id)
+
+
+@receiver(post_save, sender=Post)
+def post_changed(sender, instance, created, raw=False, update_fields=None, **kwargs):
+    """A post saved in place (an edit; the admin can give it another author or like count,
+    and who had it before is not known here): every member's totals are renewed, unless
+    the fields saved are named and are neither of those."""
+    moved = update_fields is None or {"author", "author_id", "like_count"} & set(update_fields)
+    if not created and not raw and moved:
+        post_totals_changed()
 
 
 @receiver(post_delete, sender=Post)
 def post_removed(sender, instance, **kwargs):
     home_feeds_changed()
+    post_totals_changed(instance.author_id)
 
 
 @receiver(posts_added_in_bulk, sender=Post)
 def posts_added(sender, **kwargs):
     home_feeds_changed()
+    post_totals_changed()
 
 
 @receiver(post_save, sender=Follow)

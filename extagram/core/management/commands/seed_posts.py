@@ -227,6 +227,7 @@ class Command(BaseCommand):
             likes, comments, engaged = self._engage(
                 authors, engaged_posts, likes_per_post, comments_per_post
             )
+            posts_added_in_bulk.send(sender=Post)  # the likes went in with bulk_create too
         analyzed = self._analyze()
         self.stdout.write(f"\n{Post.objects.count()} posts in the database.")
         caption = f"{caption_chars}-char" if caption_chars else "short"

@@ -16,6 +16,7 @@ from .cards import page_cards, render_cards
 from .comments import comments_html
 from .forms import CommentForm, PostEditForm
 from .models import Comment, Like, Post
+from .tiles import page_tiles
 
 
 def request_cursor(request):
@@ -35,15 +36,16 @@ def feed_page(request, page_ids, template, context, ids_stale=None):
     """One page of posts rendered with `template` (only the cards with ?fragment=1),
     `context` plus posts, cards (their HTML, one safe string) and next_cursor; a 400 for
     a bad `before` (request_cursor). `page_ids(cursor, size)` reads the page's ids as
-    PostQuerySet.page_ids does. With `grid` in the context the posts are Posts (for their
-    photos) and there are no cards; otherwise they are CardRows (posts.cards.page_cards).
+    PostQuerySet.page_ids does. With `grid` in the context the posts are TileRows and the
+    cards their grid tiles (posts.tiles.page_tiles); otherwise they are CardRows and post
+    cards (posts.cards.page_cards).
     `ids_stale()`, given for cached ids, marks them out of date: it is called, and the
     ids read again, when a post among them is gone (deleted by a path that did not say so),
     so the page shows no hole. Shared by the feeds here and in extagram.social."""
     cursor, size = request_cursor(request), settings.FEED_PAGE_SIZE
     ids = page_ids(cursor, size)
     if context.get("grid"):
-        posts, cards = Post.in_id_order(ids[:size]), []
+        posts, cards = page_tiles(ids[:size])
     else:
         posts, cards = page_cards(request, ids[:size])
         if len(posts) < len(ids[:size]) and ids_stale is not None:

@@ -1,7 +1,9 @@
 import itertools
+from unittest import mock
 
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.template.loader import render_to_string
 from django.test import TestCase
 
 from extagram.posts.models import Post
@@ -36,6 +38,13 @@ class BaseTestCase(TestCase):
         fields.setdefault("caption", "Hello")
         photo = SimpleUploadedFile(name, data, content_type=content_type)
         return self.client.post("/upload/", {"photo": photo, **fields})
+
+    def renders_of(self, template_name, module, path):
+        """How many times the page at `path` (a GET, answered 200) renders `template_name`
+        through `module`'s render_to_string: what a kept fragment saves (core.memo)."""
+        with mock.patch(f"{module}.render_to_string", wraps=render_to_string) as spy:
+            self.assertEqual(self.client.get(path).status_code, 200)
+        return sum(call.args[0] == template_name for call in spy.call_args_list)
 
 
 def _next_color():

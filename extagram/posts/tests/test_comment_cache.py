@@ -100,10 +100,8 @@ class CommentCacheTests(BaseTestCase):
 
     def comment_renders(self):
         """How many comments the next post page renders from the template."""
-        target = "extagram.posts.comments.render_to_string"
-        with mock.patch(target, wraps=render_to_string) as spy:
-            self.assertEqual(self.client.get(f"/p/{self.post.pk}/").status_code, 200)
-        return sum(call.args[0] == "posts/_comment.html" for call in spy.call_args_list)
+        path = f"/p/{self.post.pk}/"
+        return self.renders_of("posts/_comment.html", "extagram.posts.comments", path)
 
     def test_a_comment_is_rendered_once_for_many_visitors_and_processes(self):
         self.client.force_login(self.stranger)

@@ -57,7 +57,8 @@ class ProcessMemo:
 
 
 class FragmentCache:
-    """Rendered HTML fragments (post cards, comments) kept under keys that name everything
+    """Rendered HTML fragments (post cards, comments, notification items, people's list
+    items, grid tiles) kept under keys that name everything
     they show, so a kept fragment is never out of date: this process's copies first (a
     ProcessMemo of `kept` entries), then the shared cache, where each is kept `seconds`.
 

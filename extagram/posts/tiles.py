@@ -54,9 +54,9 @@ def _release():
 
 def page_tiles(ids):
     """The tiles of the posts with these ids, in the order of `ids`: (rows, tiles), a
-    TileRow and a safe HTML string per post that exists. One statement and at most one
-    cache round trip (none when this process has them all); a tile not kept reads its post
-    in full (Post.in_id_order), is rendered and kept."""
+    TileRow and a safe HTML string per post that exists. One statement, and one cache
+    round trip unless this process has every tile; tiles not kept read their posts in full
+    (Post.in_id_order: one statement more), are rendered and kept (one round trip more)."""
     by_id = {row[0]: TileRow._make(row) for row in _ROWS.rows(list(ids))}
     rows = [by_id[pk] for pk in ids if pk in by_id]
     release = _release()

@@ -153,7 +153,9 @@ def edit_post(request, pk):
     form = PostEditForm(request.POST or None, instance=post)
     if request.method == "POST":
         if form.is_valid():
-            form.save()
+            # the edited fields alone: a full save would write back the like and comment
+            # counts read at the start of this request, losing a like committed meanwhile
+            form.save(commit=False).save(update_fields=[*PostEditForm.Meta.fields, "edited_at"])
             return redirect(post)
         return render(request, "posts/edit.html", {"form": form, "post": post}, status=400)
     return render(request, "posts/edit.html", {"form": form, "post": post})

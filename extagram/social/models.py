@@ -207,15 +207,15 @@ def profile_owner(handle, visitor):
         POST_TOTALS_STAMP_KEY,
         _post_totals_stamp_key(owner.pk),
     )
-    numbers = read_through(
-        f"profile:numbers:{owner.pk}",
-        stamps,
-        lambda: _PROFILE_NUMBERS.rows(owner.pk),
-        PROFILE_NUMBERS_SECONDS,
-    )
-    if not numbers:  # the account was deleted since active_member read it
-        raise NoSuchMember(handle)
-    ((owner.post_total, owner.like_total, owner.followers, owner.following),) = numbers
+
+    def read():
+        rows = _PROFILE_NUMBERS.rows(owner.pk)
+        if not rows:  # the account was deleted since active_member read it: nothing kept
+            raise NoSuchMember(handle)
+        return rows[0]
+
+    numbers = read_through(f"profile:numbers:{owner.pk}", stamps, read, PROFILE_NUMBERS_SECONDS)
+    owner.post_total, owner.like_total, owner.followers, owner.following = numbers
     owner.follows_owner = bool(
         visitor.is_authenticated
         and visitor.pk != owner.pk

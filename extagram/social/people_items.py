@@ -88,9 +88,9 @@ def _release():
 
 def people_items(rows, members=None):
     """The list items of these people (PersonRows, in list order): a list of safe HTML
-    `<li>`s, a member gone meanwhile left out. At most one cache round trip (none when
-    this process has them all) and, for those not kept, one statement (none when
-    `members`, {id: User with profile}, holds them), then each is rendered and kept."""
+    `<li>`s, a member gone meanwhile left out. None of the cache's round trips when this
+    process has them all, else one; for those not kept, one statement (none when
+    `members`, {id: User with profile}, holds them) and one round trip to keep them."""
     release = _release()
 
     def read_in_full(ids):

@@ -92,14 +92,23 @@ def notify_like(sender, instance, created, raw=False, **kwargs):
 
 
 @receiver(post_delete, sender=Like)
-def forget_like(sender, instance, **kwargs):
+def forget_like(sender, instance, origin=None, **kwargs):
     """An unlike takes its notification back (so like-unlike-like is not three), and
-    takes one from the author's likes received."""
+    takes one from the author's likes received. Deleted with its post (`origin`, Django's
+    post_delete argument, is the post or a queryset of posts), the post's own signal
+    renews its author's totals; deleted with an account or in bulk otherwise, every
+    member's totals are renewed rather than each like's author read."""
     Notification.objects.filter(
         kind=Notification.LIKE, actor_id=instance.user_id, post_id=instance.post_id
     ).delete()
+    model = getattr(origin, "model", type(origin))  # a queryset's model, or an instance's
+    if model is Post:
+        return
+    if model is not Like:
+        post_totals_changed()
+        return
     author_id = _post_author_id(instance)
-    if author_id is not None:  # else its post went first, and renewed the totals
+    if author_id is not None:  # else the post is gone, and its deletion renewed the totals
         post_totals_changed(author_id)
 
 

@@ -1,3 +1,7 @@
+from unittest import mock
+
+from extagram.posts.forms import PostEditForm
+from extagram.posts.models import Like
 from extagram.testing.base import PASSWORD, BaseTestCase
 
 
@@ -13,6 +17,19 @@ class PostEditTests(BaseTestCase):
         self.assertRedirects(response, f"/p/{self.post.pk}/")
         self.post.refresh_from_db()
         self.assertEqual((self.post.caption, self.post.alt_text), ("after", "A dog"))
+
+    def test_an_edit_keeps_a_like_given_while_it_was_made(self):
+        validate = PostEditForm.is_valid
+
+        def like_then_validate(form):
+            Like.toggle(self.post, self.stranger)  # commits between the edit's read and write
+            return validate(form)
+
+        self.client.login(username="alice", password=PASSWORD)
+        with mock.patch.object(PostEditForm, "is_valid", like_then_validate):
+            self.client.post(f"/p/{self.post.pk}/edit/", {"caption": "after", "alt_text": ""})
+        self.post.refresh_from_db()
+        self.assertEqual((self.post.caption, self.post.like_count), ("after", 1))
 
     def test_a_stranger_cannot_see_the_edit_form_or_edit(self):
         self.client.login(username="bob", password=PASSWORD)

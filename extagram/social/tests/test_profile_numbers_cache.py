@@ -3,15 +3,18 @@ never out of date: a post added, deleted or moved to another member, a like give
 taken back, a follow, and posts or likes inserted in bulk show at once on every profile
 they touch. Whether the visitor follows the owner is each visitor's own."""
 
+from io import StringIO
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from extagram.posts.models import Like, Post
 from extagram.posts.signals import posts_added_in_bulk
-from extagram.social.models import Follow, profile_owner
+from extagram.social.models import POST_TOTALS_STAMP_KEY, Follow, profile_owner
 from extagram.testing.base import PASSWORD, BaseTestCase
 
 
@@ -91,3 +94,35 @@ class ProfileNumbersCacheTests(BaseTestCase):
         self.assertContains(self.client.get("/u/alice/"), "<strong>3</strong> likes received")
         self.client.post(f"/p/{self.first.pk}/like/")
         self.assertContains(self.client.get("/u/alice/"), "<strong>4</strong> likes received")
+
+    def test_an_edit_keeps_every_members_cached_numbers(self):
+        numbers(self.owner)
+        stamp = cache.get(POST_TOTALS_STAMP_KEY)
+        self.client.force_login(self.owner)
+        edit = {"caption": "a new caption", "alt_text": "a dog"}
+        self.assertEqual(self.client.post(f"/p/{self.first.pk}/edit/", edit).status_code, 302)
+        self.assertEqual(cache.get(POST_TOTALS_STAMP_KEY), stamp)
+
+    def test_a_deleted_account_leaves_the_likes_it_gave_at_once(self):
+        numbers(self.owner)
+        self.stranger.delete()
+        self.assertEqual(numbers(self.owner)["likes"], 1)
+
+    def test_a_post_deleted_with_its_likes_reads_no_author_per_like(self):
+        for member in (self.owner, self.staff):
+            Like.toggle(self.first, member)
+        with CaptureQueriesContext(connection) as captured:
+            Post.objects.get(pk=self.first.pk).delete()
+        author_read = 'SELECT "posts_post"."author_id"'  # _post_author_id's statement
+        sql = [q["sql"].replace("`", '"') for q in captured]  # MariaDB quotes with backticks
+        self.assertEqual([q for q in sql if q.startswith(author_read)], [])
+        self.assertEqual(numbers(self.owner)["likes"], 2)
+
+    def test_seed_posts_likes_show_at_once(self):
+        call_command("seed_posts", posts=5, users=3, photos=1, stdout=StringIO())
+        # bench000 authors each run's photo post (its own signal); the others' posts get
+        # the second run's likes, which only seed_posts' bulk signal announces
+        others = get_user_model().objects.filter(username__in=["bench001", "bench002"])
+        before = sum(numbers(member)["likes"] for member in others)
+        call_command("seed_posts", posts=5, users=3, photos=1, likes_per_post=2, stdout=StringIO())
+        self.assertGreater(sum(numbers(member)["likes"] for member in others), before)

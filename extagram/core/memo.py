@@ -120,10 +120,11 @@ def key_release(kind, markup):
 
 
 def row_key(release, pk, created_at, *shown):
-    """A kept fragment's key: its `release` (key_release()), the object's `pk` and
-    creation time (an aware datetime: an id used again, say by a database restored from a
-    backup, is a new key), and the fingerprint of everything else the fragment shows
-    (`shown`: its author's look, its text)."""
+    """A kept fragment's key: its `release` (key_release()), the object's `pk` and a time
+    (`created_at`, an aware datetime: its creation, so an id used again, say by a database
+    restored from a backup, is a new key; or its last edit, which also changes with what
+    it shows), and the fingerprint of everything else the fragment shows (`shown`: its
+    author's look, its text)."""
     when = int(created_at.timestamp() * 1_000_000)
     return f"{release}:{pk}:{when}:{fingerprint(*shown)}"
 

@@ -129,9 +129,13 @@ def _follow_counts_stamp_key(user_id):
 def follow_counts_changed(*user_ids):
     """Mark these members' cached follow counts out of date, or every member's (none
     given)."""
-    for key in [_follow_counts_stamp_key(user_id) for user_id in user_ids] or [
-        FOLLOW_COUNTS_STAMP_KEY
-    ]:
+    _replace_stamps(FOLLOW_COUNTS_STAMP_KEY, _follow_counts_stamp_key, user_ids)
+
+
+def _replace_stamps(everyones, own, user_ids):
+    """replace_stamp() the stamp `own(user_id)` of each of `user_ids`, or `everyones`
+    (a key) when there are none."""
+    for key in [own(user_id) for user_id in user_ids] or [everyones]:
         replace_stamp(key)
 
 
@@ -179,8 +183,7 @@ def _post_totals_stamp_key(user_id):
 def post_totals_changed(*user_ids):
     """Mark these members' cached post and like totals out of date, or every member's
     (none given)."""
-    for key in [_post_totals_stamp_key(user_id) for user_id in user_ids] or [POST_TOTALS_STAMP_KEY]:
-        replace_stamp(key)
+    _replace_stamps(POST_TOTALS_STAMP_KEY, _post_totals_stamp_key, user_ids)
 
 
 def profile_owner(handle, visitor):

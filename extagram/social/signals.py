@@ -96,8 +96,9 @@ def forget_like(sender, instance, origin=None, **kwargs):
     """An unlike takes its notification back (so like-unlike-like is not three), and
     takes one from the author's likes received. Deleted with its post (`origin`, Django's
     post_delete argument, is the post or a queryset of posts), the post's own signal
-    renews its author's totals; deleted with an account or in bulk otherwise, every
-    member's totals are renewed rather than each like's author read."""
+    renews its author's totals; deleted by another model's cascade (an account's
+    deletion), every member's totals are renewed rather than each like's author read.
+    A like deleted itself, alone or in a queryset (the admin's), reads its post's author."""
     Notification.objects.filter(
         kind=Notification.LIKE, actor_id=instance.user_id, post_id=instance.post_id
     ).delete()

@@ -6,6 +6,7 @@ except the feed view asking `home_posts` for a member's home feed.
 
 import secrets
 from datetime import timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -91,21 +92,17 @@ class Follow(models.Model):
     @classmethod
     def counts(cls, user):
         """{"followers": n, "following": n} for `user`, deactivated accounts not counted
-        (their pages are gone: accounts.models.active_member).
+        (their pages are gone: accounts.models.active_member); both 0 for an account
+        deleted since it was read.
 
-        Cached (read_through) while the member's follow-count stamp and every member's are
-        unchanged (follow_counts_changed: a follow or unfollow by or of them, an account
-        deactivated or reactivated, follows inserted in bulk), for FOLLOW_COUNTS_SECONDS at
-        most; else one statement compiled once. Counting a member's followers joins each
-        follow to its follower's row: 10 ms of the database's time at 2,000 followers, and
-        it grows with them (docs/performance.md, "A profile's follower counts").
+        The two numbers of the member's profile (profile_numbers, cached with the post
+        and like totals): a follow's answer and the profile page after it share one
+        statement and one cached value.
         """
-        return read_through(
-            f"follows:counts:{user.pk}",
-            (FOLLOW_COUNTS_STAMP_KEY, _follow_counts_stamp_key(user.pk)),
-            lambda: _read_follow_counts(user.pk),
-            FOLLOW_COUNTS_SECONDS,
-        )
+        numbers = profile_numbers(user.pk)
+        if numbers is None:
+            return {"followers": 0, "following": 0}
+        return {"followers": numbers.followers, "following": numbers.following}
 
 
 def _total(rows, aggregate):
@@ -114,12 +111,11 @@ def _total(rows, aggregate):
     return Coalesce(Subquery(rows.order_by().annotate(n=aggregate).values("n")), 0)
 
 
-# The stamp of every member's follow counts (Follow.counts): replaced when an account is
-# deactivated or reactivated and by inserts that send no signal (seed_social's bulk_create).
-# Each member's own: _follow_counts_stamp_key. What bypasses both (raw SQL) shows within
-# FOLLOW_COUNTS_SECONDS.
+# The stamp of every member's follow counts (in their profile's numbers): replaced when an
+# account is deactivated or reactivated and by inserts that send no signal (seed_social's
+# bulk_create). Each member's own: _follow_counts_stamp_key. What bypasses both (raw SQL)
+# shows within PROFILE_NUMBERS_SECONDS.
 FOLLOW_COUNTS_STAMP_KEY = "follows:counts:stamp"
-FOLLOW_COUNTS_SECONDS = 5 * 60
 
 
 def _follow_counts_stamp_key(user_id):
@@ -139,22 +135,6 @@ def _replace_stamps(everyones, own, user_ids):
         replace_stamp(key)
 
 
-def _read_follow_counts(user_id):
-    rows = _FOLLOW_COUNTS.rows(user_id)
-    # an account deleted since it was read follows and is followed by nobody
-    followers, following = rows[0] if rows else (0, 0)
-    return {"followers": followers, "following": following}
-
-
-def _follow_counts(user_id):
-    return (
-        get_user_model()
-        .objects.filter(pk=user_id)
-        .annotate(**_follow_count_annotations())
-        .values_list("followers", "following")
-    )
-
-
 def _follow_count_annotations():
     followers = Follow.objects.filter(followee=OuterRef("pk"), follower__is_active=True)
     following = Follow.objects.filter(follower=OuterRef("pk"), followee__is_active=True)
@@ -164,8 +144,6 @@ def _follow_count_annotations():
         "following": _total(following.values("follower"), Count("*")),
     }
 
-
-_FOLLOW_COUNTS = CompiledQuery(_follow_counts)
 
 # The stamp of every member's post and like totals (their profile's numbers): replaced by
 # a post changed in place (the admin can give it another author) and by inserts that send
@@ -192,32 +170,17 @@ def profile_owner(handle, visitor):
     received), `followers` and `following` (as Follow.counts) and `follows_owner` (whether
     `visitor` follows them; False signed out and for oneself: nobody follows themselves).
 
-    The member is one statement (active_member); the four numbers are cached
-    (read_through) while the stamps of the member's follow counts and post totals are
-    unchanged (follow_counts_changed, post_totals_changed), for PROFILE_NUMBERS_SECONDS at
-    most, else one statement compiled once: summing the likes of a member's 1,000 posts
-    took 5-7 ms of the database's time on every view, and it grows with their posts
-    (docs/performance.md, "A profile's numbers, cached"). The visitor's follow is one
-    statement more when the visitor is signed in and not the owner.
+    The member is one statement (active_member); the four numbers are profile_numbers
+    (cached); the visitor's follow is one statement more when the visitor is signed in
+    and not the owner.
 
     Raises NoSuchMember (an Http404) as accounts.models.active_member does, and when the
     account is deleted between the two reads.
     """
     owner = active_member(handle)
-    stamps = (
-        FOLLOW_COUNTS_STAMP_KEY,
-        _follow_counts_stamp_key(owner.pk),
-        POST_TOTALS_STAMP_KEY,
-        _post_totals_stamp_key(owner.pk),
-    )
-
-    def read():
-        rows = _PROFILE_NUMBERS.rows(owner.pk)
-        if not rows:  # the account was deleted since active_member read it: nothing kept
-            raise NoSuchMember(handle)
-        return rows[0]
-
-    numbers = read_through(f"profile:numbers:{owner.pk}", stamps, read, PROFILE_NUMBERS_SECONDS)
+    numbers = profile_numbers(owner.pk)
+    if numbers is None:  # the account was deleted since active_member read it
+        raise NoSuchMember(handle)
     owner.post_total, owner.like_total, owner.followers, owner.following = numbers
     owner.follows_owner = bool(
         visitor.is_authenticated
@@ -225,6 +188,50 @@ def profile_owner(handle, visitor):
         and _FOLLOWS_OWNER.rows(visitor.pk, owner.pk)
     )
     return owner
+
+
+class ProfileNumbers(NamedTuple):
+    """The numbers a member's profile shows (profile_numbers)."""
+
+    post_total: int
+    like_total: int  # likes their posts have received
+    followers: int
+    following: int
+
+
+class _AccountGone(Exception):
+    pass
+
+
+def profile_numbers(user_id):
+    """ProfileNumbers of the member `user_id`, deactivated accounts not counted among
+    followers and follows; None for an account that does not exist (nothing is cached).
+
+    Cached (read_through) while the stamps of the member's follow counts and post totals
+    and everyone's are unchanged (follow_counts_changed, post_totals_changed), for
+    PROFILE_NUMBERS_SECONDS at most; else one statement compiled once. Uncached, summing
+    the likes of a member's 1,000 posts took 5-7 ms of the database's time, and counting
+    2,000 followers (each follow joined to its follower's row) 10 ms; both grow with them
+    (docs/performance.md, "A profile's numbers, cached", "A profile's follower counts").
+    """
+    stamps = (
+        FOLLOW_COUNTS_STAMP_KEY,
+        _follow_counts_stamp_key(user_id),
+        POST_TOTALS_STAMP_KEY,
+        _post_totals_stamp_key(user_id),
+    )
+
+    def read():
+        rows = _PROFILE_NUMBERS.rows(user_id)
+        if not rows:
+            raise _AccountGone
+        return rows[0]
+
+    try:
+        numbers = read_through(f"profile:numbers:{user_id}", stamps, read, PROFILE_NUMBERS_SECONDS)
+    except _AccountGone:
+        return None
+    return ProfileNumbers(*numbers)
 
 
 def _profile_numbers(owner_id):

@@ -5,12 +5,12 @@ view, the admin, seed_posts) are tagged and notify the same way.
 """
 
 from django.contrib.auth import get_user_model
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
 from extagram.accounts.models import Profile
 from extagram.posts.models import Comment, Like, Post
-from extagram.posts.signals import posts_added_in_bulk
+from extagram.posts.signals import deleted_with, posts_added_in_bulk
 
 from .models import (
     Follow,
@@ -94,18 +94,18 @@ def notify_like(sender, instance, created, raw=False, **kwargs):
 @receiver(post_delete, sender=Like)
 def forget_like(sender, instance, origin=None, **kwargs):
     """An unlike takes its notification back (so like-unlike-like is not three), and
-    takes one from the author's likes received. Deleted with its post (`origin`, Django's
-    post_delete argument, is the post or a queryset of posts), the post's own signal
-    renews its author's totals; deleted by another model's cascade (an account's
-    deletion), every member's totals are renewed rather than each like's author read.
-    A like deleted itself, alone or in a queryset (the admin's), reads its post's author."""
+    takes one from the author's likes received (a like deleted itself, alone or in a
+    queryset, the admin's: one statement reads its post's author).
+
+    Deleted with its post or its account (`origin`, deleted_with), the notification goes
+    in the same cascade (its post's or its actor's) and the totals are renewed once
+    (post_removed, account_deleted); deleted by anything else, every member's totals."""
+    if deleted_with(origin, Post, get_user_model()):
+        return
     Notification.objects.filter(
         kind=Notification.LIKE, actor_id=instance.user_id, post_id=instance.post_id
     ).delete()
-    model = getattr(origin, "model", type(origin))  # a queryset's model, or an instance's
-    if model is Post:
-        return
-    if model is not Like:
+    if not deleted_with(origin, Like):
         post_totals_changed()
         return
     author_id = _post_author_id(instance)
@@ -121,7 +121,10 @@ def notify_follow(sender, instance, created, raw=False, **kwargs):
 
 
 @receiver(post_delete, sender=Follow)
-def forget_follow(sender, instance, **kwargs):
+def forget_follow(sender, instance, origin=None, **kwargs):
+    """An unfollow takes its notification back; with an account, it goes in the cascade."""
+    if deleted_with(origin, get_user_model()):
+        return
     Notification.objects.filter(
         kind=Notification.FOLLOW, actor_id=instance.follower_id, recipient_id=instance.followee_id
     ).delete()
@@ -159,9 +162,34 @@ def post_changed(sender, instance, created, raw=False, update_fields=None, **kwa
 
 
 @receiver(post_delete, sender=Post)
-def post_removed(sender, instance, **kwargs):
+def post_removed(sender, instance, origin=None, **kwargs):
+    """A deleted post leaves the home feeds and its author's totals (with its account:
+    account_deleted renews them once)."""
+    if not deleted_with(origin, get_user_model()):
+        home_feeds_changed()
+        post_totals_changed(instance.author_id)
+
+
+@receiver(pre_delete, sender=Post)
+def post_notifications_going(sender, instance, origin=None, **kwargs):
+    """Before a post's notifications cascade: their recipients' unread counts, once each
+    (one statement; unread_count_changed skips each notification)."""
+    if deleted_with(origin, get_user_model()):
+        return
+    going = Notification.objects.filter(post=instance).order_by()
+    for recipient_id in going.values_list("recipient_id", flat=True).distinct():
+        notifications_changed(recipient_id)
+
+
+@receiver(post_delete, sender=get_user_model())
+def account_deleted(sender, instance, **kwargs):
+    """An account's deletion changes what its posts, likes, follows and notifications
+    counted for others: every member's totals, follow counts, home feed and unread count
+    are renewed once (eight cache writes) rather than per row (see deleted_with)."""
+    post_totals_changed()
+    follow_counts_changed()
     home_feeds_changed()
-    post_totals_changed(instance.author_id)
+    notifications_changed()
 
 
 @receiver(posts_added_in_bulk, sender=Post)
@@ -172,10 +200,10 @@ def posts_added(sender, **kwargs):
 
 @receiver(post_save, sender=Follow)
 @receiver(post_delete, sender=Follow)
-def follows_changed(sender, instance, raw=False, **kwargs):
+def follows_changed(sender, instance, raw=False, origin=None, **kwargs):
     """The follower's home feed now reads other authors (a new follow or an unfollow), and
-    both members' follow counts changed."""
-    if not raw:
+    both members' follow counts changed (with an account: account_deleted)."""
+    if not raw and not deleted_with(origin, get_user_model()):
         home_feeds_changed(instance.follower_id)
         follow_counts_changed(instance.follower_id, instance.followee_id)
 
@@ -200,7 +228,8 @@ def account_activity_changed(sender, instance, created, raw=False, update_fields
 
 @receiver(post_save, sender=Notification)
 @receiver(post_delete, sender=Notification)
-def unread_count_changed(sender, instance, raw=False, **kwargs):
-    """The recipient's cached unread count (Notification.unread_count) is out of date."""
-    if not raw:
+def unread_count_changed(sender, instance, raw=False, origin=None, **kwargs):
+    """The recipient's cached unread count (Notification.unread_count) is out of date
+    (deleted with a post or an account: post_notifications_going, account_deleted)."""
+    if not raw and not deleted_with(origin, Post, get_user_model()):
         notifications_changed(instance.recipient_id)

@@ -2,7 +2,9 @@
 
 WEB_CONCURRENCY      worker processes (default 2)
 GUNICORN_THREADS     threads per worker (default 2); always our gthread worker, below
-GUNICORN_TIMEOUT     seconds a request may take before its worker is replaced (default 30)
+GUNICORN_TIMEOUT     seconds a worker may miss its heartbeat before the master replaces it
+                     (default 30); a long request does not stop a gthread worker's heartbeat:
+                     the proxy's proxy_read_timeout bounds how long a client waits
 GUNICORN_GRACEFUL_TIMEOUT  seconds a stopping replica's requests in flight get (default 20)
 GUNICORN_LAME_DUCK_SECONDS  seconds a stopping replica keeps accepting before it drains
                      (default 0; the swarm stack sets 5: see DrainingThreadWorker)

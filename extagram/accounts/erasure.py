@@ -2,26 +2,33 @@
 
 from django.contrib.sessions.models import Session
 from django.db import transaction
+from django.db.models import Q
+from django.db.models.deletion import Collector
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from extagram.posts.models import Post, StoredFile
+from extagram.posts.models import Comment, Like, Post, StoredFile
+from extagram.posts.signals import take_from_counts
+from extagram.social.models import Follow, Notification
 
-# Posts are deleted a batch at a time, each batch's posts holding about this many likes and
-# comments between them (a post with more goes alone): Django's deletion loads every row it
-# deletes as a model instance, so the batch bounds the worker's memory.
+# The account's rows are deleted a batch at a time, each batch about this many rows (a post
+# counts with its likes and comments, which go with it; one post with more goes alone):
+# Django's deletion loads every row it deletes as a model instance, so the batch bounds
+# the worker's memory.
 ROWS_AT_ONCE = 5000
 
 
 def delete_account(user):
     """Remove `user` and all of their data; returns the number of sessions ended.
 
-    Posts go through a queryset's delete() a batch at a time (ROWS_AT_ONCE), so the posts
-    app's own path runs (its signals remove photo files once the transaction commits, and
-    keep any file another post still uses). The user's row then cascades to
-    their comments and likes (the counters on other people's posts follow
-    through the same signals, once for the account: posts.signals.deleted_with), profile,
-    e-mail addresses and authenticators.
+    Their posts, then the likes, comments, follows and notifications they gave or
+    received, are deleted a batch at a time (ROWS_AT_ONCE) as parts of the account's
+    deletion: Django's deletion signals name the user as their `origin`, so the receivers
+    do once for the account what they would do per row (posts.signals.deleted_with):
+    the posts' photo files are released once the transaction commits (kept if another
+    post still uses them), the counts of the posts they liked and commented on are taken
+    down first (take_from_counts), every member's cached counts are renewed at the end.
+    The user's row then goes with their profile, e-mail addresses and authenticators.
     Finally every session signed in as the user is deleted, so every browser
     is logged out (and no session row mentions the account any more).
     The profile picture's files are released once the deletion commits, the same
@@ -30,7 +37,15 @@ def delete_account(user):
     pk = user.pk
     with transaction.atomic():
         for batch in _post_batches(pk):
-            Post.objects.filter(pk__in=batch).delete()
+            _delete_as_part_of(user, Post.objects.filter(pk__in=batch))
+        take_from_counts(user)
+        for rows in (
+            Like.objects.filter(user_id=pk),
+            Comment.objects.filter(author_id=pk),
+            Follow.objects.filter(Q(follower_id=pk) | Q(followee_id=pk)),
+            Notification.objects.filter(Q(recipient_id=pk) | Q(actor_id=pk)),
+        ):
+            _delete_in_batches(user, rows)
         profile = getattr(user, "profile", None)
         avatar = profile.avatar_names if profile else []
         user.delete()
@@ -39,17 +54,30 @@ def delete_account(user):
     return end_sessions(pk)
 
 
+def _delete_as_part_of(user, queryset):
+    """Delete `queryset`'s rows and what cascades from them, with `user` as the deletion
+    signals' origin (as a cascade of user.delete() would)."""
+    collector = Collector(using=queryset.db, origin=user)
+    collector.collect(queryset)
+    collector.delete()
+
+
+def _delete_in_batches(user, queryset):
+    while ids := list(queryset.order_by("pk").values_list("pk", flat=True)[:ROWS_AT_ONCE]):
+        _delete_as_part_of(user, queryset.model.objects.filter(pk__in=ids))
+
+
 def _post_batches(author_id):
-    """Lists of the ids of `author_id`'s posts, each list's likes and comments summing to
-    at most ROWS_AT_ONCE (or one post above it)."""
+    """Lists of the ids of `author_id`'s posts, each list's posts, likes and comments
+    summing to at most ROWS_AT_ONCE rows (or one post above it)."""
     posts = Post.objects.filter(author_id=author_id).order_by("pk")
     batch, rows = [], 0
     for pk, likes, comments in posts.values_list("pk", "like_count", "comment_count"):
-        if batch and rows + likes + comments > ROWS_AT_ONCE:
+        if batch and rows + 1 + likes + comments > ROWS_AT_ONCE:
             yield batch
             batch, rows = [], 0
         batch.append(pk)
-        rows += likes + comments
+        rows += 1 + likes + comments
     if batch:
         yield batch
 

@@ -368,6 +368,7 @@ class StoredFileManager(models.Manager):
             if len(names) == 1:
                 log.exception("could not release %s; the media sweep will retry", names[0])
                 return []
+            log.warning("could not release %s together; one at a time", names, exc_info=True)
         deleted = []
         for name in names:
             try:

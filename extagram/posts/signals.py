@@ -7,7 +7,7 @@ are covered too.
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Count, F, OuterRef, Subquery
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery
 from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import Signal, receiver
 
@@ -30,7 +30,8 @@ def deleted_with(origin, *models):
     200 posts and 12,000 likes took 57 s in-process: docs/performance.md, "An account's
     deletion").
     """
-    model = getattr(origin, "model", type(origin))  # a queryset's model, or an instance's
+    # __class__, not type(): request.user, a lazy object, answers with the user's class
+    model = origin.model if isinstance(origin, QuerySet) else origin.__class__
     return model in models
 
 
@@ -68,11 +69,18 @@ def count_removed_comment(sender, instance, origin=None, **kwargs):
 
 @receiver(pre_delete, sender=settings.AUTH_USER_MODEL)
 def uncount_account(sender, instance, **kwargs):
-    """Before an account's likes and comments cascade: take them from the counts of the
-    posts they are on, in two statements (their own post_delete receivers then skip)."""
-    liked = Like.objects.filter(user=instance).values("post_id")
+    """Before an account's likes and comments cascade: take_from_counts (their own
+    post_delete receivers then skip)."""
+    take_from_counts(instance)
+
+
+def take_from_counts(user):
+    """Take `user`'s likes and comments from the counts of the posts they are on, in two
+    statements, before they are deleted as part of the account's deletion (deleted_with:
+    count_removed_like and count_removed_comment then skip them)."""
+    liked = Like.objects.filter(user=user).values("post_id")
     Post.objects.filter(pk__in=liked).update(like_count=F("like_count") - 1)
-    theirs = Comment.objects.filter(author=instance)
+    theirs = Comment.objects.filter(author=user)
     per_post = theirs.filter(post=OuterRef("pk")).order_by().values("post")
     Post.objects.filter(pk__in=theirs.values("post_id")).update(
         comment_count=F("comment_count") - Subquery(per_post.annotate(n=Count("*")).values("n"))

@@ -5,6 +5,7 @@ view, the admin, seed_posts) are tagged and notify the same way.
 """
 
 from django.contrib.auth import get_user_model
+from django.db.models import Q
 from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
@@ -176,7 +177,8 @@ def post_notifications_going(sender, instance, origin=None, **kwargs):
     (one statement; unread_count_changed skips each notification)."""
     if deleted_with(origin, get_user_model()):
         return
-    going = Notification.objects.filter(post=instance).order_by()
+    # a comment's notifications name the post it was on when made; the admin can move it
+    going = Notification.objects.filter(Q(post=instance) | Q(comment__post=instance)).order_by()
     for recipient_id in going.values_list("recipient_id", flat=True).distinct():
         notifications_changed(recipient_id)
 

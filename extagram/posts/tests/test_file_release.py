@@ -9,6 +9,7 @@ from django.core.files.storage import default_storage
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from extagram.accounts.models import Profile
 from extagram.posts.models import Post, StoredFile
 from extagram.testing.base import BaseTestCase
 
@@ -36,6 +37,7 @@ class FileReleaseTests(BaseTestCase):
         self.assertEqual(len(all_of_them) - len(one), 2 * (len(second.image_names) - 1))
         self.assertEqual(released, sorted(second.image_names))
         self.assertFalse([name for name in second.image_names if stored(name)])
+        self.assertFalse(StoredFile.objects.filter(name__in=second.image_names).exists())
 
     def test_a_file_in_use_is_kept_and_the_others_released(self):
         (gone,) = self.gone_posts(1)
@@ -44,6 +46,14 @@ class FileReleaseTests(BaseTestCase):
         self.assertEqual(StoredFile.objects.release(names), sorted(gone.image_names))
         self.assertTrue(stored(kept.image_large))
         self.assertTrue(StoredFile.objects.filter(name=kept.image_large).exists())
+
+    def test_a_file_a_profile_picture_uses_is_kept(self):
+        (gone,) = self.gone_posts(1)
+        shared = gone.image_names[0]
+        Profile.objects.filter(user=self.owner).update(avatar_large=shared)
+        released = StoredFile.objects.release(gone.image_names)
+        self.assertEqual(released, sorted(set(gone.image_names) - {shared}))
+        self.assertTrue(stored(shared))
 
     def test_a_file_that_cannot_be_deleted_keeps_no_other(self):
         (post,) = self.gone_posts(1)

@@ -355,7 +355,7 @@ class StoredFileManager(models.Manager):
         to (file_in_use), delete the others' files, then their rows. If that fails, each
         name is tried again in a transaction of its own, so one file's error keeps no
         other file. Errors are logged, not raised (the post deletion that calls this has
-        already committed; the sweep retries). A transaction a name took 4-6 ms each
+        already committed; the sweep retries). A transaction a name took 3.9-6.4 ms each
         in-process, five or six names a post (docs/performance.md, "An account's
         deletion").
         """

@@ -48,7 +48,7 @@ def count_new_like(sender, instance, created, **kwargs):
 @receiver(post_delete, sender=Like)
 def count_removed_like(sender, instance, origin=None, **kwargs):
     """One like less on its post, unless the post goes too (deleted with it) or the
-    account that gave it does (uncount_account did all of theirs at once)."""
+    account that gave it does (take_from_counts did all of theirs at once)."""
     if not deleted_with(origin, Post, get_user_model()):
         _bump(instance.post_id, "like_count", -1)
 
@@ -70,7 +70,8 @@ def count_removed_comment(sender, instance, origin=None, **kwargs):
 @receiver(pre_delete, sender=settings.AUTH_USER_MODEL)
 def uncount_account(sender, instance, **kwargs):
     """Before an account's likes and comments cascade: take_from_counts (their own
-    post_delete receivers then skip)."""
+    post_delete receivers then skip). After erasure.delete_account, which calls it itself
+    before deleting them in batches, it finds none: two statements that change nothing."""
     take_from_counts(instance)
 
 

@@ -332,28 +332,46 @@ class ClusterStack:
         settings; an app container's 128 MB limit has no room for a second Django)."""
         return self.exec("upload", "python", "manage.py", "shell", "--no-imports", "-c", code)
 
-    def wait_serving(self, timeout=600, replicas: dict | None = None) -> float:
-        """Seconds until migrate has completed, the services in `replicas` ({short: n})
-        run that many tasks and the sign-up page answers 200 through the edge node.
-        Raises OpsError with the tasks' states and migrate's last log lines."""
+    def unconverged(self) -> dict[str, str]:
+        """{short name: "running/desired"} of the stack's replicated and global services
+        not running every task they want (`docker service ls`'s Replicas column); jobs,
+        which end, are left out. Empty once the engine has converged."""
+        out = self.cluster.docker(
+            "service", "ls", "--filter", f"label=com.docker.stack.namespace={self.name}",
+            "--format", "{{.Name}}\t{{.Mode}}\t{{.Replicas}}", check=False,
+        ).stdout  # fmt: skip
+        behind = {}
+        for line in out.splitlines():
+            name, mode, replicas = line.split("\t")
+            running, desired = replicas.split()[0].split("/")
+            if mode in ("replicated", "global") and running != desired:
+                behind[name.removeprefix(f"{self.name}_")] = f"{running}/{desired}"
+        return behind
+
+    def wait_serving(self, timeout=600, client: Client | None = None) -> float:
+        """Seconds until migrate has completed, every other service runs all the tasks
+        it wants (`unconverged` empty) and the sign-up page answers 200 through the edge
+        node (`client`, plain HTTP by default). Raises OpsError with the tasks' states
+        and migrate's last log lines."""
         started = time.monotonic()
         deadline = started + timeout
-        replicas = replicas or {}
-        client = self.client(timeout=10)
+        client = client or self.client(timeout=10)
         last = None
         while time.monotonic() < deadline:
             done = any(
                 t["CurrentState"].startswith("Complete")
                 for t in self.tasks("migrate", running=False)
             )
-            counts_ok = all(len(self.running_nodes(s)) >= n for s, n in replicas.items())
-            if done and counts_ok:
+            behind = self.unconverged()
+            if done and not behind:
                 try:
                     last = client.get("/accounts/signup/").status
                     if last == 200:
                         return time.monotonic() - started
                 except OSError as error:
                     last = error
+            else:
+                last = f"waiting for {behind or 'migrate'}"
             time.sleep(2)
         states = {t["Name"]: t["CurrentState"] + " " + t.get("Error", "") for t in self.tasks()}
         logs = self.cluster.docker(

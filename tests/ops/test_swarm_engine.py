@@ -112,7 +112,7 @@ def ops_swarm(tmp_path_factory):
     }
     try:
         stack.deploy()
-        took = _wait_serving(stack, timeout=600)
+        took = stack.wait_serving(timeout=600, client=stack.https_client())
         RESULTS.append(f"swarm ops: stack deployed and serving in {took:.1f}s")
         yield stack
     finally:
@@ -121,27 +121,6 @@ def ops_swarm(tmp_path_factory):
         if brought_up and not os.environ.get("CLUSTER_KEEP"):
             cluster.down()
         RESULTS.append(f"swarm ops: whole module {time.monotonic() - started:.1f}s")
-
-
-def _wait_serving(stack, timeout):
-    """Seconds until the migrate job completed, two app tasks run and the sign-up page
-    answers 200 over HTTPS through the edge node (OSError/AssertionError otherwise)."""
-    started = time.monotonic()
-    last = None
-    while time.monotonic() - started < timeout:
-        done = any(
-            t["CurrentState"].startswith("Complete") for t in stack.tasks("migrate", running=False)
-        )
-        if done and len(stack.running_nodes("app")) >= 2:
-            try:
-                last = stack.https_client().get("/accounts/signup/").status
-                if last == 200:
-                    return time.monotonic() - started
-            except OSError as error:
-                last = error
-        time.sleep(2)
-    states = {t["Name"]: t["CurrentState"] for t in stack.tasks()}
-    raise AssertionError(f"stack not serving in {timeout}s: last {last}; tasks {states}")
 
 
 def ops(stack, *args, timeout=900):

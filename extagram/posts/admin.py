@@ -35,17 +35,31 @@ class PostAdmin(admin.ModelAdmin):
         return post.caption[:60]
 
 
+class StaysOnItsPost(admin.ModelAdmin):
+    """A like or comment is given by one member to one post: moving it would leave both
+    posts' counts wrong (the signals count additions and removals, not moves), so once
+    saved its post and member are read-only; staff delete it instead."""
+
+    on_its_post = ()
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return [*fields, *self.on_its_post] if obj is not None else fields
+
+
 @admin.register(Comment)
-class CommentAdmin(admin.ModelAdmin):
+class CommentAdmin(StaysOnItsPost):
     formfield_overrides = BROWSER_TEXT
     list_display = ["id", "author", "post", "body", "created_at"]
     list_select_related = ["author"]
     search_fields = ["body", "author__username"]
     raw_id_fields = ["author", "post"]
+    on_its_post = ("post", "author")
 
 
 @admin.register(Like)
-class LikeAdmin(admin.ModelAdmin):
+class LikeAdmin(StaysOnItsPost):
     list_display = ["id", "user", "post", "created_at"]
     list_select_related = ["user"]
     raw_id_fields = ["user", "post"]
+    on_its_post = ("post", "user")

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count, F, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Greatest
 from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import Signal, receiver
 
@@ -35,8 +36,18 @@ def deleted_with(origin, *models):
     return model in models
 
 
+def _less(field, amount):
+    """An UPDATE expression: the count `field` less `amount` (an int or an expression),
+    never below 0. The counts are unsigned (MariaDB) or checked >= 0 (SQLite), so a count
+    that drifted below its rows (rows moved or inserted outside the app) would otherwise
+    make the removal of a like or a comment fail and roll back: GREATEST(n, amount) -
+    amount never goes below 0, even in MariaDB's unsigned arithmetic."""
+    return Greatest(F(field), amount) - amount
+
+
 def _bump(post_id, field, delta):
-    Post.objects.filter(pk=post_id).update(**{field: F(field) + delta})
+    change = F(field) + delta if delta >= 0 else _less(field, -delta)
+    Post.objects.filter(pk=post_id).update(**{field: change})
 
 
 @receiver(post_save, sender=Like)
@@ -80,11 +91,11 @@ def take_from_counts(user):
     statements, before they are deleted as part of the account's deletion (deleted_with:
     count_removed_like and count_removed_comment then skip them)."""
     liked = Like.objects.filter(user=user).values("post_id")
-    Post.objects.filter(pk__in=liked).update(like_count=F("like_count") - 1)
+    Post.objects.filter(pk__in=liked).update(like_count=_less("like_count", 1))
     theirs = Comment.objects.filter(author=user)
     per_post = theirs.filter(post=OuterRef("pk")).order_by().values("post")
     Post.objects.filter(pk__in=theirs.values("post_id")).update(
-        comment_count=F("comment_count") - Subquery(per_post.annotate(n=Count("*")).values("n"))
+        comment_count=_less("comment_count", Subquery(per_post.annotate(n=Count("*")).values("n")))
     )
 
 

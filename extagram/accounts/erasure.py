@@ -7,7 +7,7 @@ from django.db.models.deletion import Collector
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from extagram.posts.models import Comment, Like, Post, StoredFile
+from extagram.posts.models import Comment, Like, Post
 from extagram.posts.signals import take_from_counts
 from extagram.social.models import Follow, Notification
 
@@ -32,7 +32,7 @@ def delete_account(user):
     Finally every session signed in as the user is deleted, so every browser
     is logged out (and no session row mentions the account any more).
     The profile picture's files are released once the deletion commits, the same
-    way as a post's (kept if a post or another avatar still uses them).
+    way as a post's (accounts.signals.release_avatar_files).
     """
     pk = user.pk
     with transaction.atomic():
@@ -46,11 +46,7 @@ def delete_account(user):
             Notification.objects.filter(Q(recipient_id=pk) | Q(actor_id=pk)),
         ):
             _delete_in_batches(user, rows)
-        profile = getattr(user, "profile", None)
-        avatar = profile.avatar_names if profile else []
         user.delete()
-        if avatar:
-            transaction.on_commit(lambda: StoredFile.objects.release(avatar), robust=True)
     return end_sessions(pk)
 
 

@@ -111,30 +111,6 @@ def _total(rows, aggregate):
     return Coalesce(Subquery(rows.order_by().annotate(n=aggregate).values("n")), 0)
 
 
-# The stamp of every member's follow counts (in their profile's numbers): replaced when an
-# account is deactivated or reactivated and by inserts that send no signal (seed_social's
-# bulk_create). Each member's own: _follow_counts_stamp_key. What bypasses both (raw SQL)
-# shows within PROFILE_NUMBERS_SECONDS.
-FOLLOW_COUNTS_STAMP_KEY = "follows:counts:stamp"
-
-
-def _follow_counts_stamp_key(user_id):
-    return f"follows:counts:stamp:{user_id}"
-
-
-def follow_counts_changed(*user_ids):
-    """Mark these members' cached follow counts out of date, or every member's (none
-    given)."""
-    _replace_stamps(FOLLOW_COUNTS_STAMP_KEY, _follow_counts_stamp_key, user_ids)
-
-
-def _replace_stamps(everyones, own, user_ids):
-    """replace_stamp() the stamp `own(user_id)` of each of `user_ids`, or `everyones`
-    (a key) when there are none."""
-    for key in [own(user_id) for user_id in user_ids] or [everyones]:
-        replace_stamp(key)
-
-
 def _follow_count_annotations():
     followers = Follow.objects.filter(followee=OuterRef("pk"), follower__is_active=True)
     following = Follow.objects.filter(follower=OuterRef("pk"), followee__is_active=True)
@@ -145,23 +121,27 @@ def _follow_count_annotations():
     }
 
 
-# The stamp of every member's post and like totals (their profile's numbers): replaced by
-# a post changed in place (the admin can give it another author) and by inserts that send
-# no signal of their own (seed_posts). Each member's own: _post_totals_stamp_key, replaced
-# by a post of theirs added or deleted and by a like of one given or taken back. What
-# bypasses these (raw SQL) shows within PROFILE_NUMBERS_SECONDS.
-POST_TOTALS_STAMP_KEY = "posts:totals:stamp"
+# The stamp of every member's profile numbers (profile_numbers): replaced by an account
+# deleted, deactivated or reactivated, a post or a follow changed in place (the admin can
+# give it another author or other members) and inserts that send no signal of their own
+# (seed_posts', seed_social's bulk_create). Each member's own (_profile_numbers_stamp_key):
+# replaced by a post of theirs added or deleted, a like of one given or taken back, and a
+# follow of or by them made or undone. What bypasses these (raw SQL) shows within
+# PROFILE_NUMBERS_SECONDS.
+PROFILE_NUMBERS_STAMP_KEY = "profile:numbers:stamp"
 PROFILE_NUMBERS_SECONDS = 5 * 60
 
 
-def _post_totals_stamp_key(user_id):
-    return f"posts:totals:stamp:{user_id}"
+def _profile_numbers_stamp_key(user_id):
+    return f"profile:numbers:stamp:{user_id}"
 
 
-def post_totals_changed(*user_ids):
-    """Mark these members' cached post and like totals out of date, or every member's
-    (none given)."""
-    _replace_stamps(POST_TOTALS_STAMP_KEY, _post_totals_stamp_key, user_ids)
+def profile_numbers_changed(*user_ids):
+    """Mark these members' cached profile numbers (posts, likes received, followers,
+    following) out of date, or every member's (none given): one replace_stamp each."""
+    keys = [_profile_numbers_stamp_key(user_id) for user_id in user_ids]
+    for key in keys or [PROFILE_NUMBERS_STAMP_KEY]:
+        replace_stamp(key)
 
 
 def profile_owner(handle, visitor):
@@ -207,19 +187,14 @@ def profile_numbers(user_id):
     """ProfileNumbers of the member `user_id`, deactivated accounts not counted among
     followers and follows; None for an account that does not exist (nothing is cached).
 
-    Cached (read_through) while the stamps of the member's follow counts and post totals
-    and everyone's are unchanged (follow_counts_changed, post_totals_changed), for
+    Cached (read_through) while the member's stamp and everyone's are unchanged
+    (profile_numbers_changed), for
     PROFILE_NUMBERS_SECONDS at most; else one statement compiled once. Uncached, summing
     the likes of a member's 1,000 posts took 5-7 ms of the database's time, and counting
     2,000 followers (each follow joined to its follower's row) 10 ms; both grow with them
     (docs/performance.md, "A profile's numbers, cached", "A profile's follower counts").
     """
-    stamps = (
-        FOLLOW_COUNTS_STAMP_KEY,
-        _follow_counts_stamp_key(user_id),
-        POST_TOTALS_STAMP_KEY,
-        _post_totals_stamp_key(user_id),
-    )
+    stamps = (PROFILE_NUMBERS_STAMP_KEY, _profile_numbers_stamp_key(user_id))
 
     def read():
         rows = _PROFILE_NUMBERS.rows(user_id)

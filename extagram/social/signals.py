@@ -19,11 +19,10 @@ from .models import (
     PostTag,
     SearchName,
     Tag,
-    follow_counts_changed,
     home_feeds_changed,
     link_post_tags,
     notifications_changed,
-    post_totals_changed,
+    profile_numbers_changed,
 )
 from .text import mentions_in, search_key, tags_in
 
@@ -88,7 +87,7 @@ def notify_like(sender, instance, created, raw=False, **kwargs):
     if raw or not created:
         return
     author_id = _post_author_id(instance)
-    post_totals_changed(author_id)
+    profile_numbers_changed(author_id)
     Notification.notify(author_id, instance.user_id, Notification.LIKE, post_id=instance.post_id)
 
 
@@ -107,11 +106,11 @@ def forget_like(sender, instance, origin=None, **kwargs):
         kind=Notification.LIKE, actor_id=instance.user_id, post_id=instance.post_id
     ).delete()
     if not deleted_with(origin, Like):
-        post_totals_changed()
+        profile_numbers_changed()
         return
     author_id = _post_author_id(instance)
     if author_id is not None:  # else the post is gone, and its deletion renewed the totals
-        post_totals_changed(author_id)
+        profile_numbers_changed(author_id)
 
 
 @receiver(post_save, sender=Follow)
@@ -149,7 +148,7 @@ def post_added(sender, instance, created, raw=False, **kwargs):
     counts in its author's total."""
     if created and not raw:
         home_feeds_changed()
-        post_totals_changed(instance.author_id)
+        profile_numbers_changed(instance.author_id)
 
 
 @receiver(post_save, sender=Post)
@@ -159,7 +158,7 @@ def post_changed(sender, instance, created, raw=False, update_fields=None, **kwa
     the fields saved are named and are neither of those."""
     moved = update_fields is None or {"author", "author_id", "like_count"} & set(update_fields)
     if not created and not raw and moved:
-        post_totals_changed()
+        profile_numbers_changed()
 
 
 @receiver(post_delete, sender=Post)
@@ -168,7 +167,7 @@ def post_removed(sender, instance, origin=None, **kwargs):
     account_deleted renews them once)."""
     if not deleted_with(origin, get_user_model()):
         home_feeds_changed()
-        post_totals_changed(instance.author_id)
+        profile_numbers_changed(instance.author_id)
 
 
 @receiver(pre_delete, sender=Post)
@@ -186,10 +185,9 @@ def post_notifications_going(sender, instance, origin=None, **kwargs):
 @receiver(post_delete, sender=get_user_model())
 def account_deleted(sender, instance, **kwargs):
     """An account's deletion changes what its posts, likes, follows and notifications
-    counted for others: every member's totals, follow counts, home feed and unread count
-    are renewed once (eight cache writes) rather than per row (see deleted_with)."""
-    post_totals_changed()
-    follow_counts_changed()
+    counted for others: every member's profile numbers, home feed and unread count are
+    renewed once (six cache writes) rather than per row (see deleted_with)."""
+    profile_numbers_changed()
     home_feeds_changed()
     notifications_changed()
 
@@ -197,7 +195,7 @@ def account_deleted(sender, instance, **kwargs):
 @receiver(posts_added_in_bulk, sender=Post)
 def posts_added(sender, **kwargs):
     home_feeds_changed()
-    post_totals_changed()
+    profile_numbers_changed()
 
 
 @receiver(post_save, sender=Follow)
@@ -207,7 +205,7 @@ def follows_changed(sender, instance, raw=False, origin=None, **kwargs):
     both members' follow counts changed (with an account: account_deleted)."""
     if not raw and not deleted_with(origin, get_user_model()):
         home_feeds_changed(instance.follower_id)
-        follow_counts_changed(instance.follower_id, instance.followee_id)
+        profile_numbers_changed(instance.follower_id, instance.followee_id)
 
 
 @receiver(post_save, sender=Follow)
@@ -215,7 +213,7 @@ def follow_edited(sender, instance, created, raw=False, **kwargs):
     """A follow changed in place (the admin can move it to other members): the members it
     linked before are not known here, so every member's counts and home feed are renewed."""
     if not raw and not created:
-        follow_counts_changed()
+        profile_numbers_changed()
         home_feeds_changed()
 
 
@@ -225,7 +223,7 @@ def account_activity_changed(sender, instance, created, raw=False, update_fields
     A new account follows nobody yet, and a save that names its fields and not is_active (a
     log-in's last_login) changes no count."""
     if not raw and not created and (update_fields is None or "is_active" in update_fields):
-        follow_counts_changed()
+        profile_numbers_changed()
 
 
 @receiver(post_save, sender=Notification)

@@ -263,6 +263,15 @@ class AvatarFileLifecycleTests(AvatarTestCase):
             delete_account(get_user_model().objects.get(pk=self.owner.pk))
         self.assertEqual(stored_files(), shared)
 
+    def test_the_admins_deletion_of_an_account_deletes_its_picture_too(self):
+        self.upload_avatar()
+        self.assertEqual(len(stored_files()), 2)
+        self.client.login(username="sam", password=PASSWORD)
+        url = f"/admin/auth/user/{self.owner.pk}/delete/"
+        with self.captureOnCommitCallbacks(execute=True):
+            self.assertEqual(self.client.post(url, {"post": "yes"}).status_code, 302)
+        self.assertEqual(stored_files(), set())
+
     def test_the_export_holds_the_picture(self):
         self.upload_avatar()
         response = self.client.post("/accounts/export/")

@@ -7,7 +7,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from extagram.social.models import FOLLOW_COUNTS_STAMP_KEY, Follow
+from extagram.social.models import PROFILE_NUMBERS_STAMP_KEY, Follow
 from extagram.testing.base import PASSWORD, BaseTestCase
 
 
@@ -53,11 +53,11 @@ class FollowCountsCacheTests(BaseTestCase):
 
     def test_a_log_in_or_a_new_account_keeps_everyones_cached_counts(self):
         self.counts(self.owner)
-        stamp = cache.get(FOLLOW_COUNTS_STAMP_KEY)
+        stamp = cache.get(PROFILE_NUMBERS_STAMP_KEY)
         self.assertIsNotNone(stamp)
         self.client.login(username="bob", password=PASSWORD)  # saves last_login only
         get_user_model().objects.create_user("dave", password=PASSWORD)
-        self.assertEqual(cache.get(FOLLOW_COUNTS_STAMP_KEY), stamp)
+        self.assertEqual(cache.get(PROFILE_NUMBERS_STAMP_KEY), stamp)
 
     def test_a_follow_moved_to_another_member_shows_at_once_on_both(self):
         # the admin can change a follow's followee in place

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from extagram.posts.models import Like, Post
 from extagram.posts.signals import posts_added_in_bulk
-from extagram.social.models import POST_TOTALS_STAMP_KEY, Follow, profile_owner
+from extagram.social.models import PROFILE_NUMBERS_STAMP_KEY, Follow, profile_owner
 from extagram.testing.base import PASSWORD, BaseTestCase
 
 
@@ -97,11 +97,11 @@ class ProfileNumbersCacheTests(BaseTestCase):
 
     def test_an_edit_keeps_every_members_cached_numbers(self):
         numbers(self.owner)
-        stamp = cache.get(POST_TOTALS_STAMP_KEY)
+        stamp = cache.get(PROFILE_NUMBERS_STAMP_KEY)
         self.client.force_login(self.owner)
         edit = {"caption": "a new caption", "alt_text": "a dog"}
         self.assertEqual(self.client.post(f"/p/{self.first.pk}/edit/", edit).status_code, 302)
-        self.assertEqual(cache.get(POST_TOTALS_STAMP_KEY), stamp)
+        self.assertEqual(cache.get(PROFILE_NUMBERS_STAMP_KEY), stamp)
 
     def test_a_deleted_account_leaves_the_likes_it_gave_at_once(self):
         numbers(self.owner)

@@ -21,9 +21,9 @@ from extagram.social.models import (
     Notification,
     PostTag,
     Tag,
-    follow_counts_changed,
     home_feeds_changed,
     notifications_changed,
+    profile_numbers_changed,
 )
 from extagram.social.text import tags_in
 
@@ -75,7 +75,7 @@ class Command(BaseCommand):
         tagged = self._tags()
         notified = self._notifications(rng, ids)
         home_feeds_changed()  # the follows went in with bulk_create: no signals
-        follow_counts_changed()
+        profile_numbers_changed()
         self._analyze()
         self.stdout.write(
             f"Social shape: {len(ids)} members, {follows} new follows "

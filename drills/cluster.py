@@ -601,7 +601,7 @@ def main():
     try:
         started = time.monotonic()
         stack.deploy()
-        took = stack.wait_serving(timeout=900, replicas={"app": 2})
+        took = stack.wait_serving(timeout=900)
         setup.check("stack serving on the cluster", True, f"{time.monotonic() - started:.1f}s")
         log(f"stack {stack.name} serving on {stack.base_url} after {took:.1f}s")
         drills = Drills(stack, args, work)

@@ -188,11 +188,11 @@ def profile_numbers(user_id):
     followers and follows; None for an account that does not exist (nothing is cached).
 
     Cached (read_through) while the member's stamp and everyone's are unchanged
-    (profile_numbers_changed), for
-    PROFILE_NUMBERS_SECONDS at most; else one statement compiled once. Uncached, summing
-    the likes of a member's 1,000 posts took 5-7 ms of the database's time, and counting
-    2,000 followers (each follow joined to its follower's row) 10 ms; both grow with them
-    (docs/performance.md, "A profile's numbers, cached", "A profile's follower counts").
+    (profile_numbers_changed), for PROFILE_NUMBERS_SECONDS at most; else one statement
+    compiled once. Uncached, summing the likes of a member's 1,000 posts took 5-7 ms of the
+    database's time, and counting 2,000 followers (each follow joined to its follower's
+    row) 10 ms; both grow with them (docs/performance.md, "A profile's numbers, cached",
+    "A profile's follower counts").
     """
     stamps = (PROFILE_NUMBERS_STAMP_KEY, _profile_numbers_stamp_key(user_id))
 

@@ -7,6 +7,8 @@ control characters, a target too long for a proxy's header buffer) falls back to
 page the view names. Nothing raises.
 """
 
+from urllib.parse import urlencode, urlsplit
+
 from django.http import HttpResponseRedirect
 from django.shortcuts import resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -52,3 +54,20 @@ def redirect_back(request, fallback, *args, **kwargs):
     """
     target = next_target(request)
     return HttpResponseRedirect(target or resolve_url(fallback, *args, **kwargs))
+
+
+def viewed_path(request, fallback=None):
+    """The path (with its query, without a #fragment) of the page the visitor is looking
+    at, for the `next` of a form on it, so that a form sent without the page's script
+    brings them back there: a script's request for more of a page (`?fragment=1`,
+    infinite scroll) names the page without that parameter; a script's POST (a like
+    answered with JSON and a fresh form) the safe `next` it sent, else `fallback` (a
+    path; the request's own when None). A str."""
+    if request.method == "POST":
+        target = next_target(request)
+        return target.split("#", 1)[0] if target else fallback or request.path
+    if request.GET.get("fragment") is None:
+        return request.get_full_path()
+    parts = urlsplit(request.get_full_path())
+    query = [(k, v) for k, vs in request.GET.lists() if k != "fragment" for v in vs]
+    return parts.path + (f"?{urlencode(query)}" if query else "")

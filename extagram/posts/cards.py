@@ -23,6 +23,7 @@ from django.utils.translation import ngettext
 from extagram.accounts.models import shown_as
 from extagram.core.context_processors import page_csrf_token
 from extagram.core.memo import FragmentCache, ProcessMemo, fingerprint, key_release
+from extagram.core.redirects import viewed_path
 from extagram.core.reversing import reverse
 from extagram.core.statements import CompiledQuery
 
@@ -212,12 +213,12 @@ class LikeButtons:
     def __init__(self, request):
         signed_in = request.user.is_authenticated
         # one CSRF token for the whole page, and no context processors
-        self.context = {"user": request.user, "request": SimpleNamespace(get_full_path=_marker)}
+        self.context = {"user": request.user, "page_path": PATH_MARKER}
         if signed_in:
             self.context["csrf_token"] = CSRF_MARKER
             self.csrf_token = page_csrf_token(request)
-        self.request = request
-        self.path = str(conditional_escape(request.get_full_path()))
+        self.page_path = viewed_path(request)
+        self.path = str(conditional_escape(self.page_path))
         self.stamps = {}
         self.stand_in = _stand_in()
         self.template = get_template("posts/_like_form.html")
@@ -262,7 +263,7 @@ class LikeButtons:
         }
         stamp = self._stamp(bool(getattr(post, "liked", False)))
         if stamp is None:
-            context = {**self.context, "request": self.request, "post": post}
+            context = {**self.context, "page_path": self.page_path, "post": post}
             return render_to_string("posts/_like_form.html", context)
         parts = []
         for part in stamp:
@@ -270,10 +271,6 @@ class LikeButtons:
                 part = part.replace(stand_in[name], real[name])
             parts.append(part)
         return self.path.join(parts)
-
-
-def _marker():
-    return PATH_MARKER
 
 
 def _stand_in():

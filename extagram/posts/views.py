@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from extagram.accounts.usernames import canonical
 from extagram.core.caching import shared_cache_for_visitors
-from extagram.core.redirects import redirect_back
+from extagram.core.redirects import redirect_back, viewed_path
 from extagram.core.views import ShownBadRequest, form_action
 
 from .cards import page_cards, render_cards
@@ -117,7 +117,8 @@ def toggle_like(request, pk):
     post.liked = Like.toggle(post, request.user)
     if _wants_json(request):
         post.refresh_from_db(fields=["like_count"])
-        html = render_to_string("posts/_like_form.html", {"post": post}, request=request)
+        context = {"post": post, "page_path": viewed_path(request, post.get_absolute_url())}
+        html = render_to_string("posts/_like_form.html", context, request=request)
         return JsonResponse({"liked": post.liked, "like_count": post.like_count, "html": html})
     return redirect_back(request, post)
 

@@ -32,7 +32,7 @@ class LikeButtonTests(BaseTestCase):
         return request
 
     def template_button(self, request, post, token):
-        context = {"user": request.user, "request": request, "post": post}
+        context = {"user": request.user, "page_path": request.get_full_path(), "post": post}
         if request.user.is_authenticated:
             context["csrf_token"] = token  # one masked token per page, as before
         return render_to_string("posts/_like_form.html", context)

@@ -51,3 +51,41 @@ class LikeTests(BaseTestCase):
     def test_an_outside_next_url_is_not_followed(self):
         response = self.client.post(f"/p/{self.post.pk}/like/", {"next": "https://evil.example/"})
         self.assertRedirects(response, f"/p/{self.post.pk}/", fetch_redirect_response=False)
+
+
+class LikeFormNextTests(BaseTestCase):
+    """A like form's `next` is the page the member is looking at, so that the form sent
+    without the page's script (the script falls back to a plain submit) brings them back."""
+
+    def setUp(self):
+        self.posts = [self.make_post() for _ in range(14)]
+        self.client.login(username="alice", password=PASSWORD)
+
+    def test_the_form_a_liked_post_gets_back_keeps_the_page_it_came_from(self):
+        post = self.posts[0]
+        response = self.client.post(
+            f"/p/{post.pk}/like/",
+            {"next": f"/explore/?before=9#post-{post.pk}"},
+            HTTP_ACCEPT="application/json",
+        )
+        html = response.json()["html"]
+        self.assertIn(f'name="next" value="/explore/?before=9#post-{post.pk}"', html)
+
+    def test_without_a_next_the_fresh_form_goes_back_to_the_post(self):
+        post = self.posts[0]
+        for sent in ({}, {"next": "https://evil.example/"}):
+            html = self.client.post(f"/p/{post.pk}/like/", sent, HTTP_ACCEPT="application/json")
+            self.assertIn(f'value="/p/{post.pk}/#post-{post.pk}"', html.json()["html"])
+
+    def test_cards_loaded_by_the_infinite_scroll_name_their_page_without_fragment(self):
+        before = self.posts[-1].pk
+        page = self.client.get(f"/explore/?before={before}&fragment=1")
+        self.assertEqual(page.status_code, 200)
+        self.assertContains(page, f'value="/explore/?before={before}#post-')
+        self.assertNotContains(page, "fragment=1#")
+
+    def test_a_whole_page_names_itself(self):
+        before = self.posts[-1].pk
+        self.assertContains(
+            self.client.get(f"/?before={before}"), f'value="/?before={before}#post-'
+        )

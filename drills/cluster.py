@@ -276,6 +276,7 @@ class Drills:
             _r, seen["down"] = self.ops("scale", "app=2", "--timeout", "600")
 
         summary = self.under_load(result, event)
+        time.sleep(6)  # as after scaling up: the proxy re-resolves the app's name every 5 s
         after = {r for _v, r in self.served(30)}
         result.check_no_errors(summary)
         result.check(

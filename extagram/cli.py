@@ -8,4 +8,9 @@ def main():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "extagram.settings")
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(sys.argv)
+    try:
+        execute_from_command_line(sys.argv)
+    finally:
+        from extagram.core.caching import commands_ended
+
+        commands_ended()

@@ -224,6 +224,9 @@ else:
         }
     }
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
+    # what a manage.py command writes shows at once (extagram.core.caching)
+    LOCAL_CACHE_GENERATION_FILE = DATA_DIR / "cache-generation"
+    MIDDLEWARE.insert(0, "extagram.core.caching.ClearedAfterCommandsMiddleware")
 
 RATELIMIT_VIEW = "extagram.core.views.rate_limited"
 RATELIMIT_FAIL_OPEN = True

@@ -5,7 +5,9 @@ from extagram.core.forms import BrowserTextField
 
 from .models import Comment, Like, Post
 
-# Staff edits count line breaks as the browser does, like every other form.
+# Staff edits count line breaks as the browser does, like every other form. Creation
+# times are read-only (as Follow's): the admin's date and time inputs drop the
+# microseconds, so a save in place moved a comment before the one made just ahead of it.
 BROWSER_TEXT = {models.TextField: {"form_class": BrowserTextField}}
 
 
@@ -27,6 +29,7 @@ class PostAdmin(admin.ModelAdmin):
         "medium_width",
         "like_count",
         "comment_count",
+        "created_at",
     ]
     raw_id_fields = ["author"]
 
@@ -54,6 +57,7 @@ class CommentAdmin(StaysOnItsPost):
     list_select_related = ["author"]
     search_fields = ["body", "author__username"]
     raw_id_fields = ["author", "post"]
+    readonly_fields = ["created_at"]
     on_its_post = ("post", "author")
 
 
@@ -62,4 +66,5 @@ class LikeAdmin(StaysOnItsPost):
     list_display = ["id", "user", "post", "created_at"]
     list_select_related = ["user"]
     raw_id_fields = ["user", "post"]
+    readonly_fields = ["created_at"]
     on_its_post = ("post", "user")

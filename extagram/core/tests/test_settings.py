@@ -11,10 +11,16 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def run_django(code, setup=True, **env):
+    return run_python("-c", ("import django; django.setup(); " if setup else "") + code, **env)
+
+
+def run_python(*args, **env):
+    """`python ARGS` in the repository with the project's settings, `env` added to this
+    environment less its database and Redis settings (the embedded default)."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("DB_", "DATABASE", "REDIS"))}
     base.update(DJANGO_SETTINGS_MODULE="extagram.settings", **env)
     return subprocess.run(
-        [sys.executable, "-c", ("import django; django.setup(); " if setup else "") + code],
+        [sys.executable, *args],
         cwd=ROOT,
         env=base,
         capture_output=True,

@@ -113,6 +113,16 @@ class AvatarUploadTests(AvatarTestCase):
         with Image.open(settings.MEDIA_ROOT / profile.avatar_large) as image:
             self.assertEqual(image.size, (40, 40))
 
+    def test_a_picture_no_larger_than_the_small_size_is_shown_without_a_srcset(self):
+        self.upload_avatar(jpeg_bytes(1, 1))
+        profile = self.profile()
+        self.assertEqual(profile.avatar_large, profile.avatar_small)
+        page = self.client.get("/u/alice/").content.decode()
+        self.assertIn(f'src="{profile.avatar_small_url}"', page)
+        self.assertNotIn(f"{profile.avatar_small_url} 1w", page)
+        self.upload_avatar()  # 640 x 480: two sizes, two files
+        self.assertIn(" 64w, ", self.client.get("/u/alice/").content.decode())
+
     def test_the_edit_page_has_the_picture_form_and_a_remove_button_only_with_a_picture(self):
         page = self.client.get("/accounts/profile/")
         self.assertContains(page, 'action="/upload/avatar/" enctype="multipart/form-data"')

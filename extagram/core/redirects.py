@@ -7,10 +7,9 @@ control characters, a target too long for a proxy's header buffer) falls back to
 page the view names. Nothing raises.
 """
 
-from urllib.parse import urlencode, urlsplit
-
 from django.http import HttpResponseRedirect
 from django.shortcuts import resolve_url
+from django.utils.encoding import escape_uri_path
 from django.utils.http import url_has_allowed_host_and_scheme
 
 # The proxy's header buffer is 16 KB (deploy/proxy/templates/10-http.conf.template,
@@ -68,6 +67,7 @@ def viewed_path(request, fallback=None):
         return target.split("#", 1)[0] if target else fallback or request.path
     if request.GET.get("fragment") is None:
         return request.get_full_path()
-    parts = urlsplit(request.get_full_path())
-    query = [(k, v) for k, vs in request.GET.lists() if k != "fragment" for v in vs]
-    return parts.path + (f"?{urlencode(query)}" if query else "")
+    query = request.GET.copy()
+    del query["fragment"]
+    path = escape_uri_path(request.path)
+    return f"{path}?{query.urlencode()}" if query else path

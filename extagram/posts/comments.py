@@ -68,7 +68,7 @@ def _release():
 
 _NEWEST = CompiledQuery(
     lambda post_id: (
-        Comment.objects.filter(post_id=post_id)
+        Comment.objects.filter(post_id=post_id, author__is_active=True)
         .order_by("-id")
         .values_list(
             "pk",

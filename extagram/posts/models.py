@@ -37,6 +37,11 @@ class PostQuerySet(models.QuerySet):
             ids = ids.filter(id__lt=cursor)
         return list(ids.values_list("id", flat=True)[: size + 1])
 
+    def shown(self):
+        """The posts anyone may see: those whose author's account is active (staff
+        deactivated the others: their posts leave every list and page until reactivated)."""
+        return self.filter(author_is_active=True)
+
     def using_file(self, name):
         """Posts whose photo is stored under `name` (any size or format); indexed."""
         return self.filter(_any_photo_field(name))
@@ -132,6 +137,10 @@ class Post(models.Model):
     comment_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
     edited_at = models.DateTimeField(auto_now=True)
+    # The author's User.is_active, copied (posts.signals.author_activity_changed) so that a
+    # page of posts leaves a deactivated member's out without joining the users' table,
+    # which made MariaDB sort every post (PostQuerySet.page_ids).
+    author_is_active = models.BooleanField(default=True, editable=False)
     # Digest of the upload form submission that created the post: a repeated submission
     # finds this post instead of making a second one. NULL (not "") for posts made
     # otherwise, as NULLs never collide in the unique constraint (on every backend; MySQL

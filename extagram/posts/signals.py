@@ -99,6 +99,24 @@ def take_from_counts(user):
     )
 
 
+def is_active_saved(created, update_fields):
+    """Whether a User post_save may have changed is_active: not an account's creation (it
+    has no posts, likes or follows yet), and not a save naming its fields without it (a
+    log-in's last_login)."""
+    return not created and (update_fields is None or "is_active" in update_fields)
+
+
+@receiver(post_save, sender=settings.AUTH_USER_MODEL)
+def author_activity_changed(sender, instance, created, raw=False, update_fields=None, **kwargs):
+    """A deactivated account's posts leave every list and page; a reactivated one's come
+    back (Post.author_is_active)."""
+    if not raw and is_active_saved(created, update_fields):
+        mine = Post.objects.filter(author=instance)
+        mine.exclude(author_is_active=instance.is_active).update(
+            author_is_active=instance.is_active
+        )
+
+
 @receiver(post_delete, sender=Post)
 def remove_photo_files(sender, instance, **kwargs):
     """Once the deletion has committed, delete the post's files that no other post uses.

@@ -66,7 +66,7 @@ def feed(request):
         from extagram.social.views import home
 
         return home(request)
-    return feed_page(request, Post.objects.page_ids, "posts/feed.html", {})
+    return feed_page(request, Post.objects.shown().page_ids, "posts/feed.html", {})
 
 
 @shared_cache_for_visitors
@@ -89,9 +89,10 @@ def post_detail(request, pk):
 
 
 def _shown_post(pk):
-    """The post `pk` with its author and profile (one statement compiled once), or a 404."""
+    """The post `pk` with its author and profile (one statement compiled once), or a 404
+    (also when its author's account is deactivated)."""
     found = Post.in_id_order([pk])
-    if not found:
+    if not found or not found[0].author.is_active:
         raise Http404
     return found[0]
 
@@ -113,7 +114,7 @@ def _wants_json(request):
 @login_required
 @form_action("post_detail")
 def toggle_like(request, pk):
-    post = get_object_or_404(Post, pk=pk)
+    post = get_object_or_404(Post.objects.shown(), pk=pk)
     post.liked = Like.toggle(post, request.user)
     if _wants_json(request):
         post.refresh_from_db(fields=["like_count"])

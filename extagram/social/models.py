@@ -232,8 +232,8 @@ _FOLLOWS_OWNER = CompiledQuery(
 
 
 def all_posts():
-    """Everyone's posts (Explore), for PostQuerySet.page_ids."""
-    return Post.objects.all()
+    """Everyone's posts (Explore) but deactivated members', for PostQuerySet.page_ids."""
+    return Post.objects.shown()
 
 
 def home_posts(user):
@@ -447,9 +447,9 @@ def notifications_changed(user_id=None):
 
 
 _UNREAD_IDS = CompiledQuery(
-    lambda user_id: Notification.objects.filter(recipient_id=user_id, read=False).values_list("id")[
-        : UNREAD_SHOWN + 1
-    ]
+    lambda user_id: Notification.objects.filter(
+        recipient_id=user_id, read=False, actor__is_active=True
+    ).values_list("id")[: UNREAD_SHOWN + 1]
 )
 
 
@@ -501,7 +501,7 @@ def link_post_tags(post_id, wanted, linked, tag_model, post_tag_model):
 def tagged_page_ids(tag, cursor, size):
     """The ids of one keyset page of the posts tagged `tag`, newest first, as
     PostQuerySet.page_ids gives them: one statement on PostTag's (tag, post) index."""
-    ids = PostTag.objects.filter(tag=tag).order_by("-post_id")
+    ids = PostTag.objects.filter(tag=tag, post__author_is_active=True).order_by("-post_id")
     if cursor is not None:
         ids = ids.filter(post_id__lt=cursor)
     return list(ids.values_list("post_id", flat=True)[: size + 1])

@@ -11,7 +11,7 @@ from django.dispatch import receiver
 
 from extagram.accounts.models import Profile
 from extagram.posts.models import Comment, Like, Post
-from extagram.posts.signals import deleted_with, posts_added_in_bulk
+from extagram.posts.signals import deleted_with, is_active_saved, posts_added_in_bulk
 
 from .models import (
     Follow,
@@ -219,11 +219,12 @@ def follow_edited(sender, instance, created, raw=False, **kwargs):
 
 @receiver(post_save, sender=get_user_model())
 def account_activity_changed(sender, instance, created, raw=False, update_fields=None, **kwargs):
-    """An account deactivated or reactivated leaves or rejoins everyone's follow counts.
-    A new account follows nobody yet, and a save that names its fields and not is_active (a
-    log-in's last_login) changes no count."""
-    if not raw and not created and (update_fields is None or "is_active" in update_fields):
+    """An account deactivated or reactivated leaves or rejoins everyone's follow counts,
+    feeds (its posts: posts.signals.author_activity_changed) and notifications."""
+    if not raw and is_active_saved(created, update_fields):
         profile_numbers_changed()
+        home_feeds_changed()
+        notifications_changed()
 
 
 @receiver(post_save, sender=Notification)

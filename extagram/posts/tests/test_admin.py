@@ -45,7 +45,8 @@ class AdminKeepsWhatMembersMadeTests(BaseTestCase):
     def test_the_like_change_form_does_not_move_a_like(self):
         like = Like.objects.create(post=self.first, user=self.stranger)
         url = f"/admin/posts/like/{like.pk}/change/"
-        self.client.post(url, {"post": self.second.pk, "user": self.staff.pk})
+        page = self.client.post(url, {"post": self.second.pk, "user": self.staff.pk})
+        self.assertEqual(page.status_code, 302)
         like.refresh_from_db()
         self.assertEqual((like.post_id, like.user_id), (self.first.pk, self.stranger.pk))
         self.first.refresh_from_db()

@@ -11,8 +11,10 @@ from extagram.posts.models import PHOTO_FIELDS, Post
 from extagram.social.models import HOME_POSTS_STAMP_KEY
 from extagram.testing.base import BaseTestCase
 
-# The first page's ids: the newest posts, no condition (PostQuerySet.page_ids), any quoting
-IDS_STATEMENT = re.compile(r"FROM .posts_post. ORDER BY ")
+# The first page's ids: the newest shown posts (PostQuerySet.page_ids), any quoting
+IDS_STATEMENT = re.compile(
+    r"FROM .posts_post. WHERE .posts_post.\..author_is_active.( = \S+)? ORDER BY "
+)
 
 
 @override_settings(FEED_PAGE_SIZE=3)

@@ -1,0 +1,86 @@
+"""A member staff deactivate leaves the site with all they made, until reactivated: their
+posts leave every feed, tag page and post page, their comments leave the posts they are
+on, and what they did leaves other members' notifications."""
+
+from django.test import Client
+
+from extagram.posts.models import Comment, Like, Post
+from extagram.social.models import Follow, Notification
+from extagram.testing.base import BaseTestCase
+
+
+class DeactivatedMembersContentTests(BaseTestCase):
+    def setUp(self):
+        self.post = self.make_post(self.owner, caption="spam from alice #extagram")
+        self.kept = self.make_post(self.stranger, caption="bob's beach #extagram")
+        Follow.follow(self.stranger, self.owner)
+        self.client.force_login(self.stranger)
+
+    def deactivate(self, user):
+        self.client.force_login(self.staff)
+        action = {"action": "deactivate", "_selected_action": [user.pk]}
+        self.assertEqual(self.client.post("/admin/auth/user/", action).status_code, 302)
+        self.client.force_login(self.stranger)
+
+    def reactivate(self, user):
+        user.is_active = True
+        user.save()
+
+    def pages(self):
+        return ["/", "/explore/", "/tags/extagram/"]
+
+    def test_their_posts_leave_every_feed_and_tag_page(self):
+        for path in self.pages():
+            self.assertContains(self.client.get(path), "spam from alice")
+        self.deactivate(self.owner)
+        for path in self.pages():
+            page = self.client.get(path)
+            self.assertNotContains(page, "spam from alice")
+            self.assertContains(page, "bob&#x27;s beach")
+        self.assertNotContains(Client().get("/"), "spam from alice")
+
+    def test_their_post_page_is_a_404_and_cannot_be_liked_or_commented(self):
+        self.deactivate(self.owner)
+        self.assertEqual(self.client.get(f"/p/{self.post.pk}/").status_code, 404)
+        self.assertEqual(Client().get(f"/p/{self.post.pk}/").status_code, 404)
+        self.assertEqual(self.client.post(f"/p/{self.post.pk}/like/").status_code, 404)
+        comment = {"body": "nice"}
+        self.assertEqual(self.client.post(f"/p/{self.post.pk}/comment/", comment).status_code, 404)
+        self.assertFalse(Like.objects.filter(post=self.post).exists())
+        self.assertFalse(Comment.objects.filter(post=self.post).exists())
+
+    def test_reactivation_brings_everything_back(self):
+        Comment.objects.create(post=self.kept, author=self.owner, body="alice was here")
+        self.deactivate(self.owner)
+        self.owner.refresh_from_db()
+        self.reactivate(self.owner)
+        for path in self.pages():
+            self.assertContains(self.client.get(path), "spam from alice")
+        self.assertEqual(self.client.get(f"/p/{self.post.pk}/").status_code, 200)
+        self.assertContains(self.client.get(f"/p/{self.kept.pk}/"), "alice was here")
+
+    def test_their_comments_leave_the_posts_they_are_on(self):
+        Comment.objects.create(post=self.kept, author=self.owner, body="alice was here")
+        Comment.objects.create(post=self.kept, author=self.staff, body="sam was here")
+        self.assertContains(self.client.get(f"/p/{self.kept.pk}/"), "alice was here")
+        self.deactivate(self.owner)
+        page = self.client.get(f"/p/{self.kept.pk}/")
+        self.assertNotContains(page, "alice was here")
+        self.assertContains(page, "sam was here")
+
+    def test_what_they_did_leaves_other_members_notifications(self):
+        Like.toggle(self.kept, self.owner)
+        Comment.objects.create(post=self.kept, author=self.staff, body="sam was here")
+        self.assertEqual(Notification.unread_count(self.stranger), 2)
+        self.deactivate(self.owner)
+        self.assertEqual(Notification.unread_count(self.stranger), 1)
+        page = self.client.get("/notifications/")
+        self.assertNotContains(page, "/u/alice/")
+        self.assertContains(page, "/u/sam/")
+
+    def test_posts_copy_the_author_activity_only_when_it_changes(self):
+        self.deactivate(self.owner)
+        self.assertFalse(Post.objects.get(pk=self.post.pk).author_is_active)
+        self.assertTrue(Post.objects.get(pk=self.kept.pk).author_is_active)
+        with self.assertNumQueries(1):  # the save's own UPDATE
+            self.owner.save(update_fields=["last_login"])

@@ -169,6 +169,13 @@ class Post(models.Model):
     def __str__(self):
         return f"Post {self.pk} by {self.author}"
 
+    def save(self, *args, update_fields=None, **kwargs):
+        """Save, copying the author's is_active when the author may have changed (a new
+        post, or staff giving a post to another member in the admin)."""
+        if update_fields is None or "author" in update_fields:
+            self.author_is_active = self.author.is_active
+        super().save(*args, update_fields=update_fields, **kwargs)
+
     def get_absolute_url(self):
         return reverse("post_detail", args=[self.pk])
 

@@ -84,3 +84,12 @@ class DeactivatedMembersContentTests(BaseTestCase):
         self.assertTrue(Post.objects.get(pk=self.kept.pk).author_is_active)
         with self.assertNumQueries(1):  # the save's own UPDATE
             self.owner.save(update_fields=["last_login"])
+
+    def test_a_post_staff_give_to_a_deactivated_member_leaves_the_lists_too(self):
+        self.deactivate(self.owner)
+        self.client.force_login(self.staff)
+        form = {"caption": "bob's beach #extagram", "alt_text": "", "author": self.owner.pk}
+        page = self.client.post(f"/admin/posts/post/{self.kept.pk}/change/", form)
+        self.assertEqual(page.status_code, 302)
+        self.client.force_login(self.stranger)
+        self.assertNotContains(self.client.get("/explore/"), "bob&#x27;s beach")

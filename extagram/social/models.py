@@ -500,7 +500,8 @@ def link_post_tags(post_id, wanted, linked, tag_model, post_tag_model):
 
 def tagged_page_ids(tag, cursor, size):
     """The ids of one keyset page of the posts tagged `tag`, newest first, as
-    PostQuerySet.page_ids gives them: one statement on PostTag's (tag, post) index."""
+    PostQuerySet.page_ids gives them, a deactivated member's left out (PostQuerySet.shown):
+    one statement on PostTag's (tag, post) index, each post's flag read by primary key."""
     ids = PostTag.objects.filter(tag=tag, post__author_is_active=True).order_by("-post_id")
     if cursor is not None:
         ids = ids.filter(post_id__lt=cursor)

@@ -175,8 +175,10 @@ def search(request):
         tags = (
             list(
                 Tag.objects.filter(prefix_filter("name", tag_query))
-                # only tags some post still carries: a tag page with nothing is no answer
-                .filter(Exists(PostTag.objects.filter(tag=OuterRef("pk"))))
+                # only tags some shown post carries: a tag page with nothing is no answer
+                .filter(
+                    Exists(PostTag.objects.filter(tag=OuterRef("pk"), post__author_is_active=True))
+                )
                 .order_by("name")[:SEARCH_RESULTS]
             )
             if tag_query

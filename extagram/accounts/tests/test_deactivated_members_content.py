@@ -93,3 +93,10 @@ class DeactivatedMembersContentTests(BaseTestCase):
         self.assertEqual(page.status_code, 302)
         self.client.force_login(self.stranger)
         self.assertNotContains(self.client.get("/explore/"), "bob&#x27;s beach")
+
+    def test_search_offers_no_tag_only_their_posts_carry(self):
+        self.make_post(self.owner, caption="#onlyalice")
+        self.assertContains(self.client.get("/search/?q=onlyal"), "/tags/onlyalice/")
+        self.deactivate(self.owner)
+        page = self.client.get("/search/?q=onlyal")
+        self.assertNotContains(page, "/tags/onlyalice/")

@@ -59,6 +59,12 @@ class HandleChangeInline(admin.TabularInline):
 
 @admin.action(description=_("Deactivate the selected accounts (and log them out)"))
 def deactivate(modeladmin, request, queryset):
+    if queryset.filter(pk=request.user.pk).exists():
+        modeladmin.message_user(
+            request,
+            _("Your own account was left active: you cannot deactivate it here."),
+            messages.WARNING,
+        )
     users = list(queryset.exclude(pk=request.user.pk).filter(is_active=True))
     for user in users:
         user.is_active = False

@@ -149,7 +149,7 @@ def delete_comment(request, pk):
 
 @login_required
 def edit_post(request, pk):
-    post = get_object_or_404(Post, pk=pk)
+    post = get_object_or_404(Post.objects.shown(), pk=pk)
     if not post.can_be_changed_by(request.user):
         raise PermissionDenied
     form = PostEditForm(request.POST or None, instance=post)
@@ -165,7 +165,7 @@ def edit_post(request, pk):
 
 @login_required
 def delete_post(request, pk):
-    post = get_object_or_404(Post, pk=pk)
+    post = get_object_or_404(Post.objects.shown(), pk=pk)
     if not post.can_be_changed_by(request.user):
         raise PermissionDenied
     if request.method == "POST":

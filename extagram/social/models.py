@@ -341,6 +341,15 @@ def explore_page_ids(cursor, size):
     )
 
 
+class NotificationQuerySet(models.QuerySet):
+    def shown(self):
+        """The notifications a recipient may see: from an active member, about no post or a
+        shown one (PostQuerySet.shown). The rest are from or about a member staff
+        deactivated, and come back if staff reactivate them."""
+        about_a_shown_post = Q(post__isnull=True) | Q(post__author_is_active=True)
+        return self.filter(about_a_shown_post, actor__is_active=True)
+
+
 class Notification(models.Model):
     """Something someone did to `recipient`'s things: liked, commented, followed, mentioned."""
 
@@ -364,6 +373,8 @@ class Notification(models.Model):
     comment = models.ForeignKey(Comment, models.CASCADE, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     read = models.BooleanField(default=False)
+
+    objects = NotificationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-id"]
@@ -447,9 +458,11 @@ def notifications_changed(user_id=None):
 
 
 _UNREAD_IDS = CompiledQuery(
-    lambda user_id: Notification.objects.filter(
-        recipient_id=user_id, read=False, actor__is_active=True
-    ).values_list("id")[: UNREAD_SHOWN + 1]
+    lambda user_id: (
+        Notification.objects.filter(recipient_id=user_id, read=False)
+        .shown()
+        .values_list("id")[: UNREAD_SHOWN + 1]
+    )
 )
 
 

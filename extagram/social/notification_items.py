@@ -64,7 +64,7 @@ class NotificationRow(NamedTuple):
 
 
 def _newest(recipient_id, cursor=None):
-    mine = Notification.objects.filter(recipient_id=recipient_id, actor__is_active=True)
+    mine = Notification.objects.filter(recipient_id=recipient_id).shown()
     if cursor is not None:
         mine = mine.filter(id__lt=cursor)
     return mine.order_by("-id").values_list(

@@ -51,11 +51,15 @@ class AccountAdminTests(BaseTestCase):
         self.assertNotContains(again.get("/"), "Log out")
 
     def test_staff_cannot_deactivate_themselves_by_accident(self):
-        self.client.post(
-            "/admin/auth/user/", {"action": "deactivate", "_selected_action": [self.staff.pk]}
+        response = self.client.post(
+            "/admin/auth/user/",
+            {"action": "deactivate", "_selected_action": [self.staff.pk, self.owner.pk]},
+            follow=True,
         )
         self.staff.refresh_from_db()
         self.assertTrue(self.staff.is_active)
+        self.assertContains(response, "Your own account was left active")
+        self.assertContains(response, "1 account deactivated.")
 
     def add(self, username):
         fields = {"password1": "x-long-pass-123", "password2": "x-long-pass-123"}

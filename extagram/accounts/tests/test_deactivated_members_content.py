@@ -78,6 +78,21 @@ class DeactivatedMembersContentTests(BaseTestCase):
         self.assertNotContains(page, "/u/alice/")
         self.assertContains(page, "/u/sam/")
 
+    def test_notifications_about_their_posts_leave_too(self):
+        Comment.objects.create(post=self.post, author=self.staff, body="hi @bob")
+        self.assertEqual(Notification.unread_count(self.stranger), 1)
+        self.deactivate(self.owner)
+        self.assertEqual(Notification.unread_count(self.stranger), 0)
+        self.assertNotContains(self.client.get("/notifications/"), f"/p/{self.post.pk}/")
+        self.reactivate(self.owner)
+        self.assertEqual(Notification.unread_count(self.stranger), 1)
+
+    def test_their_post_edit_and_delete_pages_are_404s_as_its_page(self):
+        self.deactivate(self.owner)
+        for action in ("edit", "delete"):
+            self.assertEqual(self.client.post(f"/p/{self.post.pk}/{action}/").status_code, 404)
+        self.assertTrue(Post.objects.filter(pk=self.post.pk).exists())
+
     def test_posts_copy_the_author_activity_only_when_it_changes(self):
         self.deactivate(self.owner)
         self.assertFalse(Post.objects.get(pk=self.post.pk).author_is_active)

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -67,8 +68,9 @@ def deactivate(modeladmin, request, queryset):
         )
     users = list(queryset.exclude(pk=request.user.pk).filter(is_active=True))
     for user in users:
-        user.is_active = False
-        user.save(update_fields=["is_active"])
+        with transaction.atomic():  # the account with its posts' flags and the counts
+            user.is_active = False
+            user.save(update_fields=["is_active"])
         end_sessions(user.pk)
     modeladmin.message_user(
         request,

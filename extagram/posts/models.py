@@ -137,7 +137,7 @@ class Post(models.Model):
     comment_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
     edited_at = models.DateTimeField(auto_now=True)
-    # The author's User.is_active, copied (posts.signals.author_activity_changed) so that a
+    # The author's User.is_active, copied (posts.signals.activity_changed) so that a
     # page of posts leaves a deactivated member's out without joining the users' table,
     # which made MariaDB sort every post (PostQuerySet.page_ids).
     author_is_active = models.BooleanField(default=True, editable=False)

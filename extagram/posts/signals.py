@@ -7,9 +7,9 @@ are covered too.
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Count, F, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Greatest
-from django.db.models.signals import post_delete, post_save, pre_delete
+from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.dispatch import Signal, receiver
 
 from .models import Comment, Like, Post, StoredFile
@@ -45,15 +45,19 @@ def _less(field, amount):
     return Greatest(F(field), amount) - amount
 
 
-def _bump(post_id, field, delta):
+def _bump(post_id, field, delta, user_id):
+    """Add `delta` to the count `field` of the post `post_id` if the account `user_id` (the
+    like's or comment's) is active: a deactivated member's are not counted
+    (activity_changed). One statement."""
     change = F(field) + delta if delta >= 0 else _less(field, -delta)
-    Post.objects.filter(pk=post_id).update(**{field: change})
+    counted = Exists(get_user_model().objects.filter(pk=user_id, is_active=True))
+    Post.objects.filter(counted, pk=post_id).update(**{field: change})
 
 
 @receiver(post_save, sender=Like)
 def count_new_like(sender, instance, created, **kwargs):
     if created:
-        _bump(instance.post_id, "like_count", 1)
+        _bump(instance.post_id, "like_count", 1, instance.user_id)
 
 
 @receiver(post_delete, sender=Like)
@@ -61,13 +65,13 @@ def count_removed_like(sender, instance, origin=None, **kwargs):
     """One like less on its post, unless the post goes too (deleted with it) or the
     account that gave it does (take_from_counts did all of theirs at once)."""
     if not deleted_with(origin, Post, get_user_model()):
-        _bump(instance.post_id, "like_count", -1)
+        _bump(instance.post_id, "like_count", -1, instance.user_id)
 
 
 @receiver(post_save, sender=Comment)
 def count_new_comment(sender, instance, created, **kwargs):
     if created:
-        _bump(instance.post_id, "comment_count", 1)
+        _bump(instance.post_id, "comment_count", 1, instance.author_id)
 
 
 @receiver(post_delete, sender=Comment)
@@ -75,7 +79,7 @@ def count_removed_comment(sender, instance, origin=None, **kwargs):
     """One comment less on its post, unless the post or the account goes too (as for
     likes)."""
     if not deleted_with(origin, Post, get_user_model()):
-        _bump(instance.post_id, "comment_count", -1)
+        _bump(instance.post_id, "comment_count", -1, instance.author_id)
 
 
 @receiver(pre_delete, sender=settings.AUTH_USER_MODEL)
@@ -89,14 +93,25 @@ def uncount_account(sender, instance, **kwargs):
 def take_from_counts(user):
     """Take `user`'s likes and comments from the counts of the posts they are on, in two
     statements, before they are deleted as part of the account's deletion (deleted_with:
-    count_removed_like and count_removed_comment then skip them)."""
+    count_removed_like and count_removed_comment then skip them). Nothing for an account
+    staff deactivated: its likes and comments left the counts then (activity_changed)."""
+    if user.is_active:
+        _move_counts(user, -1)
+
+
+def _move_counts(user, sign):
+    """Add (`sign` 1) or take (-1) `user`'s likes and comments to or from the counts of the
+    posts they are on: two statements."""
     liked = Like.objects.filter(user=user).values("post_id")
-    Post.objects.filter(pk__in=liked).update(like_count=_less("like_count", 1))
     theirs = Comment.objects.filter(author=user)
     per_post = theirs.filter(post=OuterRef("pk")).order_by().values("post")
-    Post.objects.filter(pk__in=theirs.values("post_id")).update(
-        comment_count=_less("comment_count", Subquery(per_post.annotate(n=Count("*")).values("n")))
-    )
+    comments = Subquery(per_post.annotate(n=Count("*")).values("n"))
+    if sign > 0:
+        like_count, comment_count = F("like_count") + 1, F("comment_count") + comments
+    else:
+        like_count, comment_count = _less("like_count", 1), _less("comment_count", comments)
+    Post.objects.filter(pk__in=liked).update(like_count=like_count)
+    Post.objects.filter(pk__in=theirs.values("post_id")).update(comment_count=comment_count)
 
 
 def is_active_saved(created, update_fields):
@@ -106,15 +121,30 @@ def is_active_saved(created, update_fields):
     return not created and (update_fields is None or "is_active" in update_fields)
 
 
+@receiver(pre_save, sender=settings.AUTH_USER_MODEL)
+def note_activity(sender, instance, raw=False, update_fields=None, **kwargs):
+    """Before a save that may change is_active: note what it was (for activity_changed)."""
+    instance._was_active = None
+    if not raw and not instance._state.adding and is_active_saved(False, update_fields):
+        was = get_user_model().objects.filter(pk=instance.pk).values_list("is_active", flat=True)
+        instance._was_active = was.first()
+
+
+def activity_changed_by_save(user):
+    """Whether the save of `user` just made (in a post_save receiver) changed is_active: a
+    deactivation or a reactivation (note_activity read the value before)."""
+    was = getattr(user, "_was_active", None)
+    return was is not None and was != user.is_active
+
+
 @receiver(post_save, sender=settings.AUTH_USER_MODEL)
-def author_activity_changed(sender, instance, created, raw=False, update_fields=None, **kwargs):
-    """A deactivated account's posts leave every list and page; a reactivated one's come
-    back (Post.author_is_active)."""
-    if not raw and is_active_saved(created, update_fields):
-        mine = Post.objects.filter(author=instance)
-        mine.exclude(author_is_active=instance.is_active).update(
-            author_is_active=instance.is_active
-        )
+def activity_changed(sender, instance, raw=False, **kwargs):
+    """A deactivated account's posts leave every list and page (Post.author_is_active) and
+    its likes and comments leave the counts of the posts they are on; a reactivated one's
+    come back."""
+    if not raw and activity_changed_by_save(instance):
+        Post.objects.filter(author=instance).update(author_is_active=instance.is_active)
+        _move_counts(instance, 1 if instance.is_active else -1)
 
 
 @receiver(post_delete, sender=Post)

@@ -11,7 +11,7 @@ from django.dispatch import receiver
 
 from extagram.accounts.models import Profile
 from extagram.posts.models import Comment, Like, Post
-from extagram.posts.signals import deleted_with, is_active_saved, posts_added_in_bulk
+from extagram.posts.signals import activity_changed_by_save, deleted_with, posts_added_in_bulk
 
 from .models import (
     Follow,
@@ -218,10 +218,10 @@ def follow_edited(sender, instance, created, raw=False, **kwargs):
 
 
 @receiver(post_save, sender=get_user_model())
-def account_activity_changed(sender, instance, created, raw=False, update_fields=None, **kwargs):
+def account_activity_changed(sender, instance, raw=False, **kwargs):
     """An account deactivated or reactivated leaves or rejoins everyone's follow counts,
-    feeds (its posts: posts.signals.author_activity_changed) and notifications."""
-    if not raw and is_active_saved(created, update_fields):
+    feeds and notifications (its posts, likes and comments: posts.signals.activity_changed)."""
+    if not raw and activity_changed_by_save(instance):
         profile_numbers_changed()
         home_feeds_changed()
         notifications_changed()

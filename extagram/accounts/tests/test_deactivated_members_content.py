@@ -1,6 +1,7 @@
 """A member staff deactivate leaves the site with all they made, until reactivated: their
 posts leave every feed, tag page and post page, their comments leave the posts they are
-on, and what they did leaves other members' notifications."""
+on, their likes and comments leave the counts, and what they did leaves other members'
+notifications."""
 
 from django.test import Client
 
@@ -92,6 +93,47 @@ class DeactivatedMembersContentTests(BaseTestCase):
         for action in ("edit", "delete"):
             self.assertEqual(self.client.post(f"/p/{self.post.pk}/{action}/").status_code, 404)
         self.assertTrue(Post.objects.filter(pk=self.post.pk).exists())
+
+    def counts(self, post=None):
+        post = Post.objects.get(pk=(post or self.kept).pk)
+        return post.like_count, post.comment_count
+
+    def engage_with_the_kept_post(self):
+        for member in (self.owner, self.staff):
+            Like.toggle(self.kept, member)
+            Comment.objects.create(post=self.kept, author=member, body="one")
+        Comment.objects.create(post=self.kept, author=self.owner, body="two")
+        self.assertEqual(self.counts(), (2, 3))
+
+    def test_their_likes_and_comments_leave_the_counts_and_come_back(self):
+        self.engage_with_the_kept_post()
+        self.deactivate(self.owner)
+        self.assertEqual(self.counts(), (1, 1))
+        self.assertContains(self.client.get(f"/u/{self.stranger.username}/"), "1</strong> like")
+        self.owner.refresh_from_db()
+        self.owner.save()  # a save that changes nothing takes nothing again
+        self.assertEqual(self.counts(), (1, 1))
+        self.reactivate(self.owner)
+        self.assertEqual(self.counts(), (2, 3))
+
+    def test_removing_what_a_deactivated_member_made_leaves_the_counts_as_they_are(self):
+        self.engage_with_the_kept_post()
+        self.deactivate(self.owner)
+        Comment.objects.filter(author=self.owner).first().delete()
+        Like.objects.get(user=self.owner).delete()
+        self.assertEqual(self.counts(), (1, 1))
+        self.owner.refresh_from_db()
+        self.owner.delete()
+        self.assertEqual(self.counts(), (1, 1))
+
+    def test_what_staff_add_for_a_deactivated_member_is_not_counted(self):
+        self.deactivate(self.owner)
+        self.owner.refresh_from_db()
+        Comment.objects.create(post=self.kept, author=self.owner, body="added by staff")
+        Like.objects.create(post=self.kept, user=self.owner)
+        self.assertEqual(self.counts(), (0, 0))
+        self.reactivate(self.owner)
+        self.assertEqual(self.counts(), (1, 1))
 
     def test_posts_copy_the_author_activity_only_when_it_changes(self):
         self.deactivate(self.owner)

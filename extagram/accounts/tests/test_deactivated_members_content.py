@@ -3,6 +3,7 @@ posts leave every feed, tag page and post page, their comments leave the posts t
 on, their likes and comments leave the counts, and what they did leaves other members'
 notifications."""
 
+from django.contrib.auth import get_user_model
 from django.test import Client
 
 from extagram.posts.models import Comment, Like, Post
@@ -157,3 +158,19 @@ class DeactivatedMembersContentTests(BaseTestCase):
         self.deactivate(self.owner)
         page = self.client.get("/search/?q=onlyal")
         self.assertNotContains(page, "/tags/onlyalice/")
+
+    def test_the_migration_leaves_out_members_deactivated_before_it(self):
+        from importlib import import_module
+
+        from django.apps import apps
+
+        self.engage_with_the_kept_post()
+        get_user_model().objects.filter(pk=self.owner.pk).update(is_active=False)  # no signal
+        self.assertEqual(self.counts(), (2, 3))
+        migration = import_module("extagram.posts.migrations.0005_post_author_is_active")
+        migration.leave_out_deactivated_members(apps, None)
+        self.assertEqual(self.counts(), (1, 1))
+        self.assertFalse(Post.objects.get(pk=self.post.pk).author_is_active)
+        self.assertTrue(Post.objects.get(pk=self.kept.pk).author_is_active)
+        self.reactivate(get_user_model().objects.get(pk=self.owner.pk))
+        self.assertEqual(self.counts(), (2, 3))

@@ -1,14 +1,28 @@
+from django.conf import settings
 from django.db import migrations, models
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 
 
-def copy_author_activity(apps, schema_editor):
+def leave_out_deactivated_members(apps, schema_editor):
+    """Posts by deactivated members are flagged, and the counts of the posts they liked or
+    commented on are counted again without them (posts.signals.activity_changed does both
+    from now on)."""
     Post = apps.get_model("posts", "Post")
+    Like = apps.get_model("posts", "Like")
+    Comment = apps.get_model("posts", "Comment")
     Post.objects.filter(author__is_active=False).update(author_is_active=False)
+    for rows, field, member in ((Like, "like_count", "user"), (Comment, "comment_count", "author")):
+        counted = rows.objects.filter(post=OuterRef("pk"), **{f"{member}__is_active": True})
+        per_post = counted.order_by().values("post").annotate(n=Count("*")).values("n")
+        touched = rows.objects.filter(**{f"{member}__is_active": False}).values("post_id")
+        Post.objects.filter(pk__in=touched).update(**{field: Coalesce(Subquery(per_post), 0)})
 
 
 class Migration(migrations.Migration):
     dependencies = [
         ("posts", "0004_webp_variants"),
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
@@ -17,5 +31,5 @@ class Migration(migrations.Migration):
             name="author_is_active",
             field=models.BooleanField(default=True, editable=False),
         ),
-        migrations.RunPython(copy_author_activity, migrations.RunPython.noop),
+        migrations.RunPython(leave_out_deactivated_members, migrations.RunPython.noop),
     ]

@@ -114,18 +114,14 @@ def _move_counts(user, sign):
     Post.objects.filter(pk__in=theirs.values("post_id")).update(comment_count=comment_count)
 
 
-def is_active_saved(created, update_fields):
-    """Whether a User post_save may have changed is_active: not an account's creation (it
-    has no posts, likes or follows yet), and not a save naming its fields without it (a
-    log-in's last_login)."""
-    return not created and (update_fields is None or "is_active" in update_fields)
-
-
 @receiver(pre_save, sender=settings.AUTH_USER_MODEL)
 def note_activity(sender, instance, raw=False, update_fields=None, **kwargs):
-    """Before a save that may change is_active: note what it was (for activity_changed)."""
+    """Before a save that may change is_active, note what it was (for activity_changed):
+    not an account's creation (it has made nothing yet), not a save naming its fields
+    without is_active (a log-in's last_login)."""
     instance._was_active = None
-    if not raw and not instance._state.adding and is_active_saved(False, update_fields):
+    may_change = update_fields is None or "is_active" in update_fields
+    if not raw and not instance._state.adding and may_change:
         was = get_user_model().objects.filter(pk=instance.pk).values_list("is_active", flat=True)
         instance._was_active = was.first()
 

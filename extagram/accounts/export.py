@@ -19,7 +19,7 @@ import io
 import json
 import logging
 import zipfile
-from datetime import UTC
+from datetime import UTC, timedelta
 
 from django.core.files.storage import default_storage
 from django.db.models import Prefetch
@@ -80,12 +80,20 @@ def _posts_with_comments(user):
     return posts.iterator(chunk_size=POSTS_PER_QUERY)
 
 
+# A post's edited_at is its last change (auto_now), so it is set when the post is made too,
+# some microseconds after created_at. A change this soon after is the making: the edit page
+# is a page load and a form away, seconds at the least.
+EDITED_AFTER = timedelta(seconds=1)
+
+
 def _post_record(post, missing=frozenset()):
     comments = post.comments.all()
     return {
         "id": post.pk,
         "created_at": _iso(post.created_at),
-        "edited_at": _iso(post.edited_at),
+        "edited_at": (
+            _iso(post.edited_at) if post.edited_at - post.created_at >= EDITED_AFTER else None
+        ),
         "caption": post.caption,
         "alt_text": post.alt_text,
         "photo": None if post.pk in missing else photo_name(post),

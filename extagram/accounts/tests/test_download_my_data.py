@@ -3,6 +3,8 @@
 import io
 import json
 import zipfile
+from datetime import timedelta
+from unittest import mock
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -85,6 +87,16 @@ class DownloadMyDataTests(BaseTestCase):
         self.assertIn(f'datetime="{created.isoformat()}"', html)
         self.assertIn(f"{created:%H:%M} UTC", html)
         self.assertNotIn(f">{created.isoformat()}<", html)
+
+    def test_only_an_edited_post_has_an_edit_time(self):
+        kept, edited = self.make_post(caption="as posted"), self.make_post(caption="first")
+        later = edited.created_at + timedelta(minutes=3)
+        with mock.patch("django.utils.timezone.now", return_value=later):
+            self.client.post(f"/p/{edited.pk}/edit/", {"caption": "second", "alt_text": ""})
+        posts = {p["id"]: p for p in json.loads(self.download().read("data.json"))["posts"]}
+        self.assertIsNone(posts[kept.pk]["edited_at"])
+        self.assertEqual(posts[edited.pk]["caption"], "second")
+        self.assertEqual(posts[edited.pk]["edited_at"], later.isoformat())
 
     def test_a_lost_photo_file_does_not_break_the_download(self):
         kept, lost = self.make_post(caption="kept"), self.make_post(caption="lost")

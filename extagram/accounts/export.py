@@ -75,7 +75,9 @@ def _posts(user):
 def _posts_with_comments(user):
     """The user's posts, oldest first, each with its comments read in the same batch
     (two queries per POSTS_PER_QUERY posts rather than one per post)."""
-    comments = Comment.objects.select_related("author").order_by("id")
+    # as on the site: a deactivated member's comments are neither shown nor counted
+    comments = Comment.objects.filter(author__is_active=True).select_related("author")
+    comments = comments.order_by("id")
     posts = _posts(user).prefetch_related(Prefetch("comments", queryset=comments))
     return posts.iterator(chunk_size=POSTS_PER_QUERY)
 

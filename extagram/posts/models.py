@@ -3,9 +3,11 @@ from datetime import timedelta
 
 from django.apps import apps
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, connections, models, transaction
+from django.db.models import Exists
 from django.utils import timezone
 
 from extagram.core.reversing import reverse
@@ -140,7 +142,9 @@ class Post(models.Model):
     # The author's User.is_active, copied (posts.signals.activity_changed) so that a
     # page of posts leaves a deactivated member's out without joining the users' table,
     # which made MariaDB sort every post (PostQuerySet.page_ids).
-    author_is_active = models.BooleanField(default=True, editable=False)
+    # A database default too: the version still running during a rolling deploy (or after a
+    # rollback) inserts posts without the column.
+    author_is_active = models.BooleanField(default=True, db_default=True, editable=False)
     # Digest of the upload form submission that created the post: a repeated submission
     # finds this post instead of making a second one. NULL (not "") for posts made
     # otherwise, as NULLs never collide in the unique constraint (on every backend; MySQL
@@ -171,10 +175,19 @@ class Post(models.Model):
 
     def save(self, *args, update_fields=None, **kwargs):
         """Save, copying the author's is_active when the author may have changed (a new
-        post, or staff giving a post to another member in the admin)."""
+        post, or staff giving a post to another member in the admin). A new post's copy is
+        read again from the database after the insert, in its transaction: an upload takes
+        seconds, and staff may deactivate its member meanwhile (the `author` it was given
+        was read before; posts.signals.activity_changed then found no such post)."""
+        adding = self._state.adding
         if update_fields is None or "author" in update_fields:
             self.author_is_active = self.author.is_active
+            if update_fields is not None:
+                update_fields = {*update_fields, "author_is_active"}
         super().save(*args, update_fields=update_fields, **kwargs)
+        if adding:
+            active = get_user_model().objects.filter(pk=self.author_id, is_active=True)
+            Post.objects.filter(pk=self.pk).update(author_is_active=Exists(active))
 
     def get_absolute_url(self):
         return reverse("post_detail", args=[self.pk])

@@ -123,6 +123,10 @@ def note_activity(sender, instance, raw=False, update_fields=None, **kwargs):
     may_change = update_fields is None or "is_active" in update_fields
     if not raw and not instance._state.adding and may_change:
         was = get_user_model().objects.filter(pk=instance.pk).values_list("is_active", flat=True)
+        if transaction.get_connection().in_atomic_block:
+            # a second deactivation at once (two staff, a double submit) waits for the first
+            # to commit and then sees no change, instead of taking the counts down twice
+            was = was.select_for_update()
         instance._was_active = was.first()
 
 
@@ -139,8 +143,10 @@ def activity_changed(sender, instance, raw=False, **kwargs):
     its likes and comments leave the counts of the posts they are on; a reactivated one's
     come back."""
     if not raw and activity_changed_by_save(instance):
-        Post.objects.filter(author=instance).update(author_is_active=instance.is_active)
         _move_counts(instance, 1 if instance.is_active else -1)
+        # last, so that a post inserted meanwhile (Post.save reads the flag again) is
+        # seen by this statement or reads the new is_active once this commits
+        Post.objects.filter(author=instance).update(author_is_active=instance.is_active)
 
 
 @receiver(post_delete, sender=Post)

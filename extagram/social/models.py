@@ -425,8 +425,9 @@ class Notification(models.Model):
         It is in every signed-in page's header, so it is cached (read_through) while the
         member's notifications stamp is unchanged (notifications_changed: any notification
         of theirs saved or deleted, or marked read) and the stamp of bulk inserts; else the
-        ids of at most that many are read from the (recipient, read) index by a statement
-        compiled once.
+        ids of at most that many shown ones (NotificationQuerySet.shown: each row's actor
+        and post looked up by primary key) are read from the (recipient, read) index by a
+        statement compiled once.
         """
         return read_through(
             f"notifications:unread:{user.pk}",

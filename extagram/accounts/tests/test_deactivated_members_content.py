@@ -3,12 +3,17 @@ posts leave every feed, tag page and post page, their comments leave the posts t
 on, their likes and comments leave the counts, and what they did leaves other members'
 notifications."""
 
+import time
+from functools import partial
+
 from django.contrib.auth import get_user_model
-from django.test import Client
+from django.db import connection, transaction
+from django.test import Client, TransactionTestCase
 
 from extagram.posts.models import Comment, Like, Post
 from extagram.social.models import Follow, Notification
 from extagram.testing.base import BaseTestCase
+from extagram.testing.threads import run_together
 
 
 class DeactivatedMembersContentTests(BaseTestCase):
@@ -174,3 +179,67 @@ class DeactivatedMembersContentTests(BaseTestCase):
         self.assertTrue(Post.objects.get(pk=self.kept.pk).author_is_active)
         self.reactivate(get_user_model().objects.get(pk=self.owner.pk))
         self.assertEqual(self.counts(), (2, 3))
+
+    def test_the_migration_backwards_counts_everyone_again(self):
+        from importlib import import_module
+
+        from django.apps import apps
+
+        self.engage_with_the_kept_post()
+        self.deactivate(self.owner)
+        migration = import_module("extagram.posts.migrations.0005_post_author_is_active")
+        migration.count_everyone_again(apps, None)
+        self.assertEqual(self.counts(), (2, 3))
+
+    def test_a_post_made_for_a_member_deactivated_meanwhile_is_hidden(self):
+        author = get_user_model().objects.get(pk=self.stranger.pk)  # read as the upload began
+        self.deactivate(self.stranger)
+        post = self.make_post(author, caption="uploaded while staff deactivated bob")
+        self.assertFalse(Post.objects.get(pk=post.pk).author_is_active)
+        self.client.force_login(self.owner)
+        self.assertNotContains(self.client.get("/explore/"), "while staff deactivated")
+
+    def test_a_post_given_to_another_member_by_its_author_field_alone_copies_the_flag(self):
+        self.deactivate(self.stranger)
+        self.post.author = get_user_model().objects.get(pk=self.stranger.pk)
+        self.post.save(update_fields=["author"])
+        self.assertFalse(Post.objects.get(pk=self.post.pk).author_is_active)
+
+    def test_a_post_inserted_without_the_flag_as_the_version_before_did_is_shown(self):
+        # during a rolling deploy the version still running inserts posts without it
+        columns = [
+            f for f in Post._meta.concrete_fields if f.name not in ("id", "author_is_active")
+        ]
+        names = ", ".join(connection.ops.quote_name(f.column) for f in columns)
+        values = [f.get_db_prep_save(getattr(self.kept, f.attname), connection) for f in columns]
+        marks = ", ".join(["%s"] * len(columns))
+        with connection.cursor() as cursor:
+            insert = f"INSERT INTO posts_post ({names}) VALUES ({marks})"  # noqa: S608 -- the model's columns
+            cursor.execute(insert, values)
+        newest = Post.objects.order_by("-id").first()
+        self.assertNotEqual(newest.pk, self.kept.pk)
+        self.assertTrue(newest.author_is_active)
+
+
+class DeactivatedTwiceAtOnceTests(TransactionTestCase):
+    """Two staff (or a double submit) deactivating one member at once: the counts are taken
+    down once. On MariaDB (CI's second pass) the second read is_active before the first
+    committed and took them down again; on SQLite transactions queue, so it passes there
+    either way."""
+
+    def test_the_counts_are_taken_down_once(self):
+        User = get_user_model()
+        member, liker, author = (User.objects.create_user(n) for n in ("spam", "ann", "cy"))
+        post = BaseTestCase.make_post(self, author)
+        for who in (member, liker):
+            Like.toggle(post, who)
+
+        def deactivate(hold):
+            with transaction.atomic():
+                user = User.objects.get(pk=member.pk)
+                user.is_active = False
+                user.save(update_fields=["is_active"])
+                time.sleep(hold)  # the account's other work, before the commit
+
+        run_together(partial(deactivate, 0.5), partial(deactivate, 0), delays=[0, 0.2])
+        self.assertEqual(Post.objects.get(pk=post.pk).like_count, 1)

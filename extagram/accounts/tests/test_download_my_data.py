@@ -88,6 +88,16 @@ class DownloadMyDataTests(BaseTestCase):
         self.assertIn(f"{created:%H:%M} UTC", html)
         self.assertNotIn(f">{created.isoformat()}<", html)
 
+    def test_a_deactivated_members_comments_are_neither_listed_nor_counted(self):
+        post = self.make_post(caption="mine")
+        Comment.objects.create(post=post, author=self.stranger, body="from bob")
+        Comment.objects.create(post=post, author=self.staff, body="from sam")
+        self.stranger.is_active = False
+        self.stranger.save()
+        record = json.loads(self.download().read("data.json"))["posts"][0]
+        self.assertEqual([c["author"] for c in record["comments"]], ["sam"])
+        self.assertEqual(record["comment_count"], 1)
+
     def test_only_an_edited_post_has_an_edit_time(self):
         kept, edited = self.make_post(caption="as posted"), self.make_post(caption="first")
         later = edited.created_at + timedelta(minutes=3)

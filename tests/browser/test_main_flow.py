@@ -16,6 +16,14 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+def shows_its_pixels(page, image):
+    """Wait until `image` (a Locator of an <img>) has loaded with pixels: a broken image
+    never does (complete, with no natural width), so this times out (30 s) and fails.
+    Checking once right after the element appears raced its download."""
+    loaded = "img => img.complete && img.naturalWidth > 0"
+    page.wait_for_function(loaded, arg=image.element_handle())
+
+
 def test_a_new_user_signs_up_uploads_sees_the_photo_and_likes_it(page, live_server, tmp_path):
     page.goto(live_server.url)
     page.get_by_role("link", name="Sign up").click()
@@ -40,7 +48,7 @@ def test_a_new_user_signs_up_uploads_sees_the_photo_and_likes_it(page, live_serv
     page.get_by_role("link", name="Extagram").click()
     image = page.get_by_role("img", name="A red square on blue")
     image.wait_for()
-    assert page.evaluate("img => img.complete && img.naturalWidth > 0", image.element_handle())
+    shows_its_pixels(page, image)
     assert page.get_by_text("Hello from a real browser").is_visible()
 
     like = page.locator("form.like-form button").first
@@ -113,7 +121,7 @@ def test_a_second_member_follows_the_first_likes_their_photo_and_the_first_is_no
     ben.get_by_role("link", name="Extagram").click()
     image = ben.get_by_role("img", name="A harbour")
     image.wait_for()
-    assert ben.evaluate("img => img.complete && img.naturalWidth > 0", image.element_handle())
+    shows_its_pixels(ben, image)
     ben.locator("form.like-form button").first.click()
     ben.wait_for_selector("form.like-form button[aria-pressed=true]")
 

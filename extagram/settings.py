@@ -179,7 +179,9 @@ def _database():
         db.setdefault("OPTIONS", {}).update(
             {
                 "charset": "utf8mb4",
-                "init_command": "SET sql_mode='STRICT_TRANS_TABLES'",
+                # Django keeps datetimes in UTC; so does the session's clock, for the
+                # database defaults that read it (posts.Post.edited_at)
+                "init_command": "SET sql_mode='STRICT_TRANS_TABLES', time_zone='+00:00'",
                 "connect_timeout": envint("DB_CONNECT_TIMEOUT", 3),
             }
         )

@@ -39,13 +39,19 @@ class Profile(models.Model):
     handle = models.CharField(_("handle"), max_length=150, unique=True)
     display_name = models.CharField(_("display name"), max_length=DISPLAY_NAME_MAX, blank=True)
     # A few words about the member, shown on their profile (links: extagram.social.text).
-    bio = models.TextField(_("bio"), max_length=BIO_MAX, blank=True)
+    bio = models.TextField(_("bio"), max_length=BIO_MAX, blank=True, db_default="")
     # The profile picture: square JPEGs stored like photos (content-hash names under
     # photos/, shared and locked through posts.StoredFile), "" when there is none.
-    avatar_large = models.CharField(max_length=200, blank=True, default="", editable=False)
-    avatar_small = models.CharField(max_length=200, blank=True, default="", editable=False)
-    avatar_side = models.PositiveSmallIntegerField(default=0, editable=False)
-    avatar_small_side = models.PositiveSmallIntegerField(default=0, editable=False)
+    # The bio and these came after the table's first migration: each has a database
+    # default (db_default) too, as posts.Post's later columns (why there).
+    avatar_large = models.CharField(
+        max_length=200, blank=True, default="", db_default="", editable=False
+    )
+    avatar_small = models.CharField(
+        max_length=200, blank=True, default="", db_default="", editable=False
+    )
+    avatar_side = models.PositiveSmallIntegerField(default=0, db_default=0, editable=False)
+    avatar_small_side = models.PositiveSmallIntegerField(default=0, db_default=0, editable=False)
 
     class Meta:
         verbose_name = _("profile")

@@ -8,6 +8,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, connections, models, transaction
 from django.db.models import Exists
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from extagram.core.reversing import reverse
@@ -128,22 +129,24 @@ class Post(models.Model):
     alt_text = models.CharField(max_length=ALT_TEXT_MAX, blank=True)
     image_large = models.CharField(max_length=200)
     image_small = models.CharField(max_length=200)
-    image_large_webp = models.CharField(max_length=200, blank=True, default="")
-    image_medium_webp = models.CharField(max_length=200, blank=True, default="")
-    image_small_webp = models.CharField(max_length=200, blank=True, default="")
+    # Columns added after the table's first migration have a database default as well
+    # (db_default): the version still running during a rolling deploy, or after a
+    # rollback, inserts rows without them (MariaDB refuses those, error 1364). Tested by
+    # extagram/core/tests/test_rolling_deploys.py.
+    image_large_webp = models.CharField(max_length=200, blank=True, default="", db_default="")
+    image_medium_webp = models.CharField(max_length=200, blank=True, default="", db_default="")
+    image_small_webp = models.CharField(max_length=200, blank=True, default="", db_default="")
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     small_width = models.PositiveIntegerField()
-    medium_width = models.PositiveIntegerField(default=0)  # 0: no medium file
+    medium_width = models.PositiveIntegerField(default=0, db_default=0)  # 0: no medium file
     like_count = models.PositiveIntegerField(default=0)
     comment_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
-    edited_at = models.DateTimeField(auto_now=True)
+    edited_at = models.DateTimeField(auto_now=True, db_default=Now())
     # The author's User.is_active, copied (posts.signals.activity_changed) so that a
     # page of posts leaves a deactivated member's out without joining the users' table,
     # which made MariaDB sort every post (PostQuerySet.page_ids).
-    # A database default too: the version still running during a rolling deploy (or after a
-    # rollback) inserts posts without the column.
     author_is_active = models.BooleanField(default=True, db_default=True, editable=False)
     # Digest of the upload form submission that created the post: a repeated submission
     # finds this post instead of making a second one. NULL (not "") for posts made

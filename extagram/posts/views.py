@@ -92,7 +92,7 @@ def _shown_post(pk):
     """The post `pk` with its author and profile (one statement compiled once), or a 404
     (also when its author's account is deactivated)."""
     found = Post.in_id_order([pk])
-    if not found or not found[0].author.is_active:
+    if not found or not found[0].author_is_active:
         raise Http404
     return found[0]
 

@@ -28,11 +28,7 @@ class BaseTestCase(TestCase):
         )
 
     def make_post(self, author=None, caption="A day at the beach", data=None):
-        photo = process_photo(
-            SimpleUploadedFile("p.jpg", data or jpeg_bytes(color=_next_color())),
-            max_pixels=50_000_000,
-        )
-        return Post.objects.create_with_photo(author or self.owner, photo, caption=caption)
+        return make_post(author or self.owner, caption, data)
 
     def upload(self, data, name="photo.jpg", content_type="image/jpeg", **fields):
         fields.setdefault("caption", "Hello")
@@ -45,6 +41,17 @@ class BaseTestCase(TestCase):
         with mock.patch(f"{module}.render_to_string", wraps=render_to_string) as spy:
             self.assertEqual(self.client.get(path).status_code, 200)
         return sum(call.args[0] == template_name for call in spy.call_args_list)
+
+
+def make_post(author, caption="A day at the beach", data=None):
+    """A post by `author` (a User) with a small JPEG of a colour no other test post has
+    (or the image bytes `data`), through the upload pipeline: for tests outside
+    BaseTestCase, such as TransactionTestCase ones."""
+    photo = process_photo(
+        SimpleUploadedFile("p.jpg", data or jpeg_bytes(color=_next_color())),
+        max_pixels=50_000_000,
+    )
+    return Post.objects.create_with_photo(author, photo, caption=caption)
 
 
 def _next_color():

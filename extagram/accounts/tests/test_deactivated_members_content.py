@@ -12,7 +12,7 @@ from django.test import Client, TransactionTestCase
 
 from extagram.posts.models import Comment, Like, Post
 from extagram.social.models import Follow, Notification
-from extagram.testing.base import BaseTestCase
+from extagram.testing.base import BaseTestCase, make_post
 from extagram.testing.threads import run_together
 
 
@@ -230,7 +230,7 @@ class DeactivatedTwiceAtOnceTests(TransactionTestCase):
     def test_the_counts_are_taken_down_once(self):
         User = get_user_model()
         member, liker, author = (User.objects.create_user(n) for n in ("spam", "ann", "cy"))
-        post = BaseTestCase.make_post(self, author)
+        post = make_post(author)
         for who in (member, liker):
             Like.toggle(post, who)
 

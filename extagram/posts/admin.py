@@ -37,6 +37,12 @@ class PostAdmin(admin.ModelAdmin):
     def short_caption(self, post):
         return post.caption[:60]
 
+    def has_add_permission(self, request):
+        """A post is made by uploading its photo (/upload/, the pipeline makes its files
+        and sizes); the admin has no photo field, and its add form saved a post without
+        any (a database error, a 500). Staff edit and delete posts here."""
+        return False
+
 
 class StaysOnItsPost(admin.ModelAdmin):
     """A like or comment is given by one member to one post: moving it would leave both

@@ -69,3 +69,13 @@ class AdminKeepsWhatMembersMadeTests(BaseTestCase):
         self.assertEqual(self.client.post("/admin/posts/comment/add/", form).status_code, 302)
         self.second.refresh_from_db()
         self.assertEqual(self.second.comment_count, 1)
+
+    def test_staff_cannot_add_a_post_without_its_photo(self):
+        # the add form had no photo: a post with only an author was a database error (500)
+        before = Post.objects.count()
+        self.assertEqual(self.client.get("/admin/posts/post/add/").status_code, 403)
+        response = self.client.post("/admin/posts/post/add/", {"author": self.owner.pk})
+        self.assertEqual(response.status_code, 403)
+        self.assertEqual(Post.objects.count(), before)
+        self.assertNotContains(self.client.get("/admin/posts/post/"), "/admin/posts/post/add/")
+

@@ -13,7 +13,7 @@ class FollowAdmin(admin.ModelAdmin):
 
 
 class DerivedAdmin(admin.ModelAdmin):
-    """Rows the site derives from what members do (a caption's tags, notifications):
+    """Rows the site derives from what members do (a post's tags, notifications):
     staff look and delete, but do not add or rewrite them (a hand-made tag the caption
     parser would never produce could not even be reached: extagram.social.text)."""
 

@@ -482,7 +482,9 @@ class Tag(models.Model):
 
 
 class PostTag(models.Model):
-    """Post `post` has tag `tag` in its caption (kept in step by signals.sync_tags)."""
+    """Post `post` is found under tag `tag`: the tag is in its caption or in a comment its
+    author wrote on it (text.post_tags_of; kept in step by signals.sync_tags and the comments'
+    receivers beside it)."""
 
     post = models.ForeignKey(Post, models.CASCADE, related_name="post_tags")
     tag = models.ForeignKey(Tag, models.CASCADE, related_name="post_tags")

@@ -6,7 +6,7 @@ view, the admin, seed_posts) are tagged and notify the same way.
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q
-from django.db.models.signals import post_delete, post_save, pre_delete
+from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
 from extagram.accounts.models import Profile
@@ -24,7 +24,7 @@ from .models import (
     notifications_changed,
     profile_numbers_changed,
 )
-from .text import mentions_in, search_key, tags_in
+from .text import mentions_in, post_tags_of, search_key, tags_in
 
 
 def _notify_mentions(text, actor_id, post_id, comment_id=None, skip=()):
@@ -44,14 +44,60 @@ def _notify_mentions(text, actor_id, post_id, comment_id=None, skip=()):
             )
 
 
+def _relink_tags(post_id, author_id, caption, with_comments=True):
+    """Make post `post_id`'s PostTag rows the tags it is found under (text.post_tags_of);
+    `with_comments` False for a post that can have none yet (just made)."""
+    own = ()
+    if with_comments:
+        own = Comment.objects.filter(post_id=post_id, author_id=author_id).values_list(
+            "body", flat=True
+        )
+    wanted = post_tags_of(caption, own)
+    linked = dict(PostTag.objects.filter(post_id=post_id).values_list("tag__name", "id"))
+    link_post_tags(post_id, wanted, linked, Tag, PostTag)
+
+
 @receiver(post_save, sender=Post)
 def sync_tags(sender, instance, created, raw=False, **kwargs):
-    """The post's PostTag rows are exactly the tags in its caption; mentions notify."""
+    """The post's PostTag rows are the tags in its caption and its author's own comments
+    (a new author's, when the admin gives it to another member); mentions notify."""
     if raw:
         return
-    linked = dict(PostTag.objects.filter(post=instance).values_list("tag__name", "id"))
-    link_post_tags(instance.pk, tags_in(instance.caption), linked, Tag, PostTag)
+    _relink_tags(instance.pk, instance.author_id, instance.caption, with_comments=not created)
     _notify_mentions(instance.caption, instance.author_id, instance.pk)
+
+
+def _comment_tags_changed(comment, body_before=None):
+    """A comment by its post's author carried tags (now or before, `body_before`): the
+    post's tags are linked again. Nothing for a comment without any, most of them."""
+    if not tags_in(comment.body) and not (body_before and tags_in(body_before)):
+        return
+    post = Post.objects.filter(pk=comment.post_id).values_list("author_id", "caption").first()
+    if post is not None and post[0] == comment.author_id:
+        _relink_tags(comment.post_id, *post)
+
+
+@receiver(pre_save, sender=Comment)
+def note_comment_body(sender, instance, raw=False, **kwargs):
+    """Before the admin changes a comment: its body as stored, for comment_tags_saved."""
+    if not raw and instance.pk is not None:
+        instance._body_before = (
+            Comment.objects.filter(pk=instance.pk).values_list("body", flat=True).first()
+        )
+
+
+@receiver(post_save, sender=Comment)
+def comment_tags_saved(sender, instance, raw=False, **kwargs):
+    if not raw:
+        _comment_tags_changed(instance, getattr(instance, "_body_before", None))
+
+
+@receiver(post_delete, sender=Comment)
+def comment_tags_deleted(sender, instance, origin=None, **kwargs):
+    """A removed comment of the author's no longer tags the post (with the post or an
+    account, the post's rows go in the cascade or the post stays with the same author)."""
+    if not deleted_with(origin, Post, get_user_model()):
+        _comment_tags_changed(instance)
 
 
 @receiver(post_save, sender=Comment)

@@ -99,6 +99,15 @@ def tags_in(text):
     return {value for kind, _piece, value in tokens(text or "") if kind == "tag"}
 
 
+def post_tags_of(caption, own_comments=()):
+    """The canonical tag names (a set) a post is found under: those in its `caption` and
+    in `own_comments`, the bodies of the comments its author wrote on it. People often
+    put their tags in a first comment of their own to keep the caption clean, and
+    Instagram's tag pages take those as the caption's; another member's comment does not
+    file someone's post under a tag (it is still a link to the tag's page)."""
+    return tags_in(caption).union(*(tags_in(body) for body in own_comments))
+
+
 def mentions_in(text):
     """The set of canonical handles mentioned in `text`."""
     return {value for kind, _piece, value in tokens(text or "") if kind == "mention"}

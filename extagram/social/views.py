@@ -154,7 +154,8 @@ def tag(request, name):
         return redirect("tag", name=canonical_name, permanent=True)
     found = Tag.objects.filter(name=name).first()
     if found is None:
-        # a well-formed tag nobody's caption carries (yet): a comment may link to it
+        # a well-formed tag no post is filed under (yet): another member's comment may
+        # link to it (text.post_tags_of)
         if not valid_tag(name):
             raise Http404
         found, page_ids = Tag(name=name), lambda cursor, size: []

@@ -78,4 +78,3 @@ class AdminKeepsWhatMembersMadeTests(BaseTestCase):
         self.assertEqual(response.status_code, 403)
         self.assertEqual(Post.objects.count(), before)
         self.assertNotContains(self.client.get("/admin/posts/post/"), "/admin/posts/post/add/")
-

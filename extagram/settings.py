@@ -282,8 +282,14 @@ ACCOUNT_PRESERVE_USERNAME_CASING = False
 ACCOUNT_SESSION_REMEMBER = True
 # Confirming who you are before a sensitive change (2FA settings, e-mail, deletion) takes the
 # password or the second factor; allauth's default also offers a code sent by e-mail, which
-# would let a mailbox alone stand in for both.
+# would let a mailbox alone stand in for both. allauth asks it before 2FA changes by default,
+# before e-mail changes only when REAUTHENTICATION_REQUIRED: without it, a session left open
+# (or stolen) could add an address, confirm it from that mailbox and reset the password to it.
 ACCOUNT_REAUTHENTICATION_METHODS = ("password", "mfa")
+ACCOUNT_REAUTHENTICATION_REQUIRED = True
+# The address on file hears of every change to the account's addresses and password (and of a
+# password reset), so its owner learns of a change they did not make.
+ACCOUNT_EMAIL_NOTIFICATIONS = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Extagram] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if envbool("EXTAGRAM_TLS", "false") else "http"
 ACCOUNT_LOGOUT_REDIRECT_URL = "feed"

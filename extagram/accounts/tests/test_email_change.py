@@ -19,11 +19,16 @@ class EmailChangeTests(BaseTestCase):
     def confirm_link(self, message):
         return re.search(r"http://testserver(/accounts/confirm-email/[^\s]+/)", message.body)[1]
 
-    def test_the_new_address_replaces_the_old_once_verified(self):
-        response = self.client.post(
-            "/accounts/email/", {"email": "alice.new@example.com", "action_add": ""}
-        )
+    def change_to(self, address, password=PASSWORD):
+        """Ask for `address`, confirming with `password` first as the site asks; the
+        response to the password."""
+        response = self.client.post("/accounts/email/", {"email": address, "action_add": ""})
         self.assertEqual(response.status_code, 302)
+        self.assertTrue(response["Location"].startswith("/accounts/reauthenticate/"))
+        return self.client.post(response["Location"], {"password": password})
+
+    def test_the_new_address_replaces_the_old_once_verified(self):
+        self.assertEqual(self.change_to("alice.new@example.com").status_code, 302)
         # Not yet: the old address is still the one that counts.
         self.assertEqual(self.owner.emailaddress_set.get(primary=True).email, "alice@example.com")
         self.assertContains(self.client.get("/accounts/email/"), "pending verification")
@@ -35,12 +40,35 @@ class EmailChangeTests(BaseTestCase):
 
         addresses = list(self.owner.emailaddress_set.values_list("email", "verified", "primary"))
         self.assertEqual(addresses, [("alice.new@example.com", True, True)])
+        # and the old address hears of it, in case the change was not its owner's
+        notice = mail.outbox[-1]
+        self.assertEqual(notice.to, ["alice@example.com"])
+        self.assertIn("alice.new@example.com", notice.body)
+
+    def test_an_open_session_alone_cannot_change_the_address(self):
+        # without the password, someone at an unattended (or stolen) session could add
+        # their own address, confirm it and reset the password to it
+        response = self.client.post(
+            "/accounts/email/", {"email": "mallory@example.com", "action_add": ""}
+        )
+        self.assertTrue(response["Location"].startswith("/accounts/reauthenticate/"))
+        wrong = self.client.post(response["Location"], {"password": "not the password"})
+        self.assertEqual(wrong.status_code, 200)
+        self.assertFalse(EmailAddress.objects.filter(email="mallory@example.com").exists())
+        self.assertEqual(mail.outbox, [])
+
+    def test_a_password_change_is_told_to_the_address_on_file(self):
+        new = "another long and unusual pass"
+        form = {"oldpassword": PASSWORD, "password1": new, "password2": new}
+        self.assertEqual(self.client.post("/accounts/password/change/", form).status_code, 302)
+        (notice,) = mail.outbox
+        self.assertEqual(notice.to, ["alice@example.com"])
 
     def test_an_address_another_member_uses_never_becomes_theirs(self):
         # allauth does not tell alice that bob uses the address (no enumeration), and
         # the link it mails to bob cannot make a verified address anyone's twice.
         EmailAddress.objects.create(user=self.stranger, email="bob@example.com", verified=True)
-        self.client.post("/accounts/email/", {"email": "bob@example.com", "action_add": ""})
+        self.change_to("bob@example.com")
         (message,) = mail.outbox
         self.assertEqual(message.to, ["bob@example.com"])
         self.client.post(self.confirm_link(message))

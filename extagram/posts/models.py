@@ -234,7 +234,12 @@ class Post(models.Model):
         if self.image_medium_webp:
             candidates.append((self.image_medium_webp, self.medium_width))
         candidates.append((self.image_large_webp, self.width))
-        return ", ".join(f"{default_storage.url(name)} {width}w" for name, width in candidates)
+        return srcset(candidates)
+
+    @property
+    def jpeg_srcset(self):
+        """The `srcset` of the post's JPEG files."""
+        return srcset([(self.image_small, self.small_width), (self.image_large, self.width)])
 
     @property
     def small_webp_url(self):
@@ -247,6 +252,17 @@ class Post(models.Model):
 
     def can_be_changed_by(self, user):
         return user.is_authenticated and user.pk == self.author_id
+
+
+def srcset(candidates):
+    """A `srcset` attribute's value from (storage name, width in pixels) pairs, narrowest
+    first. A candidate whose width is already listed is left out: a photo no wider than
+    the small size has every file at one width, and HTML forbids two candidates with the
+    same width descriptor (https://html.spec.whatwg.org/multipage/images.html#srcset-attributes)."""
+    listed = {}
+    for name, width in candidates:
+        listed.setdefault(width, name)
+    return ", ".join(f"{default_storage.url(name)} {width}w" for width, name in listed.items())
 
 
 class Like(models.Model):

@@ -147,6 +147,23 @@ def clients(data):
     return result
 
 
+def site_pages(data):
+    """Each HTML page the site answers 200 to a GET, as each role: (role, path, response)
+    for every URL pattern (the admin's, Django's own, left out) with each pool value in its
+    path parameters."""
+    for role, client in clients(data).items():
+        for target in url_targets():
+            if target.label.startswith("/admin/"):
+                continue
+            names = [name for _text, name in target.path_parts if name is not None]
+            for value in data["pool"] if names else [b""]:
+                path = build_path(target.path_parts, dict.fromkeys(names, value))
+                response = client.get(path)
+                html = "text/html" in response.get("Content-Type", "")
+                if response.status_code == 200 and html and not response.streaming:
+                    yield role, path, response
+
+
 class _Forms(HTMLParser):
     """<form>s in a page: action, method, enctype and field (name, type) pairs."""
 

@@ -97,6 +97,15 @@ class WebpPictureTests(BaseTestCase):
             f"{self.url(post.image_small_webp)} 480w, {self.url(post.image_large_webp)} 700w",
         )
 
+    def test_a_photo_no_wider_than_the_small_size_lists_each_width_once(self):
+        # "x.webp 400w, y.webp 400w": HTML forbids two candidates with one width
+        post = self.post_photo(data=jpeg_bytes(400, 300))
+        (picture,) = Pictures(self.client.get("/").content.decode()).pictures
+        source, img = picture[0][1], picture[1][1]
+        self.assertEqual(source["srcset"], f"{self.url(post.image_small_webp)} 400w")
+        self.assertEqual(img["srcset"], f"{post.small_url} 400w")
+        self.assertEqual(img["src"], post.large_url)
+
     def test_the_profile_grid_offers_the_small_webp(self):
         post = self.post_photo()
         (picture,) = Pictures(self.client.get("/u/alice/").content.decode()).pictures

@@ -3,6 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+RUN_THREADS ?= 8
 PYTEST_ARGS ?=
 
 .PHONY: run test install install-test admin demo lint format messages bench clean
@@ -23,11 +24,14 @@ $(VENV)/.installed-test: $(VENV)/.installed requirements/test.txt
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
+# WEB_CONCURRENCY and GUNICORN_THREADS tell the upload budget (extagram/uploads/budget.py)
+# what serves it.
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	@echo "Extagram is starting on http://$(HOST):$(PORT)/ (Ctrl+C stops it)"
-	$(BIN)/gunicorn extagram.wsgi --bind $(HOST):$(PORT) --workers 1 --threads 8 \
+	WEB_CONCURRENCY=1 GUNICORN_THREADS=$(RUN_THREADS) $(BIN)/gunicorn extagram.wsgi \
+		--bind $(HOST):$(PORT) --workers 1 --threads $(RUN_THREADS) \
 		--access-logfile - --graceful-timeout 5 --control-socket data/gunicorn.ctl
 
 # axe-core for the browser tests' accessibility audit, from the npm registry (pinned in

@@ -175,7 +175,8 @@ NORMAL_HEAVIEST_BYTES = 155 * MIB
 def check():
     """Start-up check of the upload role. Raises ImproperlyConfigured when the workers'
     baselines alone do not fit the limit; logs a warning when a normal 12-MP photo would
-    be refused or could not run on all threads at once."""
+    be refused, and says how many 12-MP JPEGs a worker processes at once when that is
+    fewer than its threads (the others wait for memory: a queue, not a fault)."""
     limit, source = memory_limit()
     pool = pool_bytes(limit)
     summary = (
@@ -195,11 +196,11 @@ def check():
             NORMAL_HEAVIEST_BYTES // MIB,
         )
     elif pool < threads() * NORMAL_JPEG_BYTES:
-        log.warning(
-            "%s: %s threads cannot each process a 12-MP JPEG (~%s MiB) at once; uploads "
-            "will wait for each other",
+        log.info(
+            "%s: %s 12-MP JPEGs (~%s MiB each) processed at once per worker, more uploads "
+            "wait for their turn",
             summary,
-            threads(),
+            pool // NORMAL_JPEG_BYTES,
             NORMAL_JPEG_BYTES // MIB,
         )
     else:

@@ -147,6 +147,21 @@ def test_the_start_up_check_warns_when_a_12_mp_avif_would_not_fit(settings, monk
     assert "12-MP AVIF photo needs" in caplog.text and "will be refused" in caplog.text
 
 
+def test_the_start_up_check_says_how_many_uploads_run_at_once_with_more_threads(
+    settings, monkeypatch, caplog
+):
+    # `make run` serves with 8 threads: uploads queue for memory, which is not a fault
+    monkeypatch.setattr(budget, "container_limit", lambda: None)
+    monkeypatch.setenv("GUNICORN_THREADS", "8")
+    settings.UPLOAD_MEMORY_LIMIT_MB = 256
+    with caplog.at_level("INFO", logger=budget.log.name):
+        budget.check()
+    (record,) = caplog.records
+    assert record.levelname == "INFO"
+    assert "1 worker(s) x 8 thread(s)" in record.getMessage()
+    assert "2 12-MP JPEGs" in record.getMessage()
+
+
 def test_the_normal_photo_figures_cover_what_a_12_mp_jpeg_and_avif_reserve():
     size = (4032, 3024)
     jpeg = encode(Image.new("RGB", size, (90, 120, 150)), "JPEG", quality=90)

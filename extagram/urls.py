@@ -9,6 +9,7 @@ handler400 = core_views.bad_request
 handler403 = core_views.permission_denied
 handler404 = core_views.page_not_found
 handler500 = core_views.server_error
+handler429 = core_views.rate_limited  # not Django's: allauth's rate limits read it
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),

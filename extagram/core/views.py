@@ -74,6 +74,14 @@ def _cache_ok():
 
 
 def rate_limited(request, exception=None):
+    """A refused request of a rate limit (django-ratelimit's RATELIMIT_VIEW, allauth's
+    handler429): 429 "Slow down". Unless the cache is down: allauth's limits refuse every
+    request then (they need the cache's lock), and the cause is an outage, not the
+    visitor's pace, so the answer is 503 "Back in a moment" with Retry-After."""
+    if not _cache_ok():
+        response = render(request, "503.html", status=503)
+        response["Retry-After"] = "60"
+        return response
     return render(request, "429.html", status=429)
 
 

@@ -450,6 +450,34 @@ def stack_contents(project: Project, media: bool = True) -> dict:
     return {"users": users, "tables": tables, "media_files": files}
 
 
+def next_ids(project: Project) -> dict[str, int]:
+    """{table: the next id its AUTO_INCREMENT hands out} of the stack's database."""
+    sql = (
+        "SELECT table_name, auto_increment FROM information_schema.tables "
+        "WHERE table_schema = DATABASE() AND auto_increment IS NOT NULL"
+    )
+    db = project.one("db")
+    out = project.exec(
+        db, *_client("mariadb", "mysql"), "-N", "-B", DB_NAME, "-e", sql, check=False
+    )
+    if out.returncode != 0:
+        return {}
+    rows = (line.split("\t") for line in out.stdout.splitlines() if line.strip())
+    return {table: int(value) for table, value in rows}
+
+
+def keep_ids_unused(project: Project, before: dict[str, int]) -> list[str]:
+    """After a restore over a stack that handed out ids the backup never saw: each table's
+    AUTO_INCREMENT goes back up to what it was before (`before`, next_ids), so no new post
+    or account takes the id of one the restore removed, and an old link to /p/N/ never
+    opens someone else's post. Returns the tables raised."""
+    raised = [t for t, n in next_ids(project).items() if before.get(t, 0) > n]
+    if raised:
+        sql = "".join(f"ALTER TABLE `{t}` AUTO_INCREMENT = {int(before[t])};" for t in raised)
+        project.exec(project.one("db"), *_client("mariadb", "mysql"), DB_NAME, "-e", sql)
+    return raised
+
+
 def restore(
     project: Project,
     src: Path,
@@ -471,6 +499,9 @@ def restore(
     the manifest's "restore" then holds {"photos_vs_rows": its report, or None when it
     could not run, "photos_in": where it looked, "database_only"}, and missing_photos()
     turns a shortfall into the error the CLI exits 1 with.
+
+    Ids the stack handed out after the backup stay unused (keep_ids_unused): the tables'
+    AUTO_INCREMENT go back up to where they were before the restore.
 
     A database-only backup restores the database only, into a stack whose photos are in
     a bucket; so does any backup with `database_only_` (the database node lost, the
@@ -535,6 +566,7 @@ def restore(
             f"file{pluralize(files)} in {_where(storage)}, those not in the backup "
             + ("are deleted (--prune)" if prune else "stay")
         )
+    ids_before = next_ids(project)
     db = project.one("db")
     progress("loading the database dump")
     project.stream(
@@ -556,6 +588,13 @@ def restore(
         raise OpsError(
             "restore verification failed:\n  database differs from the dump (rows "
             f"backup/restored: {diff or 'same'})"
+        )
+    raised = keep_ids_unused(project, ids_before)
+    if raised:
+        progress(
+            f"ids handed out since the backup stay unused ({len(raised)} "
+            f"table{pluralize(len(raised))}: {', '.join(raised[:4])}"
+            f"{', ...' if len(raised) > 4 else ''}): old links never open another post"
         )
     result = {}
     if not only_db:

@@ -229,13 +229,14 @@ def _ops(stack, state_dir, *args):
     )
 
 
-def _usernames(stack):
+def _user_ids(stack):
+    """{username: id} of every account."""
     code = (
         "from django.contrib.auth import get_user_model\n"
-        "print(*get_user_model().objects.values_list('username', flat=True))"
+        "for name, pk in get_user_model().objects.values_list('username', 'id'): print(name, pk)"
     )
     out = stack.exec("upload", "python", "manage.py", "shell", "--no-imports", "-c", code)
-    return set(out.split())
+    return {name: int(pk) for name, pk in (line.split() for line in out.splitlines())}
 
 
 def _sha256s(server, bucket):
@@ -286,6 +287,7 @@ def test_a_backup_holds_the_bucket_s_photos_and_a_restore_puts_them_back(bucket_
 
     # the loss: every object gone, and an account made after the backup
     assert stack.client().signup(later, password).status == 302
+    later_id = _user_ids(stack)[later]
     s3 = server.client()
     for key in server.keys(bucket):
         s3.delete_object(Bucket=bucket, Key=key)
@@ -297,8 +299,13 @@ def test_a_backup_holds_the_bucket_s_photos_and_a_restore_puts_them_back(bucket_
     assert f"name {len(names)} photo files, all in" in restored.stderr, restored.stderr[-2000:]
     assert "photos vs rows: " in restored.stdout
     assert _sha256s(server, bucket) == in_bucket, "the photos did not come back identical"
-    users = _usernames(stack)
+    users = set(_user_ids(stack))
     assert kept in users and later not in users, users
+    # an id handed out after the backup is not handed out again (old links, old exports)
+    newer = "newer" + secrets.token_hex(3)
+    assert stack.client().signup(newer, password).status == 302
+    assert _user_ids(stack)[newer] > later_id
+    assert "ids handed out since the backup stay unused" in restored.stderr
     page = stack.client().get(f"/p/{pk}/")
     assert page.status == 200
     assert stack.client().get(PHOTO_SRC.search(page.text).group(1)).status == 200

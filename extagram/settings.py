@@ -120,6 +120,7 @@ MIDDLEWARE = [
     "extagram.core.middleware.PrivateForSignedInMiddleware",
     "extagram.core.middleware.OutOfRangeNumberMiddleware",
     "extagram.core.middleware.VanishedAccountMiddleware",
+    "extagram.core.middleware.FormErrorsAre400Middleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",
@@ -298,6 +299,7 @@ ACCOUNT_LOGOUT_REDIRECT_URL = "feed"
 # (LOGIN_RATE, SIGNUP_RATE), which lets people in while Redis is down; allauth's
 # limits refuse then (they need the cache's lock). RATELIMIT_ENABLE=false: all off.
 ACCOUNT_RATE_LIMITS = {"login": "", "login_failed": "", "signup": ""} if RATELIMIT_ENABLE else False
+MFA_ADAPTER = "extagram.accounts.adapter.MFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Extagram"
 EXPORT_RATE = envstr("EXPORT_RATE", "3/h")

@@ -3,9 +3,11 @@ import smtplib
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
+from allauth.mfa.adapter import DefaultMFAAdapter
 from django.contrib import messages
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from extagram.core.redirects import safe_target
 
@@ -49,3 +51,22 @@ class AccountAdapter(DefaultAccountAdapter):
                     )
                     % {"email": email},
                 )
+
+
+# allauth refuses a new, unverified address on an account two-factor authentication
+# protects (MFA_ALLOW_UNVERIFIED_EMAIL: otherwise someone could hold another person's
+# address behind a second factor its owner cannot pass). Its message said only "cannot
+# add", to someone changing their address; this one says what to do.
+EMAIL_CHANGE_WITH_TWO_FACTOR = gettext_lazy(
+    "While two-factor authentication is on, the e-mail address cannot be changed: turn it "
+    "off in Settings, change the address and confirm it, then turn it on again."
+)
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    """allauth.mfa with the message above for an e-mail change it refuses."""
+
+    error_messages = {
+        **DefaultMFAAdapter.error_messages,
+        "add_email_blocked": EMAIL_CHANGE_WITH_TWO_FACTOR,
+    }

@@ -15,16 +15,6 @@ from . import erasure, export
 from .forms import DeleteAccountForm, DisplayNameForm, HandleForm, tune_signup_form
 from .models import HandleChange, Profile
 
-
-class BadInputIs400:
-    """A form sent back with errors is a 400, not a 200 (bad input gets a clear 4xx)."""
-
-    def form_invalid(self, form):
-        response = super().form_invalid(form)
-        response.status_code = 400
-        return response
-
-
 login_limits = [
     ratelimit(key="ip", rate=settings.LOGIN_RATE, method="POST", block=True),
     ratelimit(key="post:login", rate=settings.LOGIN_RATE, method="POST", block=True),
@@ -33,14 +23,14 @@ login_limits = [
 
 
 @method_decorator(login_limits, name="dispatch")
-class LoginView(BadInputIs400, allauth_views.LoginView):
+class LoginView(allauth_views.LoginView):
     pass
 
 
 @method_decorator(
     ratelimit(key="ip", rate=settings.SIGNUP_RATE, method="POST", block=True), name="dispatch"
 )
-class SignupView(BadInputIs400, allauth_views.SignupView):
+class SignupView(allauth_views.SignupView):
     def get_form(self, form_class=None):
         form = super().get_form(form_class)
         tune_signup_form(form)
@@ -54,13 +44,9 @@ class SignupView(BadInputIs400, allauth_views.SignupView):
         return response
 
 
-class PasswordChangeView(BadInputIs400, allauth_views.PasswordChangeView):
-    pass
-
-
 login = LoginView.as_view()
 signup = SignupView.as_view()
-password_change = login_required(PasswordChangeView.as_view())
+password_change = login_required(allauth_views.PasswordChangeView.as_view())
 
 
 @login_required

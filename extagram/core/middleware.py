@@ -6,6 +6,7 @@ import socket
 import uuid
 
 from django.conf import settings
+from django.forms import BaseForm
 from django.utils.cache import patch_cache_control
 
 _request_id = contextvars.ContextVar("request_id", default="-")
@@ -190,3 +191,35 @@ class VanishedAccountMiddleware:
         )
         logout(request)
         return permission_denied(request, exception)
+
+
+class FormErrorsAre400Middleware:
+    """A form posted back with errors is answered 400, not 200: bad input gets a clear
+    4xx. Django's and allauth's class-based views (log-in, e-mail, password reset,
+    re-authentication, two-factor codes, the admin's forms) re-render such a form with 200;
+    this reads the TemplateResponse's context before it is rendered and changes the status
+    when a bound form in it (or the admin's wrapper of one) has errors. Views that render
+    their own 400 (render(..., status=400)) are left as they are."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_template_response(self, request, response):
+        context = response.context_data or {}
+        if request.method == "POST" and response.status_code == 200 and _any_errors(context):
+            response.status_code = 400
+        return response
+
+
+def _any_errors(context):
+    """Whether a form in `context` (a template context dict) was validated with errors.
+    Reads `_errors`, Django's cache of a validated form's errors, so a form no one
+    validated is not validated here (allauth's log-in form authenticates in clean())."""
+    for value in context.values():
+        form = getattr(value, "form", value)  # admin.helpers.AdminForm wraps the form
+        if isinstance(form, BaseForm) and form.is_bound and getattr(form, "_errors", None):
+            return True
+    return False

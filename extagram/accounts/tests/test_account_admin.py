@@ -67,9 +67,10 @@ class AccountAdminTests(BaseTestCase):
         return self.client.post("/admin/auth/user/add/", fields)
 
     def test_the_add_form_names_the_rule_a_refused_name_breaks(self):
-        self.assertContains(self.add(".."), "cannot start or end with a dot")
-        self.assertContains(self.add("Admin"), "reserved")
-        self.assertContains(self.add("ALICE"), "already has this username")
+        # each a 400 with the form again (core.middleware.FormErrorsAre400Middleware)
+        self.assertContains(self.add(".."), "cannot start or end with a dot", status_code=400)
+        self.assertContains(self.add("Admin"), "reserved", status_code=400)
+        self.assertContains(self.add("ALICE"), "already has this username", status_code=400)
         self.assertEqual(User.objects.count(), 3)
 
     def test_the_reasons_a_name_was_changed_are_on_the_member_and_in_a_list(self):

@@ -8,6 +8,10 @@ from django.test import override_settings
 
 from extagram.testing.base import PASSWORD, BaseTestCase
 
+from .test_two_factor import enrol
+
+TWO_FACTOR_ON = "While two-factor authentication is on, the e-mail address cannot be changed"
+
 
 class EmailChangeTests(BaseTestCase):
     def setUp(self):
@@ -53,9 +57,24 @@ class EmailChangeTests(BaseTestCase):
         )
         self.assertTrue(response["Location"].startswith("/accounts/reauthenticate/"))
         wrong = self.client.post(response["Location"], {"password": "not the password"})
-        self.assertEqual(wrong.status_code, 200)
+        self.assertEqual(wrong.status_code, 400)
         self.assertFalse(EmailAddress.objects.filter(email="mallory@example.com").exists())
         self.assertEqual(mail.outbox, [])
+
+    def test_with_two_factor_on_the_page_says_how_to_change_the_address(self):
+        # allauth refuses an unverified address on an account a second factor protects;
+        # its message said "cannot add", to someone who wanted to change theirs
+        enrol(self.client, self)
+        mail.outbox.clear()
+        self.assertContains(self.client.get("/accounts/email/"), TWO_FACTOR_ON)
+        form = {"email": "alice.new@example.com", "action_add": ""}
+        response = self.client.post("/accounts/email/", form)
+        self.assertContains(response, TWO_FACTOR_ON, status_code=400)
+        self.assertFalse(EmailAddress.objects.filter(email="alice.new@example.com").exists())
+        self.assertEqual(mail.outbox, [])
+
+    def test_without_two_factor_the_page_says_nothing_of_it(self):
+        self.assertNotContains(self.client.get("/accounts/email/"), TWO_FACTOR_ON)
 
     def test_a_password_change_is_told_to_the_address_on_file(self):
         new = "another long and unusual pass"

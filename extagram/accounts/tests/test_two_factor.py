@@ -44,7 +44,7 @@ class TwoFactorTests(BaseTestCase):
         page = self.client.get("/accounts/2fa/totp/activate/")
         self.assertEqual(page.status_code, 200)
         response = self.client.post("/accounts/2fa/totp/activate/", {"code": "000000"})
-        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.status_code, 400)
         self.assertFalse(Authenticator.objects.filter(user=self.owner).exists())
 
     def test_login_then_asks_for_the_code_and_accepts_the_apps_code(self):

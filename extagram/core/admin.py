@@ -1,4 +1,5 @@
-"""The admin site: Django's, with the selection of a bulk action checked first."""
+"""The admin site: Django's, with Extagram's name and the selection of a bulk action checked
+first."""
 
 import functools
 
@@ -6,6 +7,7 @@ from django.contrib import admin
 from django.contrib.admin import helpers
 from django.contrib.admin.apps import AdminConfig
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy
 
 
 class ExtagramAdminSite(admin.AdminSite):
@@ -17,6 +19,9 @@ class ExtagramAdminSite(admin.AdminSite):
     model's list). Each value is now parsed with the model's primary-key field first;
     one that does not parse is a 400 and nothing runs.
     """
+
+    site_header = gettext_lazy("Extagram administration")
+    site_title = gettext_lazy("Extagram admin")
 
     def admin_view(self, view, cacheable=False):
         model_admin = getattr(view, "__self__", None)

@@ -54,7 +54,9 @@ class Follow(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["follower", "followee"], name="follow_once"),
             models.CheckConstraint(
-                condition=~Q(follower=models.F("followee")), name="follow_not_oneself"
+                condition=~Q(follower=models.F("followee")),
+                name="follow_not_oneself",
+                violation_error_message=_("A member cannot follow themselves."),
             ),
         ]
         indexes = [

@@ -39,6 +39,8 @@ class EmailChangeTests(BaseTestCase):
 
         (message,) = mail.outbox
         self.assertEqual(message.to, ["alice.new@example.com"])
+        self.assertIn("alice asked to use this address for their account", message.body)
+        self.assertNotIn("register an account", message.body)
         link = self.confirm_link(message)
         self.client.post(link)
 

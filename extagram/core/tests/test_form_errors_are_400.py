@@ -36,6 +36,11 @@ class FormErrorsAre400Tests(BaseTestCase):
         self.client.login(username="sam", password=PASSWORD)
         response = self.client.post("/admin/social/follow/add/", {"follower": self.owner.pk})
         self.assertEqual(response.status_code, 400)
+        oneself = {"follower": self.owner.pk, "followee": self.owner.pk}
+        response = self.client.post("/admin/social/follow/add/", oneself)
+        # in words, not 'Constraint "follow_not_oneself" is violated.'
+        self.assertContains(response, "A member cannot follow themselves.", status_code=400)
+        self.assertContains(response, "Extagram administration", status_code=400)
 
     def test_a_good_form_is_left_as_it_is(self):
         self.assertEqual(answered(NameForm({"name": "ann"})).status_code, 200)

@@ -6,6 +6,8 @@ from allauth.core import context as allauth_context
 from allauth.mfa.adapter import DefaultMFAAdapter
 from django.contrib import messages
 from django.db import transaction
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -34,6 +36,14 @@ class AccountAdapter(DefaultAccountAdapter):
         # not at all: a handle taken in a race fails on the profile's unique index.
         with transaction.atomic():
             return super().save_user(request, user, form, commit=commit)
+
+    def send_notification_mail(self, template_prefix, user, context=None, email=None):
+        """allauth's notice of a change to the account, its time given with the zone
+        (allauth's read "Dec. 2, 2026, 2:08 p.m.", in no zone the reader could tell)."""
+        when = timezone.localtime()
+        stamp = f"{date_format(when, 'DATETIME_FORMAT')} {when.tzname()}"
+        context = {"timestamp": stamp, **(context or {})}
+        super().send_notification_mail(template_prefix, user, context, email)
 
     def send_mail(self, template_prefix, email, context):
         """Send as allauth does; if the mail server fails, say so instead of a 500."""

@@ -84,6 +84,7 @@ class EmailChangeTests(BaseTestCase):
         self.assertEqual(self.client.post("/accounts/password/change/", form).status_code, 302)
         (notice,) = mail.outbox
         self.assertEqual(notice.to, ["alice@example.com"])
+        self.assertRegex(notice.body, r"Date: .* UTC\n")  # the time, with its zone
 
     def test_an_address_another_member_uses_never_becomes_theirs(self):
         # allauth does not tell alice that bob uses the address (no enumeration), and

@@ -85,6 +85,7 @@ class PasswordResetThroughSmtpTests(BaseTestCase):
         self.client.get("/")  # a fresh page; the used key must not set a password again
         response = self.client.get(link, follow=True)
         self.assertNotContains(response, 'name="password1"')
+        self.assertContains(response, "This link no longer works")  # not "Bad Token"
         self.owner.refresh_from_db()
         self.assertTrue(self.owner.check_password(NEW))
 

@@ -120,12 +120,27 @@ def _chunks(path: Path, gunzip: bool = False):
         yield from iter(lambda: fh.read(CHUNK), b"")
 
 
-def db_version(project: Project) -> str:
-    db = project.one("db")
+def query_rows(project: Project, sql: str) -> list[list[str]] | None:
+    """The rows (lists of column values, as text) of `sql` run in the db container on the
+    app's database, as root; None when the client fails (no such table yet, say)."""
     out = project.exec(
-        db, *_client("mariadb", "mysql"), "-N", "-B", "-e", "SELECT VERSION()", check=False
+        project.one("db"),
+        *_client("mariadb", "mysql"),
+        "-N",
+        "-B",
+        DB_NAME,
+        "-e",
+        sql,
+        check=False,
     )
-    return out.stdout.strip() if out.returncode == 0 else "?"
+    if out.returncode != 0:
+        return None
+    return [line.split("\t") for line in out.stdout.splitlines() if line.strip()]
+
+
+def db_version(project: Project) -> str:
+    rows = query_rows(project, "SELECT VERSION()")
+    return rows[0][0] if rows else "?"
 
 
 def dump_db(project: Project, dest: Path) -> dict:
@@ -435,17 +450,12 @@ def _compare(expected: dict, actual: dict, where: str, extra_ok: bool = False) -
 def stack_contents(project: Project, media: bool = True) -> dict:
     """{"users", "tables", "media_files"} of the running stack (the files of its photo
     storage, volume or bucket, counted only when `media`)."""
-    db = project.one("db")
     sql = (
         "SELECT (SELECT COUNT(*) FROM auth_user), "
         "(SELECT COUNT(*) FROM information_schema.tables WHERE table_schema=DATABASE())"
     )
-    out = project.exec(
-        db, *_client("mariadb", "mysql"), "-N", "-B", DB_NAME, "-e", sql, check=False
-    )
-    users = tables = 0
-    if out.returncode == 0 and out.stdout.strip():
-        users, tables = (int(x) for x in out.stdout.split())
+    rows = query_rows(project, sql)
+    users, tables = (int(x) for x in rows[0]) if rows else (0, 0)
     files = archive(project, project.one("upload"), "count")["files"] if media else 0
     return {"users": users, "tables": tables, "media_files": files}
 
@@ -456,14 +466,7 @@ def next_ids(project: Project) -> dict[str, int]:
         "SELECT table_name, auto_increment FROM information_schema.tables "
         "WHERE table_schema = DATABASE() AND auto_increment IS NOT NULL"
     )
-    db = project.one("db")
-    out = project.exec(
-        db, *_client("mariadb", "mysql"), "-N", "-B", DB_NAME, "-e", sql, check=False
-    )
-    if out.returncode != 0:
-        return {}
-    rows = (line.split("\t") for line in out.stdout.splitlines() if line.strip())
-    return {table: int(value) for table, value in rows}
+    return {table: int(value) for table, value in query_rows(project, sql) or []}
 
 
 def keep_ids_unused(project: Project, before: dict[str, int]) -> list[str]:

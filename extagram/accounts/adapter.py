@@ -74,9 +74,17 @@ EMAIL_CHANGE_WITH_TWO_FACTOR = gettext_lazy(
 
 
 class MFAAdapter(DefaultMFAAdapter):
-    """allauth.mfa with the message above for an e-mail change it refuses."""
+    """allauth.mfa with the message above for an e-mail change it refuses, and the QR
+    code as an <svg> element the page can hold."""
 
     error_messages = {
         **DefaultMFAAdapter.error_messages,
         "add_email_blocked": EMAIL_CHANGE_WITH_TWO_FACTOR,
     }
+
+    def build_totp_svg(self, url):
+        """The authenticator app's QR code for `url` (an otpauth:// URI) as an <svg>
+        element (str), for the two-factor page to inline. allauth's is an SVG file, whose
+        <?xml ...?> declaration HTML does not have (a parser turns it into a comment)."""
+        svg = super().build_totp_svg(url)
+        return svg[svg.index("<svg") :]

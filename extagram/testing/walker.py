@@ -104,8 +104,11 @@ def build_path(parts, values):
 
 
 def site_data(django_user_model):
-    """An owner with a post (photo, comment, like), a stranger and a member of staff;
-    the pool of valid values for path converters (ids and names that exist)."""
+    """An owner with a verified address (so the two-factor pages open) and a post (photo,
+    comment, like), a stranger and a member of staff; the pool of valid values for path
+    converters (ids and names that exist)."""
+    from allauth.account.models import EmailAddress
+
     from extagram.uploads.images import process_photo
 
     owner = django_user_model.objects.create_user("alice", password=PASSWORD)
@@ -113,6 +116,7 @@ def site_data(django_user_model):
     staff = django_user_model.objects.create_user(
         "sam", password=PASSWORD, is_staff=True, is_superuser=True
     )
+    EmailAddress.objects.create(user=owner, email="alice@example.com", verified=True, primary=True)
     photo = process_photo(SimpleUploadedFile("p.jpg", jpeg_bytes(64, 48)), max_pixels=10**6)
     post = Post.objects.create_with_photo(owner, photo, caption="Hello #tag @bob")
     comment = Comment.objects.create(post=post, author=stranger, body="Nice")
@@ -139,10 +143,13 @@ def site_data(django_user_model):
 
 
 def clients(data):
+    """A test client for each of ROLES; the signed-in ones have also just confirmed their
+    password, as allauth asks before the e-mail and two-factor pages open."""
     result = {"anonymous": Client()}
     for role in ("owner", "stranger", "staff"):
         client = Client()
         client.force_login(data[role])
+        client.post("/accounts/reauthenticate/", {"password": PASSWORD})
         result[role] = client
     return result
 

@@ -27,7 +27,7 @@ def request_cursor(request):
     raw = request.GET.get("before")
     if raw is None:
         return None
-    if not raw.isdigit() or len(raw) > 18:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:  # "²".isdigit() is True
         raise ShownBadRequest(_("This page link is not valid."))
     return int(raw)
 

@@ -72,6 +72,8 @@ ODD = [
     b"2147483648",
     b"9223372036854775808",
     b"99999999999999999999999999999999",
+    "\u00b2".encode(),  # a superscript two: str.isdigit() says yes, int() raises
+    "\u0663\uff11".encode(),  # Arabic-Indic and full-width digits: int() takes them
     b"\x00",
     b"a\x00b",
     b"\xff\xfe\xfd",

@@ -1,6 +1,7 @@
 """Every HTML page the walker reaches, as every role, is well formed in the ways a browser
 or a screen reader depends on; one walk of the site checks them all, so a page added later
-is checked too (the admin is Django's and is left out):
+is checked too (the admin is Django's and is left out), and so is the page each form
+answers when it is sent empty (its errors):
 
 - exactly one level-one heading (axe-core's page-has-heading-one, which the post page
   once failed);
@@ -9,7 +10,10 @@ is checked too (the admin is Django's and is left out):
   form's password help once put Django's <ul> of rules in a <p>). The elements are those
   whose start tag ends an open paragraph, from the HTML standard's optional-tags rules:
   https://html.spec.whatwg.org/multipage/syntax.html#optional-tags
-- no id used twice (a label, a link or aria-describedby would point at the first only);
+- no id used twice (a label, a link or aria-describedby would point at the first only),
+  and every id a label's `for` or an aria-describedby, aria-labelledby or aria-controls
+  names is on the page (a form's errors were once named by their field but had no id, so
+  a screen reader never read them out with it);
 - no XML declaration or processing instruction, which HTML does not have (the two-factor
   page once inlined the QR code's SVG file with its <?xml ...?> line).
 """
@@ -18,8 +22,11 @@ from collections import Counter
 from html.parser import HTMLParser
 
 import pytest
+from django.db import transaction
 
-from extagram.testing.walker import site_data, site_pages
+from extagram.testing.walker import clients, form_targets, site_data, site_pages
+
+ID_REFERENCES = ("for", "aria-describedby", "aria-labelledby", "aria-controls")
 
 CLOSES_A_PARAGRAPH = {
     *["address", "article", "aside", "blockquote", "details", "dialog", "div", "dl"],
@@ -36,7 +43,7 @@ class PageStructure(HTMLParser):
     def __init__(self, html):
         super().__init__()
         self.headings, self.blocks_in_paragraphs, self.instructions = 0, [], []
-        self.ids, self._open_paragraphs = Counter(), 0
+        self.ids, self.references, self._open_paragraphs = Counter(), set(), 0
         self.feed(html)
         self.close()
 
@@ -47,6 +54,9 @@ class PageStructure(HTMLParser):
             self._open_paragraphs += 1
         self.headings += tag == "h1"
         self.ids.update(value for name, value in attrs if name == "id")
+        for name, value in attrs:
+            if name in ID_REFERENCES and value:
+                self.references.update(value.split())
 
     def handle_startendtag(self, tag, attrs):
         self.handle_starttag(tag, attrs)
@@ -65,22 +75,28 @@ class PageStructure(HTMLParser):
             "level-one headings": self.headings if self.headings != 1 else None,
             "blocks inside a paragraph": self.blocks_in_paragraphs,
             "ids used twice": sorted(id_ for id_, count in self.ids.items() if count > 1),
+            "references to no id": sorted(self.references - set(self.ids)),
             "processing instructions": self.instructions,
         }
         return {check: value for check, value in found.items() if value not in (None, [])}
 
 
 def test_the_checker_finds_each_kind_of_mistake():
-    good = "<h1>A</h1><p>a <em>b</em></p><ul><li id='x'>c</li></ul><svg id='y'></svg>"
+    good = (
+        "<h1>A</h1><p>a <em>b</em></p><ul><li id='x'>c</li></ul><svg id='y'></svg>"
+        "<label for='x'>L</label><input aria-describedby='x y'>"
+    )
     assert PageStructure(good).problems() == {}
     bad = (
         "<h1>A</h1><h1>B</h1><p>Rules:<ul><li id='r'>long</li></ul></p><b id='r'></b>"
         "<figure><?xml version='1.0' encoding='UTF-8'?><svg></svg></figure>"
+        "<input id='e' aria-describedby='e_error'><p role='alert'>Required.</p>"
     )
     assert PageStructure(bad).problems() == {
         "level-one headings": 2,
         "blocks inside a paragraph": ["ul"],
         "ids used twice": ["r"],
+        "references to no id": ["e_error"],
         "processing instructions": ["<?xml version='1.0' encoding='UTF-8'?>"],
     }
     assert PageStructure("<p>No heading</p>").problems() == {"level-one headings": 0}
@@ -95,4 +111,26 @@ def test_every_page_is_well_formed(django_user_model):
         if problems:
             wrong[f"{role} {path}"] = problems
     assert len(pages) > 20, "the walk reached too few pages to mean anything"
+    assert wrong == {}
+
+
+@pytest.mark.django_db
+def test_every_form_sent_empty_answers_a_well_formed_page(django_user_model):
+    data = site_data(django_user_model)
+    wrong, answered = {}, 0
+    for target in form_targets(data, clients(data)).values():
+        if target.action.startswith("/admin/"):
+            continue
+        role = target.label.split()[0]
+        empty = {name: "" for name, kind in target.fields if kind not in ("submit", "button")}
+        with transaction.atomic():  # what a form changes (a post deleted...) is undone
+            response = clients(data)[role].post(target.action, empty)
+            transaction.set_rollback(True)
+        if "text/html" not in response.get("Content-Type", "") or response.status_code == 302:
+            continue
+        answered += 1
+        problems = PageStructure(response.content.decode()).problems()
+        if problems:
+            wrong[f"{target.label}: {response.status_code}"] = problems
+    assert answered > 10, "too few forms answered a page to mean anything"
     assert wrong == {}

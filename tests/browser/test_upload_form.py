@@ -63,6 +63,9 @@ def test_a_refused_caption_keeps_the_chosen_photo_for_the_next_try(signed_in, tm
     tab.get_by_role("button", name="Share").click()
 
     tab.get_by_text("at most 2200 characters").wait_for()
+    # the caption names its error, which a screen reader then reads with it
+    described = tab.get_by_label("Caption").get_attribute("aria-describedby").split()
+    assert "at most 2200 characters" in tab.locator(f"#{described[-1]}").inner_text()
     assert tab.url.endswith("/upload/")
     assert tab.get_by_label("Photo", exact=True).evaluate("input => input.files.length") == 1
     assert not Post.objects.exists()

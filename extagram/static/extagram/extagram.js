@@ -116,7 +116,7 @@
     }
 
     function showErrors(fresh) {
-      form.querySelectorAll(".form-errors, p.error").forEach(function (node) { node.remove(); });
+      form.querySelectorAll(".form-errors, .field-errors").forEach(function (node) { node.remove(); });
       form.querySelectorAll(".field.has-error").forEach(function (node) {
         node.classList.remove("has-error");
       });
@@ -131,9 +131,13 @@
         var field = target && target.closest(".field");
         if (!field) return;
         field.classList.add("has-error");
-        freshField.querySelectorAll("p.error").forEach(function (error) {
-          field.appendChild(document.importNode(error, true));
+        freshField.querySelectorAll(".field-errors").forEach(function (errors) {
+          field.appendChild(document.importNode(errors, true));
         });
+        // the fresh field names its errors (and help) by id: so does the one kept
+        if (input.hasAttribute("aria-describedby")) {
+          target.setAttribute("aria-describedby", input.getAttribute("aria-describedby"));
+        }
         focus = focus || target;
       });
       status.hidden = true;

@@ -1,3 +1,5 @@
+import unicodedata
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -7,6 +9,24 @@ from django.utils.translation import gettext_lazy as _
 # the isolates instead (UAX #9, section 2.7), which stay allowed with the marks
 # (U+200E, U+200F): people mixing right-to-left and left-to-right text use those.
 BIDI_OVERRIDES = frozenset("\u202a\u202b\u202c\u202d\u202e")
+
+
+# Characters that draw nothing though they are neither spaces nor control characters:
+# the Hangul fillers and the blank Braille pattern, which people paste to post "empty"
+# text, and the variation selectors (the fillers and selectors are in Unicode's
+# Default_Ignorable_Code_Point list, DerivedCoreProperties.txt).
+BLANK_LOOKING = frozenset(
+    "\u115f\u1160\u3164\uffa0\u2800" + "".join(map(chr, range(0xFE00, 0xFE10)))
+)
+
+
+def shows_nothing(text):
+    """True when `text` (a str) has no character a reader would see: only spaces,
+    control and format characters (zero-width spaces and joiners, direction marks: Unicode
+    categories Z*, Cc, Cf) and BLANK_LOOKING ones. An empty string shows nothing."""
+    return all(
+        ch.isspace() or ch in BLANK_LOOKING or unicodedata.category(ch)[0] in "ZC" for ch in text
+    )
 
 
 def browser_line_breaks(text):
@@ -29,11 +49,15 @@ class BrowserTextField(forms.CharField):
     emoji) is 2 for the browser and 1 here. Use it for every free-text field of a
     form (captions, alt text, comments); for a ModelForm, through Meta.field_classes.
     Text with a bidirectional embedding or override character is refused (BIDI_OVERRIDES).
+    Text that shows nothing (shows_nothing: zero-width spaces, a Hangul filler...) counts
+    as empty: a required field asks for text, an optional one stores "".
     """
 
     def to_python(self, value):
         value = super().to_python(value)
-        return browser_line_breaks(value) if isinstance(value, str) else value
+        if not isinstance(value, str):
+            return value
+        return "" if shows_nothing(value) else browser_line_breaks(value)
 
     def validate(self, value):
         super().validate(value)

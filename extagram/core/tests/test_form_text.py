@@ -145,3 +145,39 @@ class BidiOverrideTests(BaseTestCase):
         response = self.client.post(f"/p/{self.post.pk}/comments/", {"body": self.MIXED})
         self.assertEqual(response.status_code, 302)
         self.assertEqual(Comment.objects.get().body, self.MIXED)
+
+
+class TextThatShowsNothingTests(BaseTestCase):
+    """Every free-text field takes text that shows nothing (zero-width spaces, a Hangul
+    filler, a blank Braille pattern...) as empty (core/forms.py, shows_nothing)."""
+
+    BLANKS = ("\u200b\u200b", "\u3164", "\u2800 \u2800", "\u200d\ufe0f", " \u2060\u00a0")
+
+    def setUp(self):
+        self.client.login(username="alice", password=PASSWORD)
+        self.post = self.make_post()
+
+    def test_a_comment_that_shows_nothing_is_refused(self):
+        for body in self.BLANKS:
+            response = self.client.post(f"/p/{self.post.pk}/comments/", {"body": body})
+            self.assertContains(response, "This field is required", status_code=400)
+        self.assertFalse(Comment.objects.exists())
+
+    def test_a_caption_or_alt_text_that_shows_nothing_is_stored_empty(self):
+        for blank in self.BLANKS:
+            self.upload(jpeg_bytes(), caption=blank, alt_text=blank)
+        self.assertEqual(
+            set(Post.objects.exclude(pk=self.post.pk).values_list("caption", "alt_text")),
+            {("", "")},
+        )
+
+    def test_a_bio_that_shows_nothing_is_stored_empty(self):
+        self.client.post("/accounts/profile/", {"display_name": "Alice", "bio": "\u200b"})
+        self.owner.profile.refresh_from_db()
+        self.assertEqual(self.owner.profile.bio, "")
+
+    def test_text_with_something_to_see_is_kept_as_written(self):
+        for text in ("\u200bhi", "\u0301", "\U0001f44d\ufe0f", "\u05e9\u200f"):
+            response = self.client.post(f"/p/{self.post.pk}/comments/", {"body": text})
+            self.assertEqual(response.status_code, 302, repr(text))
+        self.assertEqual(Comment.objects.count(), 4)

@@ -35,7 +35,8 @@ from extagram.accounts.usernames import canonical, handle_problems
 from .models import TAG_MAX
 
 _URL = r"(?P<url>(?:https?://|www\.)[^\s<>\"]+)"
-_TAG = r"(?<![\w&#/])#(?P<tag>[\w\u0300-\u036f]+)"
+_TAG_NAME = r"[\w\u0300-\u036f]+"  # letters, digits, _ and combining accents
+_TAG = rf"(?<![\w&#/])#(?P<tag>{_TAG_NAME})"
 _MENTION = r"(?<![\w.+\-@＠])[@＠](?P<mention>[\w.]+)"
 TOKENS = re.compile(f"{_URL}|{_TAG}|{_MENTION}", re.IGNORECASE)
 _URL_TRAILING = ".,;:!?)]}'»”’"
@@ -56,8 +57,13 @@ def search_key(text):
 
 
 def valid_tag(name):
-    """`name` (canonical) fits the column and has a letter."""
-    return len(name) <= TAG_MAX and any(ch.isalpha() for ch in name)
+    """`name` (canonical) is one a text can hold as a tag: only the characters a tag is
+    made of, at most TAG_MAX of them, a letter among them."""
+    return (
+        len(name) <= TAG_MAX
+        and re.fullmatch(_TAG_NAME, name) is not None
+        and any(ch.isalpha() for ch in name)
+    )
 
 
 def tokens(text):

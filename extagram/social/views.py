@@ -85,7 +85,14 @@ def unfollow(request, username):
     return _follow_answer(request, owner, False)
 
 
-def _people_page(request, owner, which):
+def _people_page(request, username, which):
+    """A member's followers or the people they follow (`which`), a page of them; a 404
+    for no such active member, a permanent redirect to the canonical handle's address
+    (/u/Ana/followers/ to /u/ana/followers/, as the profile does)."""
+    handle = canonical(username)
+    owner = active_member(handle)
+    if handle != username:
+        return redirect(which, username=handle, permanent=True)
     cursor = request_cursor(request)
     rows = PersonRow.follows(owner.pk, which, cursor, LIST_PAGE_SIZE + 1)
     has_more = len(rows) > LIST_PAGE_SIZE
@@ -101,14 +108,12 @@ def _people_page(request, owner, which):
 
 @shared_cache_for_visitors
 def followers(request, username):
-    owner = _member(username)
-    return _people_page(request, owner, "followers")
+    return _people_page(request, username, "followers")
 
 
 @shared_cache_for_visitors
 def following(request, username):
-    owner = _member(username)
-    return _people_page(request, owner, "following")
+    return _people_page(request, username, "following")
 
 
 def suggested_accounts(user, count=SUGGESTIONS):

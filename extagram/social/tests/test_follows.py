@@ -77,6 +77,13 @@ class FollowTests(BaseTestCase):
         self.assertContains(following, 'href="/u/alice/"')
         self.assertContains(self.client.get("/u/alice/"), "<strong>2</strong> followers")
 
+    def test_a_list_at_another_spelling_of_the_handle_redirects_to_the_canonical_one(self):
+        for which in ("followers", "following"):
+            response = self.client.get(f"/u/ALICE/{which}/?before=5")
+            self.assertEqual(response.status_code, 301)
+            self.assertEqual(response["Location"], f"/u/alice/{which}/")
+            self.assertEqual(self.client.get(f"/u/nobody/{which}/").status_code, 404)
+
     def test_deactivated_accounts_are_in_no_list_and_no_count(self):
         Follow.follow(self.stranger, self.owner)
         Follow.follow(self.staff, self.owner)

@@ -56,6 +56,10 @@ class TagPageTests(BaseTestCase):
         self.assertFalse(Tag.objects.exists())
         self.assertEqual(self.client.get("/tags/123/").status_code, 404)  # not a tag
         self.assertEqual(self.client.get("/tags/" + "a" * 65 + "/").status_code, 404)
+        # nor is a name no text could hold as a tag: a tag ends at a space or punctuation
+        for name in ("a b", "x!y", "x.y", "@ana", "x%3Fy", "ab-c", "%23ab", "ab%E2%80%8B"):
+            self.assertEqual(self.client.get(f"/tags/{name}/").status_code, 404, name)
+        self.assertEqual(self.client.get("/tags/caf%C3%A9_2/").status_code, 200)
         self.make_post(caption="#beach")
         self.assertEqual(self.client.get("/tags/beach/?before=x").status_code, 400)
 

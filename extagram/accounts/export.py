@@ -24,7 +24,7 @@ from datetime import UTC, timedelta
 from django.core.files.storage import default_storage
 from django.db.models import Prefetch
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from extagram.posts.models import Comment, Like, Post
 
@@ -179,7 +179,8 @@ def _write_json(out, user, account, missing):
 
 def _write_html(out, user, account, missing):
     """index.html: a heading, then one rendered section per post, comments and likes."""
-    out.write(render_to_string("accounts/export/head.html", {"account": account}).encode())
+    context = {"account": account, "LANGUAGE_CODE": translation.get_language()}
+    out.write(render_to_string("accounts/export/head.html", context).encode())
     for post in _posts_with_comments(user):
         out.write(
             render_to_string(
@@ -195,12 +196,19 @@ def _write_html(out, user, account, missing):
     out.write(render_to_string("accounts/export/tail.html", context).encode())
 
 
-def zip_chunks(user):
-    """Yield the bytes of the archive (see the module docstring), piece by piece.
+def zip_chunks(user, language):
+    """Yield the bytes of the archive (see the module docstring), piece by piece, its
+    index.html in `language` (a code of settings.LANGUAGES: the one the request was
+    answered in; the server reads this generator after the view has returned).
 
     A post whose photo file cannot be read is still in data.json and index.html,
     with `"photo": null`, rather than breaking the download half-way.
     """
+    with translation.override(language):
+        yield from _zip_chunks(user)
+
+
+def _zip_chunks(user):
     sink = _Sink()
     missing = set()
     with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as archive:

@@ -97,7 +97,7 @@ def export_data(request):
     """Settings → Download my data: a page with a button; the POST streams the zip."""
     if request.method == "POST":
         response = StreamingHttpResponse(
-            export.zip_chunks(request.user), content_type="application/zip"
+            export.zip_chunks(request.user, request.LANGUAGE_CODE), content_type="application/zip"
         )
         stamp = timezone.now().strftime("%Y-%m-%d")
         filename = f"extagram-{request.user.username}-{stamp}.zip"

@@ -10,6 +10,7 @@ import pytest
 from allauth.account.models import EmailAddress
 from django.core.files.storage import default_storage
 from django.http import StreamingHttpResponse
+from django.utils import translation
 
 from extagram.posts.models import Comment, Like
 from extagram.social.models import Follow
@@ -134,6 +135,15 @@ class DownloadMyDataTests(BaseTestCase):
         archive = self.download()
         self.assertEqual(set(archive.namelist()), {"data.json", "index.html"})
         self.assertEqual(json.loads(archive.read("data.json"))["posts"], [])
+
+    def test_the_index_is_in_the_language_the_member_asked_for(self):
+        self.make_post()
+        response = self.client.post("/accounts/export/", headers={"accept-language": "ca"})
+        translation.activate("en")  # the server reads the stream later, in any language
+        index = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+        html = index.read("index.html").decode()
+        self.assertIn('<html lang="ca">', html)
+        self.assertIn("Dades d'Extagram de @alice", html)
 
     def test_the_page_explains_and_the_download_needs_a_post(self):
         response = self.client.get("/accounts/export/")

@@ -326,7 +326,11 @@ else:
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("es", "Español"), ("ca", "Català")]
-LOCALE_PATHS = [BASE_DIR / "extagram" / "locale"]
+# Our catalog first (makemessages writes to the first folder), then our overrides of
+# django-allauth's and Django's strings in our register ("tú"/"tu", not "usted"/"vós"),
+# kept apart so that makemessages never marks them obsolete. Both outrank the installed
+# apps' catalogs. extagram/core/tests/test_one_register.py checks the result.
+LOCALE_PATHS = [BASE_DIR / "extagram" / "locale", BASE_DIR / "extagram" / "locale_overrides"]
 USE_I18N = True
 TIME_ZONE = "UTC"
 USE_TZ = True

@@ -142,23 +142,25 @@ def site_data(django_user_model):
     }
 
 
-def clients(data):
+def clients(data, language=None):
     """A test client for each of ROLES; the signed-in ones have also just confirmed their
-    password, as allauth asks before the e-mail and two-factor pages open."""
-    result = {"anonymous": Client()}
+    password, as allauth asks before the e-mail and two-factor pages open. With `language`
+    (e.g. "es"), every request of theirs asks for it (Accept-Language)."""
+    headers = {"accept-language": language} if language else None
+    result = {"anonymous": Client(headers=headers)}
     for role in ("owner", "stranger", "staff"):
-        client = Client()
+        client = Client(headers=headers)
         client.force_login(data[role])
         client.post("/accounts/reauthenticate/", {"password": PASSWORD})
         result[role] = client
     return result
 
 
-def site_pages(data):
+def site_pages(data, language=None):
     """Each HTML page the site answers 200 to a GET, as each role: (role, path, response)
     for every URL pattern (the admin's, Django's own, left out) with each pool value in its
-    path parameters."""
-    for role, client in clients(data).items():
+    path parameters; in `language` if given (see `clients`)."""
+    for role, client in clients(data, language).items():
         for target in url_targets():
             if target.label.startswith("/admin/"):
                 continue

@@ -29,6 +29,7 @@ What exceeds a bound raises UnacceptableImage with a message for the user (a 4xx
 import hashlib
 import io
 import logging
+import math
 import threading
 import time
 from contextlib import contextmanager
@@ -82,6 +83,16 @@ FIXED_OVERHEAD = 32 * 1024 * 1024
 # per column and band, measured as ~2 KB (a 7000-px-wide RGBA PNG: +87 MB, 32 of them
 # FIXED_OVERHEAD and 7 the output).
 STREAM_BYTES_PER_COLUMN_BAND = 2048
+# ... which cannot hold more than the whole picture does, in float (4 bytes a sample):
+# a 70,000 x 1 panorama was charged 137 MB for a window of rows it does not have.
+FLOAT_SAMPLE_BYTES = 4
+# libjpeg's largest side (JPEG_MAX_DIMENSION, jmorecfg.h): no JPEG is wider or taller.
+JPEG_MAX_SIDE = 65500
+# The large picture's pixel bound: 3840 x 2160 = 8,294,400, Mastodon's bound for images
+# since 4.2 (mastodon/mastodon#23726). The 1080-px width bounds every ordinary photo; this
+# bounds only a very tall one: a full-page phone screenshot (1170 x 12,000) made 1080 x
+# 11,077 at full width, whose JPEG and WebP encoders need ~170 MB, over the default pool.
+LARGE_MAX_PIXELS = 3840 * 2160
 
 pyvips.cache_set_max(0)  # no operation cache: nothing outlives a request
 pyvips.cache_set_max_mem(0)
@@ -152,12 +163,34 @@ class Plan:
     profiled: bool = False  # an ICC profile or CMYK: the colour transform must run
 
 
+def shown_size(image):
+    """(width, height) in px of a pyvips image as it is shown: the sides swap when its
+    EXIF orientation (5 to 8) turns it a quarter, as libvips' autorotate does."""
+    turned = image.get_typeof("orientation") and image.get("orientation") in (5, 6, 7, 8)
+    return (image.height, image.width) if turned else (image.width, image.height)
+
+
+def large_size(width, height, large_width):
+    """(width, height) in px of the large picture made from a `width` x `height` one (as
+    shown, after its EXIF orientation): at most `large_width` wide, LARGE_MAX_PIXELS in
+    all and JPEG_MAX_SIDE a side, never enlarged, its aspect ratio kept (each side at
+    least 1 px)."""
+    scale = min(
+        1.0,
+        large_width / width,
+        JPEG_MAX_SIDE / height,
+        math.sqrt(LARGE_MAX_PIXELS / (width * height)),
+    )
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
 def process_photo(fileobj, *, max_pixels, widths=(1080, 480), square=False, webp_widths=None):
     """Turn an uploaded file into re-encoded sRGB JPEG variants, or raise UnacceptableImage.
 
     fileobj: a readable binary file (an UploadedFile, BytesIO, ...), at most the upload
     limit. max_pixels: refuse images with more pixels (width x height). widths: (large,
-    small) maximum widths in pixels; smaller photos are never enlarged. square: crop
+    small) maximum widths in pixels (the large picture also within large_size's bounds);
+    smaller photos are never enlarged. square: crop
     the centred square of the picture first (avatars), so both variants are square.
     webp_widths: maximum widths (px, largest first, e.g. (1080, 828, 480)) of WebP
     variants made in the same pass from the same pixels: the first is "large", the last
@@ -238,11 +271,13 @@ def plan_for(data, max_pixels, large_width=1080, webp=False):
         if fmt in ("HEIF", "AVIF"):
             with _open_with_pillow(data, fmt) as image:
                 width, height = image.size
+                if fmt == "AVIF" and image.getexif().get(0x0112, 1) in (5, 6, 7, 8):
+                    width, height = height, width  # stored as taken, shown turned
                 bands = len(image.getbands())
                 profiled = bool(image.info.get("icc_profile"))
         else:
             header = _vips_load(data, fmt)
-            width, height, bands = header.width, header.height, header.bands
+            (width, height), bands = shown_size(header), header.bands
             profiled = bool(header.get_typeof("icc-profile-data")) or (
                 header.interpretation == "cmyk"
             )
@@ -255,14 +290,15 @@ def plan_for(data, max_pixels, large_width=1080, webp=False):
         raise UnacceptableImage(_too_many_pixels(max_pixels))
 
     pixels = width * height
+    out_width, out_height = large_size(width, height, large_width)
     decode = 0
     if fmt == "JPEG":
         decode = _jpeg_decode_memory(data)
         # shrink-on-load decodes at 1/2, 1/4 or 1/8 scale when the photo is that much larger
-        shrink = next((s for s in (8, 4, 2) if width // s >= large_width), 1)
-        decode += width // shrink * bands * STREAM_BYTES_PER_COLUMN_BAND
+        shrink = next((s for s in (8, 4, 2) if width // s >= out_width), 1)
+        decode += _row_window(width // shrink, height // shrink, bands)
     elif fmt in ("PNG", "GIF", "WEBP"):
-        decode = width * bands * STREAM_BYTES_PER_COLUMN_BAND
+        decode = _row_window(width, height, bands)
     if fmt == "PNG" and _png_interlaced(data):
         sample = 2 if header.format == "ushort" else 1
         decode += pixels * bands * sample  # Adam7 cannot be streamed: decoded whole
@@ -274,13 +310,18 @@ def plan_for(data, max_pixels, large_width=1080, webp=False):
         decode = pixels * HEIF_BYTES_PER_PIXEL
     elif fmt == "AVIF":
         decode = pixels * AVIF_BYTES_PER_PIXEL
-    # the large variant is held in memory (RGB, twice while encoding), a panorama too
-    out_width = min(width, large_width)
-    out_pixels = out_width * max(1, round(height * out_width / width))
+    # the large variant is held in memory (RGB, twice while encoding)
+    out_pixels = out_width * out_height
     output = out_pixels * 3 * 2
     if webp:
         output += out_pixels * WEBP_ENCODE_BYTES_PER_PIXEL
     return Plan(fmt, width, height, FIXED_OVERHEAD + len(data) + decode + output, profiled)
+
+
+def _row_window(width, height, bands):
+    """Bytes a streamed decode holds for its window of rows: STREAM_BYTES_PER_COLUMN_BAND
+    per column and band, at most the whole `width` x `height` picture in float."""
+    return min(STREAM_BYTES_PER_COLUMN_BAND, height * FLOAT_SAMPLE_BYTES) * width * bands
 
 
 def jpeg_scan_info(data):
@@ -401,20 +442,28 @@ def register_heif():
 def _pipeline(data, plan, widths, square=False, webp_widths=()):
     large_width, small_width = widths
     huge = 10_000_000  # thumbnail's height bound: only the width limits
-    common = {"height": huge, "size": "down"}
+    source = None
+    width, height = plan.width, plan.height
+    if plan.format in ("HEIF", "AVIF"):
+        # Pillow's AVIF plugin gives the size as stored, the turn as an orientation
+        source = _vips_from_pillow(data, plan.format)
+        width, height = shown_size(source)
+    box_width, box_height = large_size(width, height, large_width)
+    common = {"height": box_height, "size": "down"}
     if square:
         # libvips shrinks until the shorter side fits, then crops the centre; a picture
         # smaller than the square is not enlarged, so its centre is cropped below
+        box_width = large_width
         common.update(height=large_width, crop="centre")
     if plan.profiled:
         # Relative colorimetric: colours inside sRGB keep their exact values, those
         # outside it are clipped to its edge (docs/performance.md, "Colour").
         common.update(export_profile="srgb", intent="relative")
-    if plan.format in ("HEIF", "AVIF"):
-        large = _vips_from_pillow(data, plan.format).thumbnail_image(large_width, **common)
+    if source is not None:
+        large = source.thumbnail_image(box_width, **common)
     else:
         options = "[fail_on=truncated]"  # the loader's first page only (n=1) by default
-        large = pyvips.Image.thumbnail_buffer(data, large_width, option_string=options, **common)
+        large = pyvips.Image.thumbnail_buffer(data, box_width, option_string=options, **common)
     if square and large.width != large.height:
         side = min(large.width, large.height)
         large = large.crop((large.width - side) // 2, (large.height - side) // 2, side, side)

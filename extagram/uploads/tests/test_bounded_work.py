@@ -13,12 +13,20 @@ from extagram.testing.images import (
     encode,
     flat_lossless_webp,
     jpeg_bytes,
+    jpeg_with_gps_and_orientation,
     many_scan_jpeg,
     picture,
     sparse_rgba_png,
 )
 from extagram.uploads import budget
-from extagram.uploads.images import MAX_JPEG_SCANS, UnacceptableImage, jpeg_scan_info, plan_for
+from extagram.uploads.images import (
+    JPEG_MAX_SIDE,
+    LARGE_MAX_PIXELS,
+    MAX_JPEG_SCANS,
+    UnacceptableImage,
+    jpeg_scan_info,
+    plan_for,
+)
 
 from ._photos import decoded, process
 
@@ -201,6 +209,36 @@ def test_a_decode_past_its_time_budget_is_stopped_with_a_message(settings):
         process(sparse_rgba_png(size=3000))
 
 
-def test_a_panorama_is_charged_for_its_tall_large_variant():
-    tall = plan_for(encode(Image.new("L", (1000, 40000)), "PNG"), 50_000_000)
-    assert tall.memory > 1000 * 40000 * 3
+def test_a_tall_picture_is_published_within_the_large_pixel_bound_and_charged_for_it():
+    data = encode(Image.new("L", (1000, 40000)), "PNG")
+    large = process(data).variant("large", "jpeg")
+    assert large.width * large.height <= LARGE_MAX_PIXELS
+    assert large.height / large.width == pytest.approx(40, rel=0.01)
+    assert plan_for(data, 50_000_000).memory > large.width * large.height * 3
+
+
+def test_a_picture_taller_than_a_jpeg_can_be_is_published_scaled_to_fit():
+    # it was refused as "not a photo we can read": libjpeg writes at most 65,500 px a side
+    large = process(encode(Image.new("L", (10, 70000), 128), "PNG")).variant("large", "jpeg")
+    assert large.width == 9 and 60000 < large.height <= JPEG_MAX_SIDE
+    assert decoded(large).convert("L").getpixel((4, 30000)) == pytest.approx(128, abs=2)
+
+
+def test_a_full_page_screenshot_fits_the_default_pool_within_its_estimate():
+    # 1170 x 12,000: its estimate was 199 MB at full width, over the 165-MB default pool
+    screenshot = encode(picture(1170, 12000), "PNG")
+    result = measured(screenshot)
+    assert result["used"] <= result["estimate"], result
+    # what an upload reserves, with the WebP variants
+    reserved = plan_for(screenshot, 50_000_000, webp=True).memory
+    assert reserved <= budget.pool_bytes(256 * MIB, 1)
+
+
+def test_a_row_of_pixels_is_charged_for_the_row_not_a_window_of_rows():
+    row = plan_for(encode(Image.new("L", (70000, 1)), "PNG"), 50_000_000)
+    assert row.memory < 40 * MIB  # it was charged 169 MB
+
+
+def test_the_plan_reads_the_sides_as_the_photo_is_shown():
+    plan = plan_for(jpeg_with_gps_and_orientation(640, 480, orientation=6), 50_000_000)
+    assert (plan.width, plan.height) == (480, 640)

@@ -87,3 +87,11 @@ def test_it_is_published_upright(fmt, orientation, size, marker):
     y = 20 if marker == "top-right" else large.height - 20
     r, g, b = large.convert("RGB").getpixel((x, y))
     assert r > 200 and g < 60 and b < 60, (r, g, b)
+
+
+@pytest.mark.parametrize("fmt", ["HEIF", "AVIF"])
+def test_the_plan_reads_the_sides_as_the_photo_is_shown(fmt):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # the encoders turn it into the file's irot box
+    plan = plan_for(encode(picture(640, 480), fmt, exif=exif.tobytes()), 50_000_000)
+    assert (plan.width, plan.height) == (480, 640)

@@ -270,7 +270,10 @@ AUTHENTICATION_BACKENDS = [
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
 ACCOUNT_ADAPTER = "extagram.accounts.adapter.AccountAdapter"
-ACCOUNT_FORMS = {"login": "extagram.accounts.forms.LoginForm"}
+ACCOUNT_FORMS = {
+    "login": "extagram.accounts.forms.LoginForm",
+    "add_email": "extagram.accounts.email_form.AddEmailForm",
+}
 ACCOUNT_SIGNUP_FORM_CLASS = "extagram.accounts.forms.SignupExtraForm"
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["username*", "email*", "password1*", "password2*"]

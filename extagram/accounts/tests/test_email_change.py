@@ -86,19 +86,6 @@ class EmailChangeTests(BaseTestCase):
         self.assertEqual(notice.to, ["alice@example.com"])
         self.assertRegex(notice.body, r"Date: .* UTC\n")  # the time, with its zone
 
-    def test_an_address_another_member_uses_never_becomes_theirs(self):
-        # allauth does not tell alice that bob uses the address (no enumeration), and
-        # the link it mails to bob cannot make a verified address anyone's twice.
-        EmailAddress.objects.create(user=self.stranger, email="bob@example.com", verified=True)
-        self.change_to("bob@example.com")
-        (message,) = mail.outbox
-        self.assertEqual(message.to, ["bob@example.com"])
-        self.client.post(self.confirm_link(message))
-        self.assertEqual(self.owner.emailaddress_set.get(primary=True).email, "alice@example.com")
-        self.assertFalse(
-            self.owner.emailaddress_set.filter(email="bob@example.com", verified=True).exists()
-        )
-
     def test_the_settings_page_links_to_the_email_page(self):
         self.assertContains(self.client.get("/accounts/settings/"), 'href="/accounts/email/"')
 
@@ -140,3 +127,38 @@ class MandatoryVerificationTests(BaseTestCase):
             "/accounts/login/", {"login": "carla", "password": "a-long-and-unusual-pass"}
         )
         self.assertRedirects(response, "/")
+
+
+class AnotherMembersAddressTests(BaseTestCase):
+    """An address another account has confirmed cannot be added: the site would mail its
+    owner on a stranger's say-so, and the stranger's own unconfirmed address would go."""
+
+    def setUp(self):
+        EmailAddress.objects.create(
+            user=self.stranger, email="bob@example.com", verified=True, primary=True
+        )
+        self.owner.email = "alice@example.com"
+        self.owner.save()
+        EmailAddress.objects.create(user=self.owner, email="alice@example.com", primary=True)
+        self.client.post("/accounts/login/", {"login": "alice", "password": PASSWORD})
+        self.client.post("/accounts/reauthenticate/", {"password": PASSWORD})
+        mail.outbox.clear()
+
+    def test_an_address_another_member_confirmed_is_refused_and_nobody_is_mailed(self):
+        for spelling in ("bob@example.com", "BOB@Example.com"):
+            response = self.client.post("/accounts/email/", {"email": spelling, "action_add": ""})
+            self.assertContains(response, "already registered", status_code=400)
+        self.assertEqual(mail.outbox, [])
+        addresses = list(self.owner.emailaddress_set.values_list("email", flat=True))
+        self.assertEqual(addresses, ["alice@example.com"])
+        self.owner.refresh_from_db()
+        self.assertEqual(self.owner.email, "alice@example.com")
+
+    def test_an_address_only_pending_on_another_account_can_still_be_claimed(self):
+        EmailAddress.objects.filter(user=self.stranger).update(verified=False)
+        response = self.client.post(
+            "/accounts/email/", {"email": "bob@example.com", "action_add": ""}
+        )
+        self.assertEqual(response.status_code, 302)
+        (message,) = mail.outbox
+        self.assertEqual(message.to, ["bob@example.com"])

@@ -5,7 +5,7 @@ are kept for templates and clients written before allauth.
 """
 
 from allauth.account import views as allauth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from . import views
 
@@ -21,5 +21,14 @@ urlpatterns = [
     path("username/", views.change_username, name="account_username"),
     path("delete/", views.delete_account, name="account_delete"),
     path("export/", views.export_data, name="account_export"),
+    # allauth's patterns, with a 404 for a link that no longer works
+    re_path(
+        r"^confirm-email/(?P<key>[-:\w]+)/$", views.confirm_email, name="account_confirm_email"
+    ),
+    re_path(
+        r"^password/reset/key/(?P<uidb36>[0-9A-Za-z]+)-(?P<key>.+)/$",
+        views.password_reset_from_key,
+        name="account_reset_password_from_key",
+    ),
     path("", include("allauth.urls")),
 ]

@@ -44,8 +44,32 @@ class SignupView(allauth_views.SignupView):
         return response
 
 
+class ConfirmEmailView(allauth_views.ConfirmEmailView):
+    """allauth's e-mail confirmation link, answering 404 when the link is unknown or has
+    expired (allauth answered 200 with the page that says so): bad input is a 4xx."""
+
+    def get(self, *args, **kwargs):
+        response = super().get(*args, **kwargs)
+        if self.object is None and response.status_code == 200:
+            response.status_code = 404
+        return response
+
+
+class PasswordResetFromKeyView(allauth_views.PasswordResetFromKeyView):
+    """allauth's password-reset link, answering 404 when the link is used, expired or
+    broken (allauth answered 200 with the page that says so)."""
+
+    def render_to_response(self, context, **kwargs):
+        response = super().render_to_response(context, **kwargs)
+        if context.get("token_fail"):
+            response.status_code = 404
+        return response
+
+
 login = LoginView.as_view()
 signup = SignupView.as_view()
+confirm_email = ConfirmEmailView.as_view()
+password_reset_from_key = PasswordResetFromKeyView.as_view()
 password_change = login_required(allauth_views.PasswordChangeView.as_view())
 
 

@@ -86,6 +86,14 @@ class EmailChangeTests(BaseTestCase):
         self.assertEqual(notice.to, ["alice@example.com"])
         self.assertRegex(notice.body, r"Date: .* UTC\n")  # the time, with its zone
 
+    def test_a_confirmation_link_opens_its_page_and_a_broken_or_used_one_is_a_404(self):
+        self.change_to("alice.new@example.com")
+        link = self.confirm_link(mail.outbox[0])
+        self.assertContains(self.client.get(link), "alice.new@example.com")
+        self.client.post(link)
+        for broken in (link, link.replace("/confirm-email/", "/confirm-email/x")):
+            self.assertContains(self.client.get(broken), "expired or is invalid", status_code=404)
+
     def test_the_settings_page_links_to_the_email_page(self):
         self.assertContains(self.client.get("/accounts/settings/"), 'href="/accounts/email/"')
 

@@ -28,7 +28,7 @@ def test_a_new_user_signs_up_uploads_sees_the_photo_and_likes_it(page, live_serv
     page.goto(live_server.url)
     page.get_by_role("link", name="Sign up").click()
     page.get_by_label("Username").fill("dora")
-    page.get_by_label("Email").fill("dora@example.com")
+    page.get_by_label("E-mail").fill("dora@example.com")
     page.get_by_label("Password", exact=True).fill("a-long-and-unusual-pass")
     page.get_by_label("Password (again)").fill("a-long-and-unusual-pass")
     page.get_by_role("button", name="Create account").click()

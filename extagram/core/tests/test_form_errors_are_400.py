@@ -25,7 +25,7 @@ def answered(form):
 class FormErrorsAre400Tests(BaseTestCase):
     def test_a_password_reset_for_a_malformed_address_is_a_400(self):
         response = self.client.post("/accounts/password/reset/", {"email": "not an address"})
-        self.assertContains(response, "Enter a valid email address", status_code=400)
+        self.assertContains(response, "Enter a valid e-mail address", status_code=400)
 
     def test_a_wrong_password_to_confirm_a_change_is_a_400(self):
         self.client.login(username="alice", password=PASSWORD)

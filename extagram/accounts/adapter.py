@@ -31,6 +31,15 @@ class AccountAdapter(DefaultAccountAdapter):
         """allauth's `next` targets follow the site's one rule (core/redirects.py)."""
         return safe_target(url, allauth_context.request) is not None
 
+    def add_message(self, request, level, message_template=None, *args, **kwargs):
+        """allauth's messages, less its "Successfully logged in as ..." right after a
+        sign-up, which the sign-up view's welcome says already (views.SignupView)."""
+        match = getattr(request, "resolver_match", None)
+        signing_up = match is not None and match.url_name in ("signup", "account_signup")
+        if signing_up and message_template == "account/messages/logged_in.txt":
+            return
+        super().add_message(request, level, message_template, *args, **kwargs)
+
     def save_user(self, request, user, form, commit=True):
         # The user row and its profile (written by a post_save signal) together or
         # not at all: a handle taken in a race fails on the profile's unique index.

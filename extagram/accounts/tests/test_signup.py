@@ -58,3 +58,17 @@ class SignupTests(BaseTestCase):
     def test_the_welcome_message_names_the_new_member(self):
         response = self.signup(username="Carla")
         self.assertContains(self.client.get(response["Location"]), "Welcome to Extagram, carla!")
+
+    def test_a_new_member_is_welcomed_once_not_also_told_they_logged_in(self):
+        page = self.client.get(self.signup()["Location"])
+        shown = [str(message) for message in page.context["messages"]]
+        self.assertEqual(
+            shown,
+            ["Confirmation e-mail sent to carla@example.com.", "Welcome to Extagram, carla!"],
+        )
+        self.client.logout()
+        self.client.post(
+            "/accounts/login/", {"login": "carla", "password": "a-long-and-unusual-pass"}
+        )
+        shown = [str(message) for message in self.client.get("/").context["messages"]]
+        self.assertEqual(shown, ["Successfully logged in as carla."])

@@ -11,21 +11,40 @@ from django.utils.translation import gettext_lazy as _
 BIDI_OVERRIDES = frozenset("\u202a\u202b\u202c\u202d\u202e")
 
 
-# Characters that draw nothing though they are neither spaces nor control characters:
-# the Hangul fillers and the blank Braille pattern, which people paste to post "empty"
-# text, and the variation selectors (the fillers and selectors are in Unicode's
-# Default_Ignorable_Code_Point list, DerivedCoreProperties.txt).
-BLANK_LOOKING = frozenset(
-    "\u115f\u1160\u3164\uffa0\u2800" + "".join(map(chr, range(0xFE00, 0xFE10)))
+# Characters that draw nothing though they are neither spaces nor control or format
+# characters: the rest of Unicode's Default_Ignorable_Code_Point list (DerivedCoreProperties.txt:
+# the combining grapheme joiner, the Hangul fillers people paste to post "empty" text, the
+# Khmer inherent vowels, the variation selectors, the tag characters and the code points kept
+# for more of them), and the blank Braille pattern, pasted for the same reason.
+_IGNORABLE_RANGES = (
+    (0x034F, 0x034F),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x2800, 0x2800),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFF8),
+    (0xE0000, 0xE0FFF),
 )
+BLANK_LOOKING = frozenset(
+    chr(code) for first, last in _IGNORABLE_RANGES for code in range(first, last + 1)
+)
+# Control, format and separator characters (zero-width spaces and joiners, direction
+# marks...). Not the other C categories: unassigned (Cn) is also every character newer
+# than this Python's Unicode tables (an emoji of Unicode 16 on Python 3.13), and private
+# use (Co) draws what a font gives it (Apple's logo at U+F8FF).
+_INVISIBLE_CATEGORIES = frozenset(("Cc", "Cf", "Zs", "Zl", "Zp"))
 
 
 def shows_nothing(text):
-    """True when `text` (a str) has no character a reader would see: only spaces,
-    control and format characters (zero-width spaces and joiners, direction marks: Unicode
-    categories Z*, Cc, Cf) and BLANK_LOOKING ones. An empty string shows nothing."""
+    """True when `text` (a str) has no character a reader would see: only spaces and
+    control, format and separator characters (Unicode categories Cc, Cf, Z*) and
+    BLANK_LOOKING ones. An empty string shows nothing."""
     return all(
-        ch.isspace() or ch in BLANK_LOOKING or unicodedata.category(ch)[0] in "ZC" for ch in text
+        ch.isspace() or ch in BLANK_LOOKING or unicodedata.category(ch) in _INVISIBLE_CATEGORIES
+        for ch in text
     )
 
 

@@ -7,8 +7,9 @@ control characters, a target too long for a proxy's header buffer) falls back to
 page the view names. Nothing raises.
 """
 
-from django.http import HttpResponseRedirect
+from django.http import HttpResponsePermanentRedirect, HttpResponseRedirect
 from django.shortcuts import resolve_url
+from django.urls import reverse
 from django.utils.encoding import escape_uri_path
 from django.utils.http import url_has_allowed_host_and_scheme
 
@@ -71,3 +72,13 @@ def viewed_path(request, fallback=None):
     del query["fragment"]
     path = escape_uri_path(request.path)
     return f"{path}?{query.urlencode()}" if query else path
+
+
+def canonical_redirect(request, viewname, **kwargs):
+    """A permanent redirect (301) to the canonical address of the page asked for
+    (`viewname` reversed with `kwargs`: /u/Ana/ to /u/ana/), keeping the request's query
+    string, so a page link's cursor (?before=) still leads to the same page."""
+    query = request.META.get("QUERY_STRING", "")
+    return HttpResponsePermanentRedirect(
+        reverse(viewname, kwargs=kwargs) + (f"?{query}" if query else "")
+    )

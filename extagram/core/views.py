@@ -13,6 +13,7 @@ from django.views.decorators.cache import never_cache
 
 from extagram.accounts.models import NoSuchMember
 from extagram.accounts.usernames import handle_problems
+from extagram.social.text import NotATag
 
 
 def form_action(page):
@@ -102,10 +103,13 @@ def permission_denied(request, exception=None):
 
 
 def page_not_found(request, exception=None):
-    """The 404 page; for a member's page, it says that nobody goes by the handle."""
+    """The 404 page; for a member's page, it says that nobody goes by the handle, and for
+    a tag page of a name no text can hold as a tag, what a tag is."""
     context = {}
     if isinstance(exception, NoSuchMember) and not handle_problems(exception.handle):
         context["missing_handle"] = exception.handle
+    elif isinstance(exception, NotATag):
+        context["not_a_tag"] = exception.name
     return render(request, "404.html", context, status=404)
 
 

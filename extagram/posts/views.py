@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from extagram.accounts.usernames import canonical
 from extagram.core.caching import shared_cache_for_visitors
-from extagram.core.redirects import redirect_back, viewed_path
+from extagram.core.redirects import canonical_redirect, redirect_back, viewed_path
 from extagram.core.views import ShownBadRequest, form_action
 
 from .cards import page_cards, render_cards
@@ -76,7 +76,7 @@ def profile(request, username):
     handle = canonical(username)
     owner = profile_owner(handle, request.user)
     if handle != username:  # /u/Alice/ and /u/ＡＬＩＣＥ/ are /u/alice/
-        return redirect("profile", username=handle, permanent=True)
+        return canonical_redirect(request, "profile", username=handle)
     # the numbers are the owner's (profile_owner); the follow form reads follows_owner
     context = {"owner": owner, "follows_owner": owner.follows_owner, "grid": True}
     posts = Post.objects.filter(author=owner)

@@ -26,6 +26,7 @@ The rules, after Instagram's and Twitter's (twitter-text) conventions:
 import re
 import unicodedata
 
+from django.http import Http404
 from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
@@ -54,6 +55,15 @@ def search_key(text):
     decomposed = unicodedata.normalize("NFKD", canonical_tag(text))
     bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return unicodedata.normalize("NFC", bare)
+
+
+class NotATag(Http404):
+    """`name` (a str from a URL) is not one valid_tag takes: the 404 page says what a
+    tag is."""
+
+    def __init__(self, name):
+        super().__init__(f"{name!r} is not a tag.")
+        self.name = name
 
 
 def valid_tag(name):

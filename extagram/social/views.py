@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.db.models import Exists, OuterRef
-from django.http import Http404, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
@@ -13,7 +13,7 @@ from django.views.decorators.cache import never_cache
 from extagram.accounts.models import Profile, active_member
 from extagram.accounts.usernames import canonical
 from extagram.core.caching import shared_cache_for_visitors
-from extagram.core.redirects import redirect_back
+from extagram.core.redirects import canonical_redirect, redirect_back
 from extagram.core.views import ShownBadRequest, form_action
 from extagram.posts.models import Post
 from extagram.posts.views import feed_page, request_cursor
@@ -36,7 +36,7 @@ from .models import (
 )
 from .notification_items import NotificationRow, notification_items
 from .people_items import PersonRow, people_items
-from .text import canonical_tag, search_key, valid_tag
+from .text import NotATag, canonical_tag, search_key, valid_tag
 
 LIST_PAGE_SIZE = 50
 SEARCH_RESULTS = 20
@@ -92,7 +92,7 @@ def _people_page(request, username, which):
     handle = canonical(username)
     owner = active_member(handle)
     if handle != username:
-        return redirect(which, username=handle, permanent=True)
+        return canonical_redirect(request, which, username=handle)
     cursor = request_cursor(request)
     rows = PersonRow.follows(owner.pk, which, cursor, LIST_PAGE_SIZE + 1)
     has_more = len(rows) > LIST_PAGE_SIZE
@@ -156,13 +156,13 @@ def explore(request):
 def tag(request, name):
     canonical_name = canonical_tag(name)
     if canonical_name != name:
-        return redirect("tag", name=canonical_name, permanent=True)
+        return canonical_redirect(request, "tag", name=canonical_name)
     found = Tag.objects.filter(name=name).first()
     if found is None:
         # a well-formed tag no post is filed under (yet): another member's comment may
         # link to it (text.post_tags_of)
         if not valid_tag(name):
-            raise Http404
+            raise NotATag(name)
         found, page_ids = Tag(name=name), lambda cursor, size: []
     else:
         page_ids = partial(tagged_page_ids, found)

@@ -111,7 +111,8 @@ class MemoryPool:
                     "This image needs more memory to process (%(need)s MB) than this server "
                     "can give one photo (%(pool)s MB). Please upload a smaller image."
                 )
-                % {"need": -(-nbytes // MIB), "pool": self.capacity // MIB}
+                # in MB (10^6 bytes), as the message says
+                % {"need": -(-nbytes // 10**6), "pool": self.capacity // 10**6}
             )
         timeout = 4 * cpu_seconds() if timeout is None else timeout
         with self._cond:

@@ -181,7 +181,10 @@ def large_size(width, height, large_width):
         JPEG_MAX_SIDE / height,
         math.sqrt(LARGE_MAX_PIXELS / (width * height)),
     )
-    return max(1, round(width * scale)), max(1, round(height * scale))
+    size = max(1, round(width * scale)), max(1, round(height * scale))
+    if size[0] * size[1] > LARGE_MAX_PIXELS:  # both sides rounded up past the bound
+        size = max(1, math.floor(width * scale)), max(1, math.floor(height * scale))
+    return size
 
 
 def process_photo(fileobj, *, max_pixels, widths=(1080, 480), square=False, webp_widths=None):

@@ -82,6 +82,9 @@ class DisplayNameTests(BaseTestCase):
     def test_a_profile_link_in_another_case_goes_to_the_canonical_one(self):
         response = self.client.get("/u/ALICE/")
         self.assertRedirects(response, "/u/alice/", status_code=301)
+        # a page link's cursor goes along
+        response = self.client.get("/u/ALICE/?before=5")
+        self.assertEqual(response["Location"], "/u/alice/?before=5")
 
     def test_a_new_name_shows_on_cached_cards_at_once(self):
         self.make_post()

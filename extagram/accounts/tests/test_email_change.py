@@ -92,7 +92,9 @@ class EmailChangeTests(BaseTestCase):
         self.assertContains(self.client.get(link), "alice.new@example.com")
         self.client.post(link)
         for broken in (link, link.replace("/confirm-email/", "/confirm-email/x")):
-            self.assertContains(self.client.get(broken), "expired or is invalid", status_code=404)
+            page = self.client.get(broken)
+            self.assertContains(page, "expired or is invalid", status_code=404)
+            self.assertContains(page, "This link no longer works", status_code=404)
 
     def test_the_settings_page_links_to_the_email_page(self):
         self.assertContains(self.client.get("/accounts/settings/"), 'href="/accounts/email/"')

@@ -13,7 +13,8 @@ answers when it is sent empty (its errors):
 - no id used twice (a label, a link or aria-describedby would point at the first only),
   and every id a label's `for` or an aria-describedby, aria-labelledby or aria-controls
   names is on the page (a form's errors were once named by their field but had no id, so
-  a screen reader never read them out with it);
+  a screen reader never read them out with it), and a field that names its errors is
+  marked aria-invalid (the e-mail page's field was not);
 - no XML declaration or processing instruction, which HTML does not have (the two-factor
   page once inlined the QR code's SVG file with its <?xml ...?> line).
 """
@@ -44,6 +45,7 @@ class PageStructure(HTMLParser):
         super().__init__()
         self.headings, self.blocks_in_paragraphs, self.instructions = 0, [], []
         self.ids, self.references, self._open_paragraphs = Counter(), set(), 0
+        self.unmarked_invalid = []
         self.feed(html)
         self.close()
 
@@ -57,6 +59,11 @@ class PageStructure(HTMLParser):
         for name, value in attrs:
             if name in ID_REFERENCES and value:
                 self.references.update(value.split())
+        attributes = dict(attrs)
+        described = (attributes.get("aria-describedby") or "").split()
+        names_errors = any(id_.endswith("_error") for id_ in described)
+        if names_errors and attributes.get("aria-invalid") != "true":
+            self.unmarked_invalid.append(attributes.get("name") or tag)
 
     def handle_startendtag(self, tag, attrs):
         self.handle_starttag(tag, attrs)
@@ -76,6 +83,7 @@ class PageStructure(HTMLParser):
             "blocks inside a paragraph": self.blocks_in_paragraphs,
             "ids used twice": sorted(id_ for id_, count in self.ids.items() if count > 1),
             "references to no id": sorted(self.references - set(self.ids)),
+            "fields with errors not marked aria-invalid": self.unmarked_invalid,
             "processing instructions": self.instructions,
         }
         return {check: value for check, value in found.items() if value not in (None, [])}
@@ -90,13 +98,14 @@ def test_the_checker_finds_each_kind_of_mistake():
     bad = (
         "<h1>A</h1><h1>B</h1><p>Rules:<ul><li id='r'>long</li></ul></p><b id='r'></b>"
         "<figure><?xml version='1.0' encoding='UTF-8'?><svg></svg></figure>"
-        "<input id='e' aria-describedby='e_error'><p role='alert'>Required.</p>"
+        "<input id='e' name='e' aria-describedby='e_error'><p role='alert'>Required.</p>"
     )
     assert PageStructure(bad).problems() == {
         "level-one headings": 2,
         "blocks inside a paragraph": ["ul"],
         "ids used twice": ["r"],
         "references to no id": ["e_error"],
+        "fields with errors not marked aria-invalid": ["e"],
         "processing instructions": ["<?xml version='1.0' encoding='UTF-8'?>"],
     }
     assert PageStructure("<p>No heading</p>").problems() == {"level-one headings": 0}
@@ -123,6 +132,9 @@ def test_every_form_sent_empty_answers_a_well_formed_page(django_user_model):
             continue
         role = target.label.split()[0]
         empty = {name: "" for name, kind in target.fields if kind not in ("submit", "button")}
+        # as a browser does, the first named submit button goes with the fields
+        buttons = [name for name, kind in target.fields if kind == "submit"]
+        empty.update(dict.fromkeys(buttons[:1], ""))
         with transaction.atomic():  # what a form changes (a post deleted...) is undone
             response = clients(data)[role].post(target.action, empty)
             transaction.set_rollback(True)

@@ -81,7 +81,7 @@ class FollowTests(BaseTestCase):
         for which in ("followers", "following"):
             response = self.client.get(f"/u/ALICE/{which}/?before=5")
             self.assertEqual(response.status_code, 301)
-            self.assertEqual(response["Location"], f"/u/alice/{which}/")
+            self.assertEqual(response["Location"], f"/u/alice/{which}/?before=5")
             self.assertEqual(self.client.get(f"/u/nobody/{which}/").status_code, 404)
 
     def test_deactivated_accounts_are_in_no_list_and_no_count(self):

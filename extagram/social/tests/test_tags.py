@@ -48,6 +48,9 @@ class TagPageTests(BaseTestCase):
         self.make_post(caption="#beach")
         response = self.client.get("/tags/BEACH/")
         self.assertEqual((response.status_code, response["Location"]), (301, "/tags/beach/"))
+        # a page link's cursor goes along
+        response = self.client.get("/tags/BEACH/?before=3")
+        self.assertEqual(response["Location"], "/tags/beach/?before=3")
 
     def test_a_tag_no_post_carries_is_an_empty_page_and_a_bad_cursor_a_400(self):
         # a comment's #tag links here even when no caption has it
@@ -58,7 +61,8 @@ class TagPageTests(BaseTestCase):
         self.assertEqual(self.client.get("/tags/" + "a" * 65 + "/").status_code, 404)
         # nor is a name no text could hold as a tag: a tag ends at a space or punctuation
         for name in ("a b", "x!y", "x.y", "@ana", "x%3Fy", "ab-c", "%23ab", "ab%E2%80%8B"):
-            self.assertEqual(self.client.get(f"/tags/{name}/").status_code, 404, name)
+            response = self.client.get(f"/tags/{name}/")
+            self.assertContains(response, "is not a tag", status_code=404, msg_prefix=name)
         self.assertEqual(self.client.get("/tags/caf%C3%A9_2/").status_code, 200)
         self.make_post(caption="#beach")
         self.assertEqual(self.client.get("/tags/beach/?before=x").status_code, 400)

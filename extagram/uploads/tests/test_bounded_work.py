@@ -2,6 +2,7 @@
 and what would exceed it is refused with a message (issue 9, items 1 and 2)."""
 
 import json
+import math
 import subprocess
 import sys
 
@@ -25,6 +26,7 @@ from extagram.uploads.images import (
     MAX_JPEG_SCANS,
     UnacceptableImage,
     jpeg_scan_info,
+    large_size,
     plan_for,
 )
 
@@ -116,9 +118,10 @@ def test_a_progressive_jpeg_is_charged_its_whole_coefficient_buffer():
 
 @pytest.mark.django_db
 def test_an_upload_needing_more_than_the_pool_is_refused_with_a_message(settings):
-    settings.UPLOAD_MEMORY_LIMIT_MB = 120  # a pool of ~43 MiB
-    with pytest.raises(UnacceptableImage, match="needs more memory"):
+    settings.UPLOAD_MEMORY_LIMIT_MB = 120  # a pool of 43.2 MiB: 45 MB
+    with pytest.raises(UnacceptableImage, match="needs more memory") as refused:
         process(sparse_rgba_png())
+    assert "than this server can give one photo (45 MB)" in str(refused.value)
     assert decoded(process(jpeg_bytes()).variants[0]).size == (640, 480)
 
 
@@ -215,6 +218,15 @@ def test_a_tall_picture_is_published_within_the_large_pixel_bound_and_charged_fo
     assert large.width * large.height <= LARGE_MAX_PIXELS
     assert large.height / large.width == pytest.approx(40, rel=0.01)
     assert plan_for(data, 50_000_000).memory > large.width * large.height * 3
+
+
+def test_the_large_size_never_rounds_past_the_pixel_bound():
+    # 2000 x 20000 rounded each side up to 911 x 9107, 2,177 pixels over
+    sizes = [(w, h) for w in range(100, 4001, 7) for h in range(8000, 70001, 997)]
+    over = [(w, h) for w, h in sizes if math.prod(large_size(w, h, 1080)) > LARGE_MAX_PIXELS]
+    assert over == []
+    large = process(encode(Image.new("L", (2000, 20000)), "PNG")).variant("large", "jpeg")
+    assert large.width * large.height <= LARGE_MAX_PIXELS
 
 
 def test_a_picture_taller_than_a_jpeg_can_be_is_published_scaled_to_fit():

@@ -155,9 +155,18 @@ for t in "$TEMPLATES"/*.conf.template; do
 	case "$name" in *-tls.conf) [ -n "$tls" ] || continue ;; esac
 	envsubst "$VARS" < "$t" > "$OUT/$name"
 done
-for p in "$PAGES"/*; do
-	envsubst '${EXTAGRAM_UPLOAD_MAX_MB}' < "$p" > "$OUT/html/$(basename "$p")"
-done
+# The error pages (pages.tsv): English at the top, each other language in its own folder.
+tab=$(printf '\t')
+while IFS="$tab" read -r PAGE_LANG status PAGE_TITLE PAGE_MESSAGE PAGE_BACK; do
+	case "$PAGE_LANG" in '' | '#'*) continue ;; esac
+	folder="$OUT/html"
+	[ "$PAGE_LANG" = en ] || folder="$OUT/html/$PAGE_LANG"
+	mkdir -p "$folder"
+	export PAGE_LANG PAGE_TITLE PAGE_MESSAGE PAGE_BACK
+	envsubst '${PAGE_LANG} ${PAGE_TITLE} ${PAGE_MESSAGE} ${PAGE_BACK}' \
+		< "$PAGES/page.html.template" | envsubst '${EXTAGRAM_UPLOAD_MAX_MB}' > "$folder/$status.html"
+done < "$PAGES/pages.tsv"
+cp "$PAGES/error.css" "$OUT/html/error.css"
 
 # Pages from the app and the upload tier: their security headers (CSP, Permissions-Policy,
 # Referrer-Policy, X-Content-Type-Options, X-Frame-Options, COOP) come from Django itself,

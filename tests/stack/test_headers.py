@@ -46,6 +46,26 @@ def test_the_proxys_own_error_page_has_its_own_strict_policy(stack):
     assert response.header("Content-Type") == "text/html; charset=utf-8"
 
 
+def test_the_proxys_own_error_pages_speak_the_browsers_first_site_language(stack):
+    too_big = b"x" * (2 * 2**20)  # over the proxy's 1 MB limit outside /upload/
+    for accept, lang, heading in (
+        ("es-ES,es;q=0.9", "es", "Archivo demasiado grande"),
+        ("fr-FR,fr;q=0.9,ca;q=0.8,es;q=0.7", "ca", "Fitxer massa gran"),
+        ("en-US,en;q=0.9,es;q=0.8", "en", "Upload too large"),
+        ("eu", "en", "Upload too large"),
+    ):
+        response = stack.client().request(
+            "POST",
+            "/",
+            data=too_big,
+            headers={"Content-Type": "application/octet-stream", "Accept-Language": accept},
+        )
+        assert response.status == 413, accept
+        assert f'<html lang="{lang}">' in response.text, accept
+        assert f"<h1>{heading}</h1>" in response.text, accept
+        assert "${" not in response.text, "the limit is filled in"
+
+
 def test_signed_in_pages_are_private_and_bypass_the_microcache(stack):
     client = stack.client()
     name = "hdr" + secrets.token_hex(4)

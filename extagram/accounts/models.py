@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from extagram.core.statements import CompiledQuery
 
-from .usernames import DISPLAY_NAME_MAX
+from .usernames import DISPLAY_NAME_MAX, handle_problems
 
 BIO_MAX = 300  # Instagram's limit is 150; room for a second language
 # Avatar sides in CSS pixels x2 for high-density screens: the profile shows 80 px
@@ -168,6 +168,12 @@ class NoSuchMember(Http404):
     def __init__(self, handle):
         super().__init__(f"No active member has the handle {handle!r}.")
         self.handle = handle
+
+    @property
+    def not_found_context(self):
+        """What the 404 page shows (core.views.page_not_found): the handle, when it is
+        one a member could have."""
+        return {} if handle_problems(self.handle) else {"missing_handle": self.handle}
 
 
 def active_member(handle):

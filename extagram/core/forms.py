@@ -39,12 +39,11 @@ _INVISIBLE_CATEGORIES = frozenset(("Cc", "Cf", "Zs", "Zl", "Zp"))
 
 
 def shows_nothing(text):
-    """True when `text` (a str) has no character a reader would see: only spaces and
-    control, format and separator characters (Unicode categories Cc, Cf, Z*) and
-    BLANK_LOOKING ones. An empty string shows nothing."""
+    """True when `text` (a str) has no character a reader would see: only control, format
+    and separator characters (Unicode categories Cc, Cf, Z*, which hold every character
+    str.isspace() takes) and BLANK_LOOKING ones. An empty string shows nothing."""
     return all(
-        ch.isspace() or ch in BLANK_LOOKING or unicodedata.category(ch) in _INVISIBLE_CATEGORIES
-        for ch in text
+        ch in BLANK_LOOKING or unicodedata.category(ch) in _INVISIBLE_CATEGORIES for ch in text
     )
 
 

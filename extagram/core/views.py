@@ -11,10 +11,6 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
-from extagram.accounts.models import NoSuchMember
-from extagram.accounts.usernames import handle_problems
-from extagram.social.text import NotATag
-
 
 def form_action(page):
     """Decorate a view that acts only on POST (a form's action; under login_required).
@@ -103,13 +99,10 @@ def permission_denied(request, exception=None):
 
 
 def page_not_found(request, exception=None):
-    """The 404 page; for a member's page, it says that nobody goes by the handle, and for
-    a tag page of a name no text can hold as a tag, what a tag is."""
-    context = {}
-    if isinstance(exception, NoSuchMember) and not handle_problems(exception.handle):
-        context["missing_handle"] = exception.handle
-    elif isinstance(exception, NotATag):
-        context["not_a_tag"] = exception.name
+    """The 404 page, with what the exception has for it (`not_found_context`, a dict:
+    accounts.models.NoSuchMember names the handle nobody goes by, social.text.NotATag
+    says what a tag is)."""
+    context = getattr(exception, "not_found_context", {})
     return render(request, "404.html", context, status=404)
 
 

@@ -63,7 +63,7 @@ class NotATag(Http404):
 
     def __init__(self, name):
         super().__init__(f"{name!r} is not a tag.")
-        self.name = name
+        self.not_found_context = {"not_a_tag": name, "tag_max": TAG_MAX}
 
 
 def valid_tag(name):

@@ -445,13 +445,7 @@ def register_heif():
 def _pipeline(data, plan, widths, square=False, webp_widths=()):
     large_width, small_width = widths
     huge = 10_000_000  # thumbnail's height bound: only the width limits
-    source = None
-    width, height = plan.width, plan.height
-    if plan.format in ("HEIF", "AVIF"):
-        # Pillow's AVIF plugin gives the size as stored, the turn as an orientation
-        source = _vips_from_pillow(data, plan.format)
-        width, height = shown_size(source)
-    box_width, box_height = large_size(width, height, large_width)
+    box_width, box_height = large_size(plan.width, plan.height, large_width)
     common = {"height": box_height, "size": "down"}
     if square:
         # libvips shrinks until the shorter side fits, then crops the centre; a picture
@@ -462,8 +456,8 @@ def _pipeline(data, plan, widths, square=False, webp_widths=()):
         # Relative colorimetric: colours inside sRGB keep their exact values, those
         # outside it are clipped to its edge (docs/performance.md, "Colour").
         common.update(export_profile="srgb", intent="relative")
-    if source is not None:
-        large = source.thumbnail_image(box_width, **common)
+    if plan.format in ("HEIF", "AVIF"):
+        large = _vips_from_pillow(data, plan.format).thumbnail_image(box_width, **common)
     else:
         options = "[fail_on=truncated]"  # the loader's first page only (n=1) by default
         large = pyvips.Image.thumbnail_buffer(data, box_width, option_string=options, **common)

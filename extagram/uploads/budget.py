@@ -18,8 +18,8 @@ whose estimate exceeds it is refused with a message.
 
 At the compose defaults (256 MiB, 1 worker, 2 threads) the pool is 165 MiB: enough for
 the heaviest normal photo, a 12-MP AVIF (~155 MiB reserved, its WebP variants' encoder
-included), or two 12-MP JPEGs at once (~62 MiB each); see NORMAL_*_BYTES and `check()`,
-which runs at start-up.
+included), a phone's 24-MP HEIC (~146 MiB), or two 12-MP JPEGs at once (~62 MiB each); see
+NORMAL_*_BYTES and `check()`, which runs at start-up.
 """
 
 import ctypes
@@ -167,8 +167,8 @@ def _configured_pool():
 
 # What the pipeline reserves for a normal 12-megapixel photo (4032x3024, as phones take
 # them; images.plan_for with its WebP variants, checked by test_bounded_work): a JPEG,
-# the kind most uploads are, and the heaviest kind we accept, an AVIF (a HEIC needs
-# ~115 MiB).
+# the kind most uploads are, and the heaviest kind we accept, an AVIF (an 8-bit HEIC needs
+# ~100 MiB).
 NORMAL_JPEG_BYTES = 62 * MIB
 NORMAL_HEAVIEST_BYTES = 155 * MIB
 

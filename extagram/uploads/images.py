@@ -66,14 +66,19 @@ WEBP_ENCODE_BYTES_PER_PIXEL = 8
 # anything a camera or editor writes.
 MAX_JPEG_SCANS = 100
 
-# Bytes of decode memory per pixel, measured with bench/uploads.py (peak RSS of the whole
-# pipeline above an idle process, less FIXED_OVERHEAD, the file and the output; 12- and
-# 24-MP photos): HEIC through pillow-heif's own buffer 3.4-5.0 B/px, AVIF through Pillow
-# (libavif's RGB, Pillow's copy, then bytes for libvips) 6.8-8.2 B/px; rounded up by
-# ~10 %. libvips' GIF loader keeps the frame and its RGBA canvas; animated WebP is
-# composed on an RGBA canvas.
-HEIF_BYTES_PER_PIXEL = 6
-AVIF_BYTES_PER_PIXEL = 9
+# Bytes of decode memory per pixel, measured with bench/uploads.py and the harness in
+# docs/performance.md ("A phone's 24-MP HEIC"): peak RSS of the whole pipeline above the
+# process, less FIXED_OVERHEAD and the file, on 12- and 24-MP photos; rounded up by ~10 %.
+# A HEIC goes through pillow-heif's own buffer, and libheif converts a grid's tiles one
+# by one into it: an 8-bit RGB one (what phones write) measured 1.9-3.2 B/px; with
+# alpha (a second coded picture) 5.4-6.9; 10- or 12-bit samples pass through 16 bits,
+# 5.7-6.2 and 10.4-10.8 with alpha. Keyed by (more than 8 bits, alpha).
+HEIF_BYTES_PER_PIXEL = {(False, False): 4, (False, True): 8, (True, False): 7, (True, True): 12}
+# An AVIF goes through Pillow (libavif's RGB, Pillow's copy, then bytes for libvips):
+# 6.8-8.2 B/px, 8- and 10-bit alike; with alpha 9.0 at 8 bits, 11.0 at 10. Keyed by alpha.
+AVIF_BYTES_PER_PIXEL = {False: 9, True: 12}
+# libvips' GIF loader keeps the frame and its RGBA canvas; animated WebP is composed on an
+# RGBA canvas.
 GIF_BYTES_PER_PIXEL = 8
 ANIMATED_WEBP_BYTES_PER_PIXEL = 8
 # libvips, its caches and thread buffers while resizing, whatever the input (measured:
@@ -278,6 +283,8 @@ def plan_for(data, max_pixels, large_width=1080, webp=False):
                     width, height = height, width  # stored as taken, shown turned
                 bands = len(image.getbands())
                 profiled = bool(image.info.get("icc_profile"))
+                alpha = "A" in image.getbands()
+                deep = image.info.get("bit_depth", 8) > 8  # pillow-heif's; Pillow's AVIF: none
         else:
             header = _vips_load(data, fmt)
             (width, height), bands = shown_size(header), header.bands
@@ -310,9 +317,9 @@ def plan_for(data, max_pixels, large_width=1080, webp=False):
     elif fmt == "WEBP" and pages > 1:
         decode += pixels * ANIMATED_WEBP_BYTES_PER_PIXEL
     elif fmt == "HEIF":
-        decode = pixels * HEIF_BYTES_PER_PIXEL
+        decode = pixels * HEIF_BYTES_PER_PIXEL[deep, alpha]
     elif fmt == "AVIF":
-        decode = pixels * AVIF_BYTES_PER_PIXEL
+        decode = pixels * AVIF_BYTES_PER_PIXEL[alpha]
     # the large variant is held in memory (RGB, twice while encoding)
     out_pixels = out_width * out_height
     output = out_pixels * 3 * 2

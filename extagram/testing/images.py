@@ -22,6 +22,20 @@ def encode(image, fmt="JPEG", **params):
     return buffer.getvalue()
 
 
+def heif(image, bit_depth=8, **params):
+    """`image` (RGB or RGBA) as HEIC bytes of 8 or 10 bits a sample; params for
+    pillow-heif's save, e.g. tile_size=512 for a grid of 512-px tiles, as phones write."""
+    import pillow_heif
+
+    mode, pixels = image.mode, image.tobytes()
+    if bit_depth > 8:  # each 8-bit sample as the high byte of a little-endian 16-bit one
+        pixels = bytes(b for sample in pixels for b in (0, sample))
+        mode += ";16"
+    buffer = io.BytesIO()
+    pillow_heif.from_bytes(mode, image.size, pixels).save(buffer, quality=60, **params)
+    return buffer.getvalue()
+
+
 def jpeg_bytes(width=640, height=480, color=(40, 120, 200), quality=90):
     return encode(picture(width, height, color), "JPEG", quality=quality)
 

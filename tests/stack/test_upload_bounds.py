@@ -19,6 +19,7 @@ import pytest
 from extagram.testing.images import (
     encode,
     flat_lossless_webp,
+    heif,
     many_scan_jpeg,
     picture,
     sparse_rgba_png,
@@ -114,3 +115,19 @@ def test_a_burst_of_heavy_uploads_never_restarts_the_upload_service(stack):
     assert feed_statuses, "no feed request completed during the burst"
     assert set(feed_statuses) == {200}, feed_statuses
     REPORT.append(f"feed during the burst: {len(feed_statuses)} requests, all 200")
+
+
+def test_a_phones_24_mp_heic_is_published_within_the_default_memory_limit(stack):
+    # 5712 x 4284 in 512-px tiles, as an iPhone since the 15 writes by default: refused
+    # at the default UPLOAD_MEM_LIMIT until its estimate was measured by kind
+    data = heif(picture(5712, 4284), tile_size=512)
+    client = stack.client(timeout=180)
+    signup = client.signup("phone" + secrets.token_hex(4), "Correct-Horse-" + secrets.token_hex(6))
+    assert signup.status == 302, f"signup: {signup.status} {signup.text[:300]}"
+    before, booted = upload_state(stack), workers_booted(stack)
+    response = client.post_multipart(
+        "/upload/", {"caption": "24 MP"}, {"photo": ("IMG_0001.HEIC", data, "image/heic")}
+    )
+    assert response.status == 302, (response.status, response.text[:500])
+    assert re.search(r"/p/\d+/$", response.location or ""), response.location
+    assert upload_state(stack) == before and workers_booted(stack) == booted

@@ -1,7 +1,6 @@
 """Bounded work per upload: memory and CPU stay within the budget whatever the input,
 and what would exceed it is refused with a message (issue 9, items 1 and 2)."""
 
-import io
 import json
 import math
 import subprocess
@@ -15,6 +14,7 @@ from PIL import Image
 from extagram.testing.images import (
     encode,
     flat_lossless_webp,
+    heif,
     jpeg_bytes,
     jpeg_with_gps_and_orientation,
     many_scan_jpeg,
@@ -64,21 +64,6 @@ def measured(data):
         [sys.executable, "-c", MEASURE], input=data, capture_output=True, check=True, timeout=120
     )
     return json.loads(out.stdout)
-
-
-def heif(image, bit_depth=8, **params):
-    """`image` (RGB or RGBA) as a HEIC of 8 or 10 bits a sample; params for pillow-heif's
-    save, e.g. tile_size=512 for a grid of 512-px tiles, as phones write."""
-    import pillow_heif
-
-    mode = image.mode
-    pixels = image.tobytes()
-    if bit_depth > 8:  # each 8-bit sample as the high byte of a little-endian 16-bit one
-        pixels = bytes(b for sample in pixels for b in (0, sample))
-        mode += ";16"
-    buffer = io.BytesIO()
-    pillow_heif.from_bytes(mode, image.size, pixels).save(buffer, quality=60, **params)
-    return buffer.getvalue()
 
 
 def heic_6mp():

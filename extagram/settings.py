@@ -458,6 +458,7 @@ LOGGING = {
     "filters": {
         "request_id": {"()": "extagram.core.middleware.RequestIdFilter"},
         "client_errors": {"()": "extagram.core.middleware.ClientErrorTracebackFilter"},
+        "suspicious_requests": {"()": "extagram.core.middleware.SuspiciousRequestFilter"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"}
@@ -466,7 +467,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["request_id"],
+            "filters": ["request_id", "suspicious_requests"],
         }
     },
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},

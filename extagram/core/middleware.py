@@ -39,6 +39,24 @@ class ClientErrorTracebackFilter(logging.Filter):
         return True
 
 
+class SuspiciousRequestFilter(logging.Filter):
+    """For a handler: Django logs each SuspiciousOperation it answers with a 400 (a
+    disallowed Host, a form over DATA_UPLOAD_MAX_MEMORY_SIZE or
+    DATA_UPLOAD_MAX_NUMBER_FIELDS) on django.security.<its class name>, at ERROR with a
+    traceback through its own request parsing. The client's request, not a fault of
+    ours: one WARNING line instead. (On a handler, as a logger's filter would not see
+    the records of the loggers below it.)"""
+
+    def filter(self, record):
+        if not record.name.startswith("django.security."):
+            return True
+        if record.levelno > logging.WARNING:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.exc_info = None
+        record.exc_text = None
+        return True
+
+
 class TrustedProxyMiddleware:
     """Honour X-Forwarded-* only when the request comes from a trusted proxy.
 

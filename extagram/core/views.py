@@ -3,12 +3,18 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import BadRequest
+from django.core.exceptions import (
+    BadRequest,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.db import DatabaseError, connection
 from django.http import HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 
@@ -89,8 +95,17 @@ class ShownBadRequest(BadRequest):
 
 
 def bad_request(request, exception=None):
-    """The 400 page, with the reason when `exception` is a ShownBadRequest."""
-    message = str(exception) if isinstance(exception, ShownBadRequest) else None
+    """The 400 page, with the reason when `exception` is a ShownBadRequest or a form
+    over Django's limits (DATA_UPLOAD_MAX_MEMORY_SIZE, DATA_UPLOAD_MAX_NUMBER_FIELDS,
+    DATA_UPLOAD_MAX_NUMBER_FILES: nothing of it was read)."""
+    message = None
+    if isinstance(exception, ShownBadRequest):
+        message = str(exception)
+    elif isinstance(exception, (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)):
+        message = _(
+            "The form sent more than this site takes, so nothing was saved. Please shorten "
+            "the text and try again."
+        )
     return render(request, "400.html", {"message": message}, status=400)
 
 

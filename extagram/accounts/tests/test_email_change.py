@@ -68,7 +68,10 @@ class EmailChangeTests(BaseTestCase):
         # its message said "cannot add", to someone who wanted to change theirs
         enrol(self.client, self)
         mail.outbox.clear()
-        self.assertContains(self.client.get("/accounts/email/"), TWO_FACTOR_ON)
+        page = self.client.get("/accounts/email/")
+        self.assertContains(page, TWO_FACTOR_ON)
+        self.assertNotContains(page, 'id="id_email"')  # no field it would refuse
+        self.assertNotContains(page, 'name="action_add"')
         form = {"email": "alice.new@example.com", "action_add": ""}
         response = self.client.post("/accounts/email/", form)
         self.assertContains(response, TWO_FACTOR_ON, status_code=400)
@@ -76,7 +79,9 @@ class EmailChangeTests(BaseTestCase):
         self.assertEqual(mail.outbox, [])
 
     def test_without_two_factor_the_page_says_nothing_of_it(self):
-        self.assertNotContains(self.client.get("/accounts/email/"), TWO_FACTOR_ON)
+        page = self.client.get("/accounts/email/")
+        self.assertNotContains(page, TWO_FACTOR_ON)
+        self.assertContains(page, 'id="id_email"')
 
     def test_a_password_change_is_told_to_the_address_on_file(self):
         new = "another long and unusual pass"

@@ -300,7 +300,9 @@ def test_every_override_is_a_string_of_a_package_and_not_of_our_catalog(lang):
             DJANGO_DIR / "conf" / "locale" / language,
         ):
             packages |= {(e["msgctxt"], e["msgid"]) for e in po_entries(locale_dir)}
-    ours = {(e["msgctxt"], e["msgid"]) for e in po_entries(our_catalog(lang))}
+    # an entry we leave untranslated (makemessages lists the strings of allauth's
+    # templates we copied) is not compiled, so it hides no override
+    ours = {(e["msgctxt"], e["msgid"]) for e in po_entries(our_catalog(lang)) if any(e["msgstr"])}
     overrides = {(e["msgctxt"], e["msgid"]) for e in po_entries(override_catalog(lang))}
     assert len(overrides) > 100
     assert overrides - packages == set(), "no package has these strings (any more)"

@@ -1,7 +1,8 @@
+import io
 import logging
 import sys
 
-from extagram.core.middleware import ClientErrorTracebackFilter
+from extagram.core.middleware import ClientErrorTracebackFilter, SuspiciousRequestFilter
 from extagram.testing.base import PASSWORD, BaseTestCase
 
 
@@ -32,3 +33,35 @@ class ClientErrorLoggingTests(BaseTestCase):
         record.status_code = 500
         self.assertTrue(ClientErrorTracebackFilter().filter(record))
         self.assertIsNotNone(record.exc_info)
+
+
+class OversizedFormTests(BaseTestCase):
+    def console(self):
+        """The site's log handler writing into a buffer for the test; the buffer."""
+        (handler,) = [
+            handler
+            for handler in logging.getLogger().handlers
+            if any(isinstance(f, SuspiciousRequestFilter) for f in handler.filters)
+        ]
+        buffer = io.StringIO()
+        self.addCleanup(handler.setStream, handler.setStream(buffer))
+        return buffer
+
+    def test_a_form_over_djangos_limits_is_a_400_that_says_why_and_changes_nothing(self):
+        self.client.login(username="alice", password=PASSWORD)
+        posts = self.owner.posts.count()
+        too_much = [{"caption": "x" * 3_000_000}, {f"field{i}": "1" for i in range(1200)}]
+        for form in too_much:
+            response = self.client.post("/upload/", form)
+            self.assertContains(response, "more than this site takes", status_code=400)
+        self.assertEqual(self.owner.posts.count(), posts)
+
+    def test_a_form_over_djangos_limits_is_logged_as_one_warning_line(self):
+        self.client.login(username="alice", password=PASSWORD)
+        log = self.console()
+        self.client.post("/upload/", {"caption": "x" * 3_000_000})
+        self.client.post("/upload/", {f"field{i}": "1" for i in range(1200)})
+        lines = [line for line in log.getvalue().splitlines() if "django.security" in line]
+        self.assertEqual(len(lines), 2, log.getvalue())
+        self.assertTrue(all(" WARNING " in line for line in lines), lines)
+        self.assertNotIn("Traceback", log.getvalue())

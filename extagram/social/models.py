@@ -474,6 +474,8 @@ class Tag(models.Model):
 
     # utf8mb4_bin on MariaDB/MySQL (migration 0003): names are canonical, so compared exactly
     name = models.CharField(max_length=TAG_MAX, unique=True)
+    # the name folded by text.search_key (no accents): search finds #café when asked "cafe"
+    key = models.CharField(max_length=TAG_MAX, db_index=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -481,6 +483,13 @@ class Tag(models.Model):
 
     def __str__(self):
         return f"#{self.name}"
+
+    def save(self, *args, **kwargs):
+        """Saved with its search key (from `name`); a bulk_create must set `key` itself."""
+        from .text import search_key  # text imports this module
+
+        self.key = search_key(self.name)[:TAG_MAX]
+        super().save(*args, **kwargs)
 
 
 class PostTag(models.Model):

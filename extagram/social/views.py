@@ -170,27 +170,29 @@ def tag(request, name):
 
 
 def search(request):
-    """Accounts by handle or display-name prefix, tags by prefix: SEARCH_RESULTS of each."""
+    """Accounts by handle or display-name prefix, tags by prefix: SEARCH_RESULTS of each.
+    Display names and tags are matched without case or accents (text.search_key)."""
     raw = request.GET.get("q", "")
     query = canonical_tag(raw.strip())[:SEARCH_QUERY_MAX]
     handle_query = query.lstrip("@")
     tag_query = query.lstrip("#")
+    tag_key = search_key(tag_query)  # "cafe" finds #café
     people, tags = [], []
     if handle_query or tag_query:
         people = _people_matching(handle_query) if handle_query else []
         tags = (
             list(
-                Tag.objects.filter(prefix_filter("name", tag_query))
+                Tag.objects.filter(prefix_filter("key", tag_key))
                 # only tags some shown post carries: a tag page with nothing is no answer
                 .filter(
                     Exists(PostTag.objects.filter(tag=OuterRef("pk"), post__author_is_active=True))
                 )
                 .order_by("name")[:SEARCH_RESULTS]
             )
-            if tag_query
+            if tag_key
             else []
         )
-        tags = [t for t in tags if t.name.startswith(tag_query)]
+        tags = [t for t in tags if t.key.startswith(tag_key)]
     context = {
         "query": raw.strip()[:SEARCH_QUERY_MAX],
         "people": people,

@@ -51,6 +51,34 @@ class SearchTests(BaseTestCase):
         self.assertEqual([t.name for t in response.context["tags"]], ["sunrise", "sunset"])
         self.assertContains(response, 'href="/tags/sunset/"')
 
+    def test_accents_and_case_do_not_matter_in_a_tag_search(self):
+        self.make_post(caption="#café #Cafeteria #caffè")
+        self.make_post(caption="#coffee")
+        for query in ("cafe", "#CAFÉ", "#cafe", "café"):
+            response = self.client.get("/search/", {"q": query})
+            found = [t.name for t in response.context["tags"]]
+            self.assertEqual(found, ["cafeteria", "café"], query)
+        found = [t.name for t in self.client.get("/search/", {"q": "caffe"}).context["tags"]]
+        self.assertEqual(found, ["caffè"])
+        # the tags stay apart: each has its page
+        self.assertContains(self.client.get("/search/", {"q": "cafe"}), 'href="/tags/caf%C3%A9/"')
+
+    def test_the_migration_folds_the_tag_names_already_stored(self):
+        from importlib import import_module
+
+        from django.apps import apps
+
+        self.make_post(caption="#Ñoño")
+        Tag.objects.filter(name="ñoño").update(key="")  # as stored before
+        migration = import_module("extagram.social.migrations.0007_tags_found_without_accents")
+        migration.fold_tag_names(apps, None)
+        self.assertEqual(Tag.objects.get(name="ñoño").key, "nono")
+
+    def test_a_query_of_only_accents_finds_no_tag(self):
+        response = self.client.get("/search/", {"q": "#\u0301\u0301"})
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.context["tags"], [])
+
     def test_a_tag_no_post_carries_any_more_is_not_offered(self):
         post = self.make_post(caption="#sunset")
         self.make_post(caption="#sunrise")

@@ -27,15 +27,20 @@ from .models import (
 from .text import mentions_in, post_tags_of, search_key, tags_in
 
 
-def _notify_mentions(text, actor_id, post_id, comment_id=None, skip=()):
-    """A MENTION for each existing member named in `text` (once per post or comment)."""
+def _notify_mentions(text, actor_id, post_id, comment_id=None, skip=(), edited=False):
+    """A MENTION for each existing member named in `text` (once per post or comment).
+    `edited`: `text` replaces what the post or comment said, and the MENTIONs of members
+    it no longer names are taken back (as an unlike takes back its LIKE)."""
     handles = mentions_in(text)
-    if not handles:
-        return
-    users = get_user_model().objects.filter(username__in=handles, is_active=True)
     already = Notification.objects.filter(
         kind=Notification.MENTION, post_id=post_id, comment_id=comment_id
     )
+    if edited:
+        named = get_user_model().objects.filter(username__in=handles).values_list("id", flat=True)
+        already.exclude(recipient_id__in=list(named)).delete()
+    if not handles:
+        return
+    users = get_user_model().objects.filter(username__in=handles, is_active=True)
     notified = set(already.values_list("recipient_id", flat=True))
     for user_id in users.values_list("id", flat=True):
         if user_id not in notified and user_id not in skip:
@@ -60,11 +65,12 @@ def _relink_tags(post_id, author_id, caption, with_comments=True):
 @receiver(post_save, sender=Post)
 def sync_tags(sender, instance, created, raw=False, **kwargs):
     """The post's PostTag rows are the tags in its caption and its author's own comments
-    (a new author's, when the admin gives it to another member); mentions notify."""
+    (a new author's, when the admin gives it to another member); mentions notify, and an
+    edit that drops a mention takes its notification back."""
     if raw:
         return
     _relink_tags(instance.pk, instance.author_id, instance.caption, with_comments=not created)
-    _notify_mentions(instance.caption, instance.author_id, instance.pk)
+    _notify_mentions(instance.caption, instance.author_id, instance.pk, edited=not created)
 
 
 def _comment_tags_changed(comment, body_before=None):

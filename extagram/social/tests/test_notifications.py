@@ -47,6 +47,19 @@ class NotificationTests(BaseTestCase):
         post.save()
         self.assertEqual(self.kinds(self.stranger), ["mention"])
 
+    def test_an_edit_that_drops_a_mention_takes_its_notification_back(self):
+        post = self.make_post(self.owner, caption="hi @bob and @sam")
+        self.client.login(username="alice", password=PASSWORD)
+        form = {"caption": "hi @sam", "alt_text": ""}
+        self.assertEqual(self.client.post(f"/p/{post.pk}/edit/", form).status_code, 302)
+        self.assertEqual(self.kinds(self.stranger), [])
+        self.assertEqual(self.kinds(self.staff), ["mention"])
+        # a comment's mention of bob is its own, and stays
+        Comment.objects.create(post=post, author=self.staff, body="@bob too")
+        self.client.post(f"/p/{post.pk}/edit/", {"caption": "hi @bob", "alt_text": ""})
+        self.assertEqual(self.kinds(self.stranger), ["mention", "mention"])
+        self.assertEqual(self.kinds(self.staff), [])
+
     def test_the_post_author_mentioned_in_a_comment_gets_only_the_comment_notification(self):
         post = self.make_post(self.owner)
         Comment.objects.create(post=post, author=self.stranger, body="@alice look")

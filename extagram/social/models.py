@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from extagram.accounts.models import NoSuchMember, active_member
 from extagram.core.statements import CompiledQuery
-from extagram.posts.models import Comment, Post
+from extagram.posts.models import Comment, Like, Post
 
 TAG_MAX = 64
 # Notifications kept per member: the newest NOTIFICATIONS_KEPT, none older than
@@ -213,12 +213,15 @@ def profile_numbers(user_id):
 
 def _profile_numbers(owner_id):
     posts = Post.objects.filter(author=OuterRef("pk")).values("author")
+    # the likes one gives one's own posts are not received (they are in like_count)
+    own_likes = Like.objects.filter(user=OuterRef("pk"), post__author=OuterRef("pk"))
     return (
         get_user_model()
         .objects.filter(pk=owner_id)
         .annotate(
             post_total=_total(posts, Count("*")),
-            like_total=_total(posts, Sum("like_count")),
+            like_total=_total(posts, Sum("like_count"))
+            - _total(own_likes.values("user"), Count("*")),
             **_follow_count_annotations(),
         )
         .values_list("post_total", "like_total", "followers", "following")

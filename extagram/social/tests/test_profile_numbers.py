@@ -46,6 +46,13 @@ class ProfileNumbersTests(BaseTestCase):
                 numbers = self.numbers("alice", visitor)
                 self.assertEqual(numbers, {**expected, "follows_owner": follows})
 
+    def test_the_likes_one_gives_ones_own_posts_are_not_received(self):
+        Like.toggle(self.posts[1], self.owner)
+        Like.toggle(self.posts[0], self.owner)
+        self.assertEqual(self.numbers("alice", self.stranger)["like_total"], 3)
+        # nor another's like of one's own posts taken off
+        self.assertEqual(self.numbers("carol", self.stranger)["like_total"], 0)
+
     def test_signed_out_or_on_ones_own_page_nobody_follows(self):
         self.assertFalse(self.numbers("alice", AnonymousUser())["follows_owner"])
         self.assertFalse(self.numbers("alice", self.owner)["follows_owner"])

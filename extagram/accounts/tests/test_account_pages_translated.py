@@ -13,7 +13,7 @@ class AccountPagesTranslatedTests(BaseTestCase):
         self.client.post("/accounts/login/", {"login": "alice", "password": PASSWORD})
         for language, words in (
             ("es", ("Ajustes", "Descargar mis datos", "Eliminar mi cuenta", "Nombre visible")),
-            ("ca", ("Configuració", "Descarregar les meves dades", "Eliminar el meu compte")),
+            ("ca", ("Configuració", "Descarrega les meves dades", "Elimina el meu compte")),
         ):
             page = self.client.get("/accounts/settings/", headers={"accept-language": language})
             for word in words:

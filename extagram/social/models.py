@@ -477,8 +477,9 @@ class Tag(models.Model):
 
     # utf8mb4_bin on MariaDB/MySQL (migration 0003): names are canonical, so compared exactly
     name = models.CharField(max_length=TAG_MAX, unique=True)
-    # the name folded by text.search_key (no accents): search finds #café when asked "cafe"
-    key = models.CharField(max_length=TAG_MAX, db_index=True, default="")
+    # the name folded by text.search_key (no accents): search finds #café when asked "cafe".
+    # Empty for a tag a version before it made (a rolling deploy): link_post_tags fills it
+    key = models.CharField(max_length=TAG_MAX, db_index=True, db_default="")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -523,6 +524,8 @@ def link_post_tags(post_id, wanted, linked, tag_model, post_tag_model):
     changed = post_tag_model.objects.filter(id__in=gone).delete()[0] if gone else 0
     for name in wanted - linked.keys():
         tag, _ = tag_model.objects.get_or_create(name=name)
+        if getattr(tag, "key", None) == "":  # made by an earlier version: Tag.save folds it
+            tag.save(update_fields=["key"])
         post_tag_model.objects.get_or_create(post_id=post_id, tag=tag)
         changed += 1
     return changed

@@ -3,7 +3,7 @@ from functools import partial
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -182,7 +182,10 @@ def search(request):
         people = _people_matching(handle_query) if handle_query else []
         tags = (
             list(
-                Tag.objects.filter(prefix_filter("key", tag_key))
+                # a tag an earlier version made has no key yet: found by its name
+                Tag.objects.filter(
+                    prefix_filter("key", tag_key) | Q(key="") & prefix_filter("name", tag_query)
+                )
                 # only tags some shown post carries: a tag page with nothing is no answer
                 .filter(
                     Exists(PostTag.objects.filter(tag=OuterRef("pk"), post__author_is_active=True))
@@ -192,7 +195,11 @@ def search(request):
             if tag_key
             else []
         )
-        tags = [t for t in tags if t.key.startswith(tag_key)]
+        tags = [
+            t
+            for t in tags
+            if (t.key.startswith(tag_key) if t.key else t.name.startswith(tag_query))
+        ]
     context = {
         "query": raw.strip()[:SEARCH_QUERY_MAX],
         "people": people,

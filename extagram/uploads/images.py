@@ -66,8 +66,8 @@ WEBP_ENCODE_BYTES_PER_PIXEL = 8
 # anything a camera or editor writes.
 MAX_JPEG_SCANS = 100
 
-# Bytes of decode memory per pixel, measured with bench/uploads.py and the harness in
-# docs/performance.md ("A phone's 24-MP HEIC"): peak RSS of the whole pipeline above the
+# Bytes of decode memory per pixel, measured as test_bounded_work's measured() does
+# (docs/performance.md, "A phone's 24-MP HEIC"): peak RSS of the whole pipeline above the
 # process, less FIXED_OVERHEAD and the file, on 12- and 24-MP photos; rounded up by ~10 %.
 # A HEIC goes through pillow-heif's own buffer, and libheif converts a grid's tiles one
 # by one into it: an 8-bit RGB one (what phones write) measured 1.9-3.2 B/px; with

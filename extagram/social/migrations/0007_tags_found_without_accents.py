@@ -29,7 +29,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="tag",
             name="key",
-            field=models.CharField(db_index=True, default="", max_length=64),
+            field=models.CharField(db_index=True, db_default="", max_length=64),
         ),
         migrations.RunPython(fold_tag_names, migrations.RunPython.noop),
     ]

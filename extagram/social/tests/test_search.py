@@ -74,6 +74,15 @@ class SearchTests(BaseTestCase):
         migration.fold_tag_names(apps, None)
         self.assertEqual(Tag.objects.get(name="ñoño").key, "nono")
 
+    def test_a_tag_an_earlier_version_made_is_found_by_name_then_gets_its_key(self):
+        # during a rolling deploy the old version's replicas make tags without a key
+        self.make_post(caption="#Ñoño")
+        Tag.objects.filter(name="ñoño").update(key="")
+        found = [t.name for t in self.client.get("/search/", {"q": "#ño"}).context["tags"]]
+        self.assertEqual(found, ["ñoño"])
+        self.make_post(caption="again #ñoño")
+        self.assertEqual(Tag.objects.get(name="ñoño").key, "nono")
+
     def test_a_query_of_only_accents_finds_no_tag(self):
         response = self.client.get("/search/", {"q": "#\u0301\u0301"})
         self.assertEqual(response.status_code, 200)

@@ -27,6 +27,12 @@ class AccountAdapter(DefaultAccountAdapter):
         validate_handle(name)
         return super().clean_username(name, shallow=shallow)
 
+    def can_delete_email(self, email_address):
+        """False for the address in use (the primary one): allauth lets a member remove it
+        when it is their only one and they sign in by username, which left an account no
+        notice or reset could reach. A pending new address can go (its "Cancel change")."""
+        return not email_address.primary and super().can_delete_email(email_address)
+
     def is_safe_url(self, url):
         """allauth's `next` targets follow the site's one rule (core/redirects.py)."""
         return safe_target(url, allauth_context.request) is not None

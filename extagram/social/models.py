@@ -561,7 +561,10 @@ def prefix_filter(field, prefix):
     leading literal). SQLite: a range (field >= prefix AND field < next), as SQLite
     uses an index for LIKE only with a NOCASE column; the stored values are
     case-folded, so the range over code points is the same set.
+    An empty prefix (a query of only accents, folded away) matches nothing.
     """
+    if not prefix:
+        return Q(pk__in=[])
     if connection.vendor == "sqlite":
         last = ord(prefix[-1]) + 1
         if 0xD800 <= last <= 0xDFFF:  # surrogates cannot be stored: skip past them

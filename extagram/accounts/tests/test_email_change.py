@@ -63,6 +63,32 @@ class EmailChangeTests(BaseTestCase):
         self.assertFalse(EmailAddress.objects.filter(email="mallory@example.com").exists())
         self.assertEqual(mail.outbox, [])
 
+    def test_the_address_in_use_cannot_be_removed(self):
+        # allauth let the only address go (sign-in is by username): nothing could reach
+        # the account any more, and another could claim the address
+        self.client.post("/accounts/reauthenticate/", {"password": PASSWORD})
+        form = {"email": "alice@example.com", "action_remove": ""}
+        response = self.client.post("/accounts/email/", form, follow=True)
+        self.assertContains(response, "You cannot remove your primary e-mail address")
+        self.assertTrue(EmailAddress.objects.filter(email="alice@example.com").exists())
+        self.assertEqual(mail.outbox, [])
+
+    def test_a_pending_address_cannot_be_made_the_one_in_use_unconfirmed(self):
+        self.change_to("alice.new@example.com")
+        self.client.post(
+            "/accounts/email/", {"email": "alice.new@example.com", "action_primary": ""}
+        )
+        primary = EmailAddress.objects.get(user=self.owner, primary=True)
+        self.assertEqual(primary.email, "alice@example.com")
+
+    def test_a_pending_change_can_be_cancelled(self):
+        self.change_to("alice.new@example.com")
+        self.client.post(
+            "/accounts/email/", {"email": "alice.new@example.com", "action_remove": ""}
+        )
+        self.assertFalse(EmailAddress.objects.filter(email="alice.new@example.com").exists())
+        self.assertTrue(EmailAddress.objects.filter(email="alice@example.com").exists())
+
     def test_with_two_factor_on_the_page_says_how_to_change_the_address(self):
         # allauth refuses an unverified address on an account a second factor protects;
         # its message said "cannot add", to someone who wanted to change theirs

@@ -80,6 +80,8 @@ ODD = [
     b"\xc3\x28",
     b"\xed\xa0\x80",
     "\u202e\u0301é日本".encode(),
+    "\u0301\u0308".encode(),  # only combining marks: empty once accents are folded away
+    "@\u0301".encode(),
     b"\r\nSet-Cookie: x=1",
     b"<script>alert(1)</script>",
     b"' OR 1=1 --",

@@ -88,13 +88,23 @@ EMAIL_CHANGE_WITH_TWO_FACTOR = gettext_lazy(
 )
 
 
+# allauth refuses two-factor while any of the account's addresses is unconfirmed, a
+# pending change included; its message spoke of "your email address" to someone whose
+# address in use is confirmed.
+TWO_FACTOR_WITH_AN_UNCONFIRMED_ADDRESS = gettext_lazy(
+    "Two-factor authentication can be turned on once every e-mail address on your account "
+    "is confirmed: confirm the new address you asked for, or cancel the change, first."
+)
+
+
 class MFAAdapter(DefaultMFAAdapter):
-    """allauth.mfa with the message above for an e-mail change it refuses, and the QR
+    """allauth.mfa with the messages above for what it refuses, and the QR
     code as an <svg> element the page can hold."""
 
     error_messages = {
         **DefaultMFAAdapter.error_messages,
         "add_email_blocked": EMAIL_CHANGE_WITH_TWO_FACTOR,
+        "unverified_email": TWO_FACTOR_WITH_AN_UNCONFIRMED_ADDRESS,
     }
 
     def build_totp_svg(self, url):

@@ -181,7 +181,9 @@ def _write_html(out, user, account, missing):
     """index.html: a heading, then one rendered section per post, comments and likes."""
     context = {"account": account, "LANGUAGE_CODE": translation.get_language()}
     out.write(render_to_string("accounts/export/head.html", context).encode())
+    posts_written = 0
     for post in _posts_with_comments(user):
+        posts_written += 1
         out.write(
             render_to_string(
                 "accounts/export/post.html", {"post": _post_record(post, missing)}
@@ -189,6 +191,7 @@ def _write_html(out, user, account, missing):
         )
         yield
     context = {
+        "posts_written": posts_written,
         "comments": list(_comments_written(user)),
         "likes": list(_likes_given(user)),
         "following": list(_following(user)),

@@ -11,6 +11,7 @@ from allauth.account.models import EmailAddress
 from django.core.files.storage import default_storage
 from django.http import StreamingHttpResponse
 from django.utils import translation
+from django.utils.formats import date_format
 
 from extagram.posts.models import Comment, Like
 from extagram.social.models import Follow
@@ -86,7 +87,7 @@ class DownloadMyDataTests(BaseTestCase):
         self.assertIn("@bob", html)
         created = first.created_at
         self.assertIn(f'datetime="{created.isoformat()}"', html)
-        self.assertIn(f"{created:%H:%M} UTC", html)
+        self.assertIn(f"{date_format(created, 'DATETIME_FORMAT')} UTC", html)
         self.assertNotIn(f">{created.isoformat()}<", html)
 
     def test_a_deactivated_members_comments_are_neither_listed_nor_counted(self):
@@ -144,6 +145,28 @@ class DownloadMyDataTests(BaseTestCase):
         html = index.read("index.html").decode()
         self.assertIn('<html lang="ca">', html)
         self.assertIn("Dades d'Extagram de @alice", html)
+
+    def test_an_empty_section_says_so_in_each_language_with_its_gender_and_dates_as_written(
+        self,
+    ):
+        # Spanish said "Ninguno." after "Publicaciones que te gustaron" (feminine), the posts
+        # section said nothing, and dates read "2 Dic 2026"
+        expected = {
+            "es": ["Ninguna.", "Ninguno.", "Ninguna.", "Ninguna.", " de 20"],
+            "ca": ["Cap.", "Cap.", "Cap.", "Cap.", " de 20"],
+            "en": ["None.", "None.", "None.", "None.", ", 20"],
+        }
+        for language, (posts, comments, likes, follows, date) in expected.items():
+            response = self.client.post("/accounts/export/", headers={"accept-language": language})
+            translation.activate("en")
+            archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+            html = archive.read("index.html").decode()
+            sections = html.split("<h2>")[1:]
+            self.assertEqual(len(sections), 4, language)
+            empty = [section.split('<p class="muted">')[1].split("</p>")[0] for section in sections]
+            self.assertEqual(empty, [posts, comments, likes, follows], language)
+            joined = html.split("<time")[1].split("</time>")[0]
+            self.assertIn(date, joined, language)
 
     def test_the_page_explains_and_the_download_needs_a_post(self):
         response = self.client.get("/accounts/export/")

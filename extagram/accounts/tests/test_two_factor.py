@@ -2,6 +2,7 @@
 
 import re
 
+from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from django.test import override_settings
 
@@ -38,6 +39,14 @@ class TwoFactorTests(BaseTestCase):
         self.assertTrue(
             Authenticator.objects.filter(user=self.owner, type="recovery_codes").exists()
         )
+
+    def test_with_an_address_change_pending_it_says_to_finish_or_cancel_it(self):
+        # allauth's message spoke of "your email address", which was confirmed
+        EmailAddress.objects.create(user=self.owner, email="alice.new@example.com")
+        self.client.post("/accounts/reauthenticate/", {"password": PASSWORD})
+        page = self.client.get("/accounts/2fa/totp/activate/", follow=True)
+        self.assertContains(page, "confirm the new address you asked for, or cancel the change")
+        self.assertFalse(Authenticator.objects.filter(user=self.owner).exists())
 
     def test_a_wrong_code_does_not_turn_it_on(self):
         self.client.post("/accounts/reauthenticate/", {"password": PASSWORD})

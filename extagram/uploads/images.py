@@ -75,8 +75,11 @@ MAX_JPEG_SCANS = 100
 # 5.7-6.2 and 10.4-10.8 with alpha. Keyed by (more than 8 bits, alpha).
 HEIF_BYTES_PER_PIXEL = {(False, False): 4, (False, True): 8, (True, False): 7, (True, True): 12}
 # An AVIF goes through Pillow (libavif's RGB, Pillow's copy, then bytes for libvips):
-# 6.8-8.2 B/px, 8- and 10-bit alike; with alpha 9.0 at 8 bits, 11.0 at 10. Keyed by alpha.
-AVIF_BYTES_PER_PIXEL = {False: 9, True: 12}
+# 7.2-7.8 B/px at 8 or 10 bits with 4:2:0 chroma, 7.5 at 8 bits with full chroma (4:4:4),
+# 10.6-11.0 at 10 or 12 bits with full chroma; with alpha 9.0 (8-bit), 11.0 (10-bit 4:2:0),
+# 13.7-14.1 (10- or 12-bit 4:4:4). libvips' header tells the bits, not the chroma: keyed
+# by (more than 8 bits, alpha), each the largest of its kind plus ~10 %.
+AVIF_BYTES_PER_PIXEL = {(False, False): 9, (False, True): 12, (True, False): 12, (True, True): 16}
 # libvips' GIF loader keeps the frame and its RGBA canvas; animated WebP is composed on an
 # RGBA canvas.
 GIF_BYTES_PER_PIXEL = 8
@@ -284,7 +287,10 @@ def plan_for(data, max_pixels, large_width=1080, webp=False):
                 bands = len(image.getbands())
                 profiled = bool(image.info.get("icc_profile"))
                 alpha = "A" in image.getbands()
-                deep = image.info.get("bit_depth", 8) > 8  # pillow-heif's; Pillow's AVIF: none
+                if fmt == "HEIF":
+                    deep = image.info.get("bit_depth", 8) > 8  # pillow-heif's
+                else:  # Pillow's AVIF tells no bit depth; libvips' header does
+                    deep = pyvips.Image.heifload_buffer(data).format == "ushort"
         else:
             header = _vips_load(data, fmt)
             (width, height), bands = shown_size(header), header.bands
@@ -319,13 +325,16 @@ def plan_for(data, max_pixels, large_width=1080, webp=False):
     elif fmt == "HEIF":
         decode = pixels * HEIF_BYTES_PER_PIXEL[deep, alpha]
     elif fmt == "AVIF":
-        decode = pixels * AVIF_BYTES_PER_PIXEL[alpha]
+        decode = pixels * AVIF_BYTES_PER_PIXEL[deep, alpha]
     # the large variant is held in memory (RGB, twice while encoding)
     out_pixels = out_width * out_height
     output = out_pixels * 3 * 2
     if webp:
         output += out_pixels * WEBP_ENCODE_BYTES_PER_PIXEL
-    return Plan(fmt, width, height, FIXED_OVERHEAD + len(data) + decode + output, profiled)
+    # the file's bytes twice: as the request brought it (Django spools a large one to the
+    # upload container's /tmp, a tmpfs: memory) and as read for decoding
+    held = FIXED_OVERHEAD + 2 * len(data)
+    return Plan(fmt, width, height, held + decode + output, profiled)
 
 
 def _row_window(width, height, bands):

@@ -120,7 +120,7 @@ def test_a_progressive_jpeg_is_charged_its_whole_coefficient_buffer():
     progressive = encode(Image.new("RGB", (size, size)), "JPEG", progressive=True)
     coefficients = (size * size + 2 * (size // 2) ** 2) * 2  # 4:2:0, 2 bytes a coefficient
     extra = plan_for(progressive, 50_000_000).memory - plan_for(baseline, 50_000_000).memory
-    assert extra - (len(progressive) - len(baseline)) >= coefficients
+    assert extra - 2 * (len(progressive) - len(baseline)) >= coefficients  # files held twice
 
 
 @pytest.mark.django_db
@@ -184,8 +184,9 @@ def test_the_normal_photo_figures_cover_what_a_12_mp_jpeg_and_avif_reserve():
     size = (4032, 3024)
     jpeg = encode(Image.new("RGB", size, (90, 120, 150)), "JPEG", quality=90)
     avif = encode(Image.new("RGB", size, (90, 120, 150)), "AVIF", quality=50, speed=10)
-    # a real photo's file is a few MB bigger than these flat ones
-    few_mb = 5 * MIB
+    # a real photo's file is a few MB bigger than these flat ones (held twice: the
+    # request's copy and the bytes read)
+    few_mb = 2 * 5 * MIB
     # with the WebP variants' encoder, as every post's upload reserves
     assert plan_for(jpeg, 50_000_000, webp=True).memory + few_mb <= budget.NORMAL_JPEG_BYTES
     assert plan_for(avif, 50_000_000, webp=True).memory + few_mb <= budget.NORMAL_HEAVIEST_BYTES
@@ -270,7 +271,7 @@ def test_a_phones_24_mp_heic_fits_the_default_pool_within_its_estimate():
     result = measured(data)
     assert result["used"] <= result["estimate"], result
     a_phones_file = 10 * MIB  # a real one is ~9 MB; this flat one compresses to nothing
-    assert result["estimate"] + a_phones_file <= budget.pool_bytes(256 * MIB, 1)
+    assert result["estimate"] + 2 * a_phones_file <= budget.pool_bytes(256 * MIB, 1)
 
 
 def transparent(image):
@@ -279,11 +280,15 @@ def transparent(image):
     return image
 
 
-def avif(image, bit_depth=8):
-    """`image` (RGB or RGBA) as an AVIF of 8 or 10 bits a sample, through libvips."""
+def avif(image, bit_depth=8, full_chroma=False):
+    """`image` (RGB or RGBA) as an AVIF of 8 or 10 bits a sample, through libvips;
+    full_chroma: 4:4:4 rather than 4:2:0."""
     bands = len(image.getbands())
     pixels = pyvips.Image.new_from_memory(image.tobytes(), *image.size, bands, "uchar")
-    return pixels.heifsave_buffer(compression="av1", bitdepth=bit_depth, Q=60, effort=0)
+    chroma = "off" if full_chroma else "on"
+    return pixels.heifsave_buffer(
+        compression="av1", bitdepth=bit_depth, Q=60, effort=0, subsample_mode=chroma
+    )
 
 
 @pytest.mark.parametrize(
@@ -293,11 +298,19 @@ def avif(image, bit_depth=8):
         lambda: heif(transparent(picture(4032, 3024)), tile_size=512),
         lambda: heif(transparent(picture(4032, 3024)), bit_depth=10, tile_size=512),
         lambda: avif(transparent(picture(4032, 3024)), bit_depth=10),
+        lambda: avif(picture(4032, 3024), bit_depth=10, full_chroma=True),
     ],
-    ids=["10-bit-heic", "transparent-heic", "transparent-10-bit-heic", "transparent-10-bit-avif"],
+    ids=[
+        "10-bit-heic",
+        "transparent-heic",
+        "transparent-10-bit-heic",
+        "transparent-10-bit-avif",
+        "10-bit-full-chroma-avif",
+    ],
 )
 def test_a_deep_or_transparent_heic_or_avif_is_processed_within_its_estimate(make):
     # 8-bit RGB was the measure of both: a 12-MP transparent 10-bit HEIC used 145 MiB
-    # against the 114 it reserved, the AVIF 164 against 148
+    # against the 114 it reserved, the AVIF 164 against 148; a 10-bit 4:4:4 AVIF killed
+    # the upload worker on the stack (a trial: 235 MiB in use of the container's 256)
     result = measured(make())
     assert result["used"] <= result["estimate"], result

@@ -64,6 +64,10 @@ class TagPageTests(BaseTestCase):
             response = self.client.get(f"/tags/{name}/")
             self.assertContains(response, "is not a tag", status_code=404, msg_prefix=name)
         self.assertEqual(self.client.get("/tags/caf%C3%A9_2/").status_code, 200)
+        # a long name is not echoed whole (it was, 3,000 characters of it)
+        response = self.client.get("/tags/" + "b" * 3000 + "/")
+        self.assertContains(response, "b" * 79 + "…", status_code=404)
+        self.assertNotContains(response, "b" * 81, status_code=404)
         self.make_post(caption="#beach")
         self.assertEqual(self.client.get("/tags/beach/?before=x").status_code, 400)
 

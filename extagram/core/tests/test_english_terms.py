@@ -151,7 +151,11 @@ def test_every_english_override_is_a_string_of_a_package_and_changes_its_wording
     for entry in overrides:
         assert entry["msgid_plural"] == packages[(entry["msgctxt"], entry["msgid"])]
         assert entry["msgstr"] != [entry["msgid"]], f"{entry['msgid']!r} changes nothing"
-        assert other_terms(entry["msgid"]), f"{entry['msgid']!r} has no term of allauth's"
+        # or asks to "contact us", the one rewording (test_account_mail_help.py)
+        reworded = "contact us" in entry["msgid"]
+        assert other_terms(entry["msgid"]) or reworded, (
+            f"{entry['msgid']!r} has no term of allauth's"
+        )
 
 
 @pytest.mark.parametrize("lang", ("es", "ca"))

@@ -2,7 +2,7 @@
 
 The memory pool of a process (bytes) is
 
-    pool = (limit - workers x BASELINE) x (1 - MARGIN) / workers
+    pool = (limit - workers x BASELINE) x (1 - MARGIN) / workers - waiting x 2 x UPLOAD_MAX
 
 where `limit` is the container's memory limit (cgroup v2 `memory.max`, or v1
 `memory.limit_in_bytes`), or EXTAGRAM_UPLOAD_MEMORY_LIMIT_MB where there is none (the
@@ -16,16 +16,23 @@ the threads of a worker (GUNICORN_THREADS) share the pool, so however many uploa
 once, their decodes together stay within it. One upload may use the whole pool; an upload
 whose estimate exceeds it is refused with a message.
 
-At the compose defaults (256 MiB, 1 worker, 2 threads) the pool is 165 MiB: enough for
-the heaviest normal photo, a 12-MP AVIF (~159 MiB reserved, its WebP variants' encoder
-and its file held twice included), a phone's 24-MP HEIC (~155 MiB), or two 12-MP JPEGs at
-once (~66 MiB each); see
-NORMAL_*_BYTES and `check()`, which runs at start-up.
+An upload waiting for room already holds its file twice, outside the pool: as the request
+brought it (spooled to the container's /tmp, a tmpfs) and as read to plan its decode. So
+under a container's limit, which the kernel enforces by killing the worker, the pool
+leaves room for `waiting` = GUNICORN_THREADS - 1 such files of the upload limit
+(EXTAGRAM_UPLOAD_MAX_MB) beside the one decode that may fill it; see waiting_threads().
+
+At the compose defaults (288 MiB, 1 worker, 2 threads, 10-MB uploads) the pool is 174 MiB:
+enough for the heaviest normal photo, a 12-MP AVIF (~159 MiB reserved, its WebP
+variants' encoder and its file held twice included), a phone's 24-MP HEIC (~155 MiB), or
+two 12-MP JPEGs at once (~66 MiB each); see NORMAL_*_BYTES and `check()`, which runs at
+start-up.
 """
 
 import ctypes
 import logging
 import os
+import tempfile
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,6 +52,7 @@ CGROUP_FILES = (
 )
 # A cgroup v1 "no limit" reads as a huge number (PAGE_COUNTER_MAX pages)
 NO_LIMIT_ABOVE = 1 << 60
+CONTAINER_LIMIT = "container memory limit"
 
 
 def container_limit():
@@ -68,7 +76,7 @@ def memory_limit():
     """(bytes, source): the memory this upload service may use, and where that came from."""
     limit = container_limit()
     if limit is not None:
-        return limit, "container memory limit"
+        return limit, CONTAINER_LIMIT
     return settings.UPLOAD_MEMORY_LIMIT_MB * MIB, "EXTAGRAM_UPLOAD_MEMORY_LIMIT_MB"
 
 
@@ -80,11 +88,36 @@ def threads():
     return max(1, int(os.environ.get("GUNICORN_THREADS", "1") or 1))
 
 
-def pool_bytes(limit=None, n_workers=None):
-    """The memory pool of one worker process, in bytes (may be <= 0 when misconfigured)."""
-    limit = memory_limit()[0] if limit is None else limit
+def waiting_threads(source=CONTAINER_LIMIT):
+    """How many uploads of a worker may hold their file while another's decode holds the
+    whole pool: all its threads but one under a container's limit (`source` as
+    memory_limit() gives it), which the kernel's OOM killer enforces; none under
+    EXTAGRAM_UPLOAD_MEMORY_LIMIT_MB, a budget for the decodes of a plain host's process
+    whose threads mostly serve pages (`make run` has 8), not a limit anything enforces."""
+    return threads() - 1 if source == CONTAINER_LIMIT else 0
+
+
+def pool_bytes(limit=None, n_workers=None, n_waiting=None):
+    """The memory pool of one worker process, in bytes (may be <= 0 when misconfigured).
+
+    limit: bytes (default: memory_limit()); n_workers: processes (default WEB_CONCURRENCY);
+    n_waiting: uploads that may wait holding their file, each charged twice the upload
+    limit (default: waiting_threads() of the limit's source; an explicit limit is taken as
+    a container's)."""
+    source = CONTAINER_LIMIT
+    if limit is None:
+        limit, source = memory_limit()
     n_workers = workers() if n_workers is None else n_workers
-    return int((limit - n_workers * BASELINE) * (1 - MARGIN) / n_workers)
+    n_waiting = waiting_threads(source) if n_waiting is None else n_waiting
+    share = (limit - n_workers * BASELINE) * (1 - MARGIN) / n_workers
+    return int(share - n_waiting * 2 * settings.UPLOAD_MAX_BYTES)
+
+
+def spool_bytes():
+    """Size in bytes of the file system Django spools uploads to (FILE_UPLOAD_TEMP_DIR, or
+    the temporary directory): in the upload container, a tmpfs of UPLOAD_TMP_SIZE."""
+    stat = os.statvfs(settings.FILE_UPLOAD_TEMP_DIR or tempfile.gettempdir())
+    return stat.f_blocks * stat.f_frsize
 
 
 def cpu_seconds():
@@ -176,20 +209,33 @@ NORMAL_HEAVIEST_BYTES = 159 * MIB
 
 def check():
     """Start-up check of the upload role. Raises ImproperlyConfigured when the workers'
-    baselines alone do not fit the limit; logs a warning when a normal 12-MP photo would
-    be refused, and says how many 12-MP JPEGs a worker processes at once when that is
-    fewer than its threads (the others wait for memory: a queue, not a fault)."""
+    baselines and waiting uploads leave no pool; logs a warning when the spool cannot hold
+    an upload per thread (the one past it would fail writing its body) or when a normal
+    12-MP photo would be refused, and says how many 12-MP JPEGs a worker processes at once
+    when that is fewer than its threads (the others wait for memory: a queue, not a
+    fault). Returns the pool in bytes."""
     limit, source = memory_limit()
-    pool = pool_bytes(limit)
+    pool = pool_bytes()
+    waiting = waiting_threads(source)
     summary = (
         f"upload memory: limit {limit // MIB} MiB ({source}), {workers()} worker(s) x "
         f"{threads()} thread(s), baseline {BASELINE // MIB} MiB per worker, "
+        f"{waiting} waiting upload(s) x {2 * settings.UPLOAD_MAX_BYTES // MIB} MiB set aside, "
         f"pool {max(pool, 0) // MIB} MiB per worker"
     )
     if pool <= 0:
         raise ImproperlyConfigured(
-            f"{summary}: the workers' baselines alone exceed the limit. Raise "
-            "UPLOAD_MEM_LIMIT or lower UPLOAD_WORKERS."
+            f"{summary}: the workers' baselines and waiting uploads exceed the limit. Raise "
+            "UPLOAD_MEM_LIMIT or lower UPLOAD_WORKERS or UPLOAD_THREADS."
+        )
+    spooled = workers() * threads() * settings.UPLOAD_MAX_BYTES
+    if spool_bytes() < spooled:
+        log.warning(
+            "%s: the uploads' spool holds %s MiB, less than the %s MiB the workers' threads "
+            "may spool at once (EXTAGRAM_UPLOAD_MAX_MB each): raise UPLOAD_TMP_SIZE",
+            summary,
+            spool_bytes() // MIB,
+            spooled // MIB,
         )
     if pool < NORMAL_HEAVIEST_BYTES:
         log.warning(

@@ -4,8 +4,10 @@ No engine needed (the stack itself runs in tests/stack/test_swarm.py)."""
 
 import json
 import os
+import re
 
 import pytest
+import yaml
 
 from extagram_ops.docker import OpsError, docker
 from extagram_ops.swarm import images_note, stack_config
@@ -80,6 +82,42 @@ def test_every_service_has_the_swarm_deploy_settings(stack_file):
     assert services["migrate"]["deploy"]["restart_policy"]["condition"] == "on-failure"
     assert {net["driver"] for net in config["networks"].values()} == {"overlay"}
     assert config["networks"]["back"]["internal"] is True
+
+
+def compose_tmpfs_sizes():
+    """{(service, mount point): bytes} of compose.yaml's tmpfs mounts, variables at their
+    defaults."""
+    compose = yaml.safe_load((REPO / "compose.yaml").read_text())
+    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
+    sizes = {}
+    for name, service in compose["services"].items():
+        for mount in service.get("tmpfs", []):
+            mount = re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", mount)
+            target, options = mount.split(":", 1)
+            size = re.search(r"size=(\d+)([kmg])", options)
+            sizes[name, target] = int(size[1]) * units[size[2]]
+    return sizes
+
+
+def test_every_tmpfs_is_as_big_as_in_compose(stack_file):
+    # the proxy's /tmp was 16 MB on a swarm: smaller than the two caches put in it (8 MB
+    # of pages, 16 MB of photos and static files; deploy/proxy/templates/10-http.conf)
+    _, config = stack_file
+    swarm = {
+        (name, volume["target"]): volume["tmpfs"]["size"]
+        for name, service in config["services"].items()
+        for volume in service.get("volumes", [])
+        if volume["type"] == "tmpfs"
+    }
+    compose = compose_tmpfs_sizes()
+    assert {key: swarm.get(key) for key in compose} == compose
+
+
+def test_the_proxy_spools_bodies_on_a_volume_on_each_edge_node(stack_file):
+    _, config = stack_file
+    volumes = {v["target"]: v for v in config["services"]["proxy"]["volumes"]}
+    assert volumes["/var/spool/extagram"]["type"] == "volume"
+    assert volumes["/var/spool/extagram"]["source"] == "proxy-spool"
 
 
 def test_secrets_are_swarm_secrets_read_by_their_users_only(stack_file):

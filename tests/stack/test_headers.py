@@ -107,6 +107,27 @@ def test_a_photo_sent_while_the_upload_service_is_down_gets_the_back_soon_page(s
     assert response.header("Retry-After")
 
 
+def test_a_body_the_proxy_cannot_spool_gets_its_own_error_page_not_nginxs(stack):
+    # an upload's body goes to the spool volume; when nginx cannot write it there (a full
+    # disk, here a folder made unwritable) its answer is a 500 of its own, once bare
+    spool = "/var/spool/extagram/client_body"
+    body = b"x" * (300 * 1024)  # over client_body_buffer_size: written to a file
+    stack.compose("exec", "-T", "proxy", "chmod", "000", spool)  # as nginx, its owner
+    try:
+        for accept, heading in (("en", "Something went wrong"), ("es", "Algo ha fallado")):
+            response = stack.client().request(
+                "POST",
+                "/upload/",
+                data=body,
+                headers={"Content-Type": "application/octet-stream", "Accept-Language": accept},
+            )
+            assert response.status == 500, (accept, response.status, response.text[:300])
+            assert f"<h1>{heading}</h1>" in response.text, accept
+            assert "nginx" not in response.text, accept
+    finally:
+        stack.compose("exec", "-T", "proxy", "chmod", "700", spool)
+
+
 def test_signed_in_pages_are_private_and_bypass_the_microcache(stack):
     client = stack.client()
     name = "hdr" + secrets.token_hex(4)

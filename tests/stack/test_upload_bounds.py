@@ -10,9 +10,11 @@ made meanwhile must answer 200.
 
 import re
 import secrets
+import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -21,9 +23,11 @@ from extagram.testing.images import (
     flat_lossless_webp,
     heif,
     many_scan_jpeg,
+    noisy_jpeg,
     picture,
     sparse_rgba_png,
 )
+from extagram_ops.throwaway import encode_multipart
 from tests.stack.stackhelpers import REPORT
 
 pytestmark = pytest.mark.stack
@@ -131,3 +135,42 @@ def test_a_phones_24_mp_heic_is_published_within_the_default_memory_limit(stack)
     assert response.status == 302, (response.status, response.text[:500])
     assert re.search(r"/p/\d+/$", response.location or ""), response.location
     assert upload_state(stack) == before and workers_booted(stack) == booted
+
+
+def test_a_photo_arriving_at_the_proxy_is_spooled_on_disk_not_in_its_memory(stack):
+    # The proxy buffers each upload's body before passing it on. In its /tmp, a 32-MB
+    # tmpfs counted in its memory limit and shared with the caches, three 9-MB uploads
+    # arriving at once filled it and nginx answered them 500 (No space left on device).
+    client = stack.client(timeout=120)
+    signup = client.signup("spool" + secrets.token_hex(4), "Correct-Horse-" + secrets.token_hex(6))
+    assert signup.status == 302, f"signup: {signup.status} {signup.text[:300]}"
+    photo = noisy_jpeg(900, 700, quality=95)
+    assert 512 * 1024 < len(photo) < stack.upload_max_mb * 1024 * 1024 - 64 * 1024
+    body, content_type = encode_multipart(
+        {"csrfmiddlewaretoken": client.csrf_token("/upload/"), "caption": "spooled"},
+        {"photo": ("spooled.jpg", photo, "image/jpeg")},
+    )
+    cookies = "; ".join(f"{c.name}={c.value}" for c in client.cookies)
+    port = urlsplit(client.base_url).port
+    head = (
+        f"POST /upload/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: {cookies}\r\n"
+        f"Origin: {client.base_url}\r\nReferer: {client.base_url}/upload/\r\n"
+        f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=120) as sock:
+        sock.sendall(head + body[:-100])  # all but the end: the proxy holds it, waiting
+        deadline, held = time.monotonic() + 20, ""
+        while "client_body" not in held and time.monotonic() < deadline:
+            time.sleep(0.5)
+            held = stack.exec("proxy", "sh", "-c", "ls -l /proc/[0-9]*/fd/ 2>/dev/null || true")
+        files = [line.split("-> ", 1)[-1] for line in held.splitlines() if "client_body" in line]
+        assert files, "the proxy held no body file while the upload arrived"
+        assert all(f.startswith("/var/spool/extagram/client_body/") for f in files), files
+        sock.sendall(body[-100:])
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert b" 302 " in status_line, answer[:500]
+    assert re.search(rb"\r\nLocation: /p/\d+/\r\n", b"\r\n" + rest, re.IGNORECASE), rest[:500]

@@ -3,12 +3,15 @@ and what would exceed it is refused with a message (issue 9, items 1 and 2)."""
 
 import json
 import math
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import pyvips
 from django.core.exceptions import ImproperlyConfigured
+from django.test import override_settings
 from PIL import Image
 
 from extagram.testing.images import (
@@ -145,16 +148,43 @@ def test_the_pool_waits_for_room_then_admits():
     assert pool.free == 100
 
 
+def default_pool():
+    """The pool of the compose file's upload service at its defaults (1 worker, 2 threads,
+    10-MB uploads), its memory limit read from compose.yaml."""
+    compose = (Path(__file__).resolve().parents[3] / "compose.yaml").read_text()
+    limit = int(re.search(r"memory: \$\{UPLOAD_MEM_LIMIT:-(\d+)M\}", compose)[1]) * MIB
+    with override_settings(UPLOAD_MAX_BYTES=10 * MIB):
+        return budget.pool_bytes(limit, n_workers=1, n_waiting=1)
+
+
 def test_the_pool_is_derived_from_the_limit_the_workers_and_their_baseline():
-    pool = budget.pool_bytes(limit=224 * MIB, n_workers=1)
+    pool = budget.pool_bytes(limit=224 * MIB, n_workers=1, n_waiting=0)
     assert pool == int((224 * MIB - budget.BASELINE) * (1 - budget.MARGIN))
-    assert budget.pool_bytes(limit=256 * MIB, n_workers=2) < pool
+    assert budget.pool_bytes(limit=256 * MIB, n_workers=2, n_waiting=0) < pool
+
+
+def test_the_pool_leaves_room_for_the_file_of_each_upload_waiting_its_turn(settings, monkeypatch):
+    # a thread waiting for the pool holds its photo twice (spooled and read), outside it:
+    # under a container's limit that was an OOM kill beside a 24-MP HEIC's decode
+    settings.UPLOAD_MAX_BYTES = 10 * MIB
+    monkeypatch.setattr(budget, "container_limit", lambda: 288 * MIB)
+    monkeypatch.setenv("GUNICORN_THREADS", "3")
+    alone = budget.pool_bytes(288 * MIB, n_workers=1, n_waiting=0)
+    assert budget.pool_bytes() == alone - 2 * (2 * 10 * MIB)
+
+
+def test_a_plain_hosts_budget_sets_nothing_aside_for_its_page_threads(settings, monkeypatch):
+    # `make run` serves pages and uploads from 8 threads, under no enforced limit
+    monkeypatch.setattr(budget, "container_limit", lambda: None)
+    monkeypatch.setenv("GUNICORN_THREADS", "8")
+    settings.UPLOAD_MEMORY_LIMIT_MB = 256
+    assert budget.pool_bytes() == budget.pool_bytes(256 * MIB, n_workers=1, n_waiting=0)
 
 
 def test_the_start_up_check_fails_loudly_when_the_baselines_do_not_fit(settings, monkeypatch):
     monkeypatch.setattr(budget, "container_limit", lambda: None)
     settings.UPLOAD_MEMORY_LIMIT_MB = 64
-    with pytest.raises(ImproperlyConfigured, match="baselines alone exceed"):
+    with pytest.raises(ImproperlyConfigured, match="baselines and waiting uploads exceed"):
         budget.check()
 
 
@@ -170,6 +200,7 @@ def test_the_start_up_check_says_how_many_uploads_run_at_once_with_more_threads(
 ):
     # `make run` serves with 8 threads: uploads queue for memory, which is not a fault
     monkeypatch.setattr(budget, "container_limit", lambda: None)
+    monkeypatch.setattr(budget, "spool_bytes", lambda: 1 << 40)
     monkeypatch.setenv("GUNICORN_THREADS", "8")
     settings.UPLOAD_MEMORY_LIMIT_MB = 256
     with caplog.at_level("INFO", logger=budget.log.name):
@@ -178,6 +209,24 @@ def test_the_start_up_check_says_how_many_uploads_run_at_once_with_more_threads(
     assert record.levelname == "INFO"
     assert "1 worker(s) x 8 thread(s)" in record.getMessage()
     assert "2 12-MP JPEGs" in record.getMessage()
+
+
+def test_the_start_up_check_warns_when_the_spool_cannot_hold_an_upload_per_thread(
+    settings, monkeypatch, caplog
+):
+    # eight threads with 10-MB uploads spool up to 80 MB at once: past the spool's size
+    # an upload fails writing its body
+    settings.UPLOAD_MAX_BYTES = 10 * MIB
+    monkeypatch.setattr(budget, "container_limit", lambda: 512 * MIB)
+    monkeypatch.setattr(budget, "spool_bytes", lambda: 64 * MIB)
+    monkeypatch.setenv("GUNICORN_THREADS", "8")
+    budget.check()
+    assert "spool holds 64 MiB, less than the 80 MiB" in caplog.text
+    assert "raise UPLOAD_TMP_SIZE" in caplog.text
+    monkeypatch.setenv("GUNICORN_THREADS", "2")
+    caplog.clear()
+    budget.check()
+    assert "UPLOAD_TMP_SIZE" not in caplog.text
 
 
 def test_the_normal_photo_figures_cover_what_a_12_mp_jpeg_and_avif_reserve():
@@ -193,7 +242,7 @@ def test_the_normal_photo_figures_cover_what_a_12_mp_jpeg_and_avif_reserve():
 
 
 def test_the_default_limit_fits_the_heaviest_normal_photo_and_two_jpegs():
-    pool = budget.pool_bytes(limit=256 * MIB, n_workers=1)
+    pool = default_pool()
     assert pool >= budget.NORMAL_HEAVIEST_BYTES
     assert pool >= 2 * budget.NORMAL_JPEG_BYTES
 
@@ -245,13 +294,13 @@ def test_a_picture_taller_than_a_jpeg_can_be_is_published_scaled_to_fit():
 
 
 def test_a_full_page_screenshot_fits_the_default_pool_within_its_estimate():
-    # 1170 x 12,000: its estimate was 199 MB at full width, over the 165-MB default pool
+    # 1170 x 12,000: its estimate was 199 MB at full width, over the default pool (then 165 MiB)
     screenshot = encode(picture(1170, 12000), "PNG")
     result = measured(screenshot)
     assert result["used"] <= result["estimate"], result
     # what an upload reserves, with the WebP variants
     reserved = plan_for(screenshot, 50_000_000, webp=True).memory
-    assert reserved <= budget.pool_bytes(256 * MIB, 1)
+    assert reserved <= default_pool()
 
 
 def test_a_row_of_pixels_is_charged_for_the_row_not_a_window_of_rows():
@@ -266,12 +315,12 @@ def test_the_plan_reads_the_sides_as_the_photo_is_shown():
 
 def test_a_phones_24_mp_heic_fits_the_default_pool_within_its_estimate():
     # 5712 x 4284 in 512-px tiles, 8 bits: an iPhone's default photo since the iPhone 15.
-    # It reserved ~200 MB (6 B/px), over the default pool of ~174 MB, and was refused.
+    # It reserved ~200 MB (6 B/px), over the default pool (then ~174 MB), and was refused.
     data = heif(picture(5712, 4284), tile_size=512)
     result = measured(data)
     assert result["used"] <= result["estimate"], result
     a_phones_file = 10 * MIB  # a real one is ~9 MB; this flat one compresses to nothing
-    assert result["estimate"] + 2 * a_phones_file <= budget.pool_bytes(256 * MIB, 1)
+    assert result["estimate"] + 2 * a_phones_file <= default_pool()
 
 
 def transparent(image):

@@ -219,9 +219,10 @@ def check():
     waiting = waiting_threads(source)
     summary = (
         f"upload memory: limit {limit // MIB} MiB ({source}), {workers()} worker(s) x "
-        f"{threads()} thread(s), baseline {BASELINE // MIB} MiB per worker, "
-        f"{waiting} waiting upload(s) x {2 * settings.UPLOAD_MAX_BYTES // MIB} MiB set aside, "
-        f"pool {max(pool, 0) // MIB} MiB per worker"
+        f"{threads()} thread(s); per worker: baseline {BASELINE // MIB} MiB, margin "
+        f"{MARGIN:.0%} of the rest, {waiting} waiting upload(s) x "
+        f"{2 * settings.UPLOAD_MAX_BYTES // MIB} MiB set aside (twice the upload limit), "
+        f"pool {max(pool, 0) // MIB} MiB for decodes"
     )
     if pool <= 0:
         raise ImproperlyConfigured(

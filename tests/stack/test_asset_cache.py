@@ -115,6 +115,16 @@ def test_a_missing_photo_is_a_404_that_is_not_kept_long(stack):
     assert "immutable" not in response.header("Cache-Control", "")
 
 
+def test_a_missing_photo_or_file_gets_the_sites_own_404_page(stack):
+    # a deleted post's photo opened from an old link showed the media tier's bare page
+    for path in ("/media/photos/00/" + "1" * 64 + ".jpg", "/static/extagram/gone.css"):
+        for accept, heading in (("en", "Page not found"), ("es", "Página no encontrada")):
+            response = stack.client().get(path, headers={"Accept-Language": accept})
+            assert response.status == 404, (path, accept)
+            assert f"<h1>{heading}</h1>" in response.text, (path, accept, response.text[:300])
+            assert "nginx" not in response.text, (path, accept)
+
+
 def test_a_deleted_posts_photo_stops_being_served_within_the_bound(stack):
     bound = int(stack.env.get("EXTAGRAM_PROXY_MEDIA_CACHE_SECONDS", "60"))
     client, post_url, photo = _post_a_photo(stack)

@@ -128,6 +128,14 @@ def test_a_body_the_proxy_cannot_spool_gets_its_own_error_page_not_nginxs(stack)
         stack.compose("exec", "-T", "proxy", "chmod", "700", spool)
 
 
+def test_too_many_cookies_get_a_page_that_says_so_not_nginxs(stack):
+    # a cookie over nginx's 8-KB header buffer: the browser sends it with every request
+    response = stack.client().get("/", headers={"Cookie": "x=" + "a" * 9000})
+    assert response.status == 400, (response.status, response.text[:300])
+    assert "<h1>Request too large</h1>" in response.text
+    assert "cookies" in response.text and "nginx" not in response.text
+
+
 def test_signed_in_pages_are_private_and_bypass_the_microcache(stack):
     client = stack.client()
     name = "hdr" + secrets.token_hex(4)

@@ -531,14 +531,30 @@ def link_post_tags(post_id, wanted, linked, tag_model, post_tag_model):
     return changed
 
 
+def tag_named(name):
+    """The Tag whose (canonical) name is `name`, or None: one statement, compiled once."""
+    found = _TAG_NAMED.instances(name, limit=1)
+    return found[0] if found else None
+
+
 def tagged_page_ids(tag, cursor, size):
     """The ids of one keyset page of the posts tagged `tag`, newest first, as
     PostQuerySet.page_ids gives them, a deactivated member's left out (PostQuerySet.shown):
-    one statement on PostTag's (tag, post) index, each post's flag read by primary key."""
-    ids = PostTag.objects.filter(tag=tag, post__author_is_active=True).order_by("-post_id")
+    one statement on PostTag's (tag, post) index, each post's flag read by primary key,
+    compiled once (extagram.core.statements)."""
+    args = (tag.pk,) if cursor is None else (tag.pk, cursor)
+    return [post_id for (post_id,) in _TAGGED.rows(*args, limit=size + 1)]
+
+
+def _tagged(tag_id, cursor=None):
+    ids = PostTag.objects.filter(tag_id=tag_id, post__author_is_active=True)
     if cursor is not None:
         ids = ids.filter(post_id__lt=cursor)
-    return list(ids.values_list("post_id", flat=True)[: size + 1])
+    return ids.order_by("-post_id").values_list("post_id")
+
+
+_TAGGED = CompiledQuery(_tagged)
+_TAG_NAMED = CompiledQuery(lambda name: Tag.objects.filter(name=name))
 
 
 class SearchName(models.Model):

@@ -32,6 +32,7 @@ from .models import (
     home_page_ids,
     notifications_changed,
     prefix_filter,
+    tag_named,
     tagged_page_ids,
 )
 from .notification_items import NotificationRow, notification_items
@@ -157,7 +158,7 @@ def tag(request, name):
     canonical_name = canonical_tag(name)
     if canonical_name != name:
         return canonical_redirect(request, "tag", name=canonical_name)
-    found = Tag.objects.filter(name=name).first()
+    found = tag_named(name)
     if found is None:
         # a well-formed tag no post is filed under (yet): another member's comment may
         # link to it (text.post_tags_of)
@@ -180,51 +181,52 @@ def search(request):
     people, tags = [], []
     if handle_query or tag_query:
         people = _people_matching(handle_query) if handle_query else []
-        tags = (
-            list(
-                # a tag an earlier version made has no key yet: found by its name
-                Tag.objects.filter(
-                    prefix_filter("key", tag_key) | Q(key="") & prefix_filter("name", tag_query)
-                )
-                # only tags some shown post carries: a tag page with nothing is no answer
-                .filter(
-                    Exists(PostTag.objects.filter(tag=OuterRef("pk"), post__author_is_active=True))
-                )
-                .order_by("name")[:SEARCH_RESULTS]
-            )
-            if tag_key
-            else []
-        )
-        tags = [
-            t
-            for t in tags
-            if (t.key.startswith(tag_key) if t.key else t.name.startswith(tag_query))
-        ]
+        tags = _tags_matching(tag_query) if tag_key else []
     context = {
         "query": raw.strip()[:SEARCH_QUERY_MAX],
         "people": people,
-        "people_items": people_items(
-            [PersonRow.of(person) for person in people], {person.pk: person for person in people}
-        ),
+        "people_items": people_items(people),
         "tags": tags,
     }
     return render(request, "social/search.html", context)
 
 
 def _people_matching(prefix):
+    """The PersonRows of the active members whose handle starts with `prefix`, then of
+    those whose display name does (text.search_key: no case, no accents): each member
+    once, at most SEARCH_RESULTS. Two statements of rows, no model instances."""
+    shown = ("username", "profile__display_name", "profile__avatar_small")
     by_handle = (
-        Profile.objects.filter(prefix_filter("handle", canonical(prefix)))
-        .order_by("handle")
-        .values_list("user_id", flat=True)[:SEARCH_RESULTS]
+        get_user_model()
+        .objects.filter(prefix_filter("profile__handle", canonical(prefix)), is_active=True)
+        .order_by("profile__handle")
+        .values_list("pk", *shown)[:SEARCH_RESULTS]
     )
     by_name = (
-        SearchName.objects.filter(prefix_filter("key", search_key(prefix)))
+        SearchName.objects.filter(prefix_filter("key", search_key(prefix)), user__is_active=True)
         .order_by("key")
-        .values_list("user_id", flat=True)[:SEARCH_RESULTS]
+        .values_list("user_id", *(f"user__{field}" for field in shown))[:SEARCH_RESULTS]
     )
-    ids = list(dict.fromkeys([*by_handle, *by_name]))[:SEARCH_RESULTS]
-    users = get_user_model().objects.select_related("profile").in_bulk(ids)
-    return [users[i] for i in ids if i in users and users[i].is_active]
+    rows = {}
+    for row in (*by_handle, *by_name):
+        rows.setdefault(row[0], PersonRow(*row))
+    return list(rows.values())[:SEARCH_RESULTS]
+
+
+def _tags_matching(prefix):
+    """The tags whose name starts with `prefix` (text.search_key: "cafe" finds #café) and
+    that some shown post carries, by name: at most SEARCH_RESULTS rows with `.name`."""
+    key = search_key(prefix)
+    rows = (
+        # a tag an earlier version made has no key yet: found by its name
+        Tag.objects.filter(prefix_filter("key", key) | Q(key="") & prefix_filter("name", prefix))
+        # only tags some shown post carries: a tag page with nothing is no answer
+        .filter(Exists(PostTag.objects.filter(tag=OuterRef("pk"), post__author_is_active=True)))
+        .order_by("name")
+        .values_list("name", "key", named=True)[:SEARCH_RESULTS]
+    )
+    # MariaDB's collation matches more than the prefix (it folds case and accents)
+    return [t for t in rows if (t.key.startswith(key) if t.key else t.name.startswith(prefix))]
 
 
 @never_cache

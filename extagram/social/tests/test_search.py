@@ -118,6 +118,24 @@ class SearchTests(BaseTestCase):
         self.stranger.save()
         self.assertEqual(self.names(self.client.get("/search/", {"q": "bob"})), [])
 
+    def test_closed_accounts_leave_their_places_to_others(self):
+        User = get_user_model()
+        for i in range(SEARCH_RESULTS + 2):
+            user = User.objects.create_user(f"zed{i:02d}")
+            Profile.objects.filter(user=user).update(display_name=f"Quinn {i:02d}")
+            user.profile.refresh_from_db()
+            user.profile.save()  # the display name's search key
+        User.objects.filter(username__in=["zed00", "zed01"]).update(is_active=False)
+        for query in ("zed", "quinn"):
+            names = self.names(self.client.get("/search/", {"q": query}))
+            self.assertEqual(names, [f"zed{i:02d}" for i in range(2, SEARCH_RESULTS + 2)], query)
+
+    def test_someone_found_by_handle_and_by_name_is_listed_once(self):
+        profile = Profile.objects.get(user=self.stranger)
+        profile.display_name = "Bobby"
+        profile.save()
+        self.assertEqual(self.names(self.client.get("/search/", {"q": "bob"})), ["bob"])
+
     def test_the_header_has_a_plain_search_form(self):
         page = self.client.get("/")
         self.assertContains(page, '<form class="header-search" method="get" action="/search/"')

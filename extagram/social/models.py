@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import IntegrityError, connection, models, transaction
-from django.db.models import Count, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Exists, F, Lookup, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -557,6 +557,39 @@ _TAGGED = CompiledQuery(_tagged)
 _TAG_NAMED = CompiledQuery(lambda name: Tag.objects.filter(name=name))
 
 
+class FoundTag(NamedTuple):
+    """A tag search found (tags_matching): its canonical name and its search key."""
+
+    name: str
+    key: str
+
+
+def tags_matching(prefix, count):
+    """The first `count` tags by name whose name starts with `prefix` (a search's text
+    without its "#"), matched without case or accents (text.search_key: "cafe" finds
+    #café), that some shown post carries (a tag page with nothing is no answer): a list
+    of FoundTags. One statement, compiled once."""
+    from .text import search_key  # text imports this module
+
+    key = search_key(prefix)
+    if not key:
+        return []
+    rows = _TAGS_MATCHING.rows(prefix_pattern(key), prefix_pattern(prefix), limit=count)
+    tags = [FoundTag(*row) for row in rows]
+    # MariaDB's collation matches more than the prefix (it folds case and accents)
+    return [t for t in tags if (t.key.startswith(key) if t.key else t.name.startswith(prefix))]
+
+
+def _tags_matching(key_pattern, name_pattern):
+    # a tag an earlier version made has no key yet (a rolling deploy): found by its name
+    matching = prefix_filter("key", key_pattern) | Q(key="") & prefix_filter("name", name_pattern)
+    shown = PostTag.objects.filter(tag=OuterRef("pk"), post__author_is_active=True)
+    return Tag.objects.filter(matching, Exists(shown)).order_by("name").values_list("name", "key")
+
+
+_TAGS_MATCHING = CompiledQuery(_tags_matching)
+
+
 class SearchName(models.Model):
     """A member's display name folded by text.search_key (no case, no accents), for prefix
     search (kept by signals)."""
@@ -570,23 +603,46 @@ class SearchName(models.Model):
         return self.key
 
 
-def prefix_filter(field, prefix):
-    """A Q matching `field` values that start with `prefix` (already case-folded), indexed.
+def prefix_pattern(prefix):
+    """The pattern prefix_filter takes for the values that start with `prefix` (a str,
+    already case-folded), or None for an empty prefix (a query of only accents, folded
+    away), which matches nothing. The pattern is the statement's parameter as it is, so
+    that a statement using it can be compiled once (extagram.core.statements).
 
-    MariaDB: LIKE 'prefix%' (its case-insensitive collation uses the index for a
-    leading literal). SQLite: a range (field >= prefix AND field < next), as SQLite
-    uses an index for LIKE only with a NOCASE column; the stored values are
-    case-folded, so the range over code points is the same set.
-    An empty prefix (a query of only accents, folded away) matches nothing.
+    MariaDB: a LIKE pattern, `prefix%` with `\\`, `%` and `_` escaped (Django's own
+    escaping, `prep_for_like_query`). SQLite: a GLOB pattern, `prefix*` with `*`, `?` and
+    `[` each in brackets (https://sqlite.org/lang_expr.html#glob).
     """
     if not prefix:
-        return Q(pk__in=[])
+        return None
     if connection.vendor == "sqlite":
-        last = ord(prefix[-1]) + 1
-        if 0xD800 <= last <= 0xDFFF:  # surrogates cannot be stored: skip past them
-            last = 0xE000
-        if last > 0x10FFFF:
-            return Q(**{f"{field}__gte": prefix})
-        return Q(**{f"{field}__gte": prefix, f"{field}__lt": prefix[:-1] + chr(last)})
-    # istartswith: plain LIKE (startswith would be LIKE BINARY, which skips the index)
-    return Q(**{f"{field}__istartswith": prefix})
+        for special in "[*?":  # "[" first: the others' escapes hold one
+            prefix = prefix.replace(special, f"[{special}]")
+        return prefix + "*"
+    return connection.ops.prep_for_like_query(prefix) + "%"
+
+
+def prefix_filter(field, pattern):
+    """A Q matching `field` values that match `pattern` (prefix_pattern), read from
+    `field`'s index: MariaDB uses one for a LIKE with a leading literal (its
+    case-insensitive collation: Django's istartswith, not startswith, whose LIKE BINARY
+    skips the index); SQLite for a GLOB on a column of the default BINARY collation
+    (https://sqlite.org/optoverview.html#the_like_optimization; not for LIKE, which
+    folds case). The stored values are case-folded, so both find the same set."""
+    return Q(_Matches(F(field), pattern))
+
+
+class _Matches(Lookup):
+    """`field LIKE pattern` (MariaDB) or `field GLOB pattern` (SQLite), the pattern passed
+    to the database as it is (Django's lookups escape and wrap their argument)."""
+
+    lookup_name = "matches"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection, operator="LIKE"):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} {operator} {rhs}", [*lhs_params, *rhs_params]
+
+    def as_sqlite(self, compiler, connection):
+        return self.as_sql(compiler, connection, operator="GLOB")

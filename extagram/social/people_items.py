@@ -15,11 +15,13 @@ from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
 from extagram.accounts.models import shown_as
+from extagram.accounts.usernames import canonical
 from extagram.core.memo import FragmentCache, fingerprint, key_release
 from extagram.core.statements import CompiledQuery
 from extagram.posts.cards import CARD_SECONDS
 
-from .models import Follow
+from .models import Follow, SearchName, prefix_filter, prefix_pattern
+from .text import search_key
 
 # 171 bytes an item on average (seeded members: no picture, no display name; one with both
 # is longer): under 1 MB a process for 4,096 of those.
@@ -55,6 +57,19 @@ class PersonRow(NamedTuple):
         rows = _FOLLOWS[which].rows(*args, limit=count)
         return [cls(*person, follow_id=follow_id) for follow_id, *person in rows]
 
+    @classmethod
+    def matching(cls, prefix, count):
+        """The rows of the active members whose handle starts with `prefix`, in handle
+        order, then of those whose display name does (text.search_key: no case, no
+        accents), in its order: each member once, at most `count`. Two statements,
+        compiled once."""
+        rows = {}
+        for statement, key in ((_BY_HANDLE, canonical(prefix)), (_BY_NAME, search_key(prefix))):
+            pattern = prefix_pattern(key)
+            for person in statement.rows(pattern, limit=count) if pattern else ():
+                rows.setdefault(person[0], cls(*person))
+        return list(rows.values())[:count]
+
 
 def _follows_of(side, other):
     """build() for the follows whose `other` side is the owner, showing the `side` member."""
@@ -78,6 +93,22 @@ _FOLLOWS = {
     "followers": CompiledQuery(_follows_of("follower", "followee")),
     "following": CompiledQuery(_follows_of("followee", "follower")),
 }
+_SHOWN = ("username", "profile__display_name", "profile__avatar_small")
+_BY_HANDLE = CompiledQuery(
+    lambda pattern: (
+        get_user_model()
+        .objects.filter(prefix_filter("profile__handle", pattern), is_active=True)
+        .order_by("profile__handle")
+        .values_list("pk", *_SHOWN)
+    )
+)
+_BY_NAME = CompiledQuery(
+    lambda pattern: (
+        SearchName.objects.filter(prefix_filter("key", pattern), user__is_active=True)
+        .order_by("key")
+        .values_list("user_id", *(f"user__{field}" for field in _SHOWN))
+    )
+)
 _MEMBERS_IN_FULL = CompiledQuery(
     lambda ids: get_user_model().objects.select_related("profile").filter(pk__in=ids)
 )

@@ -3,7 +3,6 @@ from functools import partial
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.db.models import Exists, OuterRef, Q
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -24,20 +23,18 @@ from .models import (
     UNREAD_SHOWN,
     Follow,
     Notification,
-    PostTag,
-    SearchName,
     Tag,
     explore_page_ids,
     home_feeds_changed,
     home_page_ids,
     notifications_changed,
-    prefix_filter,
     tag_named,
     tagged_page_ids,
+    tags_matching,
 )
 from .notification_items import NotificationRow, notification_items
 from .people_items import PersonRow, people_items
-from .text import NotATag, canonical_tag, search_key, valid_tag
+from .text import NotATag, canonical_tag, valid_tag
 
 LIST_PAGE_SIZE = 50
 SEARCH_RESULTS = 20
@@ -175,58 +172,14 @@ def search(request):
     Display names and tags are matched without case or accents (text.search_key)."""
     raw = request.GET.get("q", "")
     query = canonical_tag(raw.strip())[:SEARCH_QUERY_MAX]
-    handle_query = query.lstrip("@")
-    tag_query = query.lstrip("#")
-    tag_key = search_key(tag_query)  # "cafe" finds #café
-    people, tags = [], []
-    if handle_query or tag_query:
-        people = _people_matching(handle_query) if handle_query else []
-        tags = _tags_matching(tag_query) if tag_key else []
+    people = PersonRow.matching(query.lstrip("@"), SEARCH_RESULTS)
     context = {
         "query": raw.strip()[:SEARCH_QUERY_MAX],
         "people": people,
         "people_items": people_items(people),
-        "tags": tags,
+        "tags": tags_matching(query.lstrip("#"), SEARCH_RESULTS),
     }
     return render(request, "social/search.html", context)
-
-
-def _people_matching(prefix):
-    """The PersonRows of the active members whose handle starts with `prefix`, then of
-    those whose display name does (text.search_key: no case, no accents): each member
-    once, at most SEARCH_RESULTS. Two statements of rows, no model instances."""
-    shown = ("username", "profile__display_name", "profile__avatar_small")
-    by_handle = (
-        get_user_model()
-        .objects.filter(prefix_filter("profile__handle", canonical(prefix)), is_active=True)
-        .order_by("profile__handle")
-        .values_list("pk", *shown)[:SEARCH_RESULTS]
-    )
-    by_name = (
-        SearchName.objects.filter(prefix_filter("key", search_key(prefix)), user__is_active=True)
-        .order_by("key")
-        .values_list("user_id", *(f"user__{field}" for field in shown))[:SEARCH_RESULTS]
-    )
-    rows = {}
-    for row in (*by_handle, *by_name):
-        rows.setdefault(row[0], PersonRow(*row))
-    return list(rows.values())[:SEARCH_RESULTS]
-
-
-def _tags_matching(prefix):
-    """The tags whose name starts with `prefix` (text.search_key: "cafe" finds #café) and
-    that some shown post carries, by name: at most SEARCH_RESULTS rows with `.name`."""
-    key = search_key(prefix)
-    rows = (
-        # a tag an earlier version made has no key yet: found by its name
-        Tag.objects.filter(prefix_filter("key", key) | Q(key="") & prefix_filter("name", prefix))
-        # only tags some shown post carries: a tag page with nothing is no answer
-        .filter(Exists(PostTag.objects.filter(tag=OuterRef("pk"), post__author_is_active=True)))
-        .order_by("name")
-        .values_list("name", "key", named=True)[:SEARCH_RESULTS]
-    )
-    # MariaDB's collation matches more than the prefix (it folds case and accents)
-    return [t for t in rows if (t.key.startswith(key) if t.key else t.name.startswith(prefix))]
 
 
 @never_cache

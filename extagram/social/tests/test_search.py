@@ -113,6 +113,34 @@ class SearchTests(BaseTestCase):
             self.assertEqual(response.status_code, 200, q)
         self.assertEqual(self.names(self.client.get("/search/", {"q": "%"})), [])
 
+    def test_wildcards_in_a_query_are_plain_characters(self):
+        # LIKE's on MariaDB, GLOB's on SQLite: the pattern is made from the query
+        User = get_user_model()
+        for name, display in [
+            ("a_b", "x"),
+            ("axb", "star*man"),
+            ("ayb", "starxman"),
+            ("azb", "what?"),
+            ("acb", "whatx"),
+            ("adb", "[b]ob"),
+            ("aeb", "bob"),
+        ]:
+            user = User.objects.create_user(name)
+            user.profile.display_name = display
+            user.profile.save()
+        for query, found in [
+            ("a_", ["a_b"]),
+            ("star*", ["axb"]),
+            ("what?", ["azb"]),
+            ("[b", ["adb"]),
+            ("a%b", []),
+            ("\\", []),
+        ]:
+            self.assertEqual(self.names(self.client.get("/search/", {"q": query})), found, query)
+        self.make_post(caption="#sun_set #sunxset")
+        tags = self.client.get("/search/", {"q": "#sun_"}).context["tags"]
+        self.assertEqual([t.name for t in tags], ["sun_set"])
+
     def test_inactive_accounts_are_not_found(self):
         self.stranger.is_active = False
         self.stranger.save()

@@ -224,6 +224,13 @@ _BIDI_CONTROLS = BIDI_OVERRIDES | set("\u2066\u2067\u2068\u2069\u200e\u200f")
 _JOINERS = {"\u200c", "\u200d"}  # needed by emoji sequences and several scripts
 
 
+def is_invisible(ch):
+    """Whether the character `ch` is a control or format character (Unicode categories Cc
+    and Cf), which no display name holds; the joiners emoji sequences and several scripts
+    need (ZWJ, ZWNJ) are not."""
+    return unicodedata.category(ch) in ("Cc", "Cf") and ch not in _JOINERS
+
+
 def clean_display_name(value):
     """A display name as stored: NFC, surrounding spaces removed, runs of spaces as one.
 
@@ -236,8 +243,7 @@ def clean_display_name(value):
             _("Use at most %(max)d characters.") % {"max": DISPLAY_NAME_MAX}, code="too_long"
         )
     for ch in value:
-        category = unicodedata.category(ch)
-        if ch in _BIDI_CONTROLS or (category in ("Cc", "Cf") and ch not in _JOINERS):
+        if ch in _BIDI_CONTROLS or is_invisible(ch):
             raise ValidationError(
                 _("The name contains an invisible control character."), code="control"
             )

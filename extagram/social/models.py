@@ -606,14 +606,15 @@ class SearchName(models.Model):
 def prefix_pattern(prefix):
     """The pattern prefix_filter takes for the values that start with `prefix` (a str,
     already case-folded), or None for an empty prefix (a query of only accents, folded
-    away), which matches nothing. The pattern is the statement's parameter as it is, so
-    that a statement using it can be compiled once (extagram.core.statements).
+    away) or one holding a NUL (which no stored value does), which match nothing. The
+    pattern is the statement's parameter as it is, so that a statement using it can be
+    compiled once (extagram.core.statements).
 
     MariaDB: a LIKE pattern, `prefix%` with `\\`, `%` and `_` escaped (Django's own
     escaping, `prep_for_like_query`). SQLite: a GLOB pattern, `prefix*` with `*`, `?` and
     `[` each in brackets (https://sqlite.org/lang_expr.html#glob).
     """
-    if not prefix:
+    if not prefix or "\x00" in prefix:  # no value holds a NUL (and GLOB's pattern ends there)
         return None
     if connection.vendor == "sqlite":
         for special in "[*?":  # "[" first: the others' escapes hold one

@@ -31,7 +31,7 @@ from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-from extagram.accounts.usernames import canonical, handle_problems
+from extagram.accounts.usernames import canonical, handle_problems, is_invisible
 
 from .models import TAG_MAX
 
@@ -46,6 +46,16 @@ _URL_TRAILING = ".,;:!?)]}'»”’"
 def canonical_tag(name):
     """The stored form of a tag: NFKC, case-folded (so #Café, #CAFÉ and #café are one)."""
     return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+
+
+def search_text(text):
+    """What a search looks for in `text` (what was typed or pasted in the search box):
+    canonical_tag's folding, runs of spaces as one and none around, and without the
+    control and format characters no handle, display name or tag holds
+    (accounts.usernames.is_invisible), so that a pasted direction mark or a NUL hides no
+    match. A str."""
+    visible = "".join(ch for ch in text if ch.isspace() or not is_invisible(ch))
+    return " ".join(canonical_tag(visible).split())
 
 
 def search_key(text):

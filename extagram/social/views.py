@@ -34,7 +34,7 @@ from .models import (
 )
 from .notification_items import NotificationRow, notification_items
 from .people_items import PersonRow, people_items
-from .text import NotATag, canonical_tag, valid_tag
+from .text import NotATag, canonical_tag, search_text, valid_tag
 
 LIST_PAGE_SIZE = 50
 SEARCH_RESULTS = 20
@@ -171,7 +171,7 @@ def search(request):
     """Accounts by handle or display-name prefix, tags by prefix: SEARCH_RESULTS of each.
     Display names and tags are matched without case or accents (text.search_key)."""
     raw = request.GET.get("q", "")
-    query = canonical_tag(raw.strip())[:SEARCH_QUERY_MAX]
+    query = search_text(raw)[:SEARCH_QUERY_MAX]
     people = PersonRow.matching(query.lstrip("@"), SEARCH_RESULTS)
     context = {
         "query": raw.strip()[:SEARCH_QUERY_MAX],

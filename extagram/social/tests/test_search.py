@@ -1,7 +1,7 @@
 from django.contrib.auth import get_user_model
 
 from extagram.accounts.models import Profile
-from extagram.social.models import PostTag, Tag
+from extagram.social.models import PostTag, Tag, prefix_pattern
 from extagram.social.views import SEARCH_RESULTS
 from extagram.testing.base import BaseTestCase
 
@@ -140,6 +140,20 @@ class SearchTests(BaseTestCase):
         self.make_post(caption="#sun_set #sunxset")
         tags = self.client.get("/search/", {"q": "#sun_"}).context["tags"]
         self.assertEqual([t.name for t in tags], ["sun_set"])
+
+    def test_a_nul_in_a_query_is_dropped_not_the_end_of_it(self):
+        # SQLite's GLOB reads its pattern up to a NUL: "alice\0x" searched for "alice" exactly
+        for query, found in [("alice\x00x", []), ("ali\x00", ["alice"]), ("al\x00ice", ["alice"])]:
+            self.assertEqual(self.names(self.client.get("/search/", {"q": query})), found, query)
+        self.assertIsNone(prefix_pattern("ali\x00ce"))  # a NUL never reaches a pattern
+
+    def test_spaces_and_invisible_marks_in_a_query_are_folded_as_names_are(self):
+        profile = Profile.objects.get(user=self.stranger)
+        profile.display_name = "Samuel Ortega"
+        profile.save()
+        # names are stored with single spaces and without control or format characters
+        for query in ("samuel  ort", "samuel \t ort", "\u200fsamuel", "\u202esam\u200buel ort"):
+            self.assertEqual(self.names(self.client.get("/search/", {"q": query})), ["bob"], query)
 
     def test_inactive_accounts_are_not_found(self):
         self.stranger.is_active = False

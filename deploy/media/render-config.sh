@@ -4,7 +4,7 @@
 #   EXTAGRAM_S3_BUCKET unset -> /etc/extagram/media/local.conf: files of the media
 #                               volume, mounted read-only at /srv/media
 #   EXTAGRAM_S3_BUCKET set   -> bucket.conf.template: nginx proxy_pass to the bucket's
-#                               HTTP endpoint, with a small bounded proxy_cache in /tmp
+#                               HTTP endpoint, with a small bounded proxy_cache on a volume
 #
 # The result goes to /tmp/extagram-nginx/media.conf (nginx.conf includes that folder).
 # Only the listed variables are substituted; every value is validated first.

@@ -170,3 +170,21 @@ def test_a_burst_of_first_fetches_gets_every_photo_whole(stack):
     finally:
         stack.exec("upload", "rm", "-f", *(f"/data/media/{name}" for name in files))
     assert outcomes == [(200, 400_000)] * len(files)
+
+
+def test_a_restart_empties_the_edge_cache(stack):
+    # On its volume the cache would outlive the proxy: a photo cached before a lower
+    # EXTAGRAM_PROXY_MEDIA_CACHE_SECONDS kept the lifetime it was cached with (a
+    # deleted post's photo served 300 s after the variable said 5), and a dead worker's
+    # half-written files stayed. The proxy empties it (and the spool) at each start.
+    _, _, photo = _post_a_photo(stack)
+    assert stack.client().get(photo).header("X-Cache") == "MISS"
+    assert stack.client().get(photo).header("X-Cache") == "HIT"
+    leftovers = ("/var/cache/extagram/assets/a.0000000001", "/var/spool/extagram/proxy/1")
+    for leftover in leftovers:  # as a worker killed mid-write leaves them
+        stack.exec("proxy", "sh", "-c", "mkdir -p ${0%/*} && echo half > $0", leftover)
+    stack.compose("restart", "proxy")
+    stack.wait_healthy()
+    assert stack.client().get(photo).header("X-Cache") == "MISS"
+    found = stack.exec("proxy", "sh", "-c", 'ls -d "$@" 2>/dev/null; true', "ls", *leftovers)
+    assert found == "", found

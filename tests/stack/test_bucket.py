@@ -358,3 +358,19 @@ def test_a_burst_of_first_fetches_from_the_bucket_gets_every_photo_whole(bucket_
         for name in files:
             s3.delete_object(Bucket=bucket, Key=f"{KEY_PREFIX}/{name}")
     assert outcomes == [(200, 400_000)] * len(files)
+
+
+def test_a_restart_empties_the_media_tiers_cache(bucket_stack):
+    # a cached photo would keep the lifetime it was cached with, and a dead worker's
+    # half-written files would stay (the cache is on a volume): emptied at each start
+    stack, _, _ = bucket_stack
+    stack.exec(
+        "media",
+        "sh",
+        "-c",
+        "mkdir -p /var/cache/extagram/media/x && echo half > $0",
+        "/var/cache/extagram/media/x/a.0000000001",
+    )
+    stack.compose("restart", "media")
+    stack.wait_healthy()
+    assert stack.exec("media", "find", "/var/cache/extagram", "-type", "f") == ""

@@ -572,9 +572,10 @@ def tags_matching(prefix, count):
     from .text import search_key  # text imports this module
 
     key = search_key(prefix)
-    if not key:
+    patterns = prefix_pattern(key), prefix_pattern(prefix)
+    if None in patterns:  # an empty prefix, or one holding a NUL: nothing matches
         return []
-    rows = _TAGS_MATCHING.rows(prefix_pattern(key), prefix_pattern(prefix), limit=count)
+    rows = _TAGS_MATCHING.rows(*patterns, limit=count)
     tags = [FoundTag(*row) for row in rows]
     # MariaDB's collation matches more than the prefix (it folds case and accents)
     return [t for t in tags if (t.key.startswith(key) if t.key else t.name.startswith(prefix))]

@@ -140,6 +140,7 @@ CACHE_CONFIGS = (
 def test_the_photo_caches_are_kept_on_those_volumes():
     for path in CACHE_CONFIGS:
         caches = re.findall(r"proxy_cache_path (\S+) .*keys_zone=(\w+)", (REPO / path).read_text())
+        assert caches, f"no proxy_cache_path in {path}"
         for directory, zone in caches:
             if zone != "extagram_micro":  # pages: small, in the proxy's /tmp
                 assert directory.startswith("/var/cache/extagram/"), (path, zone)

@@ -563,22 +563,34 @@ class FoundTag(NamedTuple):
     name: str
     key: str
 
+    def starts_with(self, key, prefix):
+        """Whether this tag's search key starts with `key` (a search_key), or, for a tag
+        an earlier version made without a key, its name with `prefix`: a bool."""
+        return self.key.startswith(key) if self.key else self.name.startswith(prefix)
+
 
 def tags_matching(prefix, count):
     """The first `count` tags by name whose name starts with `prefix` (a search's text
     without its "#"), matched without case or accents (text.search_key: "cafe" finds
     #café), that some shown post carries (a tag page with nothing is no answer): a list
-    of FoundTags. One statement, compiled once."""
+    of FoundTags. One statement, compiled once (run again with a larger LIMIT in the
+    rare case that MariaDB's collation over-matched)."""
     from .text import search_key  # text imports this module
 
     key = search_key(prefix)
     patterns = prefix_pattern(key), prefix_pattern(prefix)
     if None in patterns:  # an empty prefix, or one holding a NUL: nothing matches
         return []
-    rows = _TAGS_MATCHING.rows(*patterns, limit=count)
-    tags = [FoundTag(*row) for row in rows]
-    # MariaDB's collation matches more than the prefix (it folds case and accents)
-    return [t for t in tags if (t.key.startswith(key) if t.key else t.name.startswith(prefix))]
+    # MariaDB's collation matches more than the prefix (its digits of every script are
+    # one: "3" matches #٣abc): those rows are dropped here, and if they took places in
+    # the statement's LIMIT, it is asked for more
+    limit = count
+    while True:
+        rows = _TAGS_MATCHING.rows(*patterns, limit=limit)
+        tags = [tag for tag in map(FoundTag._make, rows) if tag.starts_with(key, prefix)]
+        if len(tags) >= count or len(rows) < limit:
+            return tags[:count]
+        limit *= 4
 
 
 def _tags_matching(key_pattern, name_pattern):

@@ -107,6 +107,19 @@ class SearchTests(BaseTestCase):
         self.assertEqual(len(response.context["people"]), SEARCH_RESULTS)
         self.assertEqual(len(response.context["tags"]), SEARCH_RESULTS)
 
+    def test_tags_the_collation_over_matches_leave_their_places_to_true_matches(self):
+        # MariaDB's utf8mb4_unicode_ci takes "3" for "٣" (ARABIC-INDIC DIGIT THREE): its
+        # LIKE finds these tags, first in name order, and they are dropped after the
+        # statement's LIMIT
+        post = self.make_post(caption="")
+        for i in range(SEARCH_RESULTS + 5):
+            PostTag.objects.create(post=post, tag=Tag.objects.create(name=f"3a{i:02d}"))
+        PostTag.objects.create(post=post, tag=Tag.objects.create(name="٣z"))
+        response = self.client.get("/search/", {"q": "#٣"})
+        self.assertEqual([t.name for t in response.context["tags"]], ["٣z"])
+        response = self.client.get("/search/", {"q": "#3a"})
+        self.assertEqual(len(response.context["tags"]), SEARCH_RESULTS)
+
     def test_odd_queries_are_answered_calmly(self):
         for q in ["", " ", "%", "_", "\\", "'", "\U0010ffff", "a" * 5000, "<b>", "#", "@"]:
             response = self.client.get("/search/", {"q": q})

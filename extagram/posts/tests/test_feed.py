@@ -55,6 +55,17 @@ class FeedTests(BaseTestCase):
         self.assertEqual(response.status_code, 200)
         self.assertEqual(list(response.context["posts"]), [])
 
+    def test_a_page_past_the_oldest_post_says_so_on_every_paged_feed(self):
+        post = self.make_post(caption="#sun")
+        for signed_in in (False, True):
+            if signed_in:
+                self.client.force_login(self.owner)  # "/" is the home feed then
+            for path in ("/", "/explore/", "/tags/sun/", "/u/alice/"):
+                past = self.client.get(f"{path}?before={post.pk}")
+                self.assertContains(past, "No older posts.", msg_prefix=path)
+                self.assertNotContains(past, "No posts", msg_prefix=path)
+                self.assertNotContains(self.client.get(path), "No older posts.", msg_prefix=path)
+
     def test_an_invalid_cursor_is_a_clear_400(self):
         # a superscript two passes str.isdigit() but not int(); other scripts' digits
         # pass both (Arabic-Indic three, a full-width one): page links are ASCII digits only

@@ -115,6 +115,14 @@ class FollowTests(BaseTestCase):
             views.LIST_PAGE_SIZE = old
         self.assertEqual(self.client.get("/u/alice/followers/?before=x").status_code, 400)
 
+    def test_a_page_past_the_last_person_says_so(self):
+        Follow.follow(self.stranger, self.owner)
+        cursor = Follow.objects.get(follower=self.stranger).pk
+        for which in ("followers", "following"):
+            past = self.client.get(f"/u/alice/{which}/?before={cursor}")
+            self.assertContains(past, "No more people.", msg_prefix=which)
+            self.assertNotContains(past, "Nobody yet.", msg_prefix=which)
+
 
 class StaleFollowFormTests(BaseTestCase):
     def test_a_follow_form_sent_signed_out_lands_on_the_profile_after_signing_in(self):

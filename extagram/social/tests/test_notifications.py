@@ -135,6 +135,13 @@ class NotificationTests(BaseTestCase):
             views.LIST_PAGE_SIZE = old
         self.assertEqual(self.client.get("/notifications/?before=-1").status_code, 400)
 
+    def test_a_page_past_the_oldest_notification_says_so(self):
+        note = Notification.objects.create(recipient=self.owner, actor=self.stranger, kind="follow")
+        self.client.login(username="alice", password=PASSWORD)
+        past = self.client.get(f"/notifications/?before={note.pk}")
+        self.assertContains(past, "No older notifications.")
+        self.assertNotContains(past, "Nothing yet.")
+
 
 class NotificationsPageQueryTests(BaseTestCase):
     def page_queries(self):

@@ -32,7 +32,8 @@ run: install
 	@echo "Extagram is starting on http://$(HOST):$(PORT)/ (Ctrl+C stops it)"
 	WEB_CONCURRENCY=1 GUNICORN_THREADS=$(RUN_THREADS) $(BIN)/gunicorn extagram.wsgi \
 		--bind $(HOST):$(PORT) --workers 1 --threads $(RUN_THREADS) \
-		--access-logfile - --graceful-timeout 5 --control-socket data/gunicorn.ctl
+		--access-logfile - --graceful-timeout 5 --control-socket data/gunicorn.ctl \
+		--limit-request-line 8190
 
 # axe-core for the browser tests' accessibility audit, from the npm registry (pinned in
 # tests/browser/package-lock.json); without npm that one test skips (CI installs npm).

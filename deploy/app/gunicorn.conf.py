@@ -33,6 +33,10 @@ lame_duck_seconds = _int("GUNICORN_LAME_DUCK_SECONDS", 0)
 # the master kills workers graceful_timeout after SIGTERM: the lame-duck period comes first
 graceful_timeout = lame_duck_seconds + _int("GUNICORN_GRACEFUL_TIMEOUT", 20)
 keepalive = 5
+# gunicorn's largest request line (its default, 4094 bytes, answered a pasted 5,000-character
+# search link with its own bare 414): the proxy's 8-KB buffer refuses longer ones first, with
+# the site's 414 page
+limit_request_line = 8190
 max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
 max_requests_jitter = max_requests // 10
 preload_app = _bool("GUNICORN_PRELOAD", "true")

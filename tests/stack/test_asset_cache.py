@@ -135,6 +135,13 @@ def test_a_missing_photo_or_file_gets_the_sites_own_404_page(stack):
             assert "nginx" not in response.text, (path, accept)
 
 
+def test_a_folder_of_photos_or_files_is_the_sites_404_page_not_a_bare_403(stack):
+    for path in ("/static/", "/static/extagram/", "/media/", "/media/photos/"):
+        response = stack.client().get(path)
+        assert response.status == 404, (path, response.status, response.text[:300])
+        assert "<h1>Page not found</h1>" in response.text, path
+
+
 def test_a_deleted_posts_photo_stops_being_served_within_the_bound(stack):
     bound = int(stack.env.get("EXTAGRAM_PROXY_MEDIA_CACHE_SECONDS", "60"))
     client, post_url, photo = _post_a_photo(stack)

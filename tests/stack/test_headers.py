@@ -136,6 +136,32 @@ def test_too_many_cookies_get_a_page_that_says_so_not_nginxs(stack):
     assert "cookies" in response.text and "nginx" not in response.text
 
 
+def test_a_long_pasted_link_reaches_its_page_and_a_longer_one_gets_the_sites_414(stack):
+    client = stack.client()
+    # over gunicorn's default request line (4094 bytes), which answered its own bare 414
+    response = client.get("/search/?q=" + "a" * 6000)
+    assert response.status == 200, (response.status, response.text[:300])
+    # over the proxy's 8-KB buffer: refused before the Host header is read
+    response = client.get("/search/?q=" + "a" * 10000, headers={"Accept-Language": "es"})
+    assert response.status == 414, (response.status, response.text[:300])
+    assert "<h1>Link too long</h1>" in response.text and "nginx" not in response.text
+    assert response.header("Content-Security-Policy").startswith("default-src 'none'")
+
+
+def test_a_method_no_page_takes_gets_the_sites_405_page(stack):
+    client = stack.client()
+    for method, path in (
+        ("TRACE", "/"),
+        ("POST", "/media/x.jpg"),
+        ("DELETE", "/static/extagram/extagram.css"),
+        ("PUT", "/media/posts/x.jpg"),
+    ):
+        response = client.request(method, path, headers={"Accept-Language": "es"})
+        assert response.status == 405, (method, path, response.status, response.text[:300])
+        assert "<h1>Petición no permitida</h1>" in response.text, (method, path)
+    assert client.request("HEAD", "/static/extagram/extagram.css").status == 200
+
+
 def test_signed_in_pages_are_private_and_bypass_the_microcache(stack):
     client = stack.client()
     name = "hdr" + secrets.token_hex(4)

@@ -52,6 +52,9 @@ def _isolated_site(request, settings, tmp_path):
     settings.RATELIMIT_ENABLE = request.node.get_closest_marker("ratelimit") is not None
     # No background media sweeps (they would wait on the tests' open transactions).
     settings.MEDIA_SWEEP_INTERVAL = 0
+    # an account's deletion runs at its commit, not on a thread of its own
+    # (extagram/accounts/tests/test_erasure_in_background.py runs the thread)
+    settings.ERASURE_IN_BACKGROUND = False
     # A manage.py run elsewhere on the machine does not clear this test's cache.
     settings.LOCAL_CACHE_GENERATION_FILE = tmp_path / "cache-generation"
     cache.clear()

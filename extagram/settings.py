@@ -392,6 +392,11 @@ FILE_UPLOAD_HANDLERS = [
 # grace period, i.e. what a crash left behind. Normal deletions remove files at once.
 MEDIA_SWEEP_INTERVAL = envint("EXTAGRAM_MEDIA_SWEEP_INTERVAL", 900)
 MEDIA_SWEEP_GRACE = envint("EXTAGRAM_MEDIA_SWEEP_GRACE", 3600)
+# A member's deletion of their account: closed before the answer, its data deleted after it
+# on a thread (accounts.erasure.close_account); the media sweep finishes one left unfinished
+# for longer than this many seconds (its thread's process died)
+ERASURE_IN_BACKGROUND = envbool("EXTAGRAM_ERASURE_IN_BACKGROUND", "true")
+ERASURE_RESUME_AFTER = envint("EXTAGRAM_ERASURE_RESUME_AFTER", 3600)
 FILE_UPLOAD_PERMISSIONS = 0o644
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o755
 

@@ -1,7 +1,12 @@
 """Delete an account and everything that belongs to it (GDPR art. 17, erasure)."""
 
+import logging
+import threading
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Q
 from django.db.models.deletion import Collector
 from django.utils import timezone
@@ -11,11 +16,79 @@ from extagram.posts.models import Comment, Like, Post
 from extagram.posts.signals import take_from_counts
 from extagram.social.models import Follow, Notification
 
+from .models import PendingErasure
+
+log = logging.getLogger(__name__)
+
 # The account's rows are deleted a batch at a time, each batch about this many rows (a post
 # counts with its likes and comments, which go with it; one post with more goes alone):
 # Django's deletion loads every row it deletes as a model instance, so the batch bounds
 # the worker's memory.
 ROWS_AT_ONCE = 5000
+
+
+def close_account(user):
+    """A member's deletion of their own account, the part done before the answer: the
+    account closed (is_active false, so its posts, likes and comments leave every page and
+    count at once: posts.signals.activity_changed), marked (PendingErasure) and signed
+    out everywhere. Its data is deleted once this commits, on a thread of its own
+    (erase_soon): delete_account takes seconds to minutes (~74 s for 10,000 posts with
+    100,000 likes, past the proxy's 60-s wait for an answer). Returns the number of
+    sessions ended."""
+    with transaction.atomic():
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        PendingErasure.objects.get_or_create(user=user)
+        pk = user.pk
+        transaction.on_commit(lambda: erase_soon(pk))
+    return end_sessions(pk)
+
+
+def erase_soon(user_pk):
+    """erase_pending(user_pk) on a daemon thread of its own (settings.ERASURE_IN_BACKGROUND;
+    here and now when false, as the tests run it). A thread that dies with its process (a
+    deploy, an OOM kill) rolls its transaction back and leaves the PendingErasure, which
+    the periodic sweep (posts.middleware.MediaSweepMiddleware) finishes."""
+    if not settings.ERASURE_IN_BACKGROUND:
+        erase_pending(user_pk)
+        return
+    thread = threading.Thread(
+        target=_erase_on_this_thread, args=(user_pk,), name="account-erasure", daemon=True
+    )
+    thread.start()
+
+
+def _erase_on_this_thread(user_pk):
+    try:
+        erase_pending(user_pk)
+    except Exception:
+        log.exception("deleting account %s failed; the periodic sweep retries it", user_pk)
+    finally:
+        connections.close_all()  # this thread's own
+
+
+def erase_pending(user_pk=None, requested_before=None):
+    """Finish the deletions members asked for (PendingErasure): each account deleted by
+    delete_account in a transaction of its own, the oldest first; only `user_pk`'s if
+    given, only those asked before the datetime `requested_before` if given (the sweep's,
+    which leaves the recent ones to their threads). Each is claimed with SELECT ... FOR
+    UPDATE SKIP LOCKED, so two runners never delete one account at once (MariaDB; SQLite
+    runs one writing transaction at a time). Returns the number of accounts deleted."""
+    pending = PendingErasure.objects.order_by("requested_at")
+    if user_pk is not None:
+        pending = pending.filter(user_id=user_pk)
+    if requested_before is not None:
+        pending = pending.filter(requested_at__lt=requested_before)
+    deleted = 0
+    for pk in list(pending.values_list("user_id", flat=True)):
+        with transaction.atomic():
+            claimed = PendingErasure.objects.select_for_update(skip_locked=True).filter(user_id=pk)
+            user = get_user_model().objects.filter(pk=pk).first() if claimed.first() else None
+            if user is None:  # another runner's, or done meanwhile
+                continue
+            delete_account(user)
+        deleted += 1
+    return deleted
 
 
 def delete_account(user):

@@ -151,6 +151,20 @@ class HandleChange(models.Model):
         return f"{self.old_username} → {self.new_handle}"
 
 
+class PendingErasure(models.Model):
+    """An account its member deleted whose data is still being deleted: closed at once
+    (erasure.close_account), its rows deleted after the answer (erasure.erase_pending).
+    The row goes with the account, so one left means the deletion is unfinished."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, models.CASCADE, primary_key=True, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self):
+        return f"account {self.user_id}, deleted at {self.requested_at:%Y-%m-%d %H:%M}"
+
+
 def shown_as(user):
     """(handle, display name, small picture's file name) of `user`, a User with its profile
     selected: how pages show a member, so what a kept fragment's key must name (post

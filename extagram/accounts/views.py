@@ -105,11 +105,15 @@ def delete_account(request):
         if not form.is_valid():
             return render(request, "accounts/delete.html", {"form": form}, status=400)
         name = request.user.username
-        erasure.delete_account(request.user)
+        erasure.close_account(request.user)
         logout(request)
         messages.success(
             request,
-            _("The account %(name)s and everything in it has been deleted.") % {"name": name},
+            _(
+                "The account %(name)s has been deleted: nothing of it is shown any more, "
+                "and its photos and everything else in it are being erased."
+            )
+            % {"name": name},
         )
         return redirect("feed")
     return render(request, "accounts/delete.html", {"form": form})

@@ -1,10 +1,12 @@
 import logging
 import threading
 import time
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connections
+from django.utils import timezone
 
 from .models import StoredFile
 
@@ -14,7 +16,9 @@ LEASE_KEY = "media-sweep-lease"
 
 
 class MediaSweepMiddleware:
-    """Run the media sweep (StoredFile.objects.sweep) in the background, periodically.
+    """Run the media sweep (StoredFile.objects.sweep) in the background, periodically,
+    and after it finish the account deletions left unfinished for ERASURE_RESUME_AFTER
+    seconds (accounts.erasure.erase_pending: a thread that died with its process).
 
     In the upload role and the embedded default (role `all`), the first request after
     MEDIA_SWEEP_INTERVAL seconds (EXTAGRAM_MEDIA_SWEEP_INTERVAL; 0 turns it off)
@@ -43,6 +47,15 @@ class MediaSweepMiddleware:
                 self.thread.start()
         return self.get_response(request)
 
+    @staticmethod
+    def _finish_erasures():
+        from extagram.accounts.erasure import erase_pending
+
+        since = timezone.now() - timedelta(seconds=settings.ERASURE_RESUME_AFTER)
+        finished = erase_pending(requested_before=since)
+        if finished:
+            log.warning("finished %s account deletion(s) left unfinished", finished)
+
     def _sweep(self, interval):
         try:
             if cache.add(LEASE_KEY, True, timeout=interval):
@@ -58,6 +71,7 @@ class MediaSweepMiddleware:
                     len(report["failed"]),
                     time.monotonic() - started,
                 )
+                self._finish_erasures()
         except Exception:
             log.exception("media sweep failed; the next one will retry")
         finally:

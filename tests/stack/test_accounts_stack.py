@@ -69,3 +69,22 @@ def test_a_member_resets_a_forgotten_password_and_deletes_the_account(stack):
     assert response.status == 302, f"delete: {response.status} {response.text[:300]}"
     assert "Log in" in client.get("/").text
     assert stack.client().get(f"/u/{name}/").status == 404
+    # the rows go after the answer, on a thread of the app replica that answered
+    assert account_rows_gone(stack, name), "the account's rows were not deleted within 60 s"
+
+
+def account_rows_gone(stack, name, timeout=60):
+    """Whether the account `name` and its PendingErasure are gone within `timeout` s."""
+    code = (
+        "from django.contrib.auth import get_user_model; "
+        "from extagram.accounts.models import PendingErasure; "
+        f"print(get_user_model().objects.filter(username={name!r}).exists() "
+        "or PendingErasure.objects.exists())"
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = stack.exec("app", "python", "manage.py", "shell", "--no-imports", "-c", code)
+        if out.strip().endswith("False"):
+            return True
+        time.sleep(1)
+    return False

@@ -26,7 +26,7 @@ from extagram.core.statements import CompiledQuery
 from .cards import CARD_SECONDS
 from .models import Comment
 
-# A post page shows its newest comments, at most this many.
+# A post page shows its newest comments, at most this many; a link leads to the older ones.
 COMMENTS_SHOWN = 200
 WHEN_SLOT = "<!--extagram:comment-when-->"
 DELETE_SLOT = "<!--extagram:comment-delete-->"
@@ -66,31 +66,43 @@ def _release():
     return key_release("comment", 1)  # the number changes with the markup
 
 
-_NEWEST = CompiledQuery(
-    lambda post_id: (
-        Comment.objects.filter(post_id=post_id, author__is_active=True)
-        .order_by("-id")
-        .values_list(
-            "pk",
-            "author_id",
-            "created_at",
-            "author__username",
-            "author__profile__display_name",
-            "author__profile__avatar_small",
-            "body",
-        )[:COMMENTS_SHOWN]
+class CommentsPage(NamedTuple):
+    """A post page's comments (comments_html): their HTML, one safe string of `<li>`s
+    ("" for none), and the cursor of the older ones (None when there are none)."""
+
+    html: str
+    older: int | None
+
+
+def _newest(post_id, cursor=None):
+    shown = Comment.objects.filter(post_id=post_id, author__is_active=True)
+    if cursor is not None:
+        shown = shown.filter(id__lt=cursor)
+    return shown.order_by("-id").values_list(
+        "pk",
+        "author_id",
+        "created_at",
+        "author__username",
+        "author__profile__display_name",
+        "author__profile__avatar_small",
+        "body",
     )
-)
 
 
-def comments_html(request, post):
-    """The newest COMMENTS_SHOWN comments on `post` (a Post), oldest first, as this
-    visitor sees them: one safe HTML string of `<li>`s, "" when there are none. One
-    statement and at most one cache round trip (none when this process has them all); a
-    comment not kept is read in full, rendered and kept."""
-    rows = [CommentRow._make(row) for row in reversed(_NEWEST.rows(post.pk))]
+_NEWEST = CompiledQuery(_newest)
+
+
+def comments_html(request, post, cursor=None):
+    """The newest COMMENTS_SHOWN comments on `post` (a Post) with an id below `cursor`
+    (None: from the newest), oldest first, as this visitor sees them: a CommentsPage.
+    One statement and at most one cache round trip (none when this process has them
+    all); a comment not kept is read in full, rendered and kept."""
+    args = (post.pk,) if cursor is None else (post.pk, cursor)
+    newest = _NEWEST.rows(*args, limit=COMMENTS_SHOWN + 1)
+    older = newest[COMMENTS_SHOWN - 1][0] if len(newest) > COMMENTS_SHOWN else None
+    rows = [CommentRow._make(row) for row in reversed(newest[:COMMENTS_SHOWN])]
     if not rows:  # no cache read, no delete button rendered
-        return mark_safe("")  # noqa: S308 -- empty
+        return CommentsPage(mark_safe(""), None)  # noqa: S308 -- empty
     release = _release()
 
     def render(comment):  # kept under the key of what it shows
@@ -105,7 +117,7 @@ def comments_html(request, post):
         )
         for row, html in found
     ]
-    return mark_safe("".join(shown))  # noqa: S308 -- the parts are rendered, escaped templates
+    return CommentsPage(mark_safe("".join(shown)), older)  # noqa: S308 -- rendered, escaped
 
 
 def render_comment(comment, when, delete_button):

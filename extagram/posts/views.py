@@ -20,7 +20,8 @@ from .tiles import page_tiles
 
 
 def request_cursor(request):
-    """The `before` query parameter: None for the first page, a post id otherwise.
+    """The `before` query parameter: None for the first page, the id (a post's, or a
+    comment's on a post page) that the page's items come before otherwise.
 
     Raises ShownBadRequest (a 400 saying the page link is not valid) for anything else.
     """
@@ -98,11 +99,17 @@ def _shown_post(pk):
 
 
 def _detail_context(request, post, comment_form=None):
+    """The post page's context; its comments from the `before` query parameter's comment
+    id back (request_cursor: a 400 for a bad one), the newest when there is none."""
     Like.mark_liked(request.user, [post])
+    cursor = request_cursor(request)
+    comments = comments_html(request, post, cursor)
     return {
         "post": post,
         "card": render_cards(request, [post], eager=True)[0],
-        "comments": comments_html(request, post),
+        "comments": comments.html,
+        "older_comments": comments.older,
+        "comments_paged": cursor is not None,
         "comment_form": comment_form or CommentForm(),
     }
 

@@ -70,14 +70,14 @@ class CommentCacheTests(BaseTestCase):
                         override_script_prefix(prefix),
                     ):
                         request = self.request(user)
-                        shown = comments_html(request, self.post)  # kept the first time
+                        shown = comments_html(request, self.post).html  # kept the first time
                         self.assertEqual(shown, self.template_comments(request))
-                        self.assertEqual(comments_html(request, self.post), shown)
+                        self.assertEqual(comments_html(request, self.post).html, shown)
 
     def test_the_delete_button_shows_only_to_those_who_may_use_it(self):
         def deletable(user):
             return re.findall(
-                r'action="/c/(\d+)/delete/"', comments_html(self.request(user), self.post)
+                r'action="/c/(\d+)/delete/"', comments_html(self.request(user), self.post).html
             )
 
         ids = [str(comment.pk) for comment in self.comments]
@@ -167,17 +167,17 @@ class CommentCacheTests(BaseTestCase):
             return read_in_full(ids)
 
         with mock.patch.object(Comment, "in_id_order", renamed_meanwhile):
-            self.assertIn("Meanwhile", comments_html(self.request(self.owner), self.post))
+            self.assertIn("Meanwhile", comments_html(self.request(self.owner), self.post).html)
         profile.display_name = ""  # back to the name the first rows were read with
         profile.save()
-        self.assertNotIn("Meanwhile", comments_html(self.request(self.owner), self.post))
+        self.assertNotIn("Meanwhile", comments_html(self.request(self.owner), self.post).html)
 
     def test_the_page_shows_the_newest_comments_oldest_first(self):
         Comment.objects.bulk_create(
             Comment(post=self.post, author=self.stranger, body=f"number {n}")
             for n in range(COMMENTS_SHOWN)
         )
-        html = comments_html(self.request(self.stranger), self.post)
+        html = comments_html(self.request(self.stranger), self.post).html
         shown = re.findall(r"number (\d+)", html)
         self.assertEqual(len(re.findall(r'<li id="comment-', html)), COMMENTS_SHOWN)
         self.assertNotIn("Lovely", html)  # the oldest three are left out

@@ -65,3 +65,51 @@ class CommentTests(BaseTestCase):
         self.login("bob")
         self.client.post(f"/p/{self.post.pk}/comments/", {"body": "first"})
         self.assertContains(self.client.get("/explore/"), "1 comment")
+
+
+class OlderCommentsTests(BaseTestCase):
+    def setUp(self):
+        from extagram.posts.comments import COMMENTS_SHOWN
+
+        self.post = self.make_post()
+        self.shown = COMMENTS_SHOWN
+        Comment.objects.bulk_create(
+            Comment(post=self.post, author=self.stranger, body=f"number {n}.")
+            for n in range(2 * COMMENTS_SHOWN + 5)
+        )
+        self.ids = list(Comment.objects.order_by("id").values_list("id", flat=True))
+
+    def numbers(self, response):
+        import re
+
+        return [int(n) for n in re.findall(r"number (\d+)\.", response.content.decode())]
+
+    def test_every_comment_can_be_reached_from_the_post_page(self):
+        path, seen, pages = f"/p/{self.post.pk}/", [], 0
+        while path:
+            page = self.client.get(path)
+            self.assertEqual(page.status_code, 200)
+            seen = self.numbers(page) + seen
+            older = page.context["older_comments"]
+            path = f"/p/{self.post.pk}/?before={older}" if older else None
+            pages += 1
+        self.assertEqual(seen, list(range(2 * self.shown + 5)))  # each once, oldest first
+        self.assertEqual(pages, 3)
+
+    def test_the_pages_link_to_the_older_and_back_to_the_newest(self):
+        first = self.client.get(f"/p/{self.post.pk}/")
+        oldest_shown = self.ids[-self.shown]
+        self.assertContains(first, f'href="?before={oldest_shown}#comments"')
+        self.assertNotContains(first, "Newest comments")
+        older = self.client.get(f"/p/{self.post.pk}/?before={oldest_shown}")
+        self.assertContains(older, f'href="/p/{self.post.pk}/#comments"')
+        self.assertContains(older, "Newest comments")
+        self.assertEqual(self.numbers(older)[-1], self.shown + 4)
+
+    def test_past_the_oldest_comment_it_says_so_and_a_bad_link_is_a_400(self):
+        past = self.client.get(f"/p/{self.post.pk}/?before={self.ids[0]}")
+        self.assertContains(past, "No older comments.")
+        self.assertNotContains(past, "No comments yet.")
+        for bad in ("x", "-1", "\u0663"):
+            response = self.client.get(f"/p/{self.post.pk}/", {"before": bad})
+            self.assertEqual(response.status_code, 400, bad)

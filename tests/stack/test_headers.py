@@ -148,6 +148,18 @@ def test_a_long_pasted_link_reaches_its_page_and_a_longer_one_gets_the_sites_414
     assert response.header("Content-Security-Policy").startswith("default-src 'none'")
 
 
+def test_a_request_nginx_cannot_read_gets_the_sites_400_page(stack):
+    # a NUL in the path is refused before the Host header is read, by the default server
+    for path in ("/u/%00/", "/tags/a%00b/"):
+        response = stack.client().get(path)
+        assert response.status == 400, (path, response.status, response.text[:300])
+        assert "<h1>Bad request</h1>" in response.text and "nginx" not in response.text, path
+    # a header over the buffers before the Host header: the cookie page, also there
+    response = stack.client().get("/", headers={"X-Big": "a" * 9000})
+    assert response.status == 400, (response.status, response.text[:300])
+    assert "nginx" not in response.text
+
+
 def test_a_method_no_page_takes_gets_the_sites_405_page(stack):
     client = stack.client()
     for method, path in (

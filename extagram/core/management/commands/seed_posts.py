@@ -111,11 +111,19 @@ def _tidy(text):
     return text[:-1] + "." if text[-1:].isspace() else text
 
 
+# where to run a seeding command on the stack (its --help says it)
+STACK_NOTE = (
+    "On the Compose stack run it in the upload container (docker compose exec upload "
+    "python manage.py ...), as the bench does: the app containers' 128 MB, beside their "
+    "server, are too little for its batches (the kernel kills it)."
+)
+
+
 class Command(BaseCommand):
     help = (
         "Fill the database with many posts quickly (for benchmarks): a few real photos "
         "through the pipeline, then N rows that share them. Optionally long captions, "
-        "and likes and comments on the newest posts. Running it again tops up."
+        "and likes and comments on the newest posts. Running it again tops up. " + STACK_NOTE
     )
 
     def add_arguments(self, parser):

@@ -15,6 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
+from extagram.core.management.commands.seed_posts import STACK_NOTE
 from extagram.posts.models import Post
 from extagram.social.models import (
     Follow,
@@ -35,7 +36,10 @@ NOTIFICATIONS_EACH = 60
 
 
 class Command(BaseCommand):
-    help = "Seed posts, users, a follow graph, tags and notifications (the social bench shape)."
+    help = (
+        "Seed posts, users, a follow graph, tags and notifications (the social bench shape). "
+        + STACK_NOTE
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--posts", type=int, required=True)

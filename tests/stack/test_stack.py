@@ -17,6 +17,7 @@ import secrets
 import socket
 import threading
 import time
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -243,6 +244,32 @@ def test_a_quiet_signed_out_page_is_never_served_old(stack):
     time.sleep(13)
     again = anonymous.get(path)
     assert again.header("X-Cache") == "MISS", again.header("X-Cache")
+
+
+def test_a_deleted_posts_microcached_page_goes_though_visitors_keep_asking(stack, user):
+    # a background update's 404 was not stored, so the stale 200 stayed for as long as
+    # a visitor asked within every 10 s (a newcomer trial: 40 s, still served)
+    client = user[0]
+    response = client.post_multipart(
+        "/upload/",
+        {"caption": "going soon"},
+        {"photo": ("p.jpg", noisy_jpeg(200, 150, seed=time.time_ns() % 2**32), "image/jpeg")},
+    )
+    assert response.status == 302, f"upload: {response.status} {response.text[:300]}"
+    path = urlsplit(response.location).path
+    anonymous = stack.client()
+    assert anonymous.get(path).status == 200
+    assert anonymous.get(path).header("X-Cache") in ("HIT", "STALE", "UPDATING")
+    pk = re.search(r"/p/(\d+)/", path).group(1)
+    deleted = client.post_form(f"/p/{pk}/delete/", {}, token_from=f"/p/{pk}/delete/")
+    assert deleted.status == 302, f"delete: {deleted.status}"
+    seen = []
+    for _ in range(30):  # every 0.5 s: the page is never quiet for 10 s
+        seen.append(anonymous.get(path).status)
+        if seen[-2:] == [404, 404]:
+            break
+        time.sleep(0.5)
+    assert seen[-2:] == [404, 404], seen
 
 
 def test_unknown_host_is_refused(stack):

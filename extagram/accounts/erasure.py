@@ -34,14 +34,18 @@ def close_account(user):
     out everywhere. Its data is deleted once this commits, on a thread of its own
     (erase_soon): delete_account takes seconds to minutes (~74 s for 10,000 posts with
     100,000 likes, past the proxy's 60-s wait for an answer). Returns the number of
-    sessions ended."""
+    sessions ended. The caller logs the request's own session out first (a write, which on
+    SQLite could not be made while the thread deletes)."""
     with transaction.atomic():
         user.is_active = False
         user.save(update_fields=["is_active"])
         PendingErasure.objects.get_or_create(user=user)
         pk = user.pk
+        # before the commit starts the thread: on SQLite its transaction holds the one
+        # write lock until it is done, and a write after it waited and failed
+        ended = end_sessions(pk)
         transaction.on_commit(lambda: erase_soon(pk))
-    return end_sessions(pk)
+    return ended
 
 
 def erase_soon(user_pk):
@@ -81,12 +85,19 @@ def erase_pending(user_pk=None, requested_before=None):
         pending = pending.filter(requested_at__lt=requested_before)
     deleted = 0
     for pk in list(pending.values_list("user_id", flat=True)):
-        with transaction.atomic():
-            claimed = PendingErasure.objects.select_for_update(skip_locked=True).filter(user_id=pk)
-            user = get_user_model().objects.filter(pk=pk).first() if claimed.first() else None
-            if user is None:  # another runner's, or done meanwhile
-                continue
-            delete_account(user)
+        try:
+            with transaction.atomic():
+                claimed = PendingErasure.objects.select_for_update(skip_locked=True)
+                found = claimed.filter(user_id=pk).first()
+                user = get_user_model().objects.filter(pk=pk).first() if found else None
+                if user is None:  # another runner's, or done meanwhile
+                    continue
+                delete_account(user)
+        except Exception:  # one account's failure holds up no other
+            if user_pk is not None:
+                raise
+            log.exception("deleting account %s failed; the next sweep retries it", pk)
+            continue
         deleted += 1
     return deleted
 

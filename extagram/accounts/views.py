@@ -104,9 +104,9 @@ def delete_account(request):
     if request.method == "POST":
         if not form.is_valid():
             return render(request, "accounts/delete.html", {"form": form}, status=400)
-        name = request.user.username
-        erasure.close_account(request.user)
+        user, name = request.user, request.user.username
         logout(request)
+        erasure.close_account(user)
         messages.success(
             request,
             _(

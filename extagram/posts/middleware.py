@@ -13,6 +13,7 @@ from .models import StoredFile
 log = logging.getLogger(__name__)
 
 LEASE_KEY = "media-sweep-lease"
+ERASURES_LEASE_KEY = "erasure-sweep-lease"
 
 
 class MediaSweepMiddleware:
@@ -71,9 +72,13 @@ class MediaSweepMiddleware:
                     len(report["failed"]),
                     time.monotonic() - started,
                 )
-                self._finish_erasures()
         except Exception:
             log.exception("media sweep failed; the next one will retry")
+        try:
+            if cache.add(ERASURES_LEASE_KEY, True, timeout=interval):
+                self._finish_erasures()
+        except Exception:
+            log.exception("finishing account deletions failed; the next sweep will retry")
         finally:
             connections.close_all()
             self.running.release()

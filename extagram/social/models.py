@@ -569,6 +569,10 @@ class FoundTag(NamedTuple):
         return self.key.startswith(key) if self.key else self.name.startswith(prefix)
 
 
+# tags_matching reads at most this many times `count` rows to make up for over-matches
+OVER_MATCH_READ = 64
+
+
 def tags_matching(prefix, count):
     """The first `count` tags by name whose name starts with `prefix` (a search's text
     without its "#"), matched without case or accents (text.search_key: "cafe" finds
@@ -584,11 +588,12 @@ def tags_matching(prefix, count):
     # MariaDB's collation matches more than the prefix (its digits of every script are
     # one: "3" matches #٣abc): those rows are dropped here, and if they took places in
     # the statement's LIMIT, it is asked for more
+    # asked again at most three times: a search reads at most OVER_MATCH_READ x count rows
     limit = count
     while True:
         rows = _TAGS_MATCHING.rows(*patterns, limit=limit)
         tags = [tag for tag in map(FoundTag._make, rows) if tag.starts_with(key, prefix)]
-        if len(tags) >= count or len(rows) < limit:
+        if len(tags) >= count or len(rows) < limit or limit >= OVER_MATCH_READ * count:
             return tags[:count]
         limit *= 4
 

@@ -273,10 +273,14 @@ def test_a_deleted_posts_microcached_page_goes_though_visitors_keep_asking(stack
 
 
 def test_unknown_host_is_refused(stack):
-    reply = raw_request(
-        stack.port, b"GET / HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n"
-    )
-    assert reply == b"", f"unknown Host got an answer: {reply[:200]!r}"
+    # the default server's error pages (for requests refused before their Host is read)
+    # are no answer to an unknown Host either
+    for path in ("/", "/__extagram/errors/404.html"):
+        reply = raw_request(
+            stack.port,
+            f"GET {path} HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n".encode(),
+        )
+        assert reply == b"", f"unknown Host got an answer at {path}: {reply[:200]!r}"
     ok = raw_request(
         stack.port,
         f"GET /healthz HTTP/1.1\r\nHost: localhost:{stack.port}\r\n"

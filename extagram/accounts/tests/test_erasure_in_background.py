@@ -5,6 +5,7 @@ the periodic sweep finishes a deletion whose thread died with its process."""
 
 import threading
 from datetime import timedelta
+from unittest import mock
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
@@ -15,7 +16,7 @@ from django.utils import timezone
 from extagram.accounts import erasure
 from extagram.accounts.models import PendingErasure
 from extagram.posts.middleware import MediaSweepMiddleware
-from extagram.posts.models import Like
+from extagram.posts.models import Like, StoredFile
 from extagram.testing.base import PASSWORD, BaseTestCase, make_post
 
 User = get_user_model()
@@ -75,14 +76,25 @@ class ErasureThreadTests(TransactionTestCase):
         self.post = make_post(self.member)
 
     @override_settings(ERASURE_IN_BACKGROUND=True)
-    def test_the_rows_are_deleted_on_a_thread_of_their_own(self):
+    def test_the_rows_are_deleted_on_a_thread_of_their_own_after_the_answer(self):
+        # the thread waits in its transaction until the answer is out: on SQLite it holds
+        # the one write lock then, so a write of the request's after it would fail
+        answered, real_delete = threading.Event(), erasure.delete_account
+
+        def delete_after_the_answer(user):
+            self.assertTrue(answered.wait(timeout=60))
+            real_delete(user)
+
         client = Client()
         client.post("/accounts/login/", {"login": "dora", "password": PASSWORD})
-        response = client.post("/accounts/delete/", {"password": PASSWORD})
-        self.assertEqual(response.status_code, 302)
-        for thread in threading.enumerate():
-            if thread.name == "account-erasure":
-                thread.join(timeout=60)
+        with mock.patch.object(erasure, "delete_account", delete_after_the_answer):
+            response = client.post("/accounts/delete/", {"password": PASSWORD})
+            self.assertEqual(response.status_code, 302)
+            self.assertTrue(User.objects.filter(pk=self.member.pk).exists())
+            answered.set()
+            for thread in threading.enumerate():
+                if thread.name == "account-erasure":
+                    thread.join(timeout=60)
         self.assertFalse(User.objects.filter(pk=self.member.pk).exists())
         self.assertFalse(PendingErasure.objects.exists())
 
@@ -96,8 +108,28 @@ class ErasureThreadTests(TransactionTestCase):
             when = timezone.now() - timedelta(hours=hours_ago)
             PendingErasure.objects.create(user=member, requested_at=when)
         middleware = MediaSweepMiddleware(lambda request: HttpResponse("ok"))
-        middleware(RequestFactory().get("/healthz"))
-        middleware.thread.join(timeout=60)
+        # the media sweep's failure (its storage down) holds up no deletion
+        with mock.patch.object(StoredFile.objects, "sweep", side_effect=OSError("down")):
+            middleware(RequestFactory().get("/healthz"))
+            middleware.thread.join(timeout=60)
         self.assertFalse(User.objects.filter(pk=self.member.pk).exists())
         # a recent one may still be on its thread: left for a later sweep
         self.assertTrue(PendingErasure.objects.filter(user=late).exists())
+
+    def test_one_deletion_that_fails_holds_up_no_other(self):
+        other = User.objects.create_user("erin")
+        for member in (self.member, other):
+            member.is_active = False
+            member.save()
+            PendingErasure.objects.create(user=member)
+        real_delete = erasure.delete_account
+
+        def fails_for_the_first(user):
+            if user.pk == self.member.pk:
+                raise RuntimeError("a row that cannot go")
+            real_delete(user)
+
+        with mock.patch.object(erasure, "delete_account", fails_for_the_first):
+            self.assertEqual(erasure.erase_pending(), 1)
+        self.assertTrue(PendingErasure.objects.filter(user=self.member).exists())
+        self.assertFalse(User.objects.filter(pk=other.pk).exists())

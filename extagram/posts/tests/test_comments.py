@@ -99,7 +99,7 @@ class OlderCommentsTests(BaseTestCase):
     def test_the_pages_link_to_the_older_and_back_to_the_newest(self):
         first = self.client.get(f"/p/{self.post.pk}/")
         oldest_shown = self.ids[-self.shown]
-        self.assertContains(first, f'href="?before={oldest_shown}#comments"')
+        self.assertContains(first, f'href="/p/{self.post.pk}/?before={oldest_shown}#comments"')
         self.assertNotContains(first, "Newest comments")
         older = self.client.get(f"/p/{self.post.pk}/?before={oldest_shown}")
         self.assertContains(older, f'href="/p/{self.post.pk}/#comments"')

@@ -188,6 +188,29 @@ add_header Cross-Origin-Opener-Policy same-origin always;
 add_header Permissions-Policy "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=()" always;
 $hsts
 EOF
+# The default servers' pages (plain and TLS): one copy for both.
+cat > "$OUT/refused-early.inc" <<'EOF'
+# A request refused before its Host header is read is refused by the address's
+# default server: a request line over large_client_header_buffers (a pasted link of
+# over 8 KB: 414), one nginx cannot read (a %00 in the path: 400), a header over the
+# buffers before the Host (494). The site's own pages, in English (the
+# Accept-Language header is not read either).
+error_page 400 /__extagram/errors/400-request.html;
+error_page 414 /__extagram/errors/414.html;
+error_page 494 =400 /__extagram/errors/400.html;
+location ^~ /__extagram/errors/ {
+    internal;
+    alias /tmp/extagram-nginx/html/;
+    charset utf-8;
+    add_header Cache-Control "no-store" always;
+    include /tmp/extagram-nginx/headers-own-page.inc;
+}
+# asked for from outside (internal: a 404), refused like any other unknown Host
+error_page 404 = @refused;
+location @refused {
+    return 444;
+}
+EOF
 # Photos and static files: the media and static tiers send their own X-Content-Type-Options
 # and caching headers; the proxy adds only its own.
 cat > "$OUT/headers-asset.inc" <<EOF

@@ -587,8 +587,7 @@ def tags_matching(prefix, count):
         return []
     # MariaDB's collation matches more than the prefix (its digits of every script are
     # one: "3" matches #٣abc): those rows are dropped here, and if they took places in
-    # the statement's LIMIT, it is asked for more
-    # asked again at most three times: a search reads at most OVER_MATCH_READ x count rows
+    # the statement's LIMIT, it is asked for 4x more, up to OVER_MATCH_READ x count rows
     limit = count
     while True:
         rows = _TAGS_MATCHING.rows(*patterns, limit=limit)

@@ -12,6 +12,7 @@ from django.db.models.deletion import Collector
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from extagram.core.batches import each_row
 from extagram.posts.models import Comment, Like, Post
 from extagram.posts.signals import take_from_counts
 from extagram.social.models import Follow, Notification
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 # Django's deletion loads every row it deletes as a model instance, so the batch bounds
 # the worker's memory.
 ROWS_AT_ONCE = 5000
+SESSIONS_AT_ONCE = 500  # live sessions read per statement to find the account's
 
 
 def close_account(user):
@@ -150,9 +152,10 @@ def _delete_in_batches(user, queryset):
 def _post_batches(author_id):
     """Lists of the ids of `author_id`'s posts, each list's posts, likes and comments
     summing to at most ROWS_AT_ONCE rows (or one post above it)."""
-    posts = Post.objects.filter(author_id=author_id).order_by("pk")
+    posts = Post.objects.filter(author_id=author_id)
+    posts = posts.values_list("pk", "like_count", "comment_count")
     batch, rows = [], 0
-    for pk, likes, comments in posts.values_list("pk", "like_count", "comment_count"):
+    for pk, likes, comments in each_row(posts, ROWS_AT_ONCE):
         if batch and rows + 1 + likes + comments > ROWS_AT_ONCE:
             yield batch
             batch, rows = [], 0
@@ -174,7 +177,7 @@ def end_sessions(user_pk):
     store_class = import_string(f"{settings.SESSION_ENGINE}.SessionStore")
     ended = 0
     live = Session.objects.filter(expire_date__gt=timezone.now())
-    for session in live.iterator(chunk_size=500):
+    for session in each_row(live, SESSIONS_AT_ONCE):
         data = session.get_decoded()
         if str(data.get("_auth_user_id")) == str(user_pk):
             store_class(session.session_key).delete()

@@ -9,10 +9,11 @@ The archive holds
   index.html            the same, readable in a browser, with the photos beside it.
 Dates are ISO 8601 in UTC (index.html shows them readably, in UTC).
 
-Streaming: `zip_chunks()` is a generator; the ZipFile writes into a sink that
-the generator empties after each piece, so memory stays at one photo chunk plus
-one post's text whatever the size of the account. Photos are stored (JPEG does
-not deflate), text is deflated.
+Streaming: `zip_chunks()` is a generator; the ZipFile writes into a sink that the
+generator empties after each piece, and rows are read a batch at a time (`in_batches`:
+`QuerySet.iterator()` reads a whole result at once on MariaDB), so memory stays at one
+photo chunk plus one batch of rows whatever the size of the account. Photos are stored
+(JPEG does not deflate), text is deflated.
 """
 
 import io
@@ -22,14 +23,30 @@ import zipfile
 from datetime import UTC, timedelta
 
 from django.core.files.storage import default_storage
-from django.db.models import Prefetch
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
+from extagram.core.batches import each_row, in_batches
 from extagram.posts.models import Comment, Like, Post
 
 CHUNK = 64 * 1024
-POSTS_PER_QUERY = 100  # posts (with their comments) read per round trip
+ROWS_PER_QUERY = 1000  # photos, comments written, likes or follows read per statement
+POSTS_PER_QUERY = 100  # posts read per statement for data.json and index.html
+COMMENTS_PER_QUERY = 1000  # their comments: a batch of posts is read in groups of this many
+POST_FIELDS = (
+    "pk",
+    "created_at",
+    "edited_at",
+    "caption",
+    "alt_text",
+    "width",
+    "height",
+    "like_count",
+    "comment_count",
+)
 log = logging.getLogger(__name__)
 
 
@@ -64,22 +81,40 @@ def _iso(value):
 AVATAR_NAME = "avatar.jpg"
 
 
-def photo_name(post):
-    return f"photos/{post.pk}.jpg"
-
-
-def _posts(user):
-    return Post.objects.filter(author=user).order_by("id")
+def photo_name(post_id):
+    return f"photos/{post_id}.jpg"
 
 
 def _posts_with_comments(user):
-    """The user's posts, oldest first, each with its comments read in the same batch
-    (two queries per POSTS_PER_QUERY posts rather than one per post)."""
+    """The user's posts, oldest first, each a dict of POST_FIELDS plus "comments": a list
+    of (author's username, body, created_at), oldest first.
+
+    Two statements per group of posts: the posts, a batch of POSTS_PER_QUERY, are cut
+    into groups whose comment counts add up to at most COMMENTS_PER_QUERY (a post with
+    more is a group of its own), and each group's comments are read in one statement.
+    """
+    posts = Post.objects.filter(author=user).values(*POST_FIELDS)
+    for batch in in_batches(posts, POSTS_PER_QUERY):
+        group, comments = [], 0
+        for post in batch:
+            if group and comments + post["comment_count"] > COMMENTS_PER_QUERY:
+                yield from _with_comments(group)
+                group, comments = [], 0
+            group.append(post)
+            comments += post["comment_count"]
+        yield from _with_comments(group)
+
+
+def _with_comments(posts):
+    by_post = {post["pk"]: post for post in posts}
+    for post in posts:
+        post["comments"] = []
     # as on the site: a deactivated member's comments are neither shown nor counted
-    comments = Comment.objects.filter(author__is_active=True).select_related("author")
-    comments = comments.order_by("id")
-    posts = _posts(user).prefetch_related(Prefetch("comments", queryset=comments))
-    return posts.iterator(chunk_size=POSTS_PER_QUERY)
+    comments = Comment.objects.filter(post_id__in=by_post, author__is_active=True)
+    rows = comments.order_by("id").values_list("post_id", "author__username", "body", "created_at")
+    for post_id, *comment in rows:
+        by_post[post_id]["comments"].append(comment)
+    return posts
 
 
 # A post's edited_at is its last change (auto_now), so it is set when the post is made too,
@@ -89,23 +124,24 @@ EDITED_AFTER = timedelta(seconds=1)
 
 
 def _post_record(post, missing=frozenset()):
-    comments = post.comments.all()
     return {
-        "id": post.pk,
-        "created_at": _iso(post.created_at),
+        "id": post["pk"],
+        "created_at": _iso(post["created_at"]),
         "edited_at": (
-            _iso(post.edited_at) if post.edited_at - post.created_at >= EDITED_AFTER else None
+            _iso(post["edited_at"])
+            if post["edited_at"] - post["created_at"] >= EDITED_AFTER
+            else None
         ),
-        "caption": post.caption,
-        "alt_text": post.alt_text,
-        "photo": None if post.pk in missing else photo_name(post),
-        "width": post.width,
-        "height": post.height,
-        "like_count": post.like_count,
-        "comment_count": post.comment_count,
+        "caption": post["caption"],
+        "alt_text": post["alt_text"],
+        "photo": None if post["pk"] in missing else photo_name(post["pk"]),
+        "width": post["width"],
+        "height": post["height"],
+        "like_count": post["like_count"],
+        "comment_count": post["comment_count"],
         "comments": [
-            {"author": c.author.username, "body": c.body, "created_at": _iso(c.created_at)}
-            for c in comments
+            {"author": author, "body": body, "created_at": _iso(created_at)}
+            for author, body, created_at in post["comments"]
         ],
     }
 
@@ -130,73 +166,128 @@ def _account_record(user, missing=frozenset()):
 
 
 def _comments_written(user):
-    comments = Comment.objects.filter(author=user).select_related("post__author").order_by("id")
-    for c in comments.iterator():
-        yield {
-            "post": c.post_id,
-            "post_author": c.post.author.username,
-            "body": c.body,
-            "created_at": _iso(c.created_at),
-        }
+    """Lists of at most ROWS_PER_QUERY records of the comments `user` wrote, oldest first."""
+    comments = Comment.objects.filter(author=user)
+    rows = comments.values_list("pk", "post_id", "post__author__username", "body", "created_at")
+    for batch in in_batches(rows, ROWS_PER_QUERY):
+        yield [
+            {"post": post, "post_author": author, "body": body, "created_at": _iso(created_at)}
+            for _pk, post, author, body, created_at in batch
+        ]
 
 
 def _likes_given(user):
-    likes = Like.objects.filter(user=user).select_related("post__author").order_by("id")
-    for like in likes.iterator():
-        yield {
-            "post": like.post_id,
-            "post_author": like.post.author.username,
-            "created_at": _iso(like.created_at),
-        }
+    """Lists of at most ROWS_PER_QUERY records of the likes `user` gave, oldest first."""
+    rows = Like.objects.filter(user=user).values_list(
+        "pk", "post_id", "post__author__username", "created_at"
+    )
+    for batch in in_batches(rows, ROWS_PER_QUERY):
+        yield [
+            {"post": post, "post_author": author, "created_at": _iso(created_at)}
+            for _pk, post, author, created_at in batch
+        ]
 
 
 def _following(user):
+    """Lists of at most ROWS_PER_QUERY records of the accounts `user` follows, oldest first."""
     from extagram.social.models import Follow
 
-    follows = Follow.objects.filter(follower=user).select_related("followee").order_by("id")
-    for follow in follows.iterator():
-        yield {"username": follow.followee.username, "since": _iso(follow.created_at)}
+    rows = Follow.objects.filter(follower=user).values_list(
+        "pk", "followee__username", "created_at"
+    )
+    for batch in in_batches(rows, ROWS_PER_QUERY):
+        yield [
+            {"username": username, "since": _iso(created_at)} for _pk, username, created_at in batch
+        ]
+
+
+def _post_records(user, missing):
+    """The user's post records in lists, as the other sections' records come."""
+    batch = []
+    for post in _posts_with_comments(user):
+        batch.append(_post_record(post, missing))
+        if len(batch) == POSTS_PER_QUERY:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _write_json(out, user, account, missing):
     """data.json, written one post / comment / like at a time."""
     out.write(b'{\n"account": ')
     out.write(json.dumps(account, ensure_ascii=False).encode())
-    for key, records in (
-        ("posts", (_post_record(p, missing) for p in _posts_with_comments(user))),
+    for key, batches in (
+        ("posts", _post_records(user, missing)),
         ("comments_written", _comments_written(user)),
         ("likes_given", _likes_given(user)),
         ("following", _following(user)),
     ):
         out.write(f',\n"{key}": ['.encode())
-        for n, record in enumerate(records):
-            out.write(b",\n" if n else b"\n")
-            out.write(json.dumps(record, ensure_ascii=False).encode())
-            yield
+        separator = b"\n"
+        for batch in batches:
+            for record in batch:
+                out.write(separator)
+                out.write(json.dumps(record, ensure_ascii=False).encode())
+                separator = b",\n"
+                yield
         out.write(b"\n]")
     out.write(b"\n}\n")
 
 
+# index.html's sections after the posts: heading, the lists of records, the template of
+# one list's items, and what the section says when it has none (Spanish and Catalan
+# "none" agree with what is missing, hence the contexts)
+SECTIONS = (
+    (
+        _("Comments you wrote"),
+        _comments_written,
+        "accounts/export/comments_written.html",
+        pgettext_lazy("no comments", "None."),
+    ),
+    (
+        _("Posts you liked"),
+        _likes_given,
+        "accounts/export/likes_given.html",
+        pgettext_lazy("no posts", "None."),
+    ),
+    (
+        _("Accounts you follow"),
+        _following,
+        "accounts/export/following.html",
+        pgettext_lazy("no accounts", "None."),
+    ),
+)
+
+
 def _write_html(out, user, account, missing):
-    """index.html: a heading, then one rendered section per post, comments and likes."""
+    """index.html: a heading, one rendered section per post, then the comments written,
+    likes given and accounts followed, a list of records rendered at a time."""
     context = {"account": account, "LANGUAGE_CODE": translation.get_language()}
     out.write(render_to_string("accounts/export/head.html", context).encode())
     posts_written = 0
-    for post in _posts_with_comments(user):
-        posts_written += 1
-        out.write(
-            render_to_string(
-                "accounts/export/post.html", {"post": _post_record(post, missing)}
-            ).encode()
-        )
-        yield
-    context = {
-        "posts_written": posts_written,
-        "comments": list(_comments_written(user)),
-        "likes": list(_likes_given(user)),
-        "following": list(_following(user)),
-    }
-    out.write(render_to_string("accounts/export/tail.html", context).encode())
+    for batch in _post_records(user, missing):
+        for post in batch:
+            posts_written += 1
+            out.write(render_to_string("accounts/export/post.html", {"post": post}).encode())
+            yield
+    if not posts_written:
+        out.write(_none(pgettext_lazy("no posts", "None.")))
+    for heading, batches, template, none in SECTIONS:
+        out.write(format_html("<h2>{}</h2>\n", heading).encode())
+        listed = False
+        for batch in batches(user):
+            if not listed:
+                out.write(b"<ul>")
+                listed = True
+            out.write(render_to_string(template, {"items": batch}).encode())
+            yield
+        out.write(b"</ul>\n" if listed else _none(none))
+    out.write(b"</body>\n</html>\n")
+
+
+def _none(text):
+    return format_html('<p class="muted">{}</p>\n', text).encode()
 
 
 def zip_chunks(user, language):
@@ -211,18 +302,24 @@ def zip_chunks(user, language):
         yield from _zip_chunks(user)
 
 
+def _photos(user):
+    """(post id, the stored name of its large photo, created_at) of the user's posts."""
+    rows = Post.objects.filter(author=user).values_list("pk", "image_large", "created_at")
+    return each_row(rows, ROWS_PER_QUERY)
+
+
 def _zip_chunks(user):
     sink = _Sink()
     missing = set()
     with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as archive:
-        for post in _posts(user).iterator():
+        for post_id, image_large, created_at in _photos(user):
             try:
-                source = default_storage.open(post.image_large, "rb")
+                source = default_storage.open(image_large, "rb")
             except OSError:
-                log.warning("export for %s: photo of post %s cannot be read", user.pk, post.pk)
-                missing.add(post.pk)
+                log.warning("export for %s: photo of post %s cannot be read", user.pk, post_id)
+                missing.add(post_id)
                 continue
-            info = zipfile.ZipInfo(photo_name(post), post.created_at.timetuple()[:6])
+            info = zipfile.ZipInfo(photo_name(post_id), created_at.timetuple()[:6])
             with source, archive.open(info, "w", force_zip64=True) as target:
                 while chunk := source.read(CHUNK):
                     target.write(chunk)
@@ -241,7 +338,7 @@ def _zip_chunks(user):
             info = zipfile.ZipInfo(name, timezone.now().timetuple()[:6])
             info.compress_type = zipfile.ZIP_DEFLATED
             with archive.open(info, "w", force_zip64=True) as target:
-                for _ in writer(target, user, account, missing):
+                for _piece in writer(target, user, account, missing):
                     yield sink.take()
             yield sink.take()
     yield sink.take()

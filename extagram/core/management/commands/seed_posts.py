@@ -10,6 +10,7 @@ from django.db.models import Count, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from extagram.accounts.models import Profile
+from extagram.core.batches import each_row
 from extagram.core.management.commands.load_demo import demo_picture
 from extagram.posts.models import CAPTION_MAX, PHOTO_FIELDS, Comment, Like, Post
 from extagram.posts.signals import posts_added_in_bulk
@@ -345,8 +346,9 @@ class Command(BaseCommand):
         partial = {post_id for post_id in ids if 0 < had_likes.get(post_id, 0) < wanted}
         liked_by = {}
         if partial:
-            pairs = Like.objects.filter(post_id__gte=first_id).values_list("post_id", "user_id")
-            for post_id, user_id in pairs.iterator(chunk_size=10000):
+            likes = Like.objects.filter(post_id__gte=first_id)
+            rows = likes.values_list("pk", "post_id", "user_id")
+            for _pk, post_id, user_id in each_row(rows, 10000):
                 if post_id in partial:
                     liked_by.setdefault(post_id, set()).add(user_id)
         return liked_by

@@ -120,8 +120,10 @@ def suggested_accounts(user, count=SUGGESTIONS):
     Reads the authors of the newest 200 posts (the primary key, backwards), so its
     cost does not grow with the site.
     """
-    recent = Post.objects.order_by("-id").values_list("author_id", flat=True)[:200]
-    followed = set(Follow.objects.filter(follower=user).values_list("followee_id", flat=True))
+    recent = list(Post.objects.order_by("-id").values_list("author_id", flat=True)[:200])
+    # of those authors only: a member may follow thousands
+    followed = Follow.objects.filter(follower=user, followee_id__in=set(recent))
+    followed = set(followed.values_list("followee_id", flat=True))
     ids = []
     for author_id in recent:
         if author_id != user.pk and author_id not in followed and author_id not in ids:

@@ -217,6 +217,30 @@ cat > "$OUT/headers-asset.inc" <<EOF
 add_header X-Request-ID \$request_id always;
 $hsts
 EOF
+# What the /media/ and /static/ locations share (20-site.conf, which says why), beside
+# their own proxy_pass and how long a file is kept.
+cat > "$OUT/asset-location.inc" <<'EOF'
+# files are only read: another method gets the 405 page (limit_except's 403 was bare)
+if ($request_method !~ ^(GET|HEAD)$) {
+    return 405;
+}
+proxy_cache extagram_assets;
+proxy_cache_key $uri;
+proxy_ignore_headers Cache-Control Expires X-Accel-Expires;
+proxy_cache_valid 404 10s;
+proxy_cache_revalidate on;
+# a missing file (a deleted post's photo opened from an old link) gets the proxy's own
+# 404 page, not the tier's bare one; a location's error_page replaces the server's list
+proxy_intercept_errors on;
+error_page 404 /__extagram/errors/${extagram_error_lang}404.html;
+# the tier's 403 for a folder (GET /static/): nothing to see there either
+error_page 403 =404 /__extagram/errors/${extagram_error_lang}404.html;
+error_page 405 /__extagram/errors/${extagram_error_lang}405.html;
+error_page 500 /__extagram/errors/${extagram_error_lang}500.html;
+error_page 502 504 =503 /__extagram/errors/${extagram_error_lang}503.html;
+include /tmp/extagram-nginx/headers-asset.inc;
+add_header X-Cache $upstream_cache_status always;
+EOF
 # .inc files are included explicitly, never by the *.conf glob
 if [ -n "$tls" ]; then state=on; else state=off; fi
 echo "extagram-render-config: hosts [$names], upload limit ${EXTAGRAM_UPLOAD_MAX_MB} MB, TLS $state" >&2

@@ -11,7 +11,9 @@ never a test's."""
 import re
 from pathlib import Path
 
-TEMPLATE = Path(__file__).resolve().parents[2] / "deploy/proxy/templates/20-site.conf.template"
+PROXY = Path(__file__).resolve().parents[2] / "deploy/proxy"
+TEMPLATE = PROXY / "templates/20-site.conf.template"
+ASSET_INCLUDE = "include /tmp/extagram-nginx/asset-location.inc;"
 
 
 def _location(prefix):
@@ -23,13 +25,21 @@ def _location(prefix):
     while depth:
         depth += {"{": 1, "}": -1}.get(text[i], 0)
         i += 1
-    return text[start.end() : i - 1]
+    return text[start.end() : i - 1].replace(ASSET_INCLUDE, _asset_include())
+
+
+def _asset_include():
+    """asset-location.inc as render-config.sh writes it (a here-document)."""
+    script = (PROXY / "render-config.sh").read_text()
+    found = re.search(r"cat > \"\$OUT/asset-location.inc\" <<'EOF'\n(.*?)\nEOF\n", script, re.S)
+    assert found, "render-config.sh writes no asset-location.inc"
+    return found.group(1)
 
 
 def test_photos_and_static_files_are_cached_at_the_edge_without_a_cache_lock():
     for prefix in ("^~ /media/", "^~ /static/"):
         block = _location(prefix)
-        assert "proxy_cache extagram_assets;" in block
+        assert "proxy_cache extagram_assets;" in block, prefix
         assert "proxy_cache_lock" not in block, prefix
 
 

@@ -171,7 +171,13 @@ def test_a_method_no_page_takes_gets_the_sites_405_page(stack):
         response = client.request(method, path, headers={"Accept-Language": "es"})
         assert response.status == 405, (method, path, response.status, response.text[:300])
         assert "<h1>Petición no permitida</h1>" in response.text, (method, path)
+        # RFC 9110, 15.5.6: a 405 lists what the file takes; nginx's TRACE refusal cannot
+        # know a page's methods (the app's own 405s say them)
+        expected = None if method == "TRACE" else "GET, HEAD"
+        assert response.header("Allow") == expected, (method, path)
     assert client.request("HEAD", "/static/extagram/extagram.css").status == 200
+    # an error page's Allow is the 405's only
+    assert client.get("/media/no-such-photo.jpg").header("Allow") is None
 
 
 def test_signed_in_pages_are_private_and_bypass_the_microcache(stack):

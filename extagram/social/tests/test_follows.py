@@ -115,6 +115,36 @@ class FollowTests(BaseTestCase):
             views.LIST_PAGE_SIZE = old
         self.assertEqual(self.client.get("/u/alice/followers/?before=x").status_code, 400)
 
+    def test_a_full_page_reads_on_past_closed_accounts(self):
+        from django.contrib.auth import get_user_model
+
+        from extagram.social.people_items import PersonRow
+
+        members = get_user_model().objects.bulk_create(
+            get_user_model()(username=f"fan{n}", is_active=n % 3 != 0) for n in range(9)
+        )
+        for member in members:
+            Follow.follow(member, self.owner)
+        first = PersonRow.follows(self.owner.pk, "followers", None, 4)
+        # newest follow first, the closed fan6, fan3 and fan0 left out
+        self.assertEqual([row.username for row in first], ["fan8", "fan7", "fan5", "fan4"])
+        rest = PersonRow.follows(self.owner.pk, "followers", first[-1].follow_id, 4)
+        self.assertEqual([row.username for row in rest], ["fan2", "fan1"])
+
+    def test_the_follows_are_read_on_their_own_index_not_joined_to_every_member(self):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        from extagram.social.people_items import PersonRow
+
+        Follow.follow(self.stranger, self.owner)
+        with CaptureQueriesContext(connection) as statements:
+            PersonRow.follows(self.owner.pk, "followers", None, 51)
+        follows = [s["sql"] for s in statements if "social_follow" in s["sql"]]
+        self.assertEqual(len(follows), 1, follows)
+        self.assertNotIn("JOIN", follows[0].upper())
+        self.assertIn("LIMIT 51", follows[0].upper())
+
     def test_a_page_past_the_last_person_says_so(self):
         Follow.follow(self.stranger, self.owner)
         cursor = Follow.objects.get(follower=self.stranger).pk

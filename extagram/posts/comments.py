@@ -110,7 +110,7 @@ def comments_html(request, post, cursor=None):
 
     keys = [row.key(release) for row in rows]
     found = COMMENT_FRAGMENTS.get_or_render(rows, keys, Comment.in_id_order, render)
-    buttons = DeleteButtons(request, post)
+    buttons = DeleteButtons(request, post, cursor)
     shown = [
         html.replace(WHEN_SLOT, conditional_escape(naturaltime(row.created_at)), 1).replace(
             DELETE_SLOT, buttons.render(row), 1
@@ -128,21 +128,25 @@ def render_comment(comment, when, delete_button):
 
 
 class DeleteButtons:
-    """This visitor's comment delete buttons for one page of `post`: `_comment_delete.html`
+    """This visitor's comment delete buttons for one page of `post` (the page of older
+    comments before comment id `cursor`, None for the newest): `_comment_delete.html`
     rendered once with a stand-in comment and the page's CSRF token, then each comment's
-    id put in place; "" for a comment the visitor may not delete (Comment.deletable)."""
+    id put in place; "" for a comment the visitor may not delete (Comment.deletable).
+    A deletion comes back to the same page (the form's URL carries `cursor`)."""
 
-    def __init__(self, request, post):
+    def __init__(self, request, post, cursor=None):
         self.user_id, self.post_author_id = request.user.pk, post.author_id
         self.stamp = None
         if request.user.is_authenticated:
             context = {
                 "comment": SimpleNamespace(pk=STAND_IN_PK),
                 "csrf_token": page_csrf_token(request),
+                "before": cursor,
             }
             self.stamp = get_template("posts/_comment_delete.html").render(context)
-            # the stand-in's id is in the form's URL alone (a CSRF token is 64 letters)
-            self.parts = self.stamp.split(str(STAND_IN_PK))
+            # the stand-in's id comes first in the form's URL, before the cursor (a CSRF
+            # token is 64 letters)
+            self.parts = self.stamp.split(str(STAND_IN_PK), 1)
 
     def render(self, row):
         """The delete button of the comment `row` (a CommentRow) for this visitor, or ""."""

@@ -149,9 +149,11 @@ def delete_comment(request, pk):
     comment = get_object_or_404(Comment.objects.select_related("post"), pk=pk)
     if not comment.can_be_deleted_by(request.user):
         raise PermissionDenied
+    cursor = request_cursor(request)  # the page of older comments it was deleted from
     post = comment.post
     comment.remove()
-    return redirect(f"{post.get_absolute_url()}#comments")
+    page = "" if cursor is None else f"?before={cursor}"
+    return redirect(f"{post.get_absolute_url()}{page}#comments")
 
 
 @login_required

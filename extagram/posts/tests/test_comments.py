@@ -113,3 +113,23 @@ class OlderCommentsTests(BaseTestCase):
         for bad in ("x", "-1", "\u0663"):
             response = self.client.get(f"/p/{self.post.pk}/", {"before": bad})
             self.assertEqual(response.status_code, 400, bad)
+
+    def test_a_comment_deleted_from_an_older_page_comes_back_to_that_page(self):
+        self.client.login(username="alice", password=PASSWORD)  # the post's author
+        cursor = self.ids[-self.shown]
+        older = self.client.get(f"/p/{self.post.pk}/?before={cursor}")
+        gone = self.ids[self.shown]  # number `shown`, on that page
+        action = f"/c/{gone}/delete/?before={cursor}"
+        self.assertContains(older, f'action="{action}"')
+        response = self.client.post(action)
+        self.assertRedirects(
+            response, f"/p/{self.post.pk}/?before={cursor}#comments", fetch_redirect_response=False
+        )
+        self.assertFalse(Comment.objects.filter(pk=gone).exists())
+        # the newest page's buttons carry no cursor; a bad one is a 400 and deletes nothing
+        self.assertContains(
+            self.client.get(f"/p/{self.post.pk}/"), f'action="/c/{self.ids[-1]}/delete/"'
+        )
+        bad = self.client.post(f"/c/{self.ids[-1]}/delete/?before=x")
+        self.assertEqual(bad.status_code, 400)
+        self.assertTrue(Comment.objects.filter(pk=self.ids[-1]).exists())

@@ -324,13 +324,64 @@ def home_page_ids(user, cursor, size):
     HOME_POSTS_STAMP_KEY): one cache round trip instead of the ids statement.
     """
     if cursor is not None:
-        return home_posts(user).page_ids(cursor, size)
+        return home_post_ids(user, cursor, size)
     return read_through(
         _home_ids_key(user.pk, size),
         (HOME_POSTS_STAMP_KEY, _follows_stamp_key(user.pk)),
-        lambda: home_posts(user).page_ids(None, size),
+        lambda: home_post_ids(user, None, size),
         HOME_IDS_SECONDS,
     )
+
+
+# A home page is looked for first among this many of the site's newest posts (below the
+# cursor): a member whose follows post often finds it there.
+HOME_WINDOW = 2000
+
+
+def home_post_ids(user, cursor, size):
+    """The ids of `user`'s home feed before `cursor`, newest first, up to `size` + 1 (as
+    PostQuerySet.page_ids gives them), read in a bounded number of rows whatever the site.
+
+    One statement reads the home feed's posts among the HOME_WINDOW newest posts below the
+    cursor. When they are too few (the people the member follows seldom post), the rest
+    come from the authors' own index instead of the whole site's: the newest post below
+    of each followed author, the `size` + 1 authors whose newest is newest (the newest
+    `size` + 1 posts can only be theirs or the member's own: any other author's newest
+    post has `size` + 1 newer ones before it), then each of those authors' newest posts
+    and the member's, merged. Read in one
+    statement, MariaDB read the primary key backwards through every post on the site for
+    a member following 3,000 accounts of which 5 post (150-200 ms a page at 100,000 posts;
+    docs/performance.md, "A home feed of seldom posting follows").
+    """
+    wanted = size + 1
+    top = cursor
+    if top is None:
+        # a number, not a subquery: MariaDB read the whole primary key for `id > (SELECT ...)`
+        top = (Post.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
+    floor = top - HOME_WINDOW
+    ids = home_posts(user).filter(id__gte=floor).page_ids(top, size)
+    if len(ids) < wanted:
+        # below the window (all of the feed's posts in it are read)
+        ids += _newest_of_followed_authors(user, floor, wanted - len(ids))
+    return ids
+
+
+def _newest_of_followed_authors(user, below, count):
+    """The ids of `user`'s home feed posts below id `below`, newest first, at most `count`:
+    one statement for the authors (each followed account's newest shown post below, looked
+    up on its (author, -id) index), one for each of the `count` authors whose is newest and
+    the member's own posts (on the same index)."""
+    if below <= 1:
+        return []
+    theirs = Post.objects.shown().filter(author=OuterRef("followee_id"), id__lt=below)
+    newest = Subquery(theirs.order_by("-id").values("id")[:1])
+    follows = Follow.objects.filter(follower=user).annotate(newest=newest)
+    authors = follows.filter(newest__isnull=False).order_by("-newest")
+    ids = []
+    for author_id in [*authors.values_list("followee_id", flat=True)[:count], user.pk]:
+        posts = Post.objects.shown().filter(author_id=author_id, id__lt=below).order_by("-id")
+        ids += posts.values_list("id", flat=True)[:count]
+    return sorted(ids, reverse=True)[:count]
 
 
 def explore_page_ids(cursor, size):

@@ -34,12 +34,18 @@ class HomeFeedCacheTests(BaseTestCase):
         followed = self.make_post(self.owner)
         first = self.statements()
         second = self.statements()
-        # neither the ids, nor the post whose card the first view rendered and cached, nor
-        # the unread count (Notification.unread_count)
-        self.assertEqual(len(second), len(first) - 3)
-        ids_statement = [sql for sql in first if "social_follow" in sql]
-        self.assertEqual(len(ids_statement), 1)
-        self.assertFalse([sql for sql in second if "social_follow" in sql])
+
+        # neither the ids (home_post_ids: the site's newest id, the window's statement, and
+        # below it the followed authors' when the feed is shorter than a page), nor the
+        # post whose card the first view rendered and cached, nor the unread count
+        # (Notification.unread_count)
+        def reads_ids(sql):
+            return "social_follow" in sql or ("posts_post" in sql and "WHERE" not in sql)
+
+        ids_statements = [sql for sql in first if reads_ids(sql)]
+        self.assertIn(len(ids_statements), (2, 3))
+        self.assertEqual(len(second), len(first) - 2 - len(ids_statements))
+        self.assertFalse([sql for sql in second if reads_ids(sql)])
         self.assertEqual(self.home_ids(), [followed.pk])
 
     def test_a_new_post_by_someone_followed_shows_at_once(self):

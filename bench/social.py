@@ -46,12 +46,16 @@ MEMBER = "bench500"  # not one of the 20 popular accounts; follows 50-300 like m
 
 
 def explain_home(user):
-    """The SQL of the home feed's first page of ids (page_ids) and its plan, as text."""
+    """The SQL of the home feed's first page of ids (home_post_ids' window: the posts
+    among the HOME_WINDOW newest) and its plan, as text."""
     from django.db import connection
 
-    from extagram.social.models import home_posts
+    from extagram.posts.models import Post
+    from extagram.social.models import HOME_WINDOW, home_posts
 
-    query = home_posts(user).order_by("-id").values_list("id", flat=True)[:13]
+    top = (Post.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
+    window = home_posts(user).filter(id__gte=top - HOME_WINDOW, id__lt=top)
+    query = window.order_by("-id").values_list("id", flat=True)[:13]
     sql, params = query.query.sql_with_params()
     prefix = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
     with connection.cursor() as cursor:

@@ -344,14 +344,14 @@ def home_post_ids(user, cursor, size):
 
     One statement reads the home feed's posts among the HOME_WINDOW newest posts below the
     cursor. When they are too few (the people the member follows seldom post), the rest
-    come from the authors' own index instead of the whole site's: the newest post below
-    of each followed author, the `size` + 1 authors whose newest is newest (the newest
-    `size` + 1 posts can only be theirs or the member's own: any other author's newest
-    post has `size` + 1 newer ones before it), then each of those authors' newest posts
-    and the member's, merged. Read in one
-    statement, MariaDB read the primary key backwards through every post on the site for
-    a member following 3,000 accounts of which 5 post (150-200 ms a page at 100,000 posts;
-    docs/performance.md, "A home feed of seldom posting follows").
+    come from the authors' own index instead of the whole site's: each followed author's
+    newest post below the window, the `size` + 1 authors whose newest is newest (the
+    newest `size` + 1 posts can only be theirs or the member's own: any other author's
+    newest post has `size` + 1 newer ones before it), then those authors' newest posts and
+    the member's, merged. Read in one statement, MariaDB read the primary key backwards
+    through every post on the site for a member following 3,000 accounts of which 5 post
+    (150-200 ms a page at 100,000 posts; docs/performance.md, "A home feed of seldom
+    posting follows").
     """
     wanted = size + 1
     top = cursor
@@ -369,8 +369,8 @@ def home_post_ids(user, cursor, size):
 def _newest_of_followed_authors(user, below, count):
     """The ids of `user`'s home feed posts below id `below`, newest first, at most `count`:
     one statement for the authors (each followed account's newest shown post below, looked
-    up on its (author, -id) index), one for each of the `count` authors whose is newest and
-    the member's own posts (on the same index)."""
+    up on its (author, -id) index), then one for the posts of each of the `count` authors
+    whose newest is newest, and one for the member's own (on the same index)."""
     if below <= 1:
         return []
     theirs = Post.objects.shown().filter(author=OuterRef("followee_id"), id__lt=below)

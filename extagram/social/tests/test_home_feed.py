@@ -111,10 +111,11 @@ class HomeFeedQueryBoundTests(BaseTestCase):
         with override_settings(FEED_PAGE_SIZE=12):
             large = self.count_queries("/")
         self.assertEqual(small, large)
-        # the session, its user, the site's newest id and the window's ids (home_post_ids),
-        # the cards' rows with the like marks, the posts not yet kept as cards, the unread
-        # count
-        self.assertLessEqual(large, 7)
+        # the session, its user, the site's newest id and the window's ids (home_post_ids;
+        # when the window holds less than a page, as on MariaDB whose ids go on from earlier
+        # tests, the followed authors' and the member's own too), the cards' rows with the
+        # like marks, the posts not yet kept as cards, the unread count
+        self.assertLessEqual(large, 9)
 
 
 class FooterTests(BaseTestCase):

@@ -4,6 +4,7 @@ Everything here points at the posts and accounts apps; nothing there points back
 except the feed view asking `home_posts` for a member's home feed.
 """
 
+import functools
 import secrets
 from datetime import timedelta
 from typing import NamedTuple
@@ -12,7 +13,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import IntegrityError, connection, models, transaction
-from django.db.models import Count, Exists, F, Lookup, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, F, Lookup, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -621,6 +622,7 @@ class FoundTag(NamedTuple):
 
 
 # tags_matching reads at most this many times `count` rows to make up for over-matches
+# and for tags no shown post carries
 OVER_MATCH_READ = 64
 
 
@@ -628,21 +630,28 @@ def tags_matching(prefix, count):
     """The first `count` tags by name whose name starts with `prefix` (a search's text
     without its "#"), matched without case or accents (text.search_key: "cafe" finds
     #café), that some shown post carries (a tag page with nothing is no answer): a list
-    of FoundTags. One statement, compiled once (run again with a larger LIMIT in the
-    rare case that MariaDB's collation over-matched)."""
+    of FoundTags.
+
+    Two statements, each planned on its own (docs/performance.md, "Tag search's plan"):
+    the tags whose name matches, by name, then which of them a shown post carries
+    (shown_tag_ids). When some did not count (MariaDB's collation over-matched, or no shown
+    post carries them) both run again for 4x more tags, up to OVER_MATCH_READ x count."""
     from .text import search_key  # text imports this module
 
     key = search_key(prefix)
     patterns = prefix_pattern(key), prefix_pattern(prefix)
     if None in patterns:  # an empty prefix, or one holding a NUL: nothing matches
         return []
-    # MariaDB's collation matches more than the prefix (its digits of every script are
-    # one: "3" matches #٣abc): those rows are dropped here, and if they took places in
-    # the statement's LIMIT, it is asked for 4x more, up to OVER_MATCH_READ x count rows
-    limit = count
+    limit, checked, shown = count, 0, set()
     while True:
         rows = _TAGS_MATCHING.rows(*patterns, limit=limit)
-        tags = [tag for tag in map(FoundTag._make, rows) if tag.starts_with(key, prefix)]
+        # MariaDB's collation matches more than the prefix (its digits of every script are
+        # one: "3" matches #٣abc): those rows are dropped here
+        candidates = [(tag_id, FoundTag(name, tag_key)) for tag_id, name, tag_key in rows]
+        candidates = [(tag_id, tag) for tag_id, tag in candidates if tag.starts_with(key, prefix)]
+        shown |= shown_tag_ids([tag_id for tag_id, _ in candidates[checked:]])
+        checked = len(candidates)
+        tags = [tag for tag_id, tag in candidates if tag_id in shown]
         if len(tags) >= count or len(rows) < limit or limit >= OVER_MATCH_READ * count:
             return tags[:count]
         limit *= 4
@@ -651,15 +660,45 @@ def tags_matching(prefix, count):
 def _tags_matching(key_pattern, name_pattern):
     # a tag an earlier version made has no key yet (a rolling deploy): found by its name
     matching = prefix_filter("key", key_pattern) | Q(key="") & prefix_filter("name", name_pattern)
-    # An EXISTS, which MariaDB makes a semi-join: for a short prefix of seldom used tags it
-    # reads every tagged post (docs/performance.md, "Tag search's plan"). One post looked
-    # up per tag instead (a dependent subquery with LIMIT 1) read 8 times more on the
-    # trial's data: MariaDB began that subquery from posts_post.
-    shown = PostTag.objects.filter(tag=OuterRef("pk"), post__author_is_active=True)
-    return Tag.objects.filter(matching, Exists(shown)).order_by("name").values_list("name", "key")
+    return Tag.objects.filter(matching).order_by("name", "id").values_list("id", "name", "key")
 
 
 _TAGS_MATCHING = CompiledQuery(_tags_matching)
+
+
+def shown_tag_ids(tag_ids):
+    """Those of `tag_ids` (a list of Tag ids) that some shown post carries
+    (PostQuerySet.shown): a set. One statement, none for an empty list.
+
+    The statement is a UNION ALL of one uncorrelated EXISTS per id, each reading that tag's
+    rows first, in the order they are stored, until one is a shown post's. One correlated
+    EXISTS over all the matching tags (MariaDB makes it a semi-join) read every tagged post
+    when a short prefix matched seldom used tags (400,056 rows for "t" at 100,000 posts);
+    left to choose, MariaDB read a tag on half the posts from the posts' side (100,006
+    rows), as it had a dependent subquery with LIMIT 1 (docs/performance.md, "Tag
+    search's plan")."""
+    if not tag_ids:
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            " UNION ALL ".join([_shown_tag_sql()] * len(tag_ids)),
+            [value for tag_id in tag_ids for value in (tag_id, tag_id)],
+        )
+        return {tag_id for (tag_id,) in cursor.fetchall()}
+
+
+@functools.cache
+def _shown_tag_sql():
+    """One id's part of shown_tag_ids' statement (its two parameters: the id, twice).
+    MariaDB and MySQL's STRAIGHT_JOIN reads its left table first (https://mariadb.com/kb/en/join-syntax/);
+    SQLite plans a join on a constant from its index on its own."""
+    quote = connection.ops.quote_name
+    post_tag, post = quote(PostTag._meta.db_table), quote(Post._meta.db_table)
+    join = "STRAIGHT_JOIN" if connection.vendor == "mysql" else "INNER JOIN"
+    return (
+        f"SELECT %s WHERE EXISTS (SELECT 1 FROM {post_tag} pt {join} {post} p"  # noqa: S608 -- the models' tables
+        " ON p.id = pt.post_id WHERE pt.tag_id = %s AND p.author_is_active)"
+    )
 
 
 class SearchName(models.Model):

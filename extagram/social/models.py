@@ -336,7 +336,11 @@ def home_page_ids(user, cursor, size):
 
 # A home page is looked for first among this many of the site's newest posts (below the
 # cursor): a member whose follows post often finds it there.
-HOME_WINDOW = 2000
+HOME_WINDOW = 6000
+# ... and, when it holds part of a page, in at most HOME_MORE_WINDOWS more windows, sized
+# from the share of the posts read that were the feed's, together at most HOME_REACH ids
+HOME_REACH = 16_000
+HOME_MORE_WINDOWS = 2
 
 
 def home_post_ids(user, cursor, size):
@@ -344,9 +348,14 @@ def home_post_ids(user, cursor, size):
     PostQuerySet.page_ids gives them), read in a bounded number of rows whatever the site.
 
     One statement reads the home feed's posts among the HOME_WINDOW newest posts below the
-    cursor. When they are too few (the people the member follows seldom post), the rest
-    come from the authors' own index instead of the whole site's: each followed author's
-    newest post below the window, the `size` + 1 authors whose newest is newest (the
+    cursor. When the window holds part of a page, the share of its posts that were the
+    feed's says how far below the rest lie: up to HOME_MORE_WINDOWS more windows read
+    twice that far, HOME_REACH more ids at most (on seed_social's graph, 20,000 members
+    following ~150 each, 100,000 posts: a page of 20 lay within the newest 6,000 posts for
+    the ten members measured). When they are too few (the people the member follows
+    seldom post), the rest come from the authors' own index instead of the whole site's:
+    each followed author's newest post below the windows, the `size` + 1 authors whose
+    newest is newest (the
     newest `size` + 1 posts can only be theirs or the member's own: any other author's
     newest post has `size` + 1 newer ones before it), then those authors' newest posts and
     the member's, merged. Read in one statement, MariaDB read the primary key backwards
@@ -360,9 +369,22 @@ def home_post_ids(user, cursor, size):
         # a number, not a subquery: MariaDB read the whole primary key for `id > (SELECT ...)`
         top = (Post.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
     floor = top - HOME_WINDOW
-    ids = home_posts(user).filter(id__gte=floor).page_ids(top, size)
+    ids = found = home_posts(user).filter(id__gte=floor).page_ids(top, size)
+    for _more in range(HOME_MORE_WINDOWS):
+        # done when every post is read or a page is found; a window with none of the feed's
+        # says nothing of how far the rest lie
+        if floor <= 1 or len(ids) >= wanted or not found:
+            break
+        # the feed's share of the ids read says how far below the rest lie: a window of
+        # twice that, if it is not too far (a member following many who post now and then)
+        reach = 2 * (wanted - len(ids)) * (top - floor) // len(ids)
+        if top - floor + reach > HOME_WINDOW + HOME_REACH:
+            break
+        below, floor = floor, floor - reach
+        found = home_posts(user).filter(id__gte=floor).page_ids(below, wanted - len(ids) - 1)
+        ids = ids + found
     if len(ids) < wanted:
-        # below the window (all of the feed's posts in it are read)
+        # below the windows (all of the feed's posts in them are read)
         ids += _newest_of_followed_authors(user, floor, wanted - len(ids))
     return ids
 

@@ -111,10 +111,10 @@ class HomeFeedQueryBoundTests(BaseTestCase):
         with override_settings(FEED_PAGE_SIZE=12):
             large = self.count_queries("/")
         self.assertEqual(small, large)
-        # the session, its user, the site's newest id and the window's ids (home_post_ids;
-        # when the window holds less than a page, as on MariaDB whose ids go on from earlier
-        # tests, the followed authors' and the member's own too), the cards' rows with the
-        # like marks, the posts not yet kept as cards, the unread count
+        # the member, the site's newest id and the window's ids (home_post_ids; when the
+        # window holds less than a page, as on MariaDB whose ids go on from earlier tests, a
+        # second window's, the followed authors' and the member's own too), the cards' rows
+        # with the like marks, the posts not yet kept as cards, the unread count
         self.assertLessEqual(large, 9)
 
 
@@ -169,13 +169,49 @@ class HomeFeedSeldomPostingFollowsTests(BaseTestCase):
     def test_every_page_is_the_single_statements_for_any_window(self):
         from unittest import mock
 
-        for window in (2000, 40, 7, 1):
-            for size in (1, 3, 20):
-                with self.subTest(window=window, size=size):
-                    with mock.patch("extagram.social.models.HOME_WINDOW", window):
-                        read, single = self.pages(size)
-                    self.assertEqual(read, single)
-                    self.assertGreater(sum(map(len, read)), size)
+        for window in (6000, 40, 7, 1):
+            for reach in (16_000, 50, 0):
+                for size in (1, 3, 20):
+                    with self.subTest(window=window, reach=reach, size=size):
+                        with (
+                            mock.patch("extagram.social.models.HOME_WINDOW", window),
+                            mock.patch("extagram.social.models.HOME_REACH", reach),
+                        ):
+                            read, single = self.pages(size)
+                        self.assertEqual(read, single)
+                        self.assertGreater(sum(map(len, read)), size)
+
+    def test_a_feed_spread_thin_is_read_in_windows_sized_from_its_share(self):
+        # on seed_social's graph (20,000 members, 100,000 posts) a member following ~150
+        # has about 1 post in 100 of the site's: a window short of a page, where looking up
+        # each author took 5-17 statements (docs/performance.md, "A home feed of seldom
+        # posting follows")
+        from unittest import mock
+
+        from extagram.posts.models import PHOTO_FIELDS, Post
+        from extagram.social.models import home_post_ids, home_posts
+
+        photo = Post.objects.first()
+        fields = {f: getattr(photo, f) for f in (*PHOTO_FIELDS, "width", "height", "small_width")}
+        # the 100 newest posts: one in 10 by someone bob follows
+        Post.objects.bulk_create(
+            Post(author=self.authors[0] if n % 10 == 0 else self.staff, **fields)
+            for n in range(100)
+        )
+        single = home_posts(self.stranger).page_ids(None, 5)
+        for reach, authors_read in ((16_000, 0), (50, 1)):
+            with (
+                mock.patch("extagram.social.models.HOME_WINDOW", 20),
+                mock.patch("extagram.social.models.HOME_REACH", reach),
+                CaptureQueriesContext(connection) as statements,
+            ):
+                self.assertEqual(home_post_ids(self.stranger, None, 5), single)
+            # 2 of 20 in the first window: the next is 2 x 4 x 10 = 80 ids, which holds 8
+            sql = [s["sql"] for s in statements]
+            on_follows = [s for s in sql if "social_follow" in s.split("FROM")[1]]
+            self.assertEqual(len(on_follows), authors_read, sql)
+            if not authors_read:
+                self.assertEqual(len(sql), 3, sql)  # the newest id, the two windows
 
     def test_the_feed_below_a_sparse_window_is_read_from_the_authors_posts(self):
         from unittest import mock
@@ -183,7 +219,8 @@ class HomeFeedSeldomPostingFollowsTests(BaseTestCase):
         from extagram.social.models import home_post_ids
 
         window = mock.patch("extagram.social.models.HOME_WINDOW", 5)
-        with window, CaptureQueriesContext(connection) as statements:
+        no_more_windows = mock.patch("extagram.social.models.HOME_REACH", 0)
+        with window, no_more_windows, CaptureQueriesContext(connection) as statements:
             home_post_ids(self.stranger, None, 3)
         # one statement on the follows, each followed author's newest post looked up on
         # its own (LIMIT 1), then one per author found

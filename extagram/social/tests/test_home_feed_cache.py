@@ -44,11 +44,13 @@ class HomeFeedCacheTests(BaseTestCase):
         second = self.statements()
 
         # neither the ids (home_post_ids: the site's newest id, the window's, and when the
-        # window holds less than a page the followed authors' and the member's own), nor
-        # the post whose card the first view rendered and cached, nor the unread count
+        # window holds less than a page, as on MariaDB whose ids go on from earlier tests,
+        # the followed authors' and the member's own, and a second window before them if
+        # the first held enough of the feed to say how far the rest lie), nor the post whose
+        # card the first view rendered and cached, nor the unread count
         # (Notification.unread_count)
         ids_statements = [sql for sql in first if IDS_READ.match(sql)]
-        self.assertIn(len(ids_statements), (2, 4))
+        self.assertIn(len(ids_statements), (2, 4, 5))
         self.assertEqual(len(second), len(first) - 2 - len(ids_statements))
         self.assertFalse([sql for sql in second if IDS_READ.match(sql)])
         self.assertEqual(self.home_ids(), [followed.pk])

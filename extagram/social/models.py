@@ -498,6 +498,15 @@ class Notification(models.Model):
             cls.objects.filter(id__in=ids).delete()
 
     @classmethod
+    def mark_all_read(cls, user):
+        """Mark every one of `user`'s notifications read, those the list has not shown yet
+        too (it marks only the page it shows); the count marked (an int)."""
+        marked = cls.objects.filter(recipient=user, read=False).update(read=True)
+        if marked:
+            notifications_changed(user.pk)  # update() sends no signal
+        return marked
+
+    @classmethod
     def unread_count(cls, user):
         """How many unread notifications `user` has, counted up to UNREAD_SHOWN + 1.
 

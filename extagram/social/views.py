@@ -219,6 +219,15 @@ def notifications(request):
 
 
 @login_required
+@form_action("notifications")
+def mark_all_read(request):
+    """Every one of the member's notifications marked read, then back to the list."""
+    if Notification.mark_all_read(request.user):
+        messages.success(request, _("All your notifications are marked as read."))
+    return redirect("notifications")
+
+
+@login_required
 def edit_profile(request):
     """The member's own profile: display name and bio. Nobody edits another's."""
     profile, _created = Profile.objects.get_or_create(

@@ -29,6 +29,7 @@ class FormActionTests(BaseTestCase):
             "/u/alice/unfollow/": "/u/alice/",
             "/upload/avatar/": "/accounts/profile/",
             "/upload/avatar/remove/": "/accounts/profile/",
+            "/notifications/read/": "/notifications/",
         }
         for path, page in pages.items():
             response = self.client.get(path)

@@ -84,6 +84,44 @@ class NotificationTests(BaseTestCase):
         self.assertFalse(Notification.objects.filter(read=False).exists())
         self.assertNotContains(self.client.get("/notifications/"), 'class="unread"')
 
+    def test_mark_all_read_reads_the_ones_past_the_page_shown_too(self):
+        from extagram.social.views import LIST_PAGE_SIZE
+
+        Notification.objects.bulk_create(
+            Notification(recipient=who, actor=self.staff, kind="follow")
+            for who in [self.owner] * (LIST_PAGE_SIZE + 10) + [self.stranger]
+        )
+        self.client.login(username="alice", password=PASSWORD)
+        page = self.client.get("/notifications/")  # marks the 50 it shows
+        self.assertContains(page, '<span class="badge">10<span class="visually-hidden"> unread')
+        self.assertContains(page, 'action="/notifications/read/"')
+        response = self.client.post("/notifications/read/", follow=True)
+        self.assertRedirects(response, "/notifications/")
+        self.assertContains(response, "All your notifications are marked as read.")
+        self.assertNotContains(response, 'class="badge"')
+        self.assertNotContains(response, 'action="/notifications/read/"')
+        self.assertEqual(Notification.unread_count(self.owner), 0)
+        self.assertEqual(Notification.unread_count(self.stranger), 1)  # only the member's own
+
+    def test_mark_all_read_takes_only_a_signed_in_post_with_its_csrf_token(self):
+        from django.test import Client
+
+        Notification.objects.create(recipient=self.owner, actor=self.staff, kind="follow")
+        self.assertRedirects(
+            self.client.post("/notifications/read/"),
+            "/accounts/login/?next=/notifications/read/",
+            fetch_redirect_response=False,
+        )
+        self.client.login(username="alice", password=PASSWORD)
+        response = self.client.get("/notifications/read/")
+        self.assertRedirects(response, "/notifications/", fetch_redirect_response=False)
+        self.assertEqual(Notification.unread_count(self.owner), 1)  # a GET marks nothing
+        checked = Client(enforce_csrf_checks=True)
+        checked.login(username="alice", password=PASSWORD)
+        self.assertEqual(checked.post("/notifications/read/").status_code, 403)
+        self.assertEqual(Notification.unread_count(self.owner), 1)
+        self.assertEqual(self.client.put("/notifications/read/").status_code, 405)
+
     def test_the_list_needs_sign_in_and_shows_only_your_own(self):
         post = self.make_post(self.owner)
         Like.toggle(post, self.stranger)

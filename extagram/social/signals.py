@@ -274,6 +274,8 @@ def account_activity_changed(sender, instance, raw=False, **kwargs):
     """An account deactivated or reactivated leaves or rejoins everyone's follow counts,
     feeds and notifications (its posts, likes and comments: posts.signals.activity_changed)."""
     if not raw and activity_changed_by_save(instance):
+        Follow.objects.filter(follower=instance).update(follower_is_active=instance.is_active)
+        Follow.objects.filter(followee=instance).update(followee_is_active=instance.is_active)
         profile_numbers_changed()
         home_feeds_changed()
         notifications_changed()

@@ -57,8 +57,9 @@ class PersonRow(NamedTuple):
         (owner, -id) index, then the members they name. Joined in one statement, MariaDB
         11.8 planned 20,000 followers among 40,000 members as a scan of every member into
         a temporary table and a sort, on every page, and its memory grew until the kernel
-        killed it (docs/performance.md, "A popular member's followers"). A round that
-        meets closed accounts reads on past them.
+        killed it (docs/performance.md, "A popular member's followers"). The follows of
+        closed accounts are left out by their flags; a round that still meets one (closed
+        as it was read) reads on past it.
         """
         rows = []
         while len(rows) < count:
@@ -92,7 +93,9 @@ def _follows_of(side, other):
     """build() for the follows whose `other` side is the owner: (follow id, `side` id)."""
 
     def build(owner_id, cursor=None):
-        follows = Follow.objects.filter(**{f"{other}_id": owner_id})
+        # closed accounts' follows are flagged (Follow.follower_is_active and
+        # followee_is_active): left out here, on the same index
+        follows = Follow.objects.filter(**{f"{other}_id": owner_id, f"{side}_is_active": True})
         if cursor is not None:
             follows = follows.filter(id__lt=cursor)
         return follows.order_by("-id").values_list("pk", f"{side}_id")

@@ -1,4 +1,5 @@
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from extagram.social.models import Follow
 from extagram.testing.base import PASSWORD, BaseTestCase
@@ -125,11 +126,18 @@ class FollowTests(BaseTestCase):
         )
         for member in members:
             Follow.follow(member, self.owner)
-        first = PersonRow.follows(self.owner.pk, "followers", None, 4)
-        # newest follow first, the closed fan6, fan3 and fan0 left out
+        with CaptureQueriesContext(connection) as statements:
+            first = PersonRow.follows(self.owner.pk, "followers", None, 4)
+        # newest follow first, the closed fan6, fan3 and fan0 left out by their follows'
+        # flags: one round, the follows and their members
         self.assertEqual([row.username for row in first], ["fan8", "fan7", "fan5", "fan4"])
+        self.assertEqual(len(statements), 2)
         rest = PersonRow.follows(self.owner.pk, "followers", first[-1].follow_id, 4)
         self.assertEqual([row.username for row in rest], ["fan2", "fan1"])
+        # closed as the follows were read (the flags not yet copied): read on past them
+        Follow.objects.update(follower_is_active=True)
+        first = PersonRow.follows(self.owner.pk, "followers", None, 4)
+        self.assertEqual([row.username for row in first], ["fan8", "fan7", "fan5", "fan4"])
 
     def test_the_follows_are_read_on_their_own_index_not_joined_to_every_member(self):
         from django.db import connection

@@ -131,7 +131,10 @@ class Command(BaseCommand):
         parser.add_argument("--posts", type=int, required=True, help="total posts wanted")
         parser.add_argument("--users", type=int, default=50)
         parser.add_argument("--photos", type=int, default=8, help="distinct photo files")
-        parser.add_argument("--password", help="password for the bench users (default: unusable)")
+        parser.add_argument(
+            "--password",
+            help="password for the bench users (default: unusable, so nobody can sign in as them)",
+        )
         parser.add_argument("--seed", type=int, default=7)
         parser.add_argument(
             "--caption-chars",

@@ -50,7 +50,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--star-share", type=float, default=0.1, help="share of each member's follows"
         )
-        parser.add_argument("--password", help="password for the bench users")
+        parser.add_argument(
+            "--password",
+            help="password for the bench users (default: unusable, so nobody can sign in as them)",
+        )
         parser.add_argument("--seed", type=int, default=7)
         parser.add_argument("--photos", type=int, default=4)
 

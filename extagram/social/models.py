@@ -397,9 +397,10 @@ def home_post_ids(user, cursor, size):
     if top is None:
         # a number, not a subquery: MariaDB read the whole primary key for `id > (SELECT ...)`
         top = (Post.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
-    floor = top - HOME_WINDOW
-    ids = found = home_posts(user).filter(id__gte=floor).page_ids(top, size)
-    for _more in range(HOME_MORE_WINDOWS):
+    ids, below, floor = [], top, top - HOME_WINDOW
+    for _window in range(1 + HOME_MORE_WINDOWS):
+        found = home_posts(user).filter(id__gte=floor).page_ids(below, wanted - len(ids) - 1)
+        ids += found
         # done when every post is read or a page is found; a window with none of the feed's
         # says nothing of how far the rest lie
         if floor <= 1 or len(ids) >= wanted or not found:
@@ -410,8 +411,6 @@ def home_post_ids(user, cursor, size):
         if top - floor + reach > HOME_WINDOW + HOME_REACH:
             break
         below, floor = floor, floor - reach
-        found = home_posts(user).filter(id__gte=floor).page_ids(below, wanted - len(ids) - 1)
-        ids = ids + found
     if len(ids) < wanted:
         # below the windows (all of the feed's posts in them are read)
         ids += _newest_of_followed_authors(user, floor, wanted - len(ids))
@@ -527,10 +526,13 @@ class Notification(models.Model):
             cls.objects.filter(id__in=ids).delete()
 
     @classmethod
-    def mark_all_read(cls, user):
-        """Mark every one of `user`'s notifications read, those the list has not shown yet
-        too (it marks only the page it shows); the count marked (an int)."""
-        marked = cls.objects.filter(recipient=user, read=False).update(read=True)
+    def mark_read(cls, user, ids=None):
+        """Mark `user`'s notifications with these ids (a list; None: every one, those the
+        list has not shown yet too) read; the count marked (an int)."""
+        unread = cls.objects.filter(recipient=user, read=False)
+        if ids is not None:
+            unread = unread.filter(id__in=ids)
+        marked = unread.update(read=True)
         if marked:
             notifications_changed(user.pk)  # update() sends no signal
         return marked

@@ -27,7 +27,6 @@ from .models import (
     explore_page_ids,
     home_feeds_changed,
     home_page_ids,
-    notifications_changed,
     tag_named,
     tagged_page_ids,
     tags_matching,
@@ -211,8 +210,7 @@ def notifications(request):
     rows = rows[:LIST_PAGE_SIZE]
     unread = [row.pk for row in rows if not row.read]
     if unread:
-        Notification.objects.filter(id__in=unread).update(read=True)
-        notifications_changed(request.user.pk)  # update() sends no signal
+        Notification.mark_read(request.user, unread)
     next_cursor = rows[-1].pk if has_more else None
     context = {"notifications": notification_items(rows), "next_cursor": next_cursor}
     return render(request, "social/notifications.html", context)
@@ -222,7 +220,7 @@ def notifications(request):
 @form_action("notifications")
 def mark_all_read(request):
     """Every one of the member's notifications marked read, then back to the list."""
-    if Notification.mark_all_read(request.user):
+    if Notification.mark_read(request.user):
         messages.success(request, _("All your notifications are marked as read."))
     return redirect("notifications")
 

@@ -113,7 +113,7 @@ class ProfileNumbersTests(BaseTestCase):
             self.assertContains(response, text, html=False)
 
     def test_the_follow_counts_read_the_follows_alone(self):
-        # joined to the members, a count of 20,000 followers took 400 ms on MariaDB
+        # joined to the members, a count of 19,999 followers took 396-436 ms on MariaDB
         # (docs/performance.md, "Follow counts from the follows' index")
         from django.core.cache import cache
 

@@ -57,7 +57,7 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms rid=%({x-request-id}i)s'
 
 
 # --------------------------------------------------------------------------- the worker
-# Two behaviours gunicorn does not have (checked against the newest release, 27.0.1):
+# Behaviours gunicorn does not have (checked against the newest release, 27.0.1):
 #
 # 1. A replica can die at any moment (a crash, an OOM kill). gunicorn writes a response's
 #    status line and headers, then its body, in two writes; dying between them leaves the
@@ -81,10 +81,19 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms rid=%({x-request-id}i)s'
 #    rolling update's second step) the request fails with a 503. GUNICORN_LAME_DUCK_SECONDS
 #    (the "lame duck" state of Google's SRE book, ch. 20) keeps accepting that long after
 #    SIGTERM before draining, so no proxy is ever refused by a replica it still knows.
+# 4. A SIGTERM that reaches a worker between its fork and its own signal handlers (a deploy
+#    stopping the replica while a worker boots: at start, or when `max_requests` replaces
+#    one) ran the master's handler, inherited by the fork, which only queues the signal in
+#    the child's copy of the master's queue: lost. The worker went on serving until the
+#    master SIGKILLed it at graceful_timeout (22 s later here), cutting its requests in
+#    flight. Seen in 2 of 15 starts stopped at once on a loaded machine. pre_fork blocks
+#    the worker's signals across the fork and DrainingThreadWorker.init_signals unblocks
+#    them once its handlers are in place, so the kernel holds such a signal until then.
 #
-# Both lean on gunicorn internals, so check_gunicorn() refuses to start on a major
+# They lean on gunicorn internals, so check_gunicorn() refuses to start on a major
 # version they were not tested with (tests/deploy/test_gunicorn_conf.py): an upgrade
 # fails loudly at start instead of silently losing either behaviour.
+import signal  # noqa: E402
 import threading  # noqa: E402
 
 import gunicorn  # noqa: E402
@@ -103,6 +112,7 @@ def check_gunicorn(version=None):
         (ThreadWorker, "set_accept_enabled"),
         (ThreadWorker, "handle_exit"),
         (ThreadWorker, "init_process"),
+        (ThreadWorker, "init_signals"),
         (_wsgi.Response, "send_headers"),
         (_wsgi.Response, "_emit_body"),
         (_wsgi.Response, "default_headers"),
@@ -176,6 +186,12 @@ class DrainingThreadWorker(ThreadWorker):
         self._lame_duck.daemon = True
         self._lame_duck.start()
 
+    def init_signals(self):
+        super().init_signals()
+        # blocked by pre_fork before this process was forked: one that came meanwhile is
+        # delivered now, to the handlers just installed
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, WORKER_SIGNALS)
+
     def init_process(self):
         # wsgi.create() takes a response class only from gunicorn's HTTP/2 path; HTTP/1
         # uses the module's Response, so the worker sets it, in its own process only.
@@ -189,11 +205,34 @@ class DrainingThreadWorker(ThreadWorker):
                 listener.close()
 
 
-def pre_fork(server, worker):
-    """Freeze what the master has loaded (Django, the apps, the URLconf: preload_app)
-    before each fork, so the worker keeps sharing those pages with the master.
+# The signals gunicorn's master sends its workers (a graceful or quick stop, a timeout's
+# abort, log reopening, a scale-down), each handled by the worker's own handler
+# (gunicorn.workers.base.Worker.init_signals).
+WORKER_SIGNALS = {
+    signal.SIGTERM,
+    signal.SIGINT,
+    signal.SIGQUIT,
+    signal.SIGABRT,
+    signal.SIGUSR1,
+    signal.SIGWINCH,
+}
 
-    Without it the worker's first garbage collections write to the header of every object
+
+def _unblock_worker_signals():
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, WORKER_SIGNALS)
+
+
+# the master (which forked with them blocked, pre_fork below) takes them again at once
+os.register_at_fork(after_in_parent=_unblock_worker_signals)
+
+
+def pre_fork(server, worker):
+    """Block WORKER_SIGNALS for the fork of `worker` (the new worker unblocks them in
+    DrainingThreadWorker.init_signals, after installing its handlers; the master right after
+    the fork), and freeze what the master has loaded (Django, the apps, the URLconf:
+    preload_app) so that the worker keeps sharing those pages with the master.
+
+    Without the freeze the worker's first garbage collections write to the header of every object
     they scan, and copy-on-write gives the worker a private copy of most of the master's
     heap. Measured on the app image (docs/performance.md, "Memory of the app tier"): a
     worker's private memory after requests 34 -> 19 MiB. This is the use the `gc` docs
@@ -202,6 +241,7 @@ def pre_fork(server, worker):
 
     gc.collect()
     gc.freeze()
+    signal.pthread_sigmask(signal.SIG_BLOCK, WORKER_SIGNALS)
 
 
 check_gunicorn()

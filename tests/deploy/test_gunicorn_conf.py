@@ -1,6 +1,6 @@
 """The app image's gunicorn settings: responses leave in one write, a stopping replica
-refuses new connections at once, an untested gunicorn refuses to start, a clean start
-logs no error."""
+refuses new connections at once, a stop while a worker boots is not lost, an untested
+gunicorn refuses to start, a clean start logs no error."""
 
 import http.client
 import os
@@ -94,8 +94,9 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def start_gunicorn(tmp_path, **env):
-    """gunicorn with the image's settings on a free loopback port, serving SLOW_APP."""
+def start_gunicorn(tmp_path, config=CONF, **env):
+    """gunicorn with the image's settings (or those of `config`) on a free loopback port,
+    serving SLOW_APP; (the process, its port) once the port takes connections."""
     (tmp_path / "slowapp.py").write_text(SLOW_APP)
     port = _free_port()
     env = {
@@ -112,7 +113,7 @@ def start_gunicorn(tmp_path, **env):
             "-m",
             "gunicorn",
             "-c",
-            str(CONF),
+            str(config),
             "--chdir",
             str(tmp_path),
             "slowapp:app",
@@ -186,6 +187,39 @@ def test_a_lame_duck_replica_keeps_serving_new_connections_then_refuses_them(tmp
         thread.join(timeout=20)
         assert in_flight.get("status") == 200
         assert server.wait(timeout=20) == 0
+    finally:
+        server.kill()
+        server.communicate()
+
+
+SLOW_BOOT_CONF = """
+exec(compile(open({conf!r}).read(), {conf!r}, "exec"))
+
+
+def post_fork(server, worker):
+    # a worker that takes a while between its fork and its own signal handlers
+    import time
+
+    time.sleep(1.5)
+"""
+
+
+def test_a_sigterm_while_a_worker_boots_stops_it_without_waiting_for_the_kill(tmp_path):
+    # gunicorn's master handler, inherited by the fork, swallowed it: the worker served on
+    # until the master SIGKILLed it graceful_timeout (20 s) later
+    slow_boot = tmp_path / "slow_boot.conf.py"
+    slow_boot.write_text(SLOW_BOOT_CONF.format(conf=str(CONF)))
+    server, _port = start_gunicorn(tmp_path, config=slow_boot)
+    try:
+        log = []
+        for line in server.stderr:
+            log.append(line)
+            if "Booting worker" in line:
+                break
+        stopped_at = time.monotonic()
+        server.send_signal(signal.SIGTERM)  # the worker is still in post_fork
+        assert server.wait(timeout=30) == 0
+        assert time.monotonic() - stopped_at < 10, "".join(log)
     finally:
         server.kill()
         server.communicate()

@@ -22,6 +22,7 @@ import logging
 import zipfile
 from datetime import UTC, timedelta
 
+from django.contrib.auth import get_user_model
 from django.core.files.storage import default_storage
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -167,24 +168,25 @@ def _account_record(user, missing=frozenset()):
 
 def _comments_written(user):
     """Lists of at most ROWS_PER_QUERY records of the comments `user` wrote, oldest first."""
-    comments = Comment.objects.filter(author=user)
-    rows = comments.values_list("pk", "post_id", "post__author__username", "body", "created_at")
+    rows = Comment.objects.filter(author=user).values_list("pk", "post_id", "body", "created_at")
     for batch in in_batches(rows, ROWS_PER_QUERY):
+        authors = _post_authors(post for _pk, post, _body, _created_at in batch)
         yield [
-            {"post": post, "post_author": author, "body": body, "created_at": _iso(created_at)}
-            for _pk, post, author, body, created_at in batch
+            {"post": post, "post_author": authors[post], "body": body, "created_at": _iso(created)}
+            for _pk, post, body, created in batch
+            if post in authors  # else deleted since, with its comments
         ]
 
 
 def _likes_given(user):
     """Lists of at most ROWS_PER_QUERY records of the likes `user` gave, oldest first."""
-    rows = Like.objects.filter(user=user).values_list(
-        "pk", "post_id", "post__author__username", "created_at"
-    )
+    rows = Like.objects.filter(user=user).values_list("pk", "post_id", "created_at")
     for batch in in_batches(rows, ROWS_PER_QUERY):
+        authors = _post_authors(post for _pk, post, _created_at in batch)
         yield [
-            {"post": post, "post_author": author, "created_at": _iso(created_at)}
-            for _pk, post, author, created_at in batch
+            {"post": post, "post_author": authors[post], "created_at": _iso(created_at)}
+            for _pk, post, created_at in batch
+            if post in authors  # else deleted since, with its likes
         ]
 
 
@@ -192,13 +194,31 @@ def _following(user):
     """Lists of at most ROWS_PER_QUERY records of the accounts `user` follows, oldest first."""
     from extagram.social.models import Follow
 
-    rows = Follow.objects.filter(follower=user).values_list(
-        "pk", "followee__username", "created_at"
-    )
+    rows = Follow.objects.filter(follower=user).values_list("pk", "followee_id", "created_at")
     for batch in in_batches(rows, ROWS_PER_QUERY):
+        handles = _handles(followee for _pk, followee, _created_at in batch)
         yield [
-            {"username": username, "since": _iso(created_at)} for _pk, username, created_at in batch
+            {"username": handles[followee], "since": _iso(created_at)}
+            for _pk, followee, created_at in batch
+            if followee in handles  # else deleted since, with its follows
         ]
+
+
+# The sections above read the member's own rows alone (by their index on the member), then
+# the handles they name by primary key. One statement joining the two was MariaDB's to
+# order: for a member with 20,000 likes it read every member, then each one's posts, then
+# the like pair (91,024 rows a batch; docs/performance.md, "Likes and comments by the
+# thousand").
+def _post_authors(post_ids):
+    """{post id: its author's handle} for these post ids (an iterable), by primary key."""
+    posts = Post.objects.filter(pk__in=set(post_ids)).order_by()
+    return dict(posts.values_list("pk", "author__username"))
+
+
+def _handles(user_ids):
+    """{member id: handle} for these member ids (an iterable), by primary key."""
+    members = get_user_model().objects.filter(pk__in=set(user_ids)).order_by()
+    return dict(members.values_list("pk", "username"))
 
 
 def _post_records(user, missing):

@@ -513,15 +513,19 @@ class Notification(models.Model):
         return notification
 
     @classmethod
-    def prune(cls, recipient_id, keep=NOTIFICATIONS_KEPT, days=NOTIFICATIONS_DAYS):
-        """Delete the recipient's notifications beyond the newest `keep` or older than `days`."""
+    def prune(cls, recipient_id, keep=NOTIFICATIONS_KEPT, days=NOTIFICATIONS_DAYS, batch=1000):
+        """Delete the recipient's notifications beyond the newest `keep` or older than `days`,
+        at most `batch` of them (the oldest) a call."""
         mine = cls.objects.filter(recipient_id=recipient_id)
         cutoff = list(mine.order_by("-id").values_list("id", flat=True)[keep : keep + 1])
         old = Q(created_at__lt=timezone.now() - timedelta(days=days))
         if cutoff:
             old |= Q(id__lte=cutoff[0])
-        # By id: MariaDB refuses a DELETE whose condition reads the same table twice.
-        ids = list(mine.filter(old).values_list("id", flat=True)[:1000])
+        # By id: MariaDB refuses a DELETE whose condition reads the same table twice. The
+        # oldest first, so that what is left is always the newest (in the model's default
+        # order, newest first, each round deleted the newest of those past the cutoff: a gap
+        # in the middle of the list)
+        ids = list(mine.filter(old).order_by("id").values_list("id", flat=True)[:batch])
         if ids:
             cls.objects.filter(id__in=ids).delete()
 
@@ -582,7 +586,8 @@ _UNREAD_IDS = CompiledQuery(
         Notification.objects.filter(recipient_id=user_id, read=False)
         .shown()
         .values_list("id")[: UNREAD_SHOWN + 1]
-    )
+    ),
+    in_written_order=True,  # as the list's (notification_items._NEWEST)
 )
 
 

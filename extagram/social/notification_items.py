@@ -78,7 +78,8 @@ def _newest(recipient_id, cursor=None):
     )
 
 
-_NEWEST = CompiledQuery(_newest)
+# from the recipient's rows (notification_newest) to their actors, never the other way
+_NEWEST = CompiledQuery(_newest, in_written_order=True)
 _NOTIFICATIONS_IN_FULL = CompiledQuery(
     lambda ids: Notification.objects.select_related("actor__profile", "comment").filter(pk__in=ids)
 )

@@ -65,6 +65,27 @@ class CompiledQueryTests(BaseTestCase):
             ignores_its_user.rows([self.posts[0].pk], self.owner.pk)
 
 
+def authors_posts(author_id):
+    return Post.objects.filter(author_id=author_id).values_list("pk", "author__username")
+
+
+class CompiledInWrittenOrderTests(BaseTestCase):
+    def test_it_joins_from_the_querysets_table_on_mariadb_and_gives_the_same_rows(self):
+        post = self.make_post(self.owner)
+        query = CompiledQuery(authors_posts, in_written_order=True)
+        with CaptureQueriesContext(connection) as captured:
+            rows = query.rows(self.owner.pk)
+        self.assertEqual(rows, [(post.pk, "alice")])
+        self.assertEqual(rows, list(authors_posts(self.owner.pk)))
+        sql = captured[0]["sql"]
+        self.assertEqual(sql.startswith("SELECT STRAIGHT_JOIN "), connection.vendor == "mysql")
+
+    def test_it_refuses_a_distinct_statement_on_every_database(self):
+        distinct = CompiledQuery(lambda author_id: authors_posts(author_id).distinct(), True)
+        with self.assertRaisesRegex(ValueError, "without DISTINCT"):
+            distinct.rows(self.owner.pk)
+
+
 def newest_posts(author_id):
     return Post.objects.filter(author_id=author_id).order_by("-id").values_list("pk")
 

@@ -190,7 +190,7 @@ class DrainingThreadWorker(ThreadWorker):
         super().init_signals()
         # blocked by pre_fork before this process was forked: one that came meanwhile is
         # delivered now, to the handlers just installed
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, WORKER_SIGNALS)
+        _unblock_worker_signals()
 
     def init_process(self):
         # wsgi.create() takes a response class only from gunicorn's HTTP/2 path; HTTP/1
@@ -232,9 +232,9 @@ def pre_fork(server, worker):
     the fork), and freeze what the master has loaded (Django, the apps, the URLconf:
     preload_app) so that the worker keeps sharing those pages with the master.
 
-    Without the freeze the worker's first garbage collections write to the header of every object
-    they scan, and copy-on-write gives the worker a private copy of most of the master's
-    heap. Measured on the app image (docs/performance.md, "Memory of the app tier"): a
+    Without the freeze the worker's first garbage collections write to the header of every
+    object they scan, and copy-on-write gives the worker a private copy of most of the
+    master's heap. Measured on the app image (docs/performance.md, "Memory of the app tier"): a
     worker's private memory after requests 34 -> 19 MiB. This is the use the `gc` docs
     give gc.freeze(): "freeze before fork() in the parent to avoid copy-on-write"."""
     import gc

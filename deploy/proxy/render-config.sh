@@ -121,10 +121,13 @@ ssl_trusted_certificate $bundle;"
 		done
 		echo "extagram-render-config: OCSP stapling on" >&2
 	fi
+	if [ "$EXTAGRAM_HTTPS_PORT" = 443 ]; then EXTAGRAM_HTTPS_PORT_SUFFIX=; else EXTAGRAM_HTTPS_PORT_SUFFIX=":$EXTAGRAM_HTTPS_PORT"; fi
 	EXTAGRAM_SITE_LISTEN="listen 8443 ssl;
     http2 on;
-    include $OUT/tls.inc;"
-	if [ "$EXTAGRAM_HTTPS_PORT" = 443 ]; then EXTAGRAM_HTTPS_PORT_SUFFIX=; else EXTAGRAM_HTTPS_PORT_SUFFIX=":$EXTAGRAM_HTTPS_PORT"; fi
+    include $OUT/tls.inc;
+    # plain HTTP sent to the HTTPS port (nginx's 497, a bare 400 page): the same address
+    # over HTTPS, as the HTTP port's redirect does
+    error_page 497 =308 https://\$host$EXTAGRAM_HTTPS_PORT_SUFFIX\$request_uri;"
 	if [ "$EXTAGRAM_HSTS_SECONDS" -gt 0 ]; then
 		hsts="add_header Strict-Transport-Security \"max-age=$EXTAGRAM_HSTS_SECONDS; includeSubDomains\" always;"
 	fi
@@ -198,6 +201,9 @@ cat > "$OUT/refused-early.inc" <<'EOF'
 error_page 400 /__extagram/errors/400-request.html;
 error_page 414 /__extagram/errors/414.html;
 error_page 494 =400 /__extagram/errors/400.html;
+# an HTTP version nginx does not speak (505) or a transfer coding it does not know (501):
+# the client's, answered 400 as in the site's server
+error_page 501 505 =400 /__extagram/errors/400-protocol.html;
 location ^~ /__extagram/errors/ {
     internal;
     # the rest of the refused request is read and dropped before the connection closes:
@@ -209,8 +215,9 @@ location ^~ /__extagram/errors/ {
     add_header Cache-Control "no-store" always;
     include /tmp/extagram-nginx/headers-own-page.inc;
 }
-# asked for from outside (internal: a 404), refused like any other unknown Host
-error_page 404 = @refused;
+# asked for from outside (internal: a 404), refused like any other unknown Host; so is
+# plain HTTP sent to the HTTPS port (nginx's 497) for an unknown Host
+error_page 404 497 = @refused;
 location @refused {
     return 444;
 }

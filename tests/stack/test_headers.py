@@ -7,6 +7,8 @@ import socket
 
 import pytest
 
+from extagram_ops.throwaway import raw_request
+
 pytestmark = pytest.mark.stack
 
 APP_HEADERS = (
@@ -182,6 +184,33 @@ def test_a_request_nginx_cannot_read_gets_the_sites_400_page(stack):
     response = stack.client().get("/", headers={"X-Big": "a" * 9000})
     assert response.status == 400, (response.status, response.text[:300])
     assert "nginx" not in response.text
+
+
+def test_an_http_version_or_transfer_coding_nginx_does_not_take_gets_the_sites_400_page(stack):
+    # nginx answered these with its bare 505 and 501 pages: the client's malformed requests,
+    # which here get a 4xx (a 5xx means the site failed)
+    for request, heading in (
+        # refused before the Host header is read: the default server's English page
+        (b"GET / HTTP/2.0\r\nHost: localhost\r\n\r\n", b"<h1>Bad request</h1>"),
+        (b"GET / HTTP/3.1\r\nHost: localhost\r\n\r\n", b"<h1>Bad request</h1>"),
+        # refused after it: the site's page, in the browser's language
+        (
+            b"POST /accounts/login/ HTTP/1.1\r\nHost: localhost\r\nAccept-Language: es\r\n"
+            b"Transfer-Encoding: gzip\r\nConnection: close\r\n\r\n",
+            "<h1>Petición no válida</h1>".encode(),
+        ),
+        # an unknown Host: the default server's page, as for the other refusals there
+        (
+            b"POST / HTTP/1.1\r\nHost: elsewhere.invalid\r\nTransfer-Encoding: br\r\n"
+            b"Connection: close\r\n\r\n",
+            b"<h1>Bad request</h1>",
+        ),
+    ):
+        answer = raw_request(stack.port, request)
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 400 "), (request, answer[:300])
+        assert heading in body and b"nginx" not in body, (request, body[:300])
+        assert b"\r\nContent-Security-Policy: default-src 'none'" in head, head
 
 
 def test_a_method_no_page_takes_gets_the_sites_405_page(stack):

@@ -11,6 +11,7 @@ import re
 
 import pytest
 
+from extagram_ops.throwaway import raw_request
 from tests.stack.stackhelpers import REPORT
 
 pytestmark = pytest.mark.stack
@@ -66,36 +67,71 @@ def scan(port):
     return found
 
 
-def test_tls_follows_mozillas_intermediate_profile(stack):
-    https_port = int(stack.env["EXTAGRAM_HTTPS_PORT"])
+@pytest.fixture(scope="module")
+def tls_on(stack):
+    """The session's stack with EXTAGRAM_TLS=true for this module's tests; plain HTTP again
+    after them."""
     stack.env["EXTAGRAM_TLS"] = "true"
     try:
         stack.compose("up", "-d")
         stack.wait_healthy()
-        found = scan(https_port)
-        REPORT.append("TLS scan (sslyze) of the proxy:")
-        REPORT.extend(f"  {key}: {value}" for key, value in found.items())
-
-        for old in OLD_PROTOCOLS:
-            assert found[old] == [], f"{old} must be refused: {found[old]}"
-        assert found["tls_1_2"], "TLS 1.2 must be offered"
-        assert [s for s in found["tls_1_2"] if not TLS12_ALLOWED.match(s)] == []
-        assert not any("CBC" in s for s in found["tls_1_2"] + found["tls_1_3"])
-        assert found["tls_1_3"], "TLS 1.3 must be offered"
-        assert found["tickets"] == "NOT_SUPPORTED", "session tickets must be off"
-        assert found["session_ids"] == "FULLY_SUPPORTED", "the session cache resumes sessions"
-
-        logs = stack.compose("logs", "--no-color", "proxy").stdout
-        problems = [
-            line
-            for line in logs.splitlines()
-            if re.search(r"\[(emerg|alert|crit|error)\]|ssl_stapling", line)
-        ]
-        assert problems == [], problems
+        yield stack
     finally:
         stack.env["EXTAGRAM_TLS"] = "false"
         stack.compose("up", "-d")
         stack.wait_healthy()
+
+
+def test_tls_follows_mozillas_intermediate_profile(tls_on):
+    found = scan(int(tls_on.env["EXTAGRAM_HTTPS_PORT"]))
+    REPORT.append("TLS scan (sslyze) of the proxy:")
+    REPORT.extend(f"  {key}: {value}" for key, value in found.items())
+
+    for old in OLD_PROTOCOLS:
+        assert found[old] == [], f"{old} must be refused: {found[old]}"
+    assert found["tls_1_2"], "TLS 1.2 must be offered"
+    assert [s for s in found["tls_1_2"] if not TLS12_ALLOWED.match(s)] == []
+    assert not any("CBC" in s for s in found["tls_1_2"] + found["tls_1_3"])
+    assert found["tls_1_3"], "TLS 1.3 must be offered"
+    assert found["tickets"] == "NOT_SUPPORTED", "session tickets must be off"
+    assert found["session_ids"] == "FULLY_SUPPORTED", "the session cache resumes sessions"
+
+    logs = tls_on.compose("logs", "--no-color", "proxy").stdout
+    problems = [
+        line
+        for line in logs.splitlines()
+        if re.search(r"\[(emerg|alert|crit|error)\]|ssl_stapling", line)
+    ]
+    assert problems == [], problems
+
+
+def test_plain_http_sent_to_the_https_port_is_redirected_to_https(tls_on):
+    https_port = int(tls_on.env["EXTAGRAM_HTTPS_PORT"])
+    # nginx's own answer was a bare 400 page ("The plain HTTP request was sent to HTTPS port")
+    answer = raw_request(https_port, b"POST /search/?q=a HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    head = answer.partition(b"\r\n\r\n")[0].decode()
+    assert head.startswith("HTTP/1.1 308 "), answer[:300]
+    assert f"\r\nLocation: https://localhost:{https_port}/search/?q=a\r\n" in head, head
+    # an unknown Host is closed, as over HTTPS
+    assert raw_request(https_port, b"GET / HTTP/1.1\r\nHost: elsewhere.invalid\r\n\r\n") == b""
+
+
+def test_the_http_ports_redirect_refuses_a_malformed_request_with_the_sites_page(tls_on):
+    # with TLS on, plain HTTP to a site's name gets the redirect's server, which had no pages
+    for request in (
+        b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: gzip\r\n\r\n",
+    ):
+        answer = raw_request(tls_on.port, request)
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 400 "), (request, answer[:300])
+        assert b"<h1>Bad request</h1>" in body and b"nginx" not in body, (request, body[:300])
+    # and a good one is still redirected
+    answer = raw_request(
+        tls_on.port, b"GET /explore/ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    assert answer.startswith(b"HTTP/1.1 308 "), answer[:300]
 
 
 def _chain_with_ocsp_responder(folder):

@@ -37,6 +37,15 @@ keepalive = 5
 # search link with its own bare 414): the proxy's 8-KB buffer refuses longer ones first, with
 # the site's 414 page
 limit_request_line = 8190
+# The same for the header fields: the proxy refuses a header section over its buffers
+# (large_client_header_buffers, 4 x 8 KB) with the site's page, but forwards more than
+# gunicorn's defaults take (100 fields, 8,190 bytes each), which gunicorn answered with its
+# own bare 431: a request with over ~90 fields, and over HTTP/2 a browser's cookies, sent
+# as separate fields and joined by the proxy into one Cookie line of up to ~32 KB (nginx's
+# HTTP/2 header list limit is the same 4 x 8 KB). gunicorn's limits sit above the proxy's,
+# so the proxy is the one that refuses; only the proxy reaches this server.
+limit_request_fields = 32768  # gunicorn's largest
+limit_request_field_size = 65536
 max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
 max_requests_jitter = max_requests // 10
 preload_app = _bool("GUNICORN_PRELOAD", "true")

@@ -155,6 +155,10 @@ def explore(request):
 def tag(request, name):
     canonical_name = canonical_tag(name)
     if canonical_name != name:
+        # only to a tag: a link that is none in any case (a broken %E9, which Django keeps
+        # as the text "%E9") gets its 404 here, not a redirect to "%e9" first
+        if not valid_tag(canonical_name):
+            raise NotATag(name)
         return canonical_redirect(request, "tag", name=canonical_name)
     found = tag_named(name)
     if found is None:

@@ -213,6 +213,32 @@ def test_an_http_version_or_transfer_coding_nginx_does_not_take_gets_the_sites_4
         assert b"\r\nContent-Security-Policy: default-src 'none'" in head, head
 
 
+def test_a_link_with_unencoded_bytes_gets_the_sites_400_page_not_gunicorns(stack):
+    # a tool that sends "é" unencoded (browsers percent-encode it): gunicorn answered its
+    # own bare 400, echoing the request line
+    for path, language in (("/tags/café/", "es"), ("/accounts/login/?next=/u/josé/", "en")):
+        request = f"GET {path} HTTP/1.1\r\nHost: localhost\r\nAccept-Language: {language}\r\n"
+        answer = raw_request(stack.port, (request + "Connection: close\r\n\r\n").encode())
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 400 "), (path, answer[:300])
+        heading = {"es": "Petición no válida", "en": "Bad request"}[language]
+        assert f"<h1>{heading}</h1>".encode() in body and b"gunicorn" not in body, body[:300]
+    # the same link percent-encoded reaches its page
+    assert stack.client().get("/tags/caf%C3%A9/").status == 200
+
+
+def test_a_request_with_many_header_fields_reaches_its_page(stack):
+    # the proxy forwards up to 32 KB of header fields; gunicorn took 100 and answered more
+    # (here 120: a tool's or an extension's) with its own bare 431
+    fields = "".join(f"X-Field-{i}: {i}\r\n" for i in range(120))
+    answer = raw_request(
+        stack.port,
+        f"GET /explore/ HTTP/1.1\r\nHost: localhost\r\n{fields}Connection: close\r\n\r\n".encode(),
+    )
+    assert answer.startswith(b"HTTP/1.1 200 "), answer[:300]
+    assert b"<title>Explore" in answer
+
+
 def test_a_method_no_page_takes_gets_the_sites_405_page(stack):
     client = stack.client()
     for method, path in (

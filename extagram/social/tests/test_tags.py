@@ -52,6 +52,13 @@ class TagPageTests(BaseTestCase):
         response = self.client.get("/tags/BEACH/?before=3")
         self.assertEqual(response["Location"], "/tags/beach/?before=3")
 
+    def test_a_link_that_is_no_tag_in_any_case_is_a_404_not_a_redirect(self):
+        # a broken percent-escape (Latin-1's é), which Django keeps as the text "%E9": it
+        # was redirected to /tags/%25e9/ first, then 404
+        for name in ("%E9", "AB%FF", "X!Y"):
+            response = self.client.get(f"/tags/{name}/")
+            self.assertContains(response, "is not a tag", status_code=404, msg_prefix=name)
+
     def test_a_tag_no_post_carries_is_an_empty_page_and_a_bad_cursor_a_400(self):
         # a comment's #tag links here even when no caption has it
         page = self.client.get("/tags/nothing/")

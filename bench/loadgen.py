@@ -220,12 +220,15 @@ class Record:
 
 @dataclasses.dataclass(slots=True)
 class Upload:
-    """An acknowledged (2xx/3xx) upload: its post must exist afterwards."""
+    """An acknowledged (2xx/3xx) upload: its post must exist afterwards. `t` is when its
+    request started and `acked_t` when its answer came (seconds since the driver started):
+    an upload started before an event may be acknowledged, and committed, after it."""
 
     post_id: int | None
     user: str
     phase: str
     t: float
+    acked_t: float
     status: int
 
 
@@ -256,7 +259,7 @@ class Summary:
         self.unfinished: int = unfinished  # threads still inside a request at stop()
         self.crashes: list[str] = list(crashes)  # user threads that died of a driver bug
         self.uploads: list[Upload] = [
-            Upload(r.post_id, r.user, r.phase, r.t, r.status)
+            Upload(r.post_id, r.user, r.phase, r.t, r.t + r.latency_ms / 1000, r.status)
             for r in self.records
             if r.kind == "upload" and r.outcome == OK
         ]

@@ -87,7 +87,7 @@ def run_on(stack, result, args):
         f"last 503 seen {info.get('down_s', 0):.1f}s after the kill; "
         f"{len(after)} errors after; app containers not restarted",
     )
-    acked = [u for u in summary.uploads if u.t < info.get("kill_t", 0)]
+    acked = [u for u in summary.uploads if u.acked_t < info.get("kill_t", 0)]
     result.check_uploads(stack, acked, "uploads acknowledged before the kill present")
 
 

@@ -69,6 +69,10 @@ def test_a_short_run_exercises_every_kind_without_errors(live_site, tmp_path):
     acknowledged = [u.post_id for u in summary.uploads]
     assert len(acknowledged) == counts["upload"]
     assert None not in acknowledged
+    # each acknowledged when its answer came, after its request started: the drills' "acked
+    # before the backup / the kill" compare this (a slow upload's start is not its commit)
+    for upload, record in zip(summary.uploads, summary.select(kind="upload"), strict=True):
+        assert upload.acked_t == record.t + record.latency_ms / 1000 > upload.t == record.t
     assert Post.objects.filter(pk__in=acknowledged).count() == len(set(acknowledged))
     assert Comment.objects.count() == counts["comment"]
     assert Like.objects.count() <= counts["like"]  # a second like on a post unlikes it

@@ -33,17 +33,16 @@ lame_duck_seconds = _int("GUNICORN_LAME_DUCK_SECONDS", 0)
 # the master kills workers graceful_timeout after SIGTERM: the lame-duck period comes first
 graceful_timeout = lame_duck_seconds + _int("GUNICORN_GRACEFUL_TIMEOUT", 20)
 keepalive = 5
-# gunicorn's largest request line (its default, 4094 bytes, answered a pasted 5,000-character
-# search link with its own bare 414): the proxy's 8-KB buffer refuses longer ones first, with
-# the site's 414 page
-limit_request_line = 8190
-# The same for the header fields: the proxy refuses a header section over its buffers
-# (large_client_header_buffers, 4 x 8 KB) with the site's page, but forwards more than
-# gunicorn's defaults take (100 fields, 8,190 bytes each), which gunicorn answered with its
-# own bare 431: a request with over ~90 fields, and over HTTP/2 a browser's cookies, sent
-# as separate fields and joined by the proxy into one Cookie line of up to ~32 KB (nginx's
-# HTTP/2 header list limit is the same 4 x 8 KB). gunicorn's limits sit above the proxy's,
-# so the proxy is the one that refuses; only the proxy reaches this server.
+# gunicorn's limits on the request line and header fields sit above the proxy's, so that the
+# proxy is the one that refuses, with the site's pages (only the proxy reaches this server).
+# gunicorn answered with its own bare pages: a pasted 5,000-character search link (its
+# default line, 4,094 bytes: 414) and, over HTTP/2, where nginx takes a :path of up to 8 KB
+# encoded (~13 KB of text), a longer link (its largest line, 8,190: 414); a request with
+# over ~90 header fields (its default 100: 431); over HTTP/2 a browser's cookies, sent as
+# separate fields and joined by the proxy into one Cookie line of up to ~32 KB (its field
+# default 8,190: 431). The proxy bounds all of these: a header section over
+# large_client_header_buffers (4 x 8 KB, also nginx's HTTP/2 header list limit) is refused.
+limit_request_line = 0  # none of its own (0: gunicorn reads up to 1 MB)
 limit_request_fields = 32768  # gunicorn's largest
 limit_request_field_size = 65536
 max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)

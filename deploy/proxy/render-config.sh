@@ -213,6 +213,7 @@ location ^~ /__extagram/errors/ {
     alias /tmp/extagram-nginx/html/;
     charset utf-8;
     add_header Cache-Control "no-store" always;
+    add_header Allow $extagram_allow always;
     include /tmp/extagram-nginx/headers-own-page.inc;
 }
 # asked for from outside (internal: a 404), refused like any other unknown Host; so is
@@ -230,6 +231,18 @@ $hsts
 EOF
 # What the /media/ and /static/ locations share (20-site.conf, which says why), beside
 # their own proxy_pass and how long a file is kept.
+# The app's locations (pages, log-ins, uploads): what the app server would refuse with a
+# bare page of its own is refused here first, with the site's (10-http.conf's maps). An
+# `if` in each location, not the server: a server-level one runs again for the error page's
+# internal redirect (the same request line) and nginx then sends its bare page.
+cat > "$OUT/app-location.inc" <<'EOF'
+if ($extagram_raw_target) {
+    return 400;
+}
+if ($extagram_method_taken = 0) {
+    return 405;
+}
+EOF
 cat > "$OUT/asset-location.inc" <<'EOF'
 # files are only read: another method gets the 405 page (limit_except's 403 was bare)
 if ($request_method !~ ^(GET|HEAD)$) {

@@ -243,6 +243,14 @@ def test_a_method_no_page_takes_gets_the_sites_405_page(stack):
     client = stack.client()
     for method, path in (
         ("TRACE", "/"),
+        # these reached the app: "Form expired" signed out (the CSRF check of an unsafe
+        # method), the page itself signed in, and gunicorn's bare 400 for a token of 1-2 or
+        # over 20 letters
+        ("PROPFIND", "/explore/"),
+        ("DELETE", "/accounts/login/"),
+        ("OPTIONS", "/upload/"),
+        ("X", "/"),
+        ("A" * 21, "/"),
         ("POST", "/media/x.jpg"),
         ("DELETE", "/static/extagram/extagram.css"),
         ("PUT", "/media/posts/x.jpg"),
@@ -250,13 +258,29 @@ def test_a_method_no_page_takes_gets_the_sites_405_page(stack):
         response = client.request(method, path, headers={"Accept-Language": "es"})
         assert response.status == 405, (method, path, response.status, response.text[:300])
         assert "<h1>Petición no permitida</h1>" in response.text, (method, path)
-        # RFC 9110, 15.5.6: a 405 lists what the file takes; nginx's TRACE refusal cannot
-        # know a page's methods (the app's own 405s say them)
-        expected = None if method == "TRACE" else "GET, HEAD"
+        # RFC 9110, 15.5.6: a 405 lists what the resource takes: a file is only read, the
+        # app's pages take GET, HEAD and POST at the door (the app's own 405s say less)
+        expected = "GET, HEAD" if path.startswith(("/media/", "/static/")) else "GET, HEAD, POST"
         assert response.header("Allow") == expected, (method, path)
     assert client.request("HEAD", "/static/extagram/extagram.css").status == 200
     # an error page's Allow is the 405's only
     assert client.get("/media/no-such-photo.jpg").header("Allow") is None
+
+
+def test_a_request_with_two_content_types_reaches_its_page(stack):
+    # gunicorn refused it with its own bare 400 ("Invalid HTTP Header"): the proxy sends one
+    answer = raw_request(
+        stack.port,
+        b"GET /search/?q=two-types HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\n"
+        b"Content-Type: text/html\r\nConnection: close\r\n\r\n",
+    )
+    assert answer.startswith(b"HTTP/1.1 200 "), answer[:300]
+
+
+def test_the_error_pages_own_addresses_asked_for_from_outside_get_the_404_page(stack):
+    response = stack.client().get("/__extagram/errors/400.html")
+    assert response.status == 404, (response.status, response.text[:300])
+    assert "<h1>Page not found</h1>" in response.text and "nginx" not in response.text
 
 
 def test_signed_in_pages_are_private_and_bypass_the_microcache(stack):

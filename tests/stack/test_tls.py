@@ -129,6 +129,15 @@ def test_the_http_ports_redirect_refuses_a_malformed_request_with_the_sites_page
         head, _, body = answer.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 400 "), (request, answer[:300])
         assert b"<h1>Bad request</h1>" in body and b"nginx" not in body, (request, body[:300])
+    # TRACE: the 405 page; a photo's upload sent here: redirected, not refused for its size
+    answer = raw_request(tls_on.port, b"TRACE / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 405 ") and b"<h1>Not allowed</h1>" in answer, answer[:300]
+    answer = raw_request(
+        tls_on.port,
+        b"POST /upload/ HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2000000\r\n"
+        b"Connection: close\r\n\r\n",
+    )
+    assert answer.startswith(b"HTTP/1.1 308 "), answer[:300]
     # and a good one is still redirected
     answer = raw_request(
         tls_on.port, b"GET /explore/ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
@@ -174,7 +183,7 @@ def h2_get(port, path, headers=()):
     return None, b"connection closed"
 
 
-def test_a_browsers_cookies_over_http2_reach_the_page(tls_on):
+def test_a_browsers_cookies_and_a_long_link_over_http2_reach_their_page(tls_on):
     https_port = int(tls_on.env["EXTAGRAM_HTTPS_PORT"])
     # Over HTTP/2 the cookies come as separate fields, which the proxy joins into one line
     # of up to 32 KB: gunicorn took 8,190 bytes and answered its own bare 431
@@ -186,6 +195,10 @@ def test_a_browsers_cookies_over_http2_reach_the_page(tls_on):
         status, body = h2_get(https_port, "/explore/", cookies)
         assert status == 200, (len(cookies), status, body[:300])
         assert b"<title>Explore" in body
+    # a :path over gunicorn's largest request line (8,190 bytes; nginx takes up to 8 KB
+    # encoded over HTTP/2): gunicorn answered its own bare 414
+    status, body = h2_get(https_port, "/search/?q=" + "a" * 10000)
+    assert status == 200 and b"<title>Search" in body, (status, body[:300])
     # over the proxy's limit: refused by it (nginx ends the connection over HTTP/2)
     status, body = h2_get(
         https_port, "/explore/", [("cookie", f"c{i}=" + "x" * 4000) for i in range(10)]

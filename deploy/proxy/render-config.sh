@@ -229,8 +229,6 @@ cat > "$OUT/headers-asset.inc" <<EOF
 add_header X-Request-ID \$request_id always;
 $hsts
 EOF
-# What the /media/ and /static/ locations share (20-site.conf, which says why), beside
-# their own proxy_pass and how long a file is kept.
 # The app's locations (pages, log-ins, uploads): what the app server would refuse with a
 # bare page of its own is refused here first, with the site's (10-http.conf's maps). An
 # `if` in each location, not the server: a server-level one runs again for the error page's
@@ -243,6 +241,8 @@ if ($extagram_method_taken = 0) {
     return 405;
 }
 EOF
+# What the /media/ and /static/ locations share (20-site.conf, which says why), beside
+# their own proxy_pass and how long a file is kept.
 cat > "$OUT/asset-location.inc" <<'EOF'
 # files are only read: another method gets the 405 page (limit_except's 403 was bare)
 if ($request_method !~ ^(GET|HEAD)$) {

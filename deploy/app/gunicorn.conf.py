@@ -37,11 +37,12 @@ keepalive = 5
 # proxy is the one that refuses, with the site's pages (only the proxy reaches this server).
 # gunicorn answered with its own bare pages: a pasted 5,000-character search link (its
 # default line, 4,094 bytes: 414) and, over HTTP/2, where nginx takes a :path of up to 8 KB
-# encoded (~13 KB of text), a longer link (its largest line, 8,190: 414); a request with
-# over ~90 header fields (its default 100: 431); over HTTP/2 a browser's cookies, sent as
-# separate fields and joined by the proxy into one Cookie line of up to ~32 KB (its field
-# default 8,190: 431). The proxy bounds all of these: a header section over
-# large_client_header_buffers (4 x 8 KB, also nginx's HTTP/2 header list limit) is refused.
+# encoded (12,500 characters were measured to pass), a longer link (its largest line,
+# 8,190: 414); a request with over ~90 header fields (its default 100: 431); over HTTP/2 a
+# browser's cookies, sent as separate fields and joined by the proxy into one Cookie line
+# of up to ~32 KB (its field default 8,190: 431). The proxy bounds all of these: a header
+# section over large_client_header_buffers (4 x 8 KB, also nginx's HTTP/2 header list
+# limit) is refused.
 limit_request_line = 0  # none of its own (0: gunicorn reads up to 1 MB)
 limit_request_fields = 32768  # gunicorn's largest
 limit_request_field_size = 65536

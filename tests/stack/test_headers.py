@@ -283,6 +283,48 @@ def test_the_error_pages_own_addresses_asked_for_from_outside_get_the_404_page(s
     assert "<h1>Page not found</h1>" in response.text and "nginx" not in response.text
 
 
+EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT"
+
+
+def test_a_page_asked_for_with_a_precondition_gets_the_page_itself(stack):
+    # nginx tested If-Match and If-Unmodified-Since against the microcached copy, which has
+    # neither an ETag nor a Last-Modified, and answered its bare 412; the app ignores both,
+    # as it does for a member
+    client = stack.client()
+    for path in ("/", "/explore/"):
+        assert client.get(path).status == 200  # a stored copy to test against
+        for precondition in ({"If-Match": '"x"'}, {"If-Unmodified-Since": EPOCH}):
+            response = client.get(path, headers=precondition)
+            assert response.status == 200, (path, precondition, response.text[:300])
+            assert "<title>" in response.text and "nginx" not in response.text
+
+
+def test_a_file_that_fails_a_precondition_gets_the_sites_412_page(stack):
+    client = stack.client()
+    path = "/static/extagram/extagram.css"
+    etag = client.get(path).header("ETag")
+    assert etag, "the static tier names its files' versions"
+    for precondition in ({"If-Match": '"another"'}, {"If-Unmodified-Since": EPOCH}):
+        response = client.get(path, headers={**precondition, "Accept-Language": "ca"})
+        assert response.status == 412, (precondition, response.status, response.text[:300])
+        assert "<h1>Fitxer modificat</h1>" in response.text, response.text[:300]
+        # the page's headers, not the file's: nothing a client could keep as the file's
+        assert response.header("ETag") is None
+        assert response.headers.get_all("Cache-Control") == ["no-store"]
+    assert client.get(path, headers={"If-Match": etag}).status == 200
+
+
+def test_a_file_asked_for_in_byte_ranges_is_sent_whole(stack):
+    # a Range past the end got nginx's bare 416 with the file's headers (immutable among them)
+    client = stack.client()
+    path = "/static/extagram/extagram.css"
+    whole = client.get(path).body
+    for byte_range in ("bytes=0-1", "bytes=99999999-", "bytes=0-0,2-2,4-4", "bytes=abc"):
+        response = client.get(path, headers={"Range": byte_range})
+        assert response.status == 200, (byte_range, response.status, response.text[:300])
+        assert response.body == whole and response.header("Content-Range") is None
+
+
 def test_signed_in_pages_are_private_and_bypass_the_microcache(stack):
     client = stack.client()
     name = "hdr" + secrets.token_hex(4)

@@ -45,5 +45,8 @@ def test_photos_and_static_files_are_cached_at_the_edge_without_a_cache_lock():
 
 def test_pages_are_rendered_once_for_concurrent_first_visitors():
     block = _location("/")
-    assert "proxy_cache extagram_micro;" in block
+    # the microcache, off for a request with a precondition (10-http.conf's map)
+    assert "proxy_cache $extagram_page_cache;" in block
+    http = (PROXY / "templates/10-http.conf.template").read_text()
+    assert re.search(r'map "[^"]*" \$extagram_page_cache \{\s*""\s+extagram_micro;', http)
     assert "proxy_cache_lock on;" in block

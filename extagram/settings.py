@@ -267,12 +267,13 @@ PASSWORD_HASHERS = [
 # Handle rules live in extagram/accounts/usernames.py, applied by the adapter.
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    "extagram.accounts.auth_backends.AuthenticationBackend",  # allauth's, narrowed
 ]
 ACCOUNT_ADAPTER = "extagram.accounts.adapter.AccountAdapter"
 ACCOUNT_FORMS = {
     "login": "extagram.accounts.forms.LoginForm",
     "add_email": "extagram.accounts.email_form.AddEmailForm",
+    "reset_password": "extagram.accounts.reset_form.ResetPasswordForm",
 }
 ACCOUNT_SIGNUP_FORM_CLASS = "extagram.accounts.forms.SignupExtraForm"
 ACCOUNT_LOGIN_METHODS = {"username", "email"}

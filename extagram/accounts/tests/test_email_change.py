@@ -10,6 +10,7 @@ from extagram.testing.base import PASSWORD, BaseTestCase
 
 from .test_two_factor import enrol
 
+RESET_LINK = "/accounts/password/reset/key/"
 TWO_FACTOR_ON = "While two-factor authentication is on, the e-mail address cannot be changed"
 
 
@@ -80,6 +81,37 @@ class EmailChangeTests(BaseTestCase):
         )
         primary = EmailAddress.objects.get(user=self.owner, primary=True)
         self.assertEqual(primary.email, "alice@example.com")
+
+    def test_a_pending_address_gets_no_password_reset_link(self):
+        # anyone can type any address as a change: a reset mailed there took the account
+        self.change_to("alice.new@example.com")
+        self.client.post("/accounts/logout/")
+        mail.outbox.clear()
+        response = self.client.post("/accounts/password/reset/", {"email": "ALICE.new@example.com"})
+        self.assertEqual(response.status_code, 302)
+        self.assertEqual([m for m in mail.outbox if RESET_LINK in m.body], [])
+        self.client.post("/accounts/password/reset/", {"email": "alice@example.com"})
+        self.assertIn(RESET_LINK, mail.outbox[-1].body)
+
+    def test_a_pending_address_does_not_log_in(self):
+        self.change_to("alice.new@example.com")
+        self.client.post("/accounts/logout/")
+        credentials = {"login": "alice.new@example.com", "password": PASSWORD}
+        self.assertEqual(self.client.post("/accounts/login/", credentials).status_code, 400)
+        self.assertNotContains(self.client.get("/"), "Log out")
+        credentials["login"] = "alice@example.com"
+        self.assertRedirects(self.client.post("/accounts/login/", credentials), "/")
+
+    def test_a_new_members_own_address_gets_a_reset_link_before_it_is_verified(self):
+        self.client.post("/accounts/logout/")
+        self.stranger.email = "bob@example.com"
+        self.stranger.save()
+        EmailAddress.objects.create(user=self.stranger, email="bob@example.com", primary=True)
+        mail.outbox.clear()
+        self.client.post("/accounts/password/reset/", {"email": "bob@example.com"})
+        (message,) = mail.outbox
+        self.assertEqual(message.to, ["bob@example.com"])
+        self.assertIn(RESET_LINK, message.body)
 
     def test_a_pending_change_can_be_cancelled(self):
         self.change_to("alice.new@example.com")

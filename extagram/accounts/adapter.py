@@ -1,10 +1,12 @@
 import logging
 import smtplib
 
+from allauth.account import app_settings
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
 from allauth.mfa.adapter import DefaultMFAAdapter
 from django.contrib import messages
+from django.core.validators import MaxLengthValidator
 from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -26,6 +28,16 @@ class AccountAdapter(DefaultAccountAdapter):
         name = canonical(username)
         validate_handle(name)
         return super().clean_username(name, shallow=shallow)
+
+    def clean_email(self, email):
+        """Refuses an address longer than the database keeps (ValidationError, Django's own
+        translated max-length message): 254 characters, ACCOUNT_EMAIL_MAX_LENGTH's and
+        User.email's length (RFC 5321, 4.5.3.1.3: a path of 256 octets, less its angle
+        brackets). Django's form field takes 320, and a longer address was cut to 254 on a
+        new account (its verification mail went to the cut one) or failed the database as
+        a change (a 5xx). allauth calls this from the sign-up, e-mail and reset forms."""
+        MaxLengthValidator(app_settings.EMAIL_MAX_LENGTH)(email)
+        return super().clean_email(email)
 
     def can_delete_email(self, email_address):
         """False for the address in use (the primary one): allauth lets a member remove it

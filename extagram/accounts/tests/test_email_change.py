@@ -113,6 +113,18 @@ class EmailChangeTests(BaseTestCase):
         self.assertEqual(message.to, ["bob@example.com"])
         self.assertIn(RESET_LINK, message.body)
 
+    def test_an_address_longer_than_the_database_keeps_is_a_form_error_not_a_5xx(self):
+        too_long = "z" * 243 + "@example.com"  # 255 characters: the column keeps 254
+        self.client.post("/accounts/reauthenticate/", {"password": PASSWORD})
+        response = self.client.post("/accounts/email/", {"email": too_long, "action_add": ""})
+        self.assertContains(response, "at most 254 characters", status_code=400)
+        self.assertEqual(
+            list(self.owner.emailaddress_set.values_list("email", flat=True)), ["alice@example.com"]
+        )
+        self.assertEqual(mail.outbox, [])
+        response = self.client.post("/accounts/password/reset/", {"email": too_long})
+        self.assertContains(response, "at most 254 characters", status_code=400)
+
     def test_a_pending_change_can_be_cancelled(self):
         self.change_to("alice.new@example.com")
         self.client.post(

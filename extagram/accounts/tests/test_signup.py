@@ -34,6 +34,14 @@ class SignupTests(BaseTestCase):
         self.assertEqual(response.status_code, 400)
         self.assertFalse(User.objects.filter(username="carla").exists())
 
+    def test_an_email_address_longer_than_the_database_keeps_is_refused_not_cut(self):
+        # Django's field takes 320 characters; 262 were cut to 254 and the mail went there
+        response = self.signup(email="x" * 250 + "@example.com")
+        self.assertContains(response, "at most 254 characters", status_code=400)
+        self.assertFalse(User.objects.filter(username="carla").exists())
+        self.assertRedirects(self.signup(email="x" * 242 + "@example.com"), "/")  # 254
+        self.assertEqual(User.objects.get(username="carla").email, "x" * 242 + "@example.com")
+
     def test_the_password_is_stored_hashed(self):
         self.signup()
         user = User.objects.get(username="carla")

@@ -47,6 +47,24 @@ def shows_nothing(text):
     )
 
 
+# The control characters (Unicode category Cc: C0, DEL and C1) free text may hold: the
+# line break a textarea sends (CR and CRLF become LF first) and the tab.
+_TEXT_CONTROLS = frozenset("\n\t")
+
+
+def first_control_character(text):
+    """The first control character of `text` (a str) a free-text field refuses, or None.
+
+    Category Cc less LF and TAB: a bell, an escape sequence pasted from a terminal, a NUL.
+    Browsers show none of them, terminals and mail clients act on some, and HTML calls
+    them a parse error in its input stream (WHATWG HTML, "control-character-in-input-stream").
+    """
+    for ch in text:
+        if ch not in _TEXT_CONTROLS and unicodedata.category(ch) == "Cc":
+            return ch
+    return None
+
+
 def browser_line_breaks(text):
     """`text` with CRLF and lone CR line breaks made LF, as a browser's textarea holds it.
 
@@ -66,7 +84,9 @@ class BrowserTextField(forms.CharField):
     UTF-16 code units, so a character outside the Basic Multilingual Plane (most
     emoji) is 2 for the browser and 1 here. Use it for every free-text field of a
     form (captions, alt text, comments); for a ModelForm, through Meta.field_classes.
-    Text with a bidirectional embedding or override character is refused (BIDI_OVERRIDES).
+    Text with a bidirectional embedding or override character is refused (BIDI_OVERRIDES),
+    and so is text with a control character other than a line break or a tab
+    (first_control_character): the same rule display names keep.
     Text that shows nothing (shows_nothing: zero-width spaces, a Hangul filler...) counts
     as empty: a required field asks for text, an optional one stores "".
     """
@@ -83,4 +103,11 @@ class BrowserTextField(forms.CharField):
             raise ValidationError(
                 _("Remove the direction override character (U+202A to U+202E) from the text."),
                 code="bidi_override",
+            )
+        control = first_control_character(value) if value else None
+        if control:
+            raise ValidationError(
+                _("Remove the invisible control character (%(code)s) from the text."),
+                code="control",
+                params={"code": f"U+{ord(control):04X}"},
             )

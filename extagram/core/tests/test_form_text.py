@@ -147,6 +147,63 @@ class BidiOverrideTests(BaseTestCase):
         self.assertEqual(Comment.objects.get().body, self.MIXED)
 
 
+class ControlCharacterTests(BaseTestCase):
+    """Every free-text field refuses a control character other than a line break or a tab
+    (core/forms.py, first_control_character), as display names do, and changes nothing."""
+
+    BELL = "Look\u0007 at this"
+    ESCAPE = "\u001b[31mred\u001b[0m"
+
+    def setUp(self):
+        self.client.login(username="alice", password=PASSWORD)
+        self.post = self.make_post()
+
+    def test_a_caption_or_alt_text_with_a_bell_is_refused_and_nothing_is_posted(self):
+        for field in ("caption", "alt_text"):
+            response = self.upload(jpeg_bytes(), **{field: self.BELL})
+            self.assertContains(response, "control character (U+0007)", status_code=400)
+        self.assertEqual(Post.objects.count(), 1)
+
+    def test_a_comment_with_an_escape_sequence_is_refused(self):
+        response = self.client.post(f"/p/{self.post.pk}/comments/", {"body": self.ESCAPE})
+        self.assertContains(response, "control character (U+001B)", status_code=400)
+        self.assertFalse(Comment.objects.exists())
+
+    def test_delete_and_c1_controls_are_refused_too(self):
+        for body in ("del\u007f", "next\u0085line", "csi\u009b"):
+            response = self.client.post(f"/p/{self.post.pk}/comments/", {"body": body})
+            self.assertEqual(response.status_code, 400, repr(body))
+        self.assertFalse(Comment.objects.exists())
+
+    def test_an_edit_with_a_control_character_is_refused_and_changes_nothing(self):
+        response = self.client.post(
+            f"/p/{self.post.pk}/edit/", {"caption": self.BELL, "alt_text": ""}
+        )
+        self.assertEqual(response.status_code, 400)
+        self.post.refresh_from_db()
+        self.assertEqual(self.post.caption, "A day at the beach")
+
+    def test_a_bio_with_a_control_character_is_refused_and_changes_nothing(self):
+        response = self.client.post(
+            "/accounts/profile/", {"display_name": "Alice", "bio": self.ESCAPE}
+        )
+        self.assertContains(response, "control character (U+001B)", status_code=400)
+        self.owner.profile.refresh_from_db()
+        self.assertEqual(self.owner.profile.bio, "")
+
+    def test_the_refusal_is_translated(self):
+        response = self.client.post(
+            f"/p/{self.post.pk}/comments/", {"body": self.BELL}, HTTP_ACCEPT_LANGUAGE="es"
+        )
+        self.assertContains(response, "carácter de control invisible (U+0007)", status_code=400)
+
+    def test_line_breaks_and_tabs_are_kept(self):
+        body = "one\ttwo\r\nthree\rfour"
+        response = self.client.post(f"/p/{self.post.pk}/comments/", {"body": body})
+        self.assertEqual(response.status_code, 302)
+        self.assertEqual(Comment.objects.get().body, "one\ttwo\nthree\nfour")
+
+
 class TextThatShowsNothingTests(BaseTestCase):
     """Every free-text field takes text that shows nothing (zero-width spaces, a Hangul
     filler, a blank Braille pattern...) as empty (core/forms.py, shows_nothing)."""

@@ -1,3 +1,5 @@
+import hashlib
+import secrets
 import unicodedata
 
 from django import forms
@@ -111,3 +113,33 @@ class BrowserTextField(forms.CharField):
                 code="control",
                 params={"code": f"U+{ord(control):04X}"},
             )
+
+
+def submission_token():
+    """A new random token (22 URL-safe characters, 128 bits) for a form as it is rendered.
+
+    A form that must not act twice for one submission (a double click, a browser's
+    retry) carries it in a hidden field; see submission_digest.
+    """
+    return secrets.token_urlsafe(16)
+
+
+def submission_digest(token, texts, chunks=()):
+    """SHA-256 (64 hex digits) of a submission: its `token` (a str), its `texts` (strs,
+    each length-prefixed so that no two splits of the same characters collide) and then
+    `chunks` (bytes, e.g. an uploaded file's); None when `token` is empty (a form
+    rendered before it had one, a script): such a submission is never a repeat.
+
+    A repeat of the same submission has the same token and content, hence the same
+    digest; a form restored from the browser's history keeps its token, but other
+    content there makes another digest. The models keep it unique per author.
+    """
+    if not token:
+        return None
+    digest = hashlib.sha256()
+    for part in (token, *texts):
+        encoded = part.encode()
+        digest.update(len(encoded).to_bytes(8, "big") + encoded)
+    for chunk in chunks:
+        digest.update(chunk)
+    return digest.hexdigest()

@@ -304,10 +304,21 @@ class Comment(models.Model):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="comments")
     body = models.TextField(max_length=COMMENT_MAX)
     created_at = models.DateTimeField(default=timezone.now)
+    # Digest of the comment form's submission (core.forms.submission_digest): a repeat
+    # finds this comment instead of adding a second one. NULL for comments made
+    # otherwise, as for Post.submission.
+    submission = models.CharField(  # noqa: DJ001
+        max_length=64, null=True, blank=True, editable=False
+    )
 
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["post", "id"], name="comment_post_order")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["author", "submission"], name="one_comment_per_submission"
+            )
+        ]
 
     def __str__(self):
         return f"Comment {self.pk} by {self.author} on {self.post_id}"
@@ -324,11 +335,34 @@ class Comment(models.Model):
         return user_id is not None and user_id in (author_id, post_author_id)
 
     @classmethod
-    def add(cls, post, author, body):
-        """Comment on `post`; returns the new Comment (the post's count follows)."""
-        with transaction.atomic():
-            Post.lock_counters(post.pk)
-            return cls.objects.create(post=post, author=author, body=body)
+    def add(cls, post, author, body, submission=None):
+        """Comment on `post`; returns the new Comment (the post's count follows).
+
+        `submission` (a hex digest, core.forms.submission_digest) makes a repeat of the
+        same form submission return the comment the first one added: repeats queue on
+        the post's lock and find it, and the (author, submission) pair is unique in the
+        database besides.
+        """
+        try:
+            with transaction.atomic():
+                Post.lock_counters(post.pk)
+                first = cls._of_submission(author, submission)
+                if first is not None:
+                    return first
+                return cls.objects.create(
+                    post=post, author=author, body=body, submission=submission
+                )
+        except IntegrityError:
+            first = cls._of_submission(author, submission)
+            if first is None:
+                raise
+            return first
+
+    @classmethod
+    def _of_submission(cls, author, submission):
+        if submission is None:
+            return None
+        return cls.objects.filter(author=author, submission=submission).first()
 
     def remove(self):
         """Delete this comment (the post's count follows)."""

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from extagram.accounts.usernames import canonical
 from extagram.core.caching import shared_cache_for_visitors
+from extagram.core.forms import submission_digest, submission_token
 from extagram.core.redirects import canonical_redirect, redirect_back, viewed_path
 from extagram.core.views import ShownBadRequest, form_action
 
@@ -111,7 +112,15 @@ def _detail_context(request, post, comment_form=None):
         "older_comments": comments.older,
         "comments_paged": cursor is not None,
         "comment_form": comment_form or CommentForm(),
+        # kept on a refusal, so that the corrected comment is still one submission
+        "comment_token": _posted_token(request) or submission_token(),
     }
+
+
+def _posted_token(request):
+    """The comment form's submission token as posted ("" for none), cut to a token's
+    length at most: it is put back in the page when a comment is refused."""
+    return request.POST.get("token", "")[:64]
 
 
 def _wants_json(request):
@@ -139,7 +148,9 @@ def add_comment(request, pk):
     if not form.is_valid():
         context = _detail_context(request, post, comment_form=form)
         return render(request, "posts/post_detail.html", context, status=400)
-    Comment.add(post, request.user, form.cleaned_data["body"])
+    body = form.cleaned_data["body"]
+    submission = submission_digest(_posted_token(request), (body,))
+    Comment.add(post, request.user, body, submission=submission)
     return redirect(f"{post.get_absolute_url()}#comments")
 
 

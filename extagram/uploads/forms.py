@@ -1,10 +1,7 @@
-import hashlib
-import secrets
-
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from extagram.core.forms import BrowserTextField
+from extagram.core.forms import BrowserTextField, submission_digest, submission_token
 from extagram.posts.models import ALT_TEXT_MAX, CAPTION_MAX
 
 from .formats import ACCEPTED_MIME_TYPES
@@ -15,11 +12,11 @@ class UploadForm(forms.Form):
 
     `token` is a random value put in the form when it is rendered. A repeat of the same
     submission (double click, browser retry) carries the same token and the same
-    content, so it gets the same `submission_key` and finds the first post instead of
-    making another (see PostQuerySet.create_with_photo). A page restored from the
-    browser's history keeps its token, but a different photo or text there makes a
-    different key, hence a new post. Without a token (a form rendered before tokens
-    existed, a script) every submission makes a post.
+    content, so it gets the same `submission_key` (core.forms.submission_digest) and
+    finds the first post instead of making another (see PostQuerySet.create_with_photo).
+    A page restored from the browser's history keeps its token, but a different photo or
+    text there makes a different key, hence a new post. Without a token (a form rendered
+    before tokens existed, a script) every submission makes a post.
     """
 
     photo = forms.FileField(
@@ -43,7 +40,7 @@ class UploadForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if not self.is_bound:
-            self.initial.setdefault("token", secrets.token_urlsafe(16))
+            self.initial.setdefault("token", submission_token())
 
     def submission_key(self):
         """SHA-256 (hex) of token, caption, alt text and the photo's bytes; None without a token.
@@ -51,18 +48,14 @@ class UploadForm(forms.Form):
         Call after is_valid(). Reads the uploaded file once and rewinds it.
         """
         data = self.cleaned_data
-        if not data["token"]:
-            return None
-        digest = hashlib.sha256()
-        for part in (data["token"], data["caption"], data["alt_text"]):
-            encoded = part.encode()
-            digest.update(len(encoded).to_bytes(8, "big") + encoded)
         photo = data["photo"]
         photo.seek(0)
-        for chunk in photo.chunks():
-            digest.update(chunk)
-        photo.seek(0)
-        return digest.hexdigest()
+        try:
+            return submission_digest(
+                data["token"], (data["caption"], data["alt_text"]), photo.chunks()
+            )
+        finally:
+            photo.seek(0)
 
 
 class AvatarForm(forms.Form):

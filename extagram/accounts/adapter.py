@@ -6,6 +6,7 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
 from allauth.mfa.adapter import DefaultMFAAdapter
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.db import transaction
 from django.utils import timezone
@@ -109,6 +110,23 @@ TWO_FACTOR_WITH_AN_UNCONFIRMED_ADDRESS = gettext_lazy(
 )
 
 
+# The same refusal to a member who has no confirmed address yet (a new account): there is
+# no change to confirm or cancel, only the sign-up address to confirm.
+TWO_FACTOR_BEFORE_THE_ADDRESS_IS_CONFIRMED = gettext_lazy(
+    "Two-factor authentication can be turned on once your e-mail address is confirmed: "
+    "follow the link in the mail we sent you, or have it sent again from Settings, "
+    "E-mail address."
+)
+
+
+def has_verified_email(user):
+    """Whether `user` has confirmed an e-mail address (allauth's EmailAddress, verified).
+    Two-factor needs every address confirmed; without any, it is the sign-up's."""
+    from allauth.account.models import EmailAddress
+
+    return EmailAddress.objects.filter(user=user, verified=True).exists()
+
+
 class MFAAdapter(DefaultMFAAdapter):
     """allauth.mfa with the messages above for what it refuses, and the QR
     code as an <svg> element the page can hold."""
@@ -118,6 +136,15 @@ class MFAAdapter(DefaultMFAAdapter):
         "add_email_blocked": EMAIL_CHANGE_WITH_TWO_FACTOR,
         "unverified_email": TWO_FACTOR_WITH_AN_UNCONFIRMED_ADDRESS,
     }
+
+    def validation_error(self, code, *args):
+        """allauth's refusal `code` as a ValidationError. For "unverified_email", the
+        message for what is unconfirmed: a change of address, or the account's only one."""
+        if code == "unverified_email":
+            request = allauth_context.request
+            if request is not None and not has_verified_email(request.user):
+                return ValidationError(TWO_FACTOR_BEFORE_THE_ADDRESS_IS_CONFIRMED, code=code)
+        return super().validation_error(code, *args)
 
     def build_totp_svg(self, url):
         """The authenticator app's QR code for `url` (an otpauth:// URI) as an <svg>

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django_ratelimit.decorators import ratelimit
 
 from . import erasure, export
+from .adapter import has_verified_email
 from .forms import DeleteAccountForm, DisplayNameForm, HandleForm, tune_signup_form
 from .models import HandleChange, Profile
 
@@ -80,7 +81,7 @@ def account_settings(request):
         user=request.user, defaults={"handle": request.user.username}
     )
     form = DisplayNameForm(request.POST or None, instance=profile)
-    context = {"form": form, "email_verified": _has_verified_email(request.user)}
+    context = {"form": form, "email_verified": has_verified_email(request.user)}
     if request.method == "POST":
         if form.is_valid():
             form.save()
@@ -88,13 +89,6 @@ def account_settings(request):
             return redirect("account_settings")
         return render(request, "accounts/settings.html", context, status=400)
     return render(request, "accounts/settings.html", context)
-
-
-def _has_verified_email(user):
-    """allauth's two-factor set-up needs one (see the settings page's hint)."""
-    from allauth.account.models import EmailAddress
-
-    return EmailAddress.objects.filter(user=user, verified=True).exists()
 
 
 @login_required

@@ -42,10 +42,20 @@ class TwoFactorTests(BaseTestCase):
 
     def test_with_an_address_change_pending_it_says_to_finish_or_cancel_it(self):
         # allauth's message spoke of "your email address", which was confirmed
+        self.owner.emailaddress_set.create(email="alice@example.com", primary=True, verified=True)
         EmailAddress.objects.create(user=self.owner, email="alice.new@example.com")
         self.client.post("/accounts/reauthenticate/", {"password": PASSWORD})
         page = self.client.get("/accounts/2fa/totp/activate/", follow=True)
         self.assertContains(page, "confirm the new address you asked for, or cancel the change")
+        self.assertFalse(Authenticator.objects.filter(user=self.owner).exists())
+
+    def test_before_the_sign_up_address_is_confirmed_it_says_to_confirm_that_one(self):
+        # there is no change to confirm or cancel on a new account
+        EmailAddress.objects.create(user=self.owner, email="alice@example.com", primary=True)
+        self.client.post("/accounts/reauthenticate/", {"password": PASSWORD})
+        page = self.client.get("/accounts/2fa/totp/activate/", follow=True)
+        self.assertContains(page, "once your e-mail address is confirmed: follow the link")
+        self.assertNotContains(page, "cancel the change")
         self.assertFalse(Authenticator.objects.filter(user=self.owner).exists())
 
     def test_a_wrong_code_does_not_turn_it_on(self):

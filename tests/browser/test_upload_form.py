@@ -76,7 +76,43 @@ def test_a_refused_caption_keeps_the_chosen_photo_for_the_next_try(signed_in, tm
     assert Post.objects.get().caption == "Line one\nLine two"
 
 
-def test_a_refusal_from_the_proxy_is_shown_and_the_form_stays_usable(signed_in, tmp_path):
+# The proxy's 413 page for a body over its limit, as deploy/proxy/errors renders it.
+PROXY_413 = """<!doctype html><html lang="en"><head><title>Upload too large</title></head>
+<body><header><a href="/">Extagram</a></header><main><h1>Upload too large</h1>
+<p>This upload is too large: the limit is 10 MB. Please choose a smaller photo.</p>
+<p><a class="button" href="/">Back to the feed</a></p></main></body></html>"""
+
+
+def test_a_refusal_on_a_page_of_its_own_is_shown_in_its_words_on_the_form(signed_in, tmp_path):
+    tab = signed_in
+    photo = tmp_path / "p.jpg"
+    photo.write_bytes(jpeg_bytes())
+    tab.get_by_label("Photo", exact=True).set_input_files(str(photo))
+    # first a refused caption, whose error must not stay beside the next refusal
+    tab.get_by_label("Caption").evaluate("box => { box.value = 'x'.repeat(2201); }")
+    tab.get_by_role("button", name="Share").click()
+    tab.get_by_text("at most 2200 characters").wait_for()
+
+    tab.route(
+        "**/upload/",
+        lambda route: route.fulfill(status=413, content_type="text/html", body=PROXY_413),
+    )
+    tab.get_by_role("button", name="Share").click()
+    alert = tab.locator("form .form-errors[role=alert]")
+    alert.wait_for()
+    assert alert.inner_text() == (
+        "This upload is too large: the limit is 10 MB. Please choose a smaller photo."
+    )
+    assert tab.get_by_text("at most 2200 characters").count() == 0
+    assert tab.locator(".field.has-error").count() == 0
+    assert tab.locator(".upload-status").is_hidden()  # no "try again" beside it
+    assert tab.get_by_role("button", name="Share").is_enabled()
+    assert tab.get_by_label("Photo", exact=True).evaluate("input => input.files.length") == 1
+
+
+def test_an_answer_that_is_no_refusal_asks_to_try_again_and_the_form_stays_usable(
+    signed_in, tmp_path
+):
     tab = signed_in
     photo = tmp_path / "p.jpg"
     photo.write_bytes(jpeg_bytes())
@@ -84,10 +120,11 @@ def test_a_refusal_from_the_proxy_is_shown_and_the_form_stays_usable(signed_in, 
     tab.route(
         "**/upload/",
         lambda route: route.fulfill(
-            status=413, content_type="text/html", body="<h1>This upload is too large</h1>"
+            status=503, content_type="text/html", body="<main><h1>Back in a moment</h1></main>"
         ),
     )
     tab.get_by_role("button", name="Share").click()
     tab.get_by_text("The upload did not go through").wait_for()
-    assert "This upload is too large" in tab.locator(".upload-status").inner_text()
+    assert "try again. (Back in a moment)" in tab.locator(".upload-status").inner_text()
     assert tab.get_by_role("button", name="Share").is_enabled()
+    assert tab.get_by_label("Photo", exact=True).evaluate("input => input.files.length") == 1

@@ -109,17 +109,38 @@
       button.disabled = false;
     }
 
-    function failed(detail) {
-      ready();
-      show(form.dataset.failed + (detail ? " (" + detail + ")" : ""), 0);
-      bar.hidden = true;
-    }
-
-    function showErrors(fresh) {
+    function clearErrors() {
       form.querySelectorAll(".form-errors, .field-errors").forEach(function (node) { node.remove(); });
       form.querySelectorAll(".field.has-error").forEach(function (node) {
         node.classList.remove("has-error");
       });
+    }
+
+    // Sent, but no answer from the site (a network error, a 5xx): worth another press.
+    function failed(detail) {
+      ready();
+      clearErrors();
+      show(form.dataset.failed + (detail ? " (" + detail + ")" : ""), 0);
+      bar.hidden = true;
+    }
+
+    // A refusal on a page of its own (the proxy's or the site's 413, a 429): its own
+    // words, which say what to change, shown as the form's error.
+    function refused(page, status) {
+      var words = page.querySelector("main p") || page.querySelector("h1");
+      var fresh = document.createElement("div");
+      var errors = fresh.appendChild(document.createElement("div"));
+      errors.className = "form-errors";
+      errors.setAttribute("role", "alert");
+      errors.appendChild(document.createElement("p")).textContent = words
+        ? words.textContent.trim()
+        : String(status);
+      ready();
+      showErrors(fresh);
+    }
+
+    function showErrors(fresh) {
+      clearErrors();
       var firstField = form.querySelector(".field");
       fresh.querySelectorAll(".form-errors").forEach(function (node) {
         form.insertBefore(document.importNode(node, true), firstField);
@@ -171,6 +192,8 @@
         if (fresh) {
           ready();
           showErrors(fresh);
+        } else if (xhr.status >= 400 && xhr.status < 500) {
+          refused(page, xhr.status);
         } else {
           var heading = page.querySelector("h1");
           failed(heading ? heading.textContent.trim() : String(xhr.status));

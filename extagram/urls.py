@@ -14,6 +14,7 @@ handler429 = core_views.rate_limited  # not Django's: allauth's rate limits read
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
+    path("favicon.ico", core_views.favicon, name="favicon"),
     path("upload/", include("extagram.uploads.urls")),
     path("accounts/", include("extagram.accounts.urls")),
     path("admin/", admin.site.urls),

@@ -15,7 +15,8 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import never_cache
+from django.templatetags.static import static
+from django.views.decorators.cache import cache_control, never_cache
 
 
 def form_action(page):
@@ -46,6 +47,14 @@ def form_action(page):
 @never_cache
 def healthz(request):
     return JsonResponse({"status": "ok", "role": settings.ROLE, "version": settings.VERSION})
+
+
+@cache_control(public=True, max_age=86400)
+def favicon(request):
+    """`/favicon.ico`, which browsers and other clients ask for by themselves (pages name
+    the SVG logo): a 302 to the icon's static file (16, 32 and 48 px, the logo drawn
+    with Pillow), whose content-hashed name the static tier serves as immutable."""
+    return redirect(static("extagram/favicon.ico"))
 
 
 @never_cache

@@ -190,6 +190,19 @@ def test_css_is_served_by_static_precompressed_and_immutable(stack):
     assert response.headers.get_all("X-Content-Type-Options") == ["nosniff"]
 
 
+def test_favicon_ico_leads_to_the_icon_served_by_static(stack):
+    redirect = stack.client().get("/favicon.ico")
+    assert redirect.status == 302
+    location = urlsplit(redirect.header("Location")).path
+    assert re.fullmatch(r"/static/extagram/favicon\.\w+\.ico", location), location
+    icon = stack.client().get(location)
+    assert icon.status == 200
+    assert icon.header("X-Extagram-Tier") == "static"
+    assert icon.header("Content-Type") in ("image/x-icon", "image/vnd.microsoft.icon")
+    assert icon.body[:4] == b"\x00\x00\x01\x00"  # an ICO's header
+    assert "immutable" in icon.header("Cache-Control", "")
+
+
 def test_requests_are_balanced_over_both_app_replicas(stack, user):
     client = user[0]  # signed in: responses are personal, never from a cache
     replicas = {c["Config"]["Hostname"] for c in stack.containers("app")}

@@ -272,6 +272,7 @@ AUTHENTICATION_BACKENDS = [
 ACCOUNT_ADAPTER = "extagram.accounts.adapter.AccountAdapter"
 ACCOUNT_FORMS = {
     "login": "extagram.accounts.forms.LoginForm",
+    "signup": "extagram.accounts.signup_form.SignupForm",
     "add_email": "extagram.accounts.email_form.AddEmailForm",
     "reset_password": "extagram.accounts.reset_form.ResetPasswordForm",
 }

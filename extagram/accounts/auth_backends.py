@@ -8,18 +8,22 @@ from allauth.account.models import EmailAddress
 
 def users_named_by(email, users):
     """Of `users` (allauth's match for `email`, a list of User), the ones the address
-    identifies: their own address (User.email: the one signed up with, or one that
-    replaced it) or one they verified. A change asked for and not yet verified proves
-    nothing (anyone can type any address into the form), so it neither logs in nor gets
-    a password-reset link: it did both through allauth's lookup, which takes unverified
-    addresses when no one has verified that one."""
+    identifies: the account that verified it, or else the ones whose own address it is
+    (User.email: the one signed up with, or one that replaced it). A change asked for and
+    not yet verified proves nothing (anyone can type any address into the form), so it
+    neither logs in nor gets a password-reset link: it did both through allauth's
+    lookup, which takes unverified addresses when no one has verified that one. And once
+    an account has verified the address, another's unverified sign-up with it no longer
+    names that one either."""
     email = email.lower()
     verified = set(
         EmailAddress.objects.filter(email__iexact=email, verified=True).values_list(
             "user_id", flat=True
         )
     )
-    return [user for user in users if user.email.lower() == email or user.pk in verified]
+    if verified:
+        return [user for user in users if user.pk in verified]
+    return [user for user in users if user.email.lower() == email]
 
 
 class AuthenticationBackend(AllauthBackend):

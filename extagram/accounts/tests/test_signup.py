@@ -1,7 +1,7 @@
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 
-from extagram.testing.base import BaseTestCase
+from extagram.testing.base import PASSWORD, BaseTestCase
 
 User = get_user_model()
 
@@ -80,3 +80,63 @@ class SignupTests(BaseTestCase):
         )
         shown = [str(message) for message in self.client.get("/").context["messages"]]
         self.assertEqual(shown, ["Successfully logged in as carla."])
+
+
+class SignupWithAnAddressClaimedElsewhereTests(BaseTestCase):
+    """An address another account only asked for (a change not yet verified) does not
+    stand in the way of its owner's sign-up; one that names an account does."""
+
+    PASSWORD = "a-long-and-unusual-pass"
+
+    def setUp(self):
+        self.owner.email = "alice@example.com"
+        self.owner.save()
+        EmailAddress.objects.create(
+            user=self.owner, email="alice@example.com", verified=True, primary=True
+        )
+        # alice asks for carla's address as her new one and never confirms it
+        EmailAddress.objects.create(user=self.owner, email="carla@example.com")
+
+    def signup(self, email="carla@example.com"):
+        data = {"username": "carla", "email": email}
+        data.update(password1=self.PASSWORD, password2=self.PASSWORD)
+        return self.client.post("/accounts/signup/", data)
+
+    def test_its_owner_signs_up_with_it(self):
+        self.assertRedirects(self.signup(email="Carla@Example.com"), "/")
+        carla = User.objects.get(username="carla")
+        self.assertEqual(carla.email, "carla@example.com")
+
+    def test_the_new_member_then_logs_in_with_it_and_alice_does_not(self):
+        self.signup()
+        self.client.post("/accounts/logout/")
+        credentials = {"login": "carla@example.com", "password": self.PASSWORD}
+        self.assertRedirects(self.client.post("/accounts/login/", credentials), "/")
+        self.client.post("/accounts/logout/")
+        credentials["password"] = PASSWORD
+        self.assertEqual(self.client.post("/accounts/login/", credentials).status_code, 400)
+
+    def test_once_alice_confirms_it_the_unconfirmed_sign_up_no_longer_logs_in_with_it(self):
+        # whoever shows the mailbox is theirs holds the address
+        self.signup()
+        self.client.post("/accounts/logout/")
+        EmailAddress.objects.filter(user=self.owner, email="carla@example.com").update(
+            verified=True
+        )
+        credentials = {"login": "carla@example.com", "password": self.PASSWORD}
+        self.assertEqual(self.client.post("/accounts/login/", credentials).status_code, 400)
+        credentials["password"] = PASSWORD
+        self.assertRedirects(self.client.post("/accounts/login/", credentials), "/")
+
+    def test_an_address_an_account_verified_is_still_refused(self):
+        response = self.signup(email="ALICE@example.com")
+        self.assertContains(response, "already registered", status_code=400)
+        self.assertFalse(User.objects.filter(username="carla").exists())
+
+    def test_an_address_an_account_signed_up_with_is_still_refused(self):
+        self.stranger.email = "bob@example.com"
+        self.stranger.save()
+        EmailAddress.objects.create(user=self.stranger, email="bob@example.com", primary=True)
+        response = self.signup(email="bob@example.com")
+        self.assertContains(response, "already registered", status_code=400)
+        self.assertFalse(User.objects.filter(username="carla").exists())

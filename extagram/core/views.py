@@ -13,9 +13,9 @@ from django.db import DatabaseError, connection
 from django.http import HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.templatetags.static import static
 from django.views.decorators.cache import cache_control, never_cache
 
 

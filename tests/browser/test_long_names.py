@@ -137,3 +137,14 @@ def test_the_authenticator_page_fits_a_phone_and_its_qr_code_passes_the_csp(brow
     width, screen = overflow(page)
     assert width <= screen
     assert refused == []
+
+
+def test_the_post_owners_edit_and_delete_links_keep_off_a_phones_edges(browser, live_server):
+    # cards go edge to edge on a phone; the links below them were flush with its edge
+    me, post = site_data()
+    page = signed_in(browser, live_server, me)
+    page.goto(live_server.url + post.get_absolute_url())
+    screen = page.evaluate("() => window.innerWidth")
+    for name in ("Edit", "Delete"):
+        box = page.locator(".owner-actions").get_by_role("link", name=name).bounding_box()
+        assert box["x"] >= 8 and box["x"] + box["width"] <= screen - 8, (name, box)

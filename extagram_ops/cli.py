@@ -225,6 +225,19 @@ def build_parser() -> argparse.ArgumentParser:
         "storage (default: exit 1 saying how many; the restored data stays either way)",
     )
 
+    p = sub.add_parser(
+        "manage",
+        help="run a manage.py command (createsuperuser, shell...) beside the stack",
+        description="`python manage.py ARGS` in a one-off container of the app's image, "
+        "with this terminal (createsuperuser asks its questions): `docker compose run --rm "
+        "--no-deps app`. With --swarm: a one-off task made as the migrate job's (image, "
+        "settings, secrets, back network) on this engine's node, the command exec'd into "
+        "it, the task removed afterwards. Not in a running app replica, whose memory limit "
+        "it would share. Exits with the command's status.",
+    )
+    p.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="e.g. createsuperuser")
+    _timeout_arg(p)
+
     sub.add_parser(
         "swarm-config",
         help="print the swarm stack file (for docker stack deploy -c -)",
@@ -546,6 +559,12 @@ def cmd_restore(project: Project, args) -> int:
     return 0
 
 
+def cmd_manage(project: Project, args) -> int:
+    if not args.args:
+        raise OpsError("say which manage.py command to run, e.g. `manage createsuperuser`")
+    return project.manage(args.args, args.timeout)
+
+
 def cmd_swarm_config(project: Project, args) -> int:
     text = swarm.stack_config(project.directory, project.env)
     sys.stdout.write(text + "\n")
@@ -629,11 +648,13 @@ COMMANDS = {
     "scale": cmd_scale,
     "backup": cmd_backup,
     "restore": cmd_restore,
+    "manage": cmd_manage,
     "swarm-config": cmd_swarm_config,
 }
 
 
-# swarm mode: the engine does these; backup, restore and swarm-config are shared
+# swarm mode: the engine does these; backup, restore, manage and swarm-config are shared
+# (manage through Project.manage or SwarmStack.manage)
 SWARM_COMMANDS = {
     **COMMANDS,
     "status": swarm_status,

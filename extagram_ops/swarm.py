@@ -24,6 +24,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import secrets
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -182,6 +185,76 @@ UPDATE_DONE = {"completed", "paused", "rollback_completed", "rollback_paused"}
 # seconds to wait for the engine to start a rolling update before concluding it has none
 NO_UPDATE_AFTER = 15
 LIVE_TASK = {"new", "pending", "assigned", "accepted", "preparing", "ready", "starting", "running"}
+
+
+# How long a one-off task (SwarmStack.manage) waits for the command run in it, seconds.
+ONE_OFF_SECONDS = 3600
+
+
+def one_off_service_args(template: dict, name: str, stack: str, node_id: str) -> list[str]:
+    """`docker service create` options for a one-off task that runs as the tasks of
+    `template` (a service's Spec.TaskTemplate, from `docker service inspect`) do: its
+    image, environment, user, secrets, mounts, networks, limits, read-only root and
+    dropped capabilities, as a job (`replicated-job`, never restarted) named `name`, on
+    the node `node_id`, its container labelled as the stack's (`stack`). The image and
+    command are the caller's to append. The CLI has no "create from a spec", hence the
+    mapping: a spec field the stack file does not set is not mapped.
+    """
+    container = template["ContainerSpec"]
+    args = ["--detach", "--name", name, "--mode", "replicated-job"]
+    args += ["--restart-condition", "none", "--constraint", f"node.id=={node_id}"]
+    args += ["--container-label", f"{STACK_LABEL}={stack}"]
+    for variable in container.get("Env") or []:
+        args += ["--env", variable]
+    if container.get("User"):
+        args += ["--user", container["User"]]
+    if container.get("Dir"):
+        args += ["--workdir", container["Dir"]]
+    if container.get("ReadOnly"):
+        args.append("--read-only")
+    for capability in container.get("CapabilityDrop") or []:
+        args += ["--cap-drop", capability]
+    for capability in container.get("CapabilityAdd") or []:
+        args += ["--cap-add", capability]
+    for secret in container.get("Secrets") or []:
+        file = secret["File"]
+        args += [
+            "--secret",
+            f"source={secret['SecretName']},target={file['Name']},uid={file['UID']},"
+            f"gid={file['GID']},mode={file['Mode']:04o}",
+        ]
+    for mount in container.get("Mounts") or []:
+        args += ["--mount", _mount_option(mount)]
+    for network in template.get("Networks") or []:
+        args += ["--network", network["Target"]]
+    limits = (template.get("Resources") or {}).get("Limits") or {}
+    if limits.get("MemoryBytes"):
+        args += ["--limit-memory", str(limits["MemoryBytes"])]
+    if limits.get("NanoCPUs"):
+        args += ["--limit-cpu", f"{limits['NanoCPUs'] / 1e9:g}"]
+    if limits.get("Pids"):
+        args += ["--limit-pids", str(limits["Pids"])]
+    log = template.get("LogDriver") or {}
+    if log.get("Name"):
+        args += ["--log-driver", log["Name"]]
+        for key, value in (log.get("Options") or {}).items():
+            args += ["--log-opt", f"{key}={value}"]
+    return args
+
+
+def _mount_option(mount: dict) -> str:
+    """A spec's mount (Spec.TaskTemplate.ContainerSpec.Mounts[i]) as `--mount` says it."""
+    parts = [f"type={mount['Type']}", f"destination={mount['Target']}"]
+    if mount.get("Source"):
+        parts.append(f"source={mount['Source']}")
+    if mount.get("ReadOnly"):
+        parts.append("readonly")
+    tmpfs = mount.get("TmpfsOptions") or {}
+    if tmpfs.get("SizeBytes"):
+        parts.append(f"tmpfs-size={tmpfs['SizeBytes']}")
+    if tmpfs.get("Mode"):
+        parts.append(f"tmpfs-mode={tmpfs['Mode']:o}")
+    return ",".join(parts)
 
 
 def constraint_met(node: dict, constraint: str) -> bool:
@@ -605,6 +678,52 @@ class SwarmStack(Project):
                     f"(tasks: {states}); app and upload were not touched"
                 )
             time.sleep(1)
+
+    def manage(self, args: list[str], timeout: float) -> int:
+        """Run `python manage.py ARGS` (createsuperuser, shell...) in a one-off task and
+        return its exit status. The task is made as the `migrate` job's tasks are (its
+        image, which deploy keeps at the running version, environment, secrets and the
+        back network: one_off_service_args) on this engine's node, waits there, and the
+        command is `docker exec`'d into it with this terminal, so it can ask questions;
+        the task is removed afterwards. Not an app task: the command's ~50 MB went over an
+        app replica's 128 MB and the kernel killed a worker serving the site.
+        OpsError if the task does not start within `timeout` seconds."""
+        job = self.service("migrate")
+        if job is None:
+            raise OpsError(
+                f"{self.service_name('migrate')} is missing: deploy the stack from the "
+                "current stack file (`extagram-ops swarm-config`) first"
+            )
+        template = job["Spec"]["TaskTemplate"]
+        short = f"manage-{secrets.token_hex(3)}"
+        node = json.loads(self.docker("info", "--format", "{{json .Swarm}}").stdout)["NodeID"]
+        options = one_off_service_args(template, self.service_name(short), self.stack, node)
+        image = template["ContainerSpec"]["Image"]
+        progress(f"starting a one-off task of {image_tag(image)} ({self.service_name(short)})")
+        self.docker("service", "create", *options, image, "sleep", str(ONE_OFF_SECONDS))
+        try:
+            container = self._started(short, timeout)
+            terminal = sys.stdin.isatty() and sys.stdout.isatty()
+            command = ["docker", "exec", "-it" if terminal else "-i", container.id]
+            return subprocess.call([*command, "python", "manage.py", *args], env=self.env)
+        finally:
+            self.docker("service", "rm", self.service_name(short), check=False)
+
+    def _started(self, short: str, timeout: float) -> Container:
+        """The running container of the one-off task `short` on this engine; OpsError if
+        the engine could not start it (its error) or not within `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            running = [c for c in self.running(short) if c.status == "running"]
+            if running:
+                return running[0]
+            failed = [
+                t for t in self.tasks(short) if t["Status"]["State"] in ("failed", "rejected")
+            ]
+            if failed:
+                raise OpsError(f"the one-off task failed: {failed[0]['Status'].get('Err', '')}")
+            time.sleep(0.5)
+        raise OpsError(f"the one-off task was not running after {timeout:.0f}s")
 
     def deploy(self, version: str, timeout: float, migrate=True, force=False) -> str:
         """Migrations once (the job), then app and upload one after the other with the

@@ -285,3 +285,22 @@ def test_the_cli_operates_the_project_named_in_dot_env(tmp_path, monkeypatch, ca
     (tmp_path / ".env").write_text("COMPOSE_PROJECT_NAME=photos\n")
     assert cli.main(["--project-dir", str(tmp_path), "deploy", "v2"]) == 1
     assert "compose project 'photos'" in capsys.readouterr().err
+
+
+def test_manage_runs_the_command_in_a_one_off_app_container(monkeypatch, capsys, tmp_path):
+    # the fake engine records what it was asked, and exits as the command would
+    log = tmp_path / "calls"
+    script = f'case "$1" in info) echo 20.10;; *) echo "$@" >> {log}; exit 3;; esac\n'
+    _fake_docker(tmp_path, monkeypatch, script)
+    assert cli.main(["-p", "p1", "manage", "createsuperuser", "--username", "ana"]) == 3
+    (call,) = log.read_text().splitlines()
+    assert call.startswith("compose -p p1 ")
+    assert call.endswith(
+        "run --rm --no-deps -T app python manage.py createsuperuser --username ana"
+    )
+
+
+def test_manage_without_a_command_says_which_to_give(monkeypatch, capsys, tmp_path):
+    _fake_docker(tmp_path, monkeypatch, 'case "$1" in info) echo 20.10;; *) exit 0;; esac\n')
+    assert cli.main(["-p", "p1", "manage"]) == 1
+    assert "say which manage.py command to run" in capsys.readouterr().err

@@ -3,12 +3,19 @@ references, and the refusals that keep a deploy's promises (the engine itself is
 in tests/ops/test_swarm_engine.py)."""
 
 import copy
+import itertools
 
 import pytest
 
 from extagram_ops import cli
 from extagram_ops.docker import OpsError
-from extagram_ops.swarm import SwarmStack, constraint_met, image_tag, with_tag
+from extagram_ops.swarm import (
+    SwarmStack,
+    constraint_met,
+    image_tag,
+    one_off_service_args,
+    with_tag,
+)
 from tests.ops.fakes import fake_docker as _fake_docker
 
 
@@ -238,3 +245,62 @@ def test_rollback_refuses_when_its_start_first_tasks_have_no_room(tmp_path):
     with pytest.raises(OpsError, match="start-first rollback needs 4 tasks"):
         stack.rollback(timeout=5)
     assert stack.calls == []
+
+
+# The migrate job's Spec.TaskTemplate as `docker service inspect` gives it (Docker 20.10).
+MIGRATE_TEMPLATE = {
+    "ContainerSpec": {
+        "Image": "10.0.0.10:5000/extagram/app:v2@sha256:" + "c" * 64,
+        "Args": ["python", "manage.py", "migrate", "--noinput"],
+        "Env": ["DB_HOST=db", "SECRET_KEY_FILE=/run/secrets/secret_key"],
+        "ReadOnly": True,
+        "Mounts": [
+            {
+                "Type": "tmpfs",
+                "Target": "/tmp",
+                "TmpfsOptions": {"SizeBytes": 16777216, "Mode": 1023},
+            }
+        ],
+        "Secrets": [
+            {
+                "File": {"Name": "secret_key", "UID": "10001", "GID": "10001", "Mode": 256},
+                "SecretID": "x1",
+                "SecretName": "prod_secret_key",
+            }
+        ],
+        "CapabilityDrop": ["ALL"],
+    },
+    "Resources": {
+        "Limits": {"NanoCPUs": 1000000000, "MemoryBytes": 201326592, "Pids": 64},
+        "Reservations": {"NanoCPUs": 100000000, "MemoryBytes": 100663296},
+    },
+    "RestartPolicy": {"Condition": "on-failure", "Delay": 5000000000, "MaxAttempts": 20},
+    "Networks": [{"Target": "net123", "Aliases": ["migrate"]}],
+    "LogDriver": {"Name": "json-file", "Options": {"max-file": "3", "max-size": "10m"}},
+}
+
+
+def test_a_one_off_task_is_made_as_the_migrate_jobs_tasks_are():
+    args = one_off_service_args(MIGRATE_TEMPLATE, "prod_manage-1", "prod", "node9")
+    pairs = list(itertools.pairwise(args))
+    for pair in [
+        ("--name", "prod_manage-1"),
+        ("--mode", "replicated-job"),
+        ("--restart-condition", "none"),
+        ("--constraint", "node.id==node9"),
+        ("--container-label", "com.docker.stack.namespace=prod"),
+        ("--env", "DB_HOST=db"),
+        ("--env", "SECRET_KEY_FILE=/run/secrets/secret_key"),
+        ("--secret", "source=prod_secret_key,target=secret_key,uid=10001,gid=10001,mode=0400"),
+        ("--mount", "type=tmpfs,destination=/tmp,tmpfs-size=16777216,tmpfs-mode=1777"),
+        ("--network", "net123"),
+        ("--cap-drop", "ALL"),
+        ("--limit-memory", "201326592"),
+        ("--limit-cpu", "1"),
+        ("--limit-pids", "64"),
+        ("--log-opt", "max-size=10m"),
+    ]:
+        assert pair in pairs, pair
+    assert "--read-only" in args
+    # the image and the command are the caller's; the migrate job's own are not copied
+    assert not any("manage.py" in a or "sha256" in a for a in args)

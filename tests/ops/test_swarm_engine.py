@@ -312,6 +312,26 @@ def test_backup_and_restore_through_the_task_containers(ops_swarm, tmp_path):
     RESULTS.append(f"swarm ops: restore with {len(objects)} photo objects took {took:.1f}s")
 
 
+def test_manage_runs_a_command_in_a_one_off_task_and_removes_it(ops_swarm):
+    # a staff account the way the README says, with no questions (no terminal here)
+    staff = "staff" + secrets.token_hex(3)
+    created, took = ops(
+        ops_swarm, "manage", "createsuperuser", "--noinput", "--username", staff,
+        "--email", f"{staff}@example.org",
+    )  # fmt: skip
+    assert created.returncode == 0, created.stdout + created.stderr[-3000:]
+    assert "Superuser created successfully" in created.stdout, created.stdout
+    count = "from django.contrib.auth import get_user_model as m; "
+    count += f"print(m().objects.filter(username={staff!r}, is_superuser=True).count())"
+    checked, _ = ops(ops_swarm, "manage", "shell", "--no-imports", "-c", count)
+    assert checked.returncode == 0 and checked.stdout.split()[-1] == "1", checked.stdout
+    unknown, _ = ops(ops_swarm, "manage", "no-such-command")
+    assert unknown.returncode == 1 and "Unknown command" in unknown.stderr, unknown.stderr
+    left = ops_swarm.cluster.docker("service", "ls", "--format", "{{.Name}}").stdout.split()
+    assert not [name for name in left if "_manage-" in name], left
+    RESULTS.append(f"swarm ops: manage createsuperuser in a one-off task took {took:.1f}s")
+
+
 def test_no_secret_value_in_specs_task_environments_or_logs(ops_swarm):
     values = [
         (f.name, f.read_text().strip())

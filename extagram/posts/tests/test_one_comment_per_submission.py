@@ -1,16 +1,16 @@
 """One comment per submission: a double click, a browser's retry or two copies of the same
 request at once add one comment (and one notification), and every answer leads to it."""
 
+import functools
 import re
-import threading
 
 from django.contrib.auth import get_user_model
-from django.db import connections
 from django.test import Client, TransactionTestCase
 
 from extagram.posts.models import Comment, Post
 from extagram.social.models import Notification
 from extagram.testing.base import PASSWORD, BaseTestCase, make_post
+from extagram.testing.threads import run_together
 
 TOKEN = re.compile(r'<input type="hidden" name="token" value="([^"]+)"')
 
@@ -96,23 +96,13 @@ class ConcurrentCommentTests(TransactionTestCase):
             clients = [Client(), Client()]
             for client in clients:
                 client.force_login(member)
-            token = form_token(clients[0].get(f"/p/{post.pk}/"))
+            data = {"body": "At once", "token": form_token(clients[0].get(f"/p/{post.pk}/"))}
             answers = []
-            start = threading.Barrier(2)
 
-            def send(client, token=token, answers=answers, start=start):
-                try:
-                    start.wait()
-                    data = {"body": "At once", "token": token}
-                    answers.append(client.post(f"/p/{post.pk}/comments/", data))
-                finally:
-                    connections.close_all()
+            def send(client, data=data, answers=answers):
+                answers.append(client.post(f"/p/{post.pk}/comments/", data))
 
-            threads = [threading.Thread(target=send, args=(client,)) for client in clients]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(timeout=60)
+            run_together(*(functools.partial(send, client) for client in clients))
             self.assertEqual([a.status_code for a in answers], [302, 302])
             self.assertEqual(Comment.objects.count(), 1)
             self.assertEqual(Post.objects.get(pk=post.pk).comment_count, 1)

@@ -536,7 +536,9 @@ def cmd_backup(project: Project, args) -> int:
         print(f"OK: {args.path} verified\n" + backups.describe(manifest), end="")
         return 0
     project.require_stack()
-    manifest = backups.backup(project, args.path, database_only=args.database_only)
+    # not beside a deploy, rollback or scale, which replace the containers it reads from
+    with State(project.name).lock():
+        manifest = backups.backup(project, args.path, database_only=args.database_only)
     print(f"backup written to {args.path}\n" + backups.describe(manifest), end="")
     return 0
 
@@ -687,6 +689,11 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print(f"extagram-ops {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # stdout's reader left (`status | head`): no traceback, and none again when Python
+        # flushes stdout at exit (the recipe of the `signal` module's docs, "Note on SIGPIPE")
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

@@ -4,7 +4,11 @@ import gzip
 import hashlib
 import io
 import json
+import os
+import subprocess
+import sys
 import tarfile
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +17,8 @@ from extagram_ops import cli
 from extagram_ops.docker import OpsError, Project, page_cache_mib, parse_mib
 from extagram_ops.state import State, write_env_version
 from tests.ops.fakes import fake_docker as _fake_docker
+
+REPO = Path(__file__).resolve().parents[2]
 
 SUBCOMMANDS = ("status", "deploy", "rollback", "scale", "backup", "restore")
 
@@ -304,3 +310,39 @@ def test_manage_without_a_command_says_which_to_give(monkeypatch, capsys, tmp_pa
     _fake_docker(tmp_path, monkeypatch, 'case "$1" in info) echo 20.10;; *) exit 0;; esac\n')
     assert cli.main(["-p", "p1", "manage"]) == 1
     assert "say which manage.py command to run" in capsys.readouterr().err
+
+
+def test_output_piped_into_a_reader_that_stops_ends_without_a_traceback(tmp_path):
+    # `extagram-ops status | head -4`: the reader leaves while the command still prints
+    program = (
+        "import sys; from extagram_ops import cli\n"
+        "def talkative(project, args):\n"
+        "    for n in range(200000): print('service', n)\n"
+        "    return 0\n"
+        "cli.COMMANDS['swarm-config'] = talkative\n"
+        "cli.needs_engine = lambda args: False\n"
+        "sys.exit(cli.main(['swarm-config']))\n"
+    )
+    pipeline = f'{sys.executable} -c "$PROGRAM" | head -4'
+    result = subprocess.run(
+        ["sh", "-c", pipeline],
+        env={**os.environ, "PROGRAM": program},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.splitlines() == [f"service {n}" for n in range(4)]
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr, result.stderr
+
+
+def test_a_backup_is_refused_while_a_deploy_holds_the_lock(monkeypatch, capsys, tmp_path):
+    # a deploy, rollback or scale replaces the containers a backup reads from
+    _fake_docker(tmp_path, monkeypatch, 'case "$1" in info) echo 20.10;; *) exit 0;; esac\n')
+    monkeypatch.setattr(Project, "require_stack", lambda project: None)
+    called = []
+    monkeypatch.setattr(backups, "backup", lambda *args, **kwargs: called.append(args))
+    with State("p1").lock():  # the deploy's
+        assert cli.main(["-p", "p1", "backup", str(tmp_path / "b")]) == 1
+    assert "another extagram-ops operation is running" in capsys.readouterr().err
+    assert called == []

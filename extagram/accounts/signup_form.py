@@ -4,8 +4,21 @@ extagram.accounts.forms (the sign-up form's extra fields) while it is half defin
 from allauth.account.adapter import get_adapter
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from allauth.account.internal.userkit import filter_users_by_email
+from django.db import IntegrityError, transaction
+
+from extagram.core.locks import named_lock
 
 from .auth_backends import users_named_by
+
+
+class SignupConflict(Exception):
+    """Another sign-up took this form's username or e-mail address after the form's
+    checks passed (two sent at once: a double click, a script). The view validates the
+    form again, which then says which."""
+
+
+def _address_names_an_account(email):
+    return bool(email) and bool(users_named_by(email, filter_users_by_email(email)))
 
 
 class SignupForm(AllauthSignupForm):
@@ -16,10 +29,26 @@ class SignupForm(AllauthSignupForm):
     included, so one member could keep anyone from signing up by typing that person's
     address on the e-mail page. Such a claim proves nothing and does not stand in the
     way; whoever then confirms the address holds it (allauth lets one account verify it).
+    Two sign-ups with one address or username sent at once make one account (try_save).
     """
 
     def validate_unique_email(self, value):
-        if users_named_by(value, filter_users_by_email(value)):
+        if _address_names_an_account(value):
             return super().validate_unique_email(value)
         self.account_already_exists = False
         return get_adapter().validate_unique_email(value)
+
+    def try_save(self, request):
+        """allauth's save, alone for its address: under a lock named by the address, the
+        address is checked again and the account made in one transaction, so two sign-ups
+        sent at once make one account (the database keeps usernames unique but cannot
+        keep addresses unique: an unverified one may also be pending on other accounts).
+        Raises SignupConflict when another sign-up took the address or the username."""
+        email = (self.cleaned_data.get("email") or "").lower()
+        try:
+            with named_lock(f"signup:{email}"), transaction.atomic():
+                if _address_names_an_account(email):
+                    raise SignupConflict(email)
+                return super().try_save(request)
+        except IntegrityError as error:  # the username, or its handle, taken meanwhile
+            raise SignupConflict(error) from error

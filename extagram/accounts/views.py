@@ -15,6 +15,7 @@ from . import erasure, export
 from .adapter import has_verified_email
 from .forms import DeleteAccountForm, DisplayNameForm, HandleForm, tune_signup_form
 from .models import HandleChange, Profile
+from .signup_form import SignupConflict
 
 login_limits = [
     ratelimit(key="ip", rate=settings.LOGIN_RATE, method="POST", block=True),
@@ -38,7 +39,16 @@ class SignupView(allauth_views.SignupView):
         return form
 
     def form_valid(self, form):
-        response = super().form_valid(form)
+        try:
+            response = super().form_valid(form)
+        except SignupConflict:
+            # another sign-up took the username or the address after this form's checks:
+            # checked again, the form now says which (a 400)
+            form = self._cached_form = self.get_form_class()(**self.get_form_kwargs())
+            tune_signup_form(form)
+            if form.is_valid():
+                raise
+            return self.form_invalid(form)
         if self.request.user.is_authenticated:
             name = self.request.user.username
             messages.success(self.request, _("Welcome to Extagram, %(name)s!") % {"name": name})

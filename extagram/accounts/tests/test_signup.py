@@ -1,7 +1,11 @@
+import functools
+
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
+from django.test import Client, TransactionTestCase
 
 from extagram.testing.base import PASSWORD, BaseTestCase
+from extagram.testing.threads import run_together
 
 User = get_user_model()
 
@@ -140,3 +144,42 @@ class SignupWithAnAddressClaimedElsewhereTests(BaseTestCase):
         response = self.signup(email="bob@example.com")
         self.assertContains(response, "already registered", status_code=400)
         self.assertFalse(User.objects.filter(username="carla").exists())
+
+
+class SignupsSentAtOnceTests(TransactionTestCase):
+    """Two sign-ups sent at once (a double click, a script) make one account; the other
+    is answered 400 saying what was taken, not 500 (usernames) and not a second account
+    with the same address (MariaDB keeps no address unique: signup_form.try_save)."""
+
+    PASSWORD = "a-long-and-unusual-pass"
+
+    def sign_up_together(self, *usernames, email):
+        answers = []
+
+        def send(username):
+            data = {"username": username, "email": email}
+            data.update(password1=self.PASSWORD, password2=self.PASSWORD)
+            answers.append(Client().post("/accounts/signup/", data))
+
+        run_together(*(functools.partial(send, username) for username in usernames))
+        return sorted(answer.status_code for answer in answers), answers
+
+    def test_a_double_clicked_sign_up_makes_one_account_and_the_repeat_a_400(self):
+        for n in range(4):
+            codes, answers = self.sign_up_together(
+                f"zed{n}", f"zed{n}", email=f"zed{n}@example.com"
+            )
+            self.assertEqual(codes, [302, 400])
+            refused = next(a for a in answers if a.status_code == 400)
+            self.assertContains(refused, "already exists", status_code=400)
+            self.assertEqual(User.objects.filter(username=f"zed{n}").count(), 1)
+
+    def test_sign_ups_with_one_address_sent_at_once_make_one_account(self):
+        for n in range(4):
+            email = f"race{n}@example.com"
+            codes, answers = self.sign_up_together(f"r{n}a", f"r{n}b", f"r{n}c", email=email)
+            self.assertEqual(codes, [302, 400, 400])
+            for refused in (a for a in answers if a.status_code == 400):
+                self.assertContains(refused, "already registered", status_code=400)
+            self.assertEqual(User.objects.filter(email=email).count(), 1)
+            self.assertEqual(EmailAddress.objects.filter(email=email).count(), 1)

@@ -30,5 +30,7 @@ urlpatterns = [
         views.password_reset_from_key,
         name="account_reset_password_from_key",
     ),
+    # one authenticator app however often its form is sent
+    path("2fa/totp/activate/", views.activate_totp, name="mfa_activate_totp"),
     path("", include("allauth.urls")),
 ]

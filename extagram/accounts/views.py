@@ -1,7 +1,10 @@
 from allauth.account import views as allauth_views
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp import views as totp_views
+from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import get_user_model, logout
 from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError, transaction
 from django.http import StreamingHttpResponse
@@ -77,8 +80,26 @@ class PasswordResetFromKeyView(allauth_views.PasswordResetFromKeyView):
         return response
 
 
+class ActivateTOTPView(totp_views.ActivateTOTPView):
+    """allauth's page that turns on the authenticator app, one app per member however
+    often the form is sent at once. A double click made two on MariaDB, which keeps none
+    of allauth's conditional unique constraints (models.W036), and the member then could
+    neither turn two-factor off nor see the recovery codes (a 500 each). The member's row
+    is locked first, as allauth does for new recovery codes; a repeat then finds the app
+    on and goes where the first went."""
+
+    def post(self, request, *args, **kwargs):
+        with transaction.atomic():
+            members = get_user_model().objects.select_for_update().filter(pk=request.user.pk)
+            list(members.values_list("pk", flat=True))
+            if is_mfa_enabled(request.user, [Authenticator.Type.TOTP]):
+                return redirect("mfa_view_recovery_codes")
+            return super().post(request, *args, **kwargs)
+
+
 login = LoginView.as_view()
 signup = SignupView.as_view()
+activate_totp = ActivateTOTPView.as_view()
 confirm_email = ConfirmEmailView.as_view()
 password_reset_from_key = PasswordResetFromKeyView.as_view()
 password_change = login_required(allauth_views.PasswordChangeView.as_view())

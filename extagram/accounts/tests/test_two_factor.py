@@ -4,9 +4,11 @@ import re
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
-from django.test import override_settings
+from django.contrib.auth import get_user_model
+from django.test import TransactionTestCase, override_settings
 
 from extagram.testing.base import PASSWORD, BaseTestCase
+from extagram.testing.threads import run_together
 from extagram.testing.totp import totp
 
 
@@ -106,3 +108,54 @@ class TwoFactorTests(BaseTestCase):
         self.assertContains(self.client.get("/accounts/settings/"), hint)
         self.owner.emailaddress_set.create(email="alice@example.com", primary=True, verified=True)
         self.assertNotContains(self.client.get("/accounts/settings/"), hint)
+
+
+@override_settings(MFA_TOTP_TOLERANCE=1)
+class TwoFactorFormsSentAtOnceTests(TransactionTestCase):
+    """A double click on Activate, or on a new set of recovery codes, leaves one
+    authenticator app and one set of codes. MariaDB keeps none of allauth's conditional
+    unique constraints, so the app was made twice there (accounts/views.py now locks the
+    member's row first); allauth itself locks it for new recovery codes."""
+
+    def setUp(self):
+        user = get_user_model().objects.create_user("mia", "mia@example.com", PASSWORD)
+        EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+        self.user = user
+        self.client.post("/accounts/login/", {"login": "mia", "password": PASSWORD})
+        self.client.post("/accounts/reauthenticate/", {"password": PASSWORD})
+
+    def twice_at_once(self, path, data):
+        answers = []
+
+        def send():
+            answers.append(self.client.post(path, data))
+
+        run_together(send, send)
+        return answers
+
+    def kinds(self):
+        return sorted(Authenticator.objects.filter(user=self.user).values_list("type", flat=True))
+
+    def test_activate_sent_twice_at_once_turns_on_one_app_and_both_lead_to_the_codes(self):
+        page = self.client.get("/accounts/2fa/totp/activate/")
+        secret = re.search(r'id="authenticator_secret" type="text" value="([A-Z2-7]+)"', page.text)[
+            1
+        ]
+        answers = self.twice_at_once("/accounts/2fa/totp/activate/", {"code": totp(secret)})
+        self.assertEqual({a["Location"] for a in answers}, {"/accounts/2fa/recovery-codes/"})
+        self.assertEqual(self.kinds(), ["recovery_codes", "totp"])
+        # the pages that read the one of each work
+        self.assertEqual(self.client.get("/accounts/2fa/recovery-codes/").status_code, 200)
+        self.assertEqual(self.client.get("/accounts/2fa/totp/deactivate/").status_code, 200)
+
+    def test_new_recovery_codes_sent_twice_at_once_make_one_set(self):
+        page = self.client.get("/accounts/2fa/totp/activate/")
+        secret = re.search(r'id="authenticator_secret" type="text" value="([A-Z2-7]+)"', page.text)[
+            1
+        ]
+        self.client.post("/accounts/2fa/totp/activate/", {"code": totp(secret)})
+        for _round in range(4):
+            answers = self.twice_at_once("/accounts/2fa/recovery-codes/generate/", {})
+            self.assertEqual([a.status_code for a in answers], [302, 302])
+            self.assertEqual(self.kinds(), ["recovery_codes", "totp"])
+            self.assertEqual(self.client.get("/accounts/2fa/recovery-codes/").status_code, 200)

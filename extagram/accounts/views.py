@@ -84,7 +84,7 @@ class ActivateTOTPView(totp_views.ActivateTOTPView):
     """allauth's page that turns on the authenticator app, one app per member however
     often the form is sent at once. A double click made two on MariaDB, which keeps none
     of allauth's conditional unique constraints (models.W036), and the member then could
-    neither turn two-factor off nor see the recovery codes (a 500 each). The member's row
+    not turn two-factor off (allauth's page finds two: a 500). The member's row
     is locked first, as allauth does for new recovery codes; a repeat then finds the app
     on and goes where the first went."""
 

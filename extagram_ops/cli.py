@@ -408,22 +408,10 @@ def roll_to(
             )
         if migrate:
             progress(f"running the migrations of {version}")
-            result = project.compose(
-                "run",
-                "--pull",
-                "never",  # never build or pull here: the image was checked above
-                "--rm",
-                "--no-deps",
-                "-T",
-                "migrate",
-                env={VERSION_VAR: version},
-                check=False,
-            )
-            if result.returncode != 0:
-                raise OpsError(
-                    f"migrations of {version} failed; nothing was changed:\n"
-                    f"{(result.stdout + result.stderr)[-2000:]}"
-                )
+            try:
+                project.run_migrations(version, timeout)  # the image was checked above
+            except OpsError as error:
+                raise OpsError(f"{error}\n(nothing else was changed)") from None
         counts = {service: len(project.running(service)) for service in ROLLED}
         touched = []
         try:

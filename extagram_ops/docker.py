@@ -233,6 +233,22 @@ class Project:
             )
         return result
 
+    def run_migrations(self, version: str | None, timeout: float) -> str:
+        """Run `manage.py migrate` of the images tagged `version` (None: the version the
+        project's env file names, what `up` runs) once, in a one-off container of the
+        `migrate` service, never pulling or building; returns its output. OpsError if
+        it fails. `timeout` is for the swarm's job; Compose waits for the container."""
+        from extagram_ops.state import VERSION_VAR  # state imports this module
+
+        env = {VERSION_VAR: version} if version else {}
+        result = self.compose(
+            "run", "--pull", "never", "--rm", "--no-deps", "-T", "migrate", env=env, check=False
+        )
+        output = result.stdout + result.stderr
+        if result.returncode != 0:
+            raise OpsError(f"migrations of {version or 'the stack'} failed:\n{output[-2000:]}")
+        return output
+
     def manage(self, args: list[str], timeout: float) -> int:
         """Run `python manage.py ARGS` (createsuperuser, shell...) in a one-off container
         of the app's image (`docker compose run --rm --no-deps app`: its settings,

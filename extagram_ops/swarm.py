@@ -679,6 +679,16 @@ class SwarmStack(Project):
                 )
             time.sleep(1)
 
+    def run_migrations(self, version: str | None, timeout: float) -> str:
+        """Run the `migrate` job again on the image its spec names (the running version:
+        deploy keeps it there; `version` is for the Compose signature and must be None or
+        that image's tag) and wait for it; returns "". OpsError if it fails."""
+        image = self.spec_image("migrate")
+        if version and version != image_tag(image):
+            raise OpsError(f"the migrate job runs {image_tag(image)}, not {version}")
+        self.run_migrate(image, timeout, resolve=False)
+        return ""
+
     def manage(self, args: list[str], timeout: float) -> int:
         """Run `python manage.py ARGS` (createsuperuser, shell...) in a one-off task and
         return its exit status. The task is made as the `migrate` job's tasks are (its

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 
 from extagram_ops import cli, rollout
-from extagram_ops.docker import Container, OpsError
+from extagram_ops.docker import Container, OpsError, Project
 from extagram_ops.state import State
 
 
@@ -36,6 +36,8 @@ class FakeProject:
         self.broken = set(broken)
         self.name = "p"
         self.env, self.env_file = {}, env_file
+
+    run_migrations = Project.run_migrations  # through compose() below
 
     def require_stack(self):
         pass

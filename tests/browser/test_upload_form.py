@@ -30,11 +30,16 @@ def signed_in(page, live_server):  # noqa: F811
     assert errors == []
 
 
+def choose_photo(tab, tmp_path, data=None):
+    """Pick a JPEG (`data`, bytes; a small one by default) in the form's photo field."""
+    photo = tmp_path / "p.jpg"
+    photo.write_bytes(data or jpeg_bytes())
+    tab.get_by_label("Photo", exact=True).set_input_files(str(photo))
+
+
 def test_a_double_click_on_share_sends_one_upload_and_shows_its_progress(signed_in, tmp_path):
     tab = signed_in
-    photo = tmp_path / "p.jpg"
-    photo.write_bytes(jpeg_bytes(1600, 1200))
-    tab.get_by_label("Photo", exact=True).set_input_files(str(photo))
+    choose_photo(tab, tmp_path, jpeg_bytes(1600, 1200))
     held = []
     tab.route("**/upload/", lambda route: held.append(route))  # hold the request
 
@@ -55,9 +60,7 @@ def test_a_double_click_on_share_sends_one_upload_and_shows_its_progress(signed_
 
 def test_a_refused_caption_keeps_the_chosen_photo_for_the_next_try(signed_in, tmp_path):
     tab = signed_in
-    photo = tmp_path / "p.jpg"
-    photo.write_bytes(jpeg_bytes())
-    tab.get_by_label("Photo", exact=True).set_input_files(str(photo))
+    choose_photo(tab, tmp_path)
     # Typing stops at maxlength; a script (or an old browser) can still go past it.
     tab.get_by_label("Caption").evaluate("box => { box.value = 'x'.repeat(2201); }")
     tab.get_by_role("button", name="Share").click()
@@ -85,9 +88,7 @@ PROXY_413 = """<!doctype html><html lang="en"><head><title>Upload too large</tit
 
 def test_a_refusal_on_a_page_of_its_own_is_shown_in_its_words_on_the_form(signed_in, tmp_path):
     tab = signed_in
-    photo = tmp_path / "p.jpg"
-    photo.write_bytes(jpeg_bytes())
-    tab.get_by_label("Photo", exact=True).set_input_files(str(photo))
+    choose_photo(tab, tmp_path)
     # first a refused caption, whose error must not stay beside the next refusal
     tab.get_by_label("Caption").evaluate("box => { box.value = 'x'.repeat(2201); }")
     tab.get_by_role("button", name="Share").click()
@@ -114,9 +115,7 @@ def test_an_answer_that_is_no_refusal_asks_to_try_again_and_the_form_stays_usabl
     signed_in, tmp_path
 ):
     tab = signed_in
-    photo = tmp_path / "p.jpg"
-    photo.write_bytes(jpeg_bytes())
-    tab.get_by_label("Photo", exact=True).set_input_files(str(photo))
+    choose_photo(tab, tmp_path)
     tab.route(
         "**/upload/",
         lambda route: route.fulfill(

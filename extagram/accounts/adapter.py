@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from extagram.core.redirects import safe_target
 
+from .auth_backends import address_lock
 from .usernames import canonical, validate_handle
 
 log = logging.getLogger("extagram.mail")
@@ -39,6 +40,20 @@ class AccountAdapter(DefaultAccountAdapter):
         a change (a 5xx). allauth calls this from the sign-up, e-mail and reset forms."""
         MaxLengthValidator(app_settings.EMAIL_MAX_LENGTH)(email)
         return super().clean_email(email)
+
+    def confirm_email(self, request, email_address):
+        """allauth's confirmation of `email_address` (an EmailAddress), alone for the
+        address (auth_backends.address_lock): the address is read again and allauth's
+        check that no other account verified it made and acted on in one transaction, so
+        links to one address on several accounts followed at once leave one account
+        holding it (two or three did on MariaDB); the others fail as a late one does.
+        Returns True when the address is confirmed, now or already (a link followed
+        twice at once), False when another account holds it."""
+        with address_lock(email_address.email), transaction.atomic():
+            email_address.refresh_from_db()
+            if email_address.verified:
+                return True
+            return super().confirm_email(request, email_address)
 
     def can_delete_email(self, email_address):
         """False for the address in use (the primary one): allauth lets a member remove it

@@ -5,6 +5,8 @@ from allauth.account.auth_backends import AuthenticationBackend as AllauthBacken
 from allauth.account.internal.userkit import filter_users_by_email
 from allauth.account.models import EmailAddress
 
+from extagram.core.locks import named_lock
+
 
 def users_named_by(email, users):
     """Of `users` (allauth's match for `email`, a list of User), the ones the address
@@ -24,6 +26,16 @@ def users_named_by(email, users):
     if verified:
         return [user for user in users if user.pk in verified]
     return [user for user in users if user.email.lower() == email]
+
+
+def address_lock(email):
+    """The lock (core.locks.named_lock, a context manager) held while an account comes
+    to hold the address `email`: signing up with it, confirming it. The database cannot
+    keep one account per address (an unverified one may be pending on several, and
+    MariaDB keeps none of allauth's conditional unique constraints: models.W036), so the
+    check and the write are made alone, in a transaction inside the lock. Raises
+    OperationalError when the lock is not had in time."""
+    return named_lock(f"address:{email.lower()}")
 
 
 class AuthenticationBackend(AllauthBackend):

@@ -6,9 +6,7 @@ from allauth.account.forms import SignupForm as AllauthSignupForm
 from allauth.account.internal.userkit import filter_users_by_email
 from django.db import IntegrityError, transaction
 
-from extagram.core.locks import named_lock
-
-from .auth_backends import users_named_by
+from .auth_backends import address_lock, users_named_by
 
 
 class SignupConflict(Exception):
@@ -28,8 +26,9 @@ class SignupForm(AllauthSignupForm):
     allauth refused any address on any account, a change asked for and not yet verified
     included, so one member could keep anyone from signing up by typing that person's
     address on the e-mail page. Such a claim proves nothing and does not stand in the
-    way; whoever then confirms the address holds it (allauth lets one account verify it).
-    Two sign-ups with one address or username sent at once make one account (try_save).
+    way; whoever then confirms the address holds it (one account verifies it:
+    AccountAdapter.confirm_email). Two sign-ups with one address or username sent at
+    once make one account (try_save).
     """
 
     def validate_unique_email(self, value):
@@ -39,14 +38,14 @@ class SignupForm(AllauthSignupForm):
         return get_adapter().validate_unique_email(value)
 
     def try_save(self, request):
-        """allauth's save, alone for its address: under a lock named by the address, the
-        address is checked again and the account made in one transaction, so two sign-ups
-        sent at once make one account (the database keeps usernames unique but cannot
+        """allauth's save, alone for its address (address_lock): the address is checked
+        again and the account made in one transaction, so two sign-ups sent at once make
+        one account (the database keeps usernames unique but cannot
         keep addresses unique: an unverified one may also be pending on other accounts).
         Raises SignupConflict when another sign-up took the address or the username."""
         email = (self.cleaned_data.get("email") or "").lower()
         try:
-            with named_lock(f"signup:{email}"), transaction.atomic():
+            with address_lock(email), transaction.atomic():
                 if _address_names_an_account(email):
                     raise SignupConflict(email)
                 return super().try_save(request)

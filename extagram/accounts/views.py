@@ -85,8 +85,9 @@ class ActivateTOTPView(totp_views.ActivateTOTPView):
     often the form is sent at once. A double click made two on MariaDB, which keeps none
     of allauth's conditional unique constraints (models.W036), and the member then could
     not turn two-factor off (allauth's page finds two: a 500). The member's row
-    is locked first, as allauth does for new recovery codes; a repeat then finds the app
-    on and goes where the first went."""
+    is locked first, as allauth does for new recovery codes; a repeat sent at once then
+    finds the app on and goes where the first went (the recovery codes). One sent later
+    meets allauth's own check first, which shows the page that turns the app off."""
 
     def post(self, request, *args, **kwargs):
         with transaction.atomic():

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 from extagram.core.redirects import safe_target
 
 from .auth_backends import address_lock
+from .models import lock_member
 from .usernames import canonical, validate_handle
 
 log = logging.getLogger("extagram.mail")
@@ -47,9 +48,12 @@ class AccountAdapter(DefaultAccountAdapter):
         check that no other account verified it made and acted on in one transaction, so
         links to one address on several accounts followed at once leave one account
         holding it (two or three did on MariaDB); the others fail as a late one does.
+        The member's row is locked too (models.lock_member), as confirming makes the
+        address the one in use and removes the member's others.
         Returns True when the address is confirmed, now or already (a link followed
         twice at once), False when another account holds it."""
         with address_lock(email_address.email), transaction.atomic():
+            lock_member(email_address.user_id)
             email_address.refresh_from_db()
             if email_address.verified:
                 return True

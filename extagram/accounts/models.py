@@ -165,6 +165,16 @@ class PendingErasure(models.Model):
         return f"account {self.user_id}, deleted at {self.requested_at:%Y-%m-%d %H:%M}"
 
 
+def lock_member(user_id):
+    """Lock the member's row (auth_user, by primary key `user_id`) until the transaction
+    ends: call it inside transaction.atomic(). Changes to what one member may hold only
+    once (an authenticator app, the address in use) are then made one at a time, which
+    MariaDB's schema cannot keep (allauth's conditional unique constraints: models.W036).
+    Nothing to wait for on SQLite, whose writers queue anyway."""
+    members = get_user_model().objects.select_for_update().filter(pk=user_id)
+    list(members.values_list("pk", flat=True))
+
+
 def shown_as(user):
     """(handle, display name, small picture's file name) of `user`, a User with its profile
     selected: how pages show a member, so what a kept fragment's key must name (post

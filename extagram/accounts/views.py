@@ -4,7 +4,7 @@ from allauth.mfa.totp import views as totp_views
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model, logout
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError, transaction
 from django.http import StreamingHttpResponse
@@ -17,7 +17,7 @@ from django_ratelimit.decorators import ratelimit
 from . import erasure, export
 from .adapter import has_verified_email
 from .forms import DeleteAccountForm, DisplayNameForm, HandleForm, tune_signup_form
-from .models import HandleChange, Profile
+from .models import HandleChange, Profile, lock_member
 from .signup_form import SignupConflict
 
 login_limits = [
@@ -91,8 +91,7 @@ class ActivateTOTPView(totp_views.ActivateTOTPView):
 
     def post(self, request, *args, **kwargs):
         with transaction.atomic():
-            members = get_user_model().objects.select_for_update().filter(pk=request.user.pk)
-            list(members.values_list("pk", flat=True))
+            lock_member(request.user.pk)
             if is_mfa_enabled(request.user, [Authenticator.Type.TOTP]):
                 return redirect("mfa_view_recovery_codes")
             return super().post(request, *args, **kwargs)

@@ -592,6 +592,8 @@ def restore(
         # said at the end: the photos are put back first, whatever wrote meanwhile
         db_differs = f"database differs from the dump (rows backup/restored: {diff or 'same'})"
         progress(f"{db_differs}; going on with the schema and the photos")
+    else:  # said before the migrations, which may change it from the dump
+        progress("restored database verified: identical to the dump")
     raised = keep_ids_unused(project, ids_before)
     if raised:
         progress(
@@ -639,7 +641,6 @@ def restore(
             "during the restore: keep users out while it runs (docs/operations.md, "
             "'Restore'). The photos were put back; run the restore again."
         )
-    progress("restored database verified: identical to the dump")
     try:
         check = photos_vs_rows(project)
     except OpsError as error:  # the restore itself is done and verified

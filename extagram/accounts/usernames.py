@@ -245,7 +245,9 @@ def clean_display_name(value):
     for ch in value:
         if ch in _BIDI_CONTROLS or is_invisible(ch):
             raise ValidationError(
-                _("The name contains an invisible control character."), code="control"
+                _("Remove the invisible control character (%(code)s) from the name."),
+                code="control",
+                params={"code": f"U+{ord(ch):04X}"},
             )
     return value
 

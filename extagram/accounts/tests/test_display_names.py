@@ -24,9 +24,15 @@ class DisplayNameTests(BaseTestCase):
         self.assertEqual(Profile.objects.get(user=self.owner).display_name, "Alícia Puig")
 
     def test_invisible_and_direction_changing_characters_are_refused(self):
-        for name in ("ali\u202ece", "al\u0007ice", "a\u2066b", "x\u200by"):
+        for name, code in (
+            ("ali\u202ece", "U+202E"),
+            ("al\u0007ice", "U+0007"),
+            ("a\u2066b", "U+2066"),
+            ("x\u200by", "U+200B"),
+        ):
             response = self.set_name(name)
-            self.assertContains(response, "invisible", status_code=400, msg_prefix=repr(name))
+            said = f"Remove the invisible control character ({code}) from the name."
+            self.assertContains(response, said, status_code=400, msg_prefix=repr(name))
         self.assertEqual(Profile.objects.get(user=self.owner).display_name, "")
 
     def test_names_longer_than_fifty_characters_are_refused(self):

@@ -14,6 +14,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
+import signal
 import subprocess
 import sys
 import threading
@@ -66,6 +68,26 @@ def docker(*args, env=None, check=True, timeout=300, input=None, stdout=None, te
 def progress(message: str) -> None:
     stamp = time.strftime("%H:%M:%S")
     print(f"[{stamp}] {message}", file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def ended_by_hangup():
+    """For the block, a hang-up or a termination of this process (SIGHUP: the operator's
+    terminal or SSH session closed; SIGTERM) raises SystemExit(128 + the signal's number)
+    instead of ending it on the spot, so the block's `finally` still removes what it
+    started (a one-off container or task, which outlives the docker client it was started
+    by). The handlers before the block are put back after it. Main thread only (a rule of
+    Python's signal.signal: ValueError elsewhere)."""
+
+    def leave(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = {number: signal.signal(number, leave) for number in (signal.SIGHUP, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def find_project_dir(start: Path | None = None) -> Path:
@@ -255,12 +277,20 @@ class Project:
         secrets and networks, none of a running replica's memory) with this terminal, and
         return its exit status. Not `exec` into an app replica: the command's ~50 MB went
         over the replica's 128 MB and the kernel killed a worker serving the site.
-        `timeout` is for the swarm's one-off task; Compose starts its container at once."""
+        The container goes when this process ends, by a closed terminal too
+        (ended_by_hangup). `timeout` is for the swarm's one-off task; Compose starts its
+        container at once."""
         terminal = [] if sys.stdin.isatty() and sys.stdout.isatty() else ["-T"]
         env_file = ["--env-file", str(self.env_file)] if self.env_file.is_file() else []
+        name = f"{self.name}-manage-{secrets.token_hex(3)}"
         command = ["docker", "compose", "-p", self.name, *env_file, "run", "--rm", "--no-deps"]
-        command += [*terminal, "app", "python", "manage.py", *args]
-        return subprocess.call(command, cwd=self.directory, env=self.env)
+        command += ["--name", name, *terminal, "app", "python", "manage.py", *args]
+        with ended_by_hangup():
+            try:
+                return subprocess.call(command, cwd=self.directory, env=self.env)
+            finally:  # gone already (--rm) unless the terminal dropped: compose's client
+                # then ends and the container, not told, runs on (a helper's trial)
+                self.docker("rm", "--force", name, check=False)
 
     def check_engine(self):
         if self.docker("info", "--format", "{{.ServerVersion}}", check=False).returncode != 0:

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from django.template.defaultfilters import pluralize
 
-from extagram_ops.docker import Container, OpsError, Project, docker, progress
+from extagram_ops.docker import Container, OpsError, Project, docker, ended_by_hangup, progress
 
 OVERRIDE = Path("deploy/swarm/stack.override.yaml")
 
@@ -695,8 +695,9 @@ class SwarmStack(Project):
         image, which deploy keeps at the running version, environment, secrets and the
         back network: one_off_service_args) on this engine's node, waits there, and the
         command is `docker exec`'d into it with this terminal, so it can ask questions;
-        the task is removed afterwards. Not an app task: the command's ~50 MB went over an
-        app replica's 128 MB and the kernel killed a worker serving the site.
+        the task is removed afterwards, when a closed terminal ends this process too
+        (ended_by_hangup). Not an app task: the command's ~50 MB went over an app
+        replica's 128 MB and the kernel killed a worker serving the site.
         OpsError if the task does not start within `timeout` seconds."""
         job = self.service("migrate")
         if job is None:
@@ -710,14 +711,15 @@ class SwarmStack(Project):
         options = one_off_service_args(template, self.service_name(short), self.stack, node)
         image = template["ContainerSpec"]["Image"]
         progress(f"starting a one-off task of {image_tag(image)} ({self.service_name(short)})")
-        self.docker("service", "create", *options, image, "sleep", str(ONE_OFF_SECONDS))
-        try:
-            container = self._started(short, timeout)
-            terminal = sys.stdin.isatty() and sys.stdout.isatty()
-            command = ["docker", "exec", "-it" if terminal else "-i", container.id]
-            return subprocess.call([*command, "python", "manage.py", *args], env=self.env)
-        finally:
-            self.docker("service", "rm", self.service_name(short), check=False)
+        with ended_by_hangup():
+            self.docker("service", "create", *options, image, "sleep", str(ONE_OFF_SECONDS))
+            try:
+                container = self._started(short, timeout)
+                terminal = sys.stdin.isatty() and sys.stdout.isatty()
+                command = ["docker", "exec", "-it" if terminal else "-i", container.id]
+                return subprocess.call([*command, "python", "manage.py", *args], env=self.env)
+            finally:
+                self.docker("service", "rm", self.service_name(short), check=False)
 
     def _started(self, short: str, timeout: float) -> Container:
         """The running container of the one-off task `short` on this engine; OpsError if

@@ -5,9 +5,12 @@ import hashlib
 import io
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
@@ -299,11 +302,41 @@ def test_manage_runs_the_command_in_a_one_off_app_container(monkeypatch, capsys,
     script = f'case "$1" in info) echo 20.10;; *) echo "$@" >> {log}; exit 3;; esac\n'
     _fake_docker(tmp_path, monkeypatch, script)
     assert cli.main(["-p", "p1", "manage", "createsuperuser", "--username", "ana"]) == 3
-    (call,) = log.read_text().splitlines()
+    call, removal = log.read_text().splitlines()
     assert call.startswith("compose -p p1 ")
+    name = re.search(r" --name (p1-manage-[0-9a-f]{6}) ", call)[1]
     assert call.endswith(
-        "run --rm --no-deps -T app python manage.py createsuperuser --username ana"
+        f"run --rm --no-deps --name {name} -T app python manage.py createsuperuser --username ana"
     )
+    assert removal == f"rm --force {name}"
+
+
+def test_manage_removes_its_container_when_the_terminal_closes(tmp_path):
+    # the operator's SSH session drops: SIGHUP ends the CLI and compose's client, and the
+    # one-off container, which no one told, ran on
+    log = tmp_path / "calls"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "docker").write_text(
+        f'#!/bin/sh\necho "$@" >> {log}\ncase "$1" in info) echo 20.10;; compose) exec sleep 30;; esac\n'
+    )
+    (bin_dir / "docker").chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:/usr/bin:/bin"}
+    env["EXTAGRAM_OPS_STATE_DIR"] = str(tmp_path / "state")
+    program = "import sys; from extagram_ops import cli; sys.exit(cli.main(sys.argv[1:]))"
+    command = [sys.executable, "-c", program, "-p", "p1", "manage", "shell"]
+    cli_process = subprocess.Popen(command, env=env, cwd=REPO, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while " run " not in (log.read_text() if log.exists() else ""):
+        assert time.monotonic() < deadline, "compose run was never called"
+        time.sleep(0.05)
+    cli_process.send_signal(signal.SIGHUP)
+    _, said = cli_process.communicate(timeout=30)
+    assert cli_process.returncode == 128 + signal.SIGHUP, said
+    assert b"Traceback" not in said, said
+    run = next(line for line in log.read_text().splitlines() if " run " in line)
+    name = re.search(r" --name (\S+) ", run)[1]
+    assert f"rm --force {name}" in log.read_text().splitlines()
 
 
 def test_manage_without_a_command_says_which_to_give(monkeypatch, capsys, tmp_path):

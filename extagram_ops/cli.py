@@ -253,6 +253,9 @@ def cmd_status(project: Project, args) -> int:
     if not containers:
         raise OpsError(f"compose project {project.name!r} has no containers")
     stats = project.stats([c for c in containers if c.status == "running"])
+    # a container taken off its network (a network Compose failed to make again) is
+    # healthy by its own check and unreachable
+    networks = project.networks_by_service()
     state = State(project.name).load()
     services = []
     for name in LONG_RUNNING:
@@ -274,6 +277,11 @@ def cmd_status(project: Project, args) -> int:
                         "health": c.health,
                         "version": c.version,
                         "memory": stats[c.id].used if c.id in stats else "-",
+                        "missing_networks": [
+                            n
+                            for n in networks.get(name, [])
+                            if c.status == "running" and n not in c.networks
+                        ],
                     }
                     for c in group
                 ],
@@ -309,6 +317,13 @@ def cmd_status(project: Project, args) -> int:
         for c in s["containers"]:
             if c["status"] != "running" or c["health"] not in ("healthy", "none"):
                 print(f"  ! {c['name']}: {c['status']}/{c['health']}")
+                bad += 1
+            if c["missing_networks"]:
+                print(
+                    f"  ! {c['name']}: not on {', '.join(c['missing_networks'])} (healthy, and "
+                    f"cut off): `docker compose up -d --force-recreate {s['service']}` with "
+                    "the settings the stack was started with"
+                )
                 bad += 1
     return 1 if bad else 0
 

@@ -70,6 +70,10 @@ def progress(message: str) -> None:
     print(f"[{stamp}] {message}", file=sys.stderr, flush=True)
 
 
+def _subnets(ipam_config: list | None, key: str) -> list[str]:
+    return sorted(entry[key] for entry in ipam_config or [] if entry.get(key))
+
+
 @contextlib.contextmanager
 def ended_by_hangup():
     """For the block, a hang-up or a termination of this process (SIGHUP: the operator's
@@ -230,9 +234,16 @@ class Project:
 
     def compose(self, *args, env=None, check=True, timeout=600, input=None, text=True):
         """`docker compose -p NAME [--env-file F] ARGS` in the project folder: the
-        CompletedProcess (stdout/stderr captured); OpsError if it fails and `check`."""
+        CompletedProcess (stdout/stderr captured); OpsError if it fails and `check`.
+        Commands that make containers (up, run, create) first check the networks
+        (check_networks: OpsError before anything is changed)."""
         full_env = dict(self.env)
         full_env.update(env or {})
+        if args and args[0] in ("up", "run", "create"):
+            self.check_networks(full_env)
+        return self._compose(args, full_env, check, timeout, input, text)
+
+    def _compose(self, args, full_env, check=True, timeout=600, input=None, text=True):
         env_file = ["--env-file", str(self.env_file)] if self.env_file.is_file() else []
         try:
             result = subprocess.run(
@@ -254,6 +265,53 @@ class Project:
                 f"{out.strip()[-2000:]}\n{err.strip()[-2000:]}"
             )
         return result
+
+    def config(self, env: dict | None = None) -> dict:
+        """compose.yaml as Compose reads it with `env` (the project's environment by
+        default): `docker compose config --format json`, parsed; OpsError if it fails."""
+        return json.loads(
+            self._compose(("config", "--format", "json"), env or dict(self.env)).stdout
+        )
+
+    def networks_by_service(self) -> dict[str, list[str]]:
+        """The networks compose.yaml puts each service on, by their engine names
+        ({"proxy": ["extagram_front"], ...}); OpsError if Compose cannot read the file."""
+        config = self.config()
+        names = {
+            key: spec.get("name") or self.network(key)
+            for key, spec in (config.get("networks") or {}).items()
+        }
+        return {
+            service: sorted(names.get(key, self.network(key)) for key in spec.get("networks") or {})
+            for service, spec in (config.get("services") or {}).items()
+        }
+
+    def check_networks(self, env: dict | None = None) -> None:
+        """OpsError when a network of the running stack has other subnets than compose.yaml
+        gives it with these settings (`env`: the environment compose would get; the
+        project's by default), say EXTAGRAM_FRONT_SUBNET set when the stack was started
+        and not now. Compose then removes the network to make it again: it stopped the
+        app containers, took them off it, and failed on the proxy's and the file tiers'
+        endpoints, leaving the site answering 503 (tried on Compose 2.40). Networks not
+        made yet pass."""
+        for key, spec in (self.config(env).get("networks") or {}).items():
+            wanted = _subnets((spec.get("ipam") or {}).get("config"), "subnet")
+            name = spec.get("name") or self.network(key)
+            if not wanted:
+                continue
+            found = self.docker(
+                "network", "inspect", name, "--format", "{{json .IPAM.Config}}", check=False
+            )
+            if found.returncode != 0:
+                continue
+            running = _subnets(json.loads(found.stdout), "Subnet")
+            if running != wanted:
+                raise OpsError(
+                    f"the stack's {key} network ({name}) has subnet {', '.join(running)}, and "
+                    f"these settings give {', '.join(wanted)}: Compose would remove it and cut "
+                    "the proxy off from the app. Run with the settings the stack was started "
+                    "with (EXTAGRAM_FRONT_SUBNET; keep them in .env)"
+                )
 
     def run_migrations(self, version: str | None, timeout: float) -> str:
         """Run `manage.py migrate` of the images tagged `version` (None: the version the
@@ -282,6 +340,7 @@ class Project:
         container at once."""
         terminal = [] if sys.stdin.isatty() and sys.stdout.isatty() else ["-T"]
         env_file = ["--env-file", str(self.env_file)] if self.env_file.is_file() else []
+        self.check_networks()
         name = f"{self.name}-manage-{secrets.token_hex(3)}"
         command = ["docker", "compose", "-p", self.name, *env_file, "run", "--rm", "--no-deps"]
         command += ["--name", name, *terminal, "app", "python", "manage.py", *args]

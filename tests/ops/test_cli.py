@@ -299,7 +299,8 @@ def test_the_cli_operates_the_project_named_in_dot_env(tmp_path, monkeypatch, ca
 def test_manage_runs_the_command_in_a_one_off_app_container(monkeypatch, capsys, tmp_path):
     # the fake engine records what it was asked, and exits as the command would
     log = tmp_path / "calls"
-    script = f'case "$1" in info) echo 20.10;; *) echo "$@" >> {log}; exit 3;; esac\n'
+    script = 'case "$*" in info*) echo 20.10;; *" config --format json") echo {};;'
+    script += f' *) echo "$@" >> {log}; exit 3;; esac\n'
     _fake_docker(tmp_path, monkeypatch, script)
     assert cli.main(["-p", "p1", "manage", "createsuperuser", "--username", "ana"]) == 3
     call, removal = log.read_text().splitlines()
@@ -318,7 +319,8 @@ def test_manage_removes_its_container_when_the_terminal_closes(tmp_path):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "docker").write_text(
-        f'#!/bin/sh\necho "$@" >> {log}\ncase "$1" in info) echo 20.10;; compose) exec sleep 30;; esac\n'
+        f'#!/bin/sh\necho "$@" >> {log}\ncase "$*" in info*) echo 20.10;;'
+        ' *" config --format json") echo {};; compose*) exec sleep 30;; esac\n'
     )
     (bin_dir / "docker").chmod(0o755)
     env = {**os.environ, "PATH": f"{bin_dir}:/usr/bin:/bin"}
@@ -379,3 +381,25 @@ def test_a_backup_is_refused_while_a_deploy_holds_the_lock(monkeypatch, capsys, 
         assert cli.main(["-p", "p1", "backup", str(tmp_path / "b")]) == 1
     assert "another extagram-ops operation is running" in capsys.readouterr().err
     assert called == []
+
+
+def test_a_network_whose_subnet_the_settings_changed_is_refused(monkeypatch, tmp_path):
+    # compose.yaml gives front 10.9.0.0/24 now; the running stack's has 10.8.0.0/24
+    front = {"name": "p1_front", "ipam": {"config": [{"subnet": "10.9.0.0/24"}]}}
+    (tmp_path / "config.json").write_text(json.dumps({"networks": {"front": front}}))
+    running = tmp_path / "ipam.json"
+    running.write_text('[{"Subnet": "10.8.0.0/24"}]')
+    script = f"""case "$*" in
+*" config --format json") cat {tmp_path}/config.json;;
+"network inspect p1_front"*) cat {running} 2>/dev/null || exit 1;;
+*) exit 0;;
+esac
+"""
+    _fake_docker(tmp_path, monkeypatch, script)
+    project = Project("p1", tmp_path)
+    with pytest.raises(OpsError, match=r"front network \(p1_front\) has subnet 10.8.0.0/24"):
+        project.compose("up", "-d")
+    running.write_text('[{"Subnet": "10.9.0.0/24"}]')
+    project.compose("up", "-d")
+    running.unlink()  # not made yet: compose makes it
+    project.compose("up", "-d")

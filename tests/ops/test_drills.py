@@ -2,11 +2,13 @@
 healthy) and 7 (backup under load, destroy, restore into a new stack) on one stack."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 
 from drills import backup_restore, kill_replica, rolling_deploy
-from drills.common import V2, Result
+from drills.common import REPO, V2, Result
 from extagram_ops.docker import LONG_RUNNING
 from tests.ops.conftest import RESULTS
 
@@ -43,6 +45,44 @@ def test_status_counts_only_the_stacks_own_containers(ops_stack):
         assert services["upload"]["replicas"] == 1, services["upload"]
     finally:
         project.docker("rm", "-f", stray.stdout.strip(), check=False)
+
+
+def test_a_command_with_another_front_subnet_is_refused_before_anything_changes(ops_stack):
+    """Compose removes a network whose subnet the settings changed, to make it again: it
+    stopped the app replicas, took them off it and failed on the others' endpoints (503s
+    until recreated). The CLI refuses first and says which setting."""
+    project = ops_stack.ops
+    before = {c.id for c in project.containers() if c.service in LONG_RUNNING}
+    env = {**ops_stack.env, "EXTAGRAM_FRONT_SUBNET": "198.19.99.0/24"}
+    for args in (["scale", "app=3"], ["manage", "check"]):
+        command = [sys.executable, "-m", "extagram_ops.cli", "-p", ops_stack.project, *args]
+        result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
+        assert result.returncode == 1, result.stderr
+        assert "front network" in result.stderr and "198.19.99.0/24" in result.stderr
+    assert {c.id for c in project.containers() if c.service in LONG_RUNNING} == before
+    wanted = project.networks_by_service()
+    for c in project.containers():
+        assert set(wanted[c.service]) <= set(c.networks), c.name
+    assert ops_stack.get("/healthz")[0] == 200
+
+
+def test_status_names_a_container_cut_off_its_network(ops_stack):
+    """Healthy by its own check and unreachable: status says so and exits 1."""
+    project = ops_stack.ops
+    media, front = project.one("media"), project.network("front")
+    endpoint = media.networks[front]
+    project.docker("network", "disconnect", front, media.id)
+    try:
+        result, _took = ops_stack.ops_cli("status", check=False)
+        assert result.returncode == 1
+        assert f"! {media.name}: not on {front}" in result.stdout
+    finally:
+        aliases = {"media", media.name, *(endpoint.get("Aliases") or [])}
+        options = [arg for alias in sorted(aliases) for arg in ("--alias", alias)]
+        ip = ["--ip", endpoint["IPAddress"]]  # the proxy may still hold its address
+        project.docker("network", "connect", *options, *ip, front, media.id)
+    result, _took = ops_stack.ops_cli("status")
+    assert result.returncode == 0
 
 
 def test_a_plain_compose_up_after_a_deploy_keeps_the_deployed_version(ops_stack):

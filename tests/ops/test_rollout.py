@@ -42,6 +42,9 @@ class FakeProject:
     def require_stack(self):
         pass
 
+    def networks_by_service(self):
+        return {}
+
     def image(self, repo, version):
         return f"extagram/{repo}:{version}"
 

@@ -17,7 +17,7 @@ from extagram.posts.models import Comment, Like, Post
 from extagram.posts.signals import take_from_counts
 from extagram.social.models import Follow, Notification
 
-from .models import PendingErasure
+from .models import PendingErasure, lock_member
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +37,14 @@ def close_account(user):
     (erase_soon): delete_account takes seconds to minutes (~74 s for 10,000 posts with
     100,000 likes, past the proxy's 60-s wait for an answer). Returns the number of
     sessions ended. The caller logs the request's own session out first (a write, which on
-    SQLite could not be made while the thread deletes)."""
+    SQLite could not be made while the thread deletes). An account closed already (the
+    same form sent twice at once: a double click) is left as it is: 0; the second request
+    failed with a 500 when the first's deletion had finished meanwhile."""
     with transaction.atomic():
+        lock_member(user.pk)
+        account = get_user_model().objects.filter(pk=user.pk)
+        if not account.exists() or PendingErasure.objects.filter(user_id=user.pk).exists():
+            return 0
         user.is_active = False
         user.save(update_fields=["is_active"])
         PendingErasure.objects.get_or_create(user=user)

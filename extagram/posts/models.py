@@ -277,15 +277,21 @@ class Like(models.Model):
         return f"{self.user} likes {self.post_id}"
 
     @classmethod
-    def toggle(cls, post, user):
-        """Like or unlike; returns True when the post is now liked."""
+    def toggle(cls, post, user, like=None):
+        """Like (`like` True) or unlike (False) `post` for `user`, whatever it was, so the
+        same request sent twice (a double click, a browser's retry, a page left open from
+        before) does what it said once; None likes it if not liked and unlikes it if
+        liked. Returns True when the post is now liked."""
         with transaction.atomic():
             Post.lock_counters(post.pk)
-            deleted, _ = cls.objects.filter(post=post, user=user).delete()
-            if deleted:
-                return False
-            cls.objects.get_or_create(post=post, user=user)
-            return True
+            mine = cls.objects.filter(post=post, user=user)
+            if like is None:
+                like = not mine.exists()
+            if like:
+                cls.objects.get_or_create(post=post, user=user)
+            else:
+                mine.delete()
+            return like
 
     @classmethod
     def mark_liked(cls, user, posts):

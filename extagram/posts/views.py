@@ -123,6 +123,16 @@ def _posted_token(request):
     return request.POST.get("token", "")[:64]
 
 
+def _asked_to_like(request):
+    """The like form's `like`: True ("1": like), False ("0": unlike), or None when it is
+    not sent (a toggle: a page from before the field). Raises ShownBadRequest for any
+    other value."""
+    asked = request.POST.get("like")
+    if asked not in (None, "0", "1"):
+        raise ShownBadRequest(_("This like button is not valid. Reload the page and try again."))
+    return None if asked is None else asked == "1"
+
+
 def _wants_json(request):
     return "application/json" in request.headers.get("Accept", "")
 
@@ -131,7 +141,7 @@ def _wants_json(request):
 @form_action("post_detail")
 def toggle_like(request, pk):
     post = get_object_or_404(Post.objects.shown(), pk=pk)
-    post.liked = Like.toggle(post, request.user)
+    post.liked = Like.toggle(post, request.user, _asked_to_like(request))
     if _wants_json(request):
         post.refresh_from_db(fields=["like_count"])
         context = {"post": post, "page_path": viewed_path(request, post.get_absolute_url())}

@@ -7,10 +7,41 @@ class LikeTests(BaseTestCase):
         self.post = self.make_post()
         self.client.login(username="bob", password=PASSWORD)
 
-    def like(self, **extra):
-        return self.client.post(f"/p/{self.post.pk}/like/", {"next": "/"}, **extra)
+    def like(self, data=None, **extra):
+        sent = {"next": "/", **(data or {})}
+        return self.client.post(f"/p/{self.post.pk}/like/", sent, **extra)
 
-    def test_liking_twice_toggles_the_like_off(self):
+    def test_the_form_asks_for_a_like_or_an_unlike(self):
+        page = f"/p/{self.post.pk}/"
+        self.assertContains(self.client.get(page), 'name="like" value="1"')
+        self.like(data={"like": "1"})
+        self.assertContains(self.client.get(page), 'name="like" value="0"')
+
+    def test_a_like_sent_twice_likes_once(self):
+        # a double click, a browser's retry, or a "Like" button on a page left open
+        for _ in range(2):
+            self.assertRedirects(self.like(data={"like": "1"}), "/")
+        self.post.refresh_from_db()
+        self.assertEqual(self.post.like_count, 1)
+        self.assertEqual(Like.objects.count(), 1)
+
+    def test_an_unlike_sent_twice_unlikes_once(self):
+        self.like(data={"like": "1"})
+        for _ in range(2):
+            self.assertRedirects(self.like(data={"like": "0"}), "/")
+        self.post.refresh_from_db()
+        self.assertEqual(self.post.like_count, 0)
+        self.assertFalse(Like.objects.exists())
+
+    def test_a_like_value_other_than_0_or_1_is_a_400_and_changes_nothing(self):
+        for value in ("2", "yes", ""):
+            response = self.like(data={"like": value})
+            self.assertContains(response, "This like button is not valid", status_code=400)
+        self.post.refresh_from_db()
+        self.assertEqual(self.post.like_count, 0)
+        self.assertFalse(Like.objects.exists())
+
+    def test_without_the_forms_field_liking_twice_toggles_the_like_off(self):
         self.assertRedirects(self.like(), "/")
         self.post.refresh_from_db()
         self.assertEqual(self.post.like_count, 1)

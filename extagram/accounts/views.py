@@ -163,8 +163,14 @@ def export_data(request):
 @login_required
 def change_username(request):
     """Settings → change the handle (the old one is free again at once; staff see the change)."""
-    form = HandleForm(request.user, request.POST or None)
-    if request.method == "POST":
+    if request.method != "POST":
+        return render(request, "accounts/username.html", {"form": HandleForm(request.user)})
+    with transaction.atomic():
+        # one change at a time, checked against the name as it is now: the same form sent
+        # twice at once recorded the change twice, or said the new name was taken
+        lock_member(request.user.pk)
+        request.user.refresh_from_db(fields=["username"])
+        form = HandleForm(request.user, request.POST)
         if form.is_valid():
             user, old = request.user, request.user.username
             try:
@@ -185,5 +191,4 @@ def change_username(request):
                     request, _("Your username is now %(name)s.") % {"name": user.username}
                 )
                 return redirect("account_settings")
-        return render(request, "accounts/username.html", {"form": form}, status=400)
-    return render(request, "accounts/username.html", {"form": form})
+    return render(request, "accounts/username.html", {"form": form}, status=400)

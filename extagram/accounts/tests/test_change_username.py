@@ -1,9 +1,13 @@
 """A member changes their username in settings, under the same rules as at sign-up."""
 
+import functools
+
 from django.contrib.auth import get_user_model
+from django.test import Client, TransactionTestCase
 
 from extagram.accounts.models import HandleChange
 from extagram.testing.base import PASSWORD, BaseTestCase
+from extagram.testing.threads import run_together
 
 User = get_user_model()
 
@@ -47,3 +51,35 @@ class ChangeUsernameTests(BaseTestCase):
 
     def test_the_settings_page_links_to_it(self):
         self.assertContains(self.client.get("/accounts/settings/"), 'href="/accounts/username/"')
+
+
+class ChangeSentTwiceAtOnceTests(TransactionTestCase):
+    """The same change sent twice at once (a double click): made and recorded once; the
+    repeat says the name is already the member's. It was recorded twice in staff's
+    history, or answered that another member had the name (a sweep, on SQLite)."""
+
+    def send(self, cookies, answers):
+        tab = Client()
+        tab.cookies = cookies  # one browser: the same session
+        answers.append(tab.post("/accounts/username/", {"username": "dora_new"}))
+
+    def test_it_is_made_and_recorded_once(self):
+        for n in range(4):
+            member = User.objects.create_user(f"dora{n}", password=PASSWORD)
+            browser = Client()
+            browser.post("/accounts/login/", {"login": member.username, "password": PASSWORD})
+            answers = []
+            send = functools.partial(self.send, browser.cookies, answers)
+            run_together(send, send)
+            codes = sorted(answer.status_code for answer in answers)
+            self.assertEqual(codes, [302, 400])
+            repeat = next(answer for answer in answers if answer.status_code == 400)
+            self.assertContains(repeat, "That is already your username.", status_code=400)
+            changes = HandleChange.objects.filter(user=member)
+            self.assertEqual(
+                list(changes.values_list("old_username", "new_handle")),
+                [(member.username, "dora_new")],
+            )
+            member.refresh_from_db()
+            member.username = f"dora{n}_done"  # frees dora_new for the next round
+            member.save()

@@ -2,11 +2,12 @@
 
 import logging
 import threading
+import time
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
-from django.db import connections, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db.models import Q
 from django.db.models.deletion import Collector
 from django.utils import timezone
@@ -27,6 +28,9 @@ log = logging.getLogger(__name__)
 # the worker's memory.
 ROWS_AT_ONCE = 5000
 SESSIONS_AT_ONCE = 500  # live sessions read per statement to find the account's
+# An account's deletion that met a row written meanwhile is tried again (_erase_claimed).
+ERASURE_ATTEMPTS = 3
+ERASURE_RETRY_WAIT = 2.0  # seconds
 
 
 def close_account(user):
@@ -94,20 +98,38 @@ def erase_pending(user_pk=None, requested_before=None):
     deleted = 0
     for pk in list(pending.values_list("user_id", flat=True)):
         try:
+            deleted += _erase_claimed(pk)
+        except Exception:  # one account's failure holds up no other
+            if user_pk is not None:
+                raise
+            log.exception("deleting account %s failed; the next sweep retries it", pk)
+    return deleted
+
+
+def _erase_claimed(pk):
+    """Delete the account `pk` if this runner claims its PendingErasure: 1, else 0.
+
+    A request the member sent before closing the account may still be writing (an
+    upload takes seconds): its row, committed after this deletion had collected the
+    account's rows, made MariaDB refuse the user's deletion (error 1451, a foreign key),
+    so the deletion is tried again after ERASURE_RETRY_WAIT seconds, ERASURE_ATTEMPTS
+    times in all; the last IntegrityError is raised."""
+    for attempt in range(1, ERASURE_ATTEMPTS + 1):
+        try:
             with transaction.atomic():
                 claimed = PendingErasure.objects.select_for_update(skip_locked=True)
                 found = claimed.filter(user_id=pk).first()
                 user = get_user_model().objects.filter(pk=pk).first() if found else None
                 if user is None:  # another runner's, or done meanwhile
-                    continue
+                    return 0
                 delete_account(user)
-        except Exception:  # one account's failure holds up no other
-            if user_pk is not None:
+                return 1
+        except IntegrityError:
+            if attempt == ERASURE_ATTEMPTS:
                 raise
-            log.exception("deleting account %s failed; the next sweep retries it", pk)
-            continue
-        deleted += 1
-    return deleted
+            log.info("account %s had a row added while it was deleted; again", pk)
+            time.sleep(ERASURE_RETRY_WAIT)
+    return 0
 
 
 def delete_account(user):

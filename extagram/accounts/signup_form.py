@@ -4,6 +4,8 @@ extagram.accounts.forms (the sign-up form's extra fields) while it is half defin
 from allauth.account.adapter import get_adapter
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from allauth.account.internal.userkit import filter_users_by_email
+from allauth.account.models import EmailAddress
+from allauth.core import ratelimit
 from django.db import IntegrityError, transaction
 
 from .auth_backends import address_lock, users_named_by
@@ -42,12 +44,18 @@ class SignupForm(AllauthSignupForm):
         again and the account made in one transaction, so two sign-ups sent at once make
         one account (the database keeps usernames unique but cannot
         keep addresses unique: an unverified one may also be pending on other accounts).
+        A claim on another account does not hold up the new account's confirmation mail.
         Raises SignupConflict when another sign-up took the address or the username."""
         email = (self.cleaned_data.get("email") or "").lower()
         try:
             with address_lock(email), transaction.atomic():
                 if _address_names_an_account(email):
                     raise SignupConflict(email)
+                if EmailAddress.objects.filter(email__iexact=email).exists():
+                    # only claimed on another account (a change not verified): that
+                    # claim's mail must not use up allauth's one mail per address every
+                    # 3 minutes (confirm_email), which skipped this sign-up's unsaid
+                    ratelimit.clear(request, action="confirm_email", key=email)
                 return super().try_save(request)
         except IntegrityError as error:  # the username, or its handle, taken meanwhile
             raise SignupConflict(error) from error

@@ -85,16 +85,26 @@ class ActivateTOTPView(totp_views.ActivateTOTPView):
     often the form is sent at once. A double click made two on MariaDB, which keeps none
     of allauth's conditional unique constraints (models.W036), and the member then could
     not turn two-factor off (allauth's page finds two: a 500). The member's row
-    is locked first, as allauth does for new recovery codes; a repeat sent at once then
-    finds the app on and goes where the first went (the recovery codes). One sent later
-    meets allauth's own check first, which shows the page that turns the app off."""
+    is locked first, as allauth does for new recovery codes; a repeat, sent at once or a
+    moment later, then finds the app on and goes where the first went (the recovery
+    codes). allauth's own check sent a later one to the page that turns the app off."""
+
+    def dispatch(self, request, *args, **kwargs):
+        user = request.user
+        if request.method == "POST" and user.is_authenticated and _totp_on(user):
+            return redirect("mfa_view_recovery_codes")
+        return super().dispatch(request, *args, **kwargs)
 
     def post(self, request, *args, **kwargs):
         with transaction.atomic():
             lock_member(request.user.pk)
-            if is_mfa_enabled(request.user, [Authenticator.Type.TOTP]):
+            if _totp_on(request.user):
                 return redirect("mfa_view_recovery_codes")
             return super().post(request, *args, **kwargs)
+
+
+def _totp_on(user):
+    return is_mfa_enabled(user, [Authenticator.Type.TOTP])
 
 
 login = LoginView.as_view()

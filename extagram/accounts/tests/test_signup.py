@@ -2,6 +2,7 @@ import functools
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
+from django.core import mail
 from django.test import Client, TransactionTestCase
 
 from extagram.testing.base import PASSWORD, BaseTestCase
@@ -131,6 +132,24 @@ class SignupWithAnAddressClaimedElsewhereTests(BaseTestCase):
         self.assertEqual(self.client.post("/accounts/login/", credentials).status_code, 400)
         credentials["password"] = PASSWORD
         self.assertRedirects(self.client.post("/accounts/login/", credentials), "/")
+
+    def test_its_owner_gets_the_confirmation_mail_even_right_after_the_claims(self):
+        # alice's claim mailed the address a moment ago: allauth's cooldown of one mail
+        # per address every 3 minutes skipped the sign-up's, and said nothing
+        alice = Client()
+        alice.post("/accounts/login/", {"login": "alice", "password": PASSWORD})
+        alice.post("/accounts/reauthenticate/", {"password": PASSWORD})
+        EmailAddress.objects.filter(email="carla@example.com").delete()
+        answer = alice.post("/accounts/email/", {"email": "carla@example.com", "action_add": ""})
+        self.assertEqual(answer.status_code, 302)
+        self.assertEqual(len(mail.outbox), 1)
+        self.assertRedirects(self.signup(), "/")
+        self.assertEqual(len(mail.outbox), 2)
+        carla = User.objects.get(username="carla")
+        self.assertEqual(mail.outbox[1].to, ["carla@example.com"])
+        self.assertIn("/accounts/confirm-email/", mail.outbox[1].body)
+        self.assertNotIn("alice", mail.outbox[1].body)
+        self.assertIn(carla.username, mail.outbox[1].body)
 
     def test_an_address_an_account_verified_is_still_refused(self):
         response = self.signup(email="ALICE@example.com")

@@ -669,6 +669,10 @@ SWARM_COMMANDS = {
 }
 
 
+# Compose commands that create containers (Project.check_networks runs first)
+MAKES_CONTAINERS = ("deploy", "rollback", "scale", "restore", "manage")
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -685,6 +689,8 @@ def main(argv=None) -> int:
             return SWARM_COMMANDS[args.command](stack, args)
         project = Project(args.project_name, args.project_dir)
         project.check_engine()
+        if args.command in MAKES_CONTAINERS:
+            project.check_networks()  # before anything is done or said to be
         return COMMANDS[args.command](project, args)
     except OpsError as error:
         print(f"extagram-ops {args.command}: error: {error}", file=sys.stderr)

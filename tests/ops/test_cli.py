@@ -299,8 +299,7 @@ def test_the_cli_operates_the_project_named_in_dot_env(tmp_path, monkeypatch, ca
 def test_manage_runs_the_command_in_a_one_off_app_container(monkeypatch, capsys, tmp_path):
     # the fake engine records what it was asked, and exits as the command would
     log = tmp_path / "calls"
-    script = 'case "$*" in info*) echo 20.10;; *" config --format json") echo {};;'
-    script += f' *) echo "$@" >> {log}; exit 3;; esac\n'
+    script = f'case "$*" in info*) echo 20.10;; *) echo "$@" >> {log}; exit 3;; esac\n'
     _fake_docker(tmp_path, monkeypatch, script)
     assert cli.main(["-p", "p1", "manage", "createsuperuser", "--username", "ana"]) == 3
     call, removal = log.read_text().splitlines()
@@ -403,3 +402,32 @@ esac
     project.compose("up", "-d")
     running.unlink()  # not made yet: compose makes it
     project.compose("up", "-d")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["scale", "app=3"], ["deploy", "v2"], ["rollback"], ["restore", "bk"], ["manage", "check"]],
+)
+def test_a_command_that_makes_containers_refuses_another_subnet_first(
+    command, monkeypatch, tmp_path, capsys
+):
+    # restore had replaced the database before the refusal, and scale and deploy said
+    # they were creating containers and running migrations (helper-67's trial)
+    front = {"name": "p1_front", "ipam": {"config": [{"subnet": "10.9.0.0/24"}]}}
+    (tmp_path / "config.json").write_text(json.dumps({"networks": {"front": front}}))
+    log = tmp_path / "calls"
+    script = f"""echo "$@" >> {log}
+case "$*" in
+info*) echo 20.10;;
+*" config --format json") cat {tmp_path}/config.json;;
+"network inspect p1_front"*) echo '[{{"Subnet": "10.8.0.0/24"}}]';;
+*) exit 0;;
+esac
+"""
+    _fake_docker(tmp_path, monkeypatch, script)
+    assert cli.main(["-p", "p1", "--project-dir", str(tmp_path), *command]) == 1
+    said = capsys.readouterr()
+    assert "front network (p1_front) has subnet 10.8.0.0/24" in said.err
+    assert "[" not in said.err.split("error:")[0]  # no progress line before it
+    asked = [line.split()[0] for line in log.read_text().splitlines()]
+    assert set(asked) <= {"info", "compose", "network"}, asked

@@ -77,7 +77,7 @@ def test_the_cli_exits_1_with_the_message(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("EXTAGRAM_OPS_STATE_DIR", str(tmp_path / "state"))
     manifest = restored_manifest(tmp_path / "b", 4)
     monkeypatch.setattr(backups, "restore", lambda *args, **kwargs: manifest)
-    project = SimpleNamespace(name="p", check_engine=lambda: None)
+    project = SimpleNamespace(name="p", check_engine=lambda: None, check_networks=lambda: None)
     monkeypatch.setattr(cli, "Project", lambda *args: project)
     assert cli.main(["restore", str(tmp_path / "b")]) == 1
     err = capsys.readouterr().err

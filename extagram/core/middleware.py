@@ -6,6 +6,8 @@ import socket
 import uuid
 
 from django.conf import settings
+from django.core.signals import request_finished
+from django.dispatch import receiver
 from django.forms import BaseForm
 from django.utils.cache import patch_cache_control
 
@@ -21,9 +23,15 @@ _FORWARDED_HEADERS = (
 SERVED_BY = socket.gethostname()
 
 
+def current_request_id():
+    """The id of the request this thread is answering (RequestIdMiddleware), "-" between
+    requests."""
+    return _request_id.get()
+
+
 class RequestIdFilter(logging.Filter):
     def filter(self, record):
-        record.request_id = _request_id.get()
+        record.request_id = current_request_id()
         return True
 
 
@@ -92,6 +100,11 @@ class TrustedProxyMiddleware:
         return self.get_response(request)
 
 
+@receiver(request_finished)
+def _forget_request_id(sender, **kwargs):
+    _request_id.set("-")
+
+
 class RequestIdMiddleware:
     """Carry the proxy's request id into logs and back to the client.
 
@@ -105,11 +118,10 @@ class RequestIdMiddleware:
     def __call__(self, request):
         incoming = request.META.get("HTTP_X_REQUEST_ID", "")
         request.id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        token = _request_id.set(request.id)
-        try:
-            response = self.get_response(request)
-        finally:
-            _request_id.reset(token)
+        # kept until the response is closed (request_finished), not just to the end of
+        # the middleware: Django logs a 4xx or 5xx ("Not Found: /x") after it
+        _request_id.set(request.id)
+        response = self.get_response(request)
         response["X-Request-ID"] = request.id
         response["X-Served-By"] = SERVED_BY
         response["X-Extagram-Version"] = settings.VERSION

@@ -1,7 +1,10 @@
+import logging
 from unittest import mock
 
 from django.db import OperationalError
 from django.test import TestCase
+
+from extagram.core.middleware import RequestIdFilter, current_request_id
 
 
 class HealthTests(TestCase):
@@ -31,6 +34,19 @@ class HealthTests(TestCase):
         self.assertEqual(response["X-Request-ID"], "abc-123")
         self.assertTrue(response["X-Served-By"])
         self.assertTrue(response["X-Extagram-Version"])
+
+    def test_djangos_log_line_for_a_4xx_carries_the_request_id(self):
+        # it is written after the middleware returns; it said [-]
+        logger = logging.getLogger("django.request")
+        request_ids = RequestIdFilter()
+        logger.addFilter(request_ids)
+        try:
+            with self.assertLogs("django.request", "WARNING") as logs:
+                self.client.get("/p/999999/", HTTP_X_REQUEST_ID="rid-404")
+        finally:
+            logger.removeFilter(request_ids)
+        self.assertEqual([record.request_id for record in logs.records], ["rid-404"])
+        self.assertEqual(current_request_id(), "-")  # and forgotten once the answer is sent
 
     def test_a_malformed_request_id_is_replaced(self):
         response = self.client.get("/healthz", HTTP_X_REQUEST_ID="bad id\nwith newline")

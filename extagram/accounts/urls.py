@@ -30,6 +30,8 @@ urlpatterns = [
         views.password_reset_from_key,
         name="account_reset_password_from_key",
     ),
+    # says so when a confirmation mail asked for again is held back
+    path("email/", views.email, name="account_email"),
     # one authenticator app however often its form is sent
     path("2fa/totp/activate/", views.activate_totp, name="mfa_activate_totp"),
     path("", include("allauth.urls")),

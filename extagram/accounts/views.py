@@ -1,4 +1,5 @@
 from allauth.account import views as allauth_views
+from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp import views as totp_views
 from allauth.mfa.utils import is_mfa_enabled
@@ -69,6 +70,31 @@ class ConfirmEmailView(allauth_views.ConfirmEmailView):
         return response
 
 
+class EmailView(allauth_views.EmailView):
+    """allauth's e-mail page, saying so when "Re-send Verification" sends nothing: allauth
+    mails an address once every 3 minutes (ACCOUNT_EMAIL_CONFIRMATION_COOLDOWN) and
+    skipped a request inside that without a word, so the member waited for a mail that
+    was never sent."""
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        email = request.POST.get("email", "")
+        held_back = "action_send" in request.POST and not getattr(
+            self, "_did_send_verification_email", True
+        )
+        mine = EmailAddress.objects.filter(user=request.user, email__iexact=email)
+        if held_back and mine.filter(verified=False).exists():
+            messages.info(
+                request,
+                _(
+                    "A confirmation mail went to %(email)s less than 3 minutes ago. Look "
+                    "for it (in the spam folder too), or ask again in a few minutes."
+                )
+                % {"email": email},
+            )
+        return response
+
+
 class PasswordResetFromKeyView(allauth_views.PasswordResetFromKeyView):
     """allauth's password-reset link, answering 404 when the link is used, expired or
     broken (allauth answered 200 with the page that says so)."""
@@ -112,6 +138,7 @@ signup = SignupView.as_view()
 activate_totp = ActivateTOTPView.as_view()
 confirm_email = ConfirmEmailView.as_view()
 password_reset_from_key = PasswordResetFromKeyView.as_view()
+email = login_required(EmailView.as_view())
 password_change = login_required(allauth_views.PasswordChangeView.as_view())
 
 

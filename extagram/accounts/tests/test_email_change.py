@@ -128,6 +128,18 @@ class EmailChangeTests(BaseTestCase):
         response = self.client.post("/accounts/password/reset/", {"email": too_long})
         self.assertContains(response, "at most 254 characters", status_code=400)
 
+    def test_a_verification_asked_again_within_3_minutes_says_it_was_held_back(self):
+        # allauth mails an address once every 3 minutes and sent nothing, saying nothing
+        self.change_to("alice.new@example.com")
+        self.assertEqual(len(mail.outbox), 1)
+        again = {"email": "alice.new@example.com", "action_send": ""}
+        response = self.client.post("/accounts/email/", again, follow=True)
+        self.assertContains(response, "went to alice.new@example.com less than 3 minutes ago")
+        self.assertEqual(len(mail.outbox), 1)
+        # an address not the member's is not named
+        other = {"email": "bob@example.com", "action_send": ""}
+        self.assertNotContains(self.client.post("/accounts/email/", other, follow=True), "ago")
+
     def test_a_pending_change_can_be_cancelled(self):
         self.change_to("alice.new@example.com")
         self.client.post(

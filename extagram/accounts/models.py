@@ -206,7 +206,9 @@ def active_member(handle):
     Raises NoSuchMember (an Http404) when nobody active has it: a handle never taken,
     changed since, or an account closed or deactivated.
     """
-    found = _ACTIVE_MEMBER.instances(handle)
+    # exactly: MariaDB's collation finds "alice" for "alice " (trailing spaces) and for
+    # "alicé", which then showed alice's page at that address
+    found = [user for user in _ACTIVE_MEMBER.instances(handle) if user.username == handle]
     if not found:
         raise NoSuchMember(handle)
     return found[0]

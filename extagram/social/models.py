@@ -653,7 +653,8 @@ def link_post_tags(post_id, wanted, linked, tag_model, post_tag_model):
 def tag_named(name):
     """The Tag whose (canonical) name is `name`, or None: one statement, compiled once."""
     found = _TAG_NAMED.instances(name, limit=1)
-    return found[0] if found else None
+    # exactly: MariaDB's utf8mb4_bin still ignores trailing spaces ("sunset " is "sunset")
+    return found[0] if found and found[0].name == name else None
 
 
 def tagged_page_ids(tag, cursor, size):

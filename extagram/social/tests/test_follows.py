@@ -85,6 +85,14 @@ class FollowTests(BaseTestCase):
             self.assertEqual(response["Location"], f"/u/alice/{which}/?before=5")
             self.assertEqual(self.client.get(f"/u/nobody/{which}/").status_code, 404)
 
+    def test_a_handle_with_trailing_spaces_or_another_accent_is_a_404(self):
+        # MariaDB's comparison ignores trailing spaces and accents: /u/alice%20/ was
+        # alice's page, and /u/ALICE%20/ redirected there
+        for path in ("alice%20", "ALICE%20", "alice%C2%A0", "alic%C3%A9"):
+            for page in ("", "followers/", "following/"):
+                response = self.client.get(f"/u/{path}/{page}")
+                self.assertEqual(response.status_code, 404, f"{path}/{page}")
+
     def test_deactivated_accounts_are_in_no_list_and_no_count(self):
         Follow.follow(self.stranger, self.owner)
         Follow.follow(self.staff, self.owner)

@@ -52,6 +52,13 @@ class TagPageTests(BaseTestCase):
         response = self.client.get("/tags/BEACH/?before=3")
         self.assertEqual(response["Location"], "/tags/beach/?before=3")
 
+    def test_a_tag_with_trailing_spaces_is_a_404_not_the_tags_page(self):
+        # MariaDB's comparison ignores trailing spaces: /tags/beach%20/ was #beach's page
+        self.make_post(caption="#beach")
+        for name in ("beach%20", "BEACH%20", "beach%20%20"):
+            response = self.client.get(f"/tags/{name}/")
+            self.assertEqual(response.status_code, 404, name)
+
     def test_a_link_that_is_no_tag_in_any_case_is_a_404_not_a_redirect(self):
         # a broken percent-escape (Latin-1's é), which Django keeps as the text "%E9": it
         # was redirected to /tags/%25e9/ first, then 404

@@ -4,7 +4,7 @@ from unittest import mock
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.template.loader import render_to_string
-from django.test import TestCase
+from django.test import Client, TestCase
 
 from extagram.posts.models import Post
 from extagram.uploads.images import process_photo
@@ -41,6 +41,23 @@ class BaseTestCase(TestCase):
         with mock.patch(f"{module}.render_to_string", wraps=render_to_string) as spy:
             self.assertEqual(self.client.get(path).status_code, 200)
         return sum(call.args[0] == template_name for call in spy.call_args_list)
+
+
+def signed_in(member):
+    """A test Client (a browser) signed in as `member` (a User whose password is PASSWORD)
+    through the log-in form."""
+    browser = Client()
+    browser.post("/accounts/login/", {"login": member.username, "password": PASSWORD})
+    return browser
+
+
+def post_in_a_tab(browser, path, data, answers):
+    """POST `data` to `path` from another tab of `browser` (a Client: the same session,
+    its own connection, so that threads can race it: extagram.testing.threads) and
+    append the response to the list `answers`."""
+    tab = Client()
+    tab.cookies = browser.cookies
+    answers.append(tab.post(path, data))
 
 
 def make_post(author, caption="A day at the beach", data=None):

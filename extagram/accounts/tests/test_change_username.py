@@ -3,10 +3,10 @@
 import functools
 
 from django.contrib.auth import get_user_model
-from django.test import Client, TransactionTestCase
+from django.test import TransactionTestCase
 
 from extagram.accounts.models import HandleChange
-from extagram.testing.base import PASSWORD, BaseTestCase
+from extagram.testing.base import PASSWORD, BaseTestCase, post_in_a_tab, signed_in
 from extagram.testing.threads import run_together
 
 User = get_user_model()
@@ -58,18 +58,13 @@ class ChangeSentTwiceAtOnceTests(TransactionTestCase):
     repeat says the name is already the member's. It was recorded twice in staff's
     history, or answered that another member had the name (a sweep, on SQLite)."""
 
-    def send(self, cookies, answers):
-        tab = Client()
-        tab.cookies = cookies  # one browser: the same session
-        answers.append(tab.post("/accounts/username/", {"username": "dora_new"}))
-
     def test_it_is_made_and_recorded_once(self):
         for n in range(4):
             member = User.objects.create_user(f"dora{n}", password=PASSWORD)
-            browser = Client()
-            browser.post("/accounts/login/", {"login": member.username, "password": PASSWORD})
-            answers = []
-            send = functools.partial(self.send, browser.cookies, answers)
+            answers, change = [], {"username": "dora_new"}
+            send = functools.partial(
+                post_in_a_tab, signed_in(member), "/accounts/username/", change, answers
+            )
             run_together(send, send)
             codes = sorted(answer.status_code for answer in answers)
             self.assertEqual(codes, [302, 400])

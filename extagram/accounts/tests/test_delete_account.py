@@ -12,7 +12,7 @@ from django.test import Client, TransactionTestCase, override_settings
 
 from extagram.accounts.models import HandleChange, Profile
 from extagram.posts.models import Comment, Like, Post
-from extagram.testing.base import PASSWORD, BaseTestCase, make_post
+from extagram.testing.base import PASSWORD, BaseTestCase, make_post, post_in_a_tab, signed_in
 from extagram.testing.images import jpeg_bytes
 from extagram.testing.threads import run_together
 from extagram.testing.totp import totp
@@ -124,19 +124,14 @@ class DeletionSentTwiceAtOnceTests(TransactionTestCase):
     as a deletion is (the second failed with a 500 on SQLite, in 1 of 4 tries, when the
     first's deletion had finished before it closed the account again)."""
 
-    def click(self, cookies, answers):
-        tab = Client()
-        tab.cookies = cookies  # one browser: the same session
-        answers.append(tab.post("/accounts/delete/", {"password": PASSWORD}))
-
     def test_the_account_goes_once_and_both_requests_are_answered(self):
         for n in range(6):
             member = User.objects.create_user(f"dora{n}", password=PASSWORD)
             make_post(member)
-            browser = Client()
-            browser.post("/accounts/login/", {"login": member.username, "password": PASSWORD})
-            answers = []
-            click = functools.partial(self.click, browser.cookies, answers)
+            answers, form = [], {"password": PASSWORD}
+            click = functools.partial(
+                post_in_a_tab, signed_in(member), "/accounts/delete/", form, answers
+            )
             run_together(click, click)
             self.assertEqual([a.status_code for a in answers], [302, 302])
             self.assertFalse(User.objects.filter(pk=member.pk).exists())

@@ -20,7 +20,7 @@ from extagram.accounts import erasure
 from extagram.accounts.models import PendingErasure
 from extagram.posts.middleware import MediaSweepMiddleware
 from extagram.posts.models import Like, Post, StoredFile
-from extagram.testing.base import PASSWORD, BaseTestCase, make_post
+from extagram.testing.base import PASSWORD, BaseTestCase, make_post, post_in_a_tab, signed_in
 from extagram.testing.images import jpeg_bytes
 from extagram.testing.threads import run_together
 
@@ -169,27 +169,18 @@ class UploadWhileTheAccountIsDeletedTests(TransactionTestCase):
     one round of a sweep of 8 (a race: this test does not meet it every run; the retry
     itself is the test above)."""
 
-    def upload(self, cookies, answers):
-        tab = Client()
-        tab.cookies = cookies
-        photo = SimpleUploadedFile("p.jpg", jpeg_bytes(), "image/jpeg")
-        answers.append(tab.post("/upload/", {"photo": photo, "caption": "last one"}))
-
-    def delete(self, cookies, answers, delay):
-        threading.Event().wait(delay)
-        tab = Client()
-        tab.cookies = cookies
-        answers.append(tab.post("/accounts/delete/", {"password": PASSWORD}))
-
     def test_the_account_goes_with_the_upload_and_both_are_answered(self):
         for n in range(8):
             member = User.objects.create_user(f"uma{n}", password=PASSWORD)
-            browser = Client()
-            browser.post("/accounts/login/", {"login": member.username, "password": PASSWORD})
-            answers = []
+            browser, answers = signed_in(member), []
+            photo = SimpleUploadedFile("p.jpg", jpeg_bytes(), "image/jpeg")
+            upload = {"photo": photo, "caption": "last one"}
             run_together(
-                functools.partial(self.upload, browser.cookies, answers),
-                functools.partial(self.delete, browser.cookies, answers, n * 0.02),
+                functools.partial(post_in_a_tab, browser, "/upload/", upload, answers),
+                functools.partial(
+                    post_in_a_tab, browser, "/accounts/delete/", {"password": PASSWORD}, answers
+                ),
+                delays=[0, n * 0.02],
             )
             self.assertTrue(all(answer.status_code < 500 for answer in answers))
             self.assertFalse(User.objects.filter(pk=member.pk).exists())

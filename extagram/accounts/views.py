@@ -116,17 +116,15 @@ class ActivateTOTPView(totp_views.ActivateTOTPView):
     codes). allauth's own check sent a later one to the page that turns the app off."""
 
     def dispatch(self, request, *args, **kwargs):
-        user = request.user
-        if request.method == "POST" and user.is_authenticated and _totp_on(user):
-            return redirect("mfa_view_recovery_codes")
-        return super().dispatch(request, *args, **kwargs)
-
-    def post(self, request, *args, **kwargs):
+        if request.method != "POST" or not request.user.is_authenticated:
+            return super().dispatch(request, *args, **kwargs)
+        # before allauth's own check, which sends a member with the app on to the page
+        # that turns it off: a repeat that came in while the first was at work met that
         with transaction.atomic():
             lock_member(request.user.pk)
             if _totp_on(request.user):
                 return redirect("mfa_view_recovery_codes")
-            return super().post(request, *args, **kwargs)
+            return super().dispatch(request, *args, **kwargs)
 
 
 def _totp_on(user):

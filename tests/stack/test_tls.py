@@ -29,7 +29,8 @@ def scan(port):
     """sslyze's cipher-suite and session-resumption scans of 127.0.0.1:port.
 
     Returns {"ssl_2_0" | ... | "tls_1_3": [accepted suite names],
-    "tickets": TlsResumptionSupportEnum name, "session_ids": the same for session ids}.
+    "tickets": TlsResumptionSupportEnum name, "session_ids": the same for session ids,
+    "session_ids_resumed": (resumptions that succeeded, resumptions tried)}.
     Raises AssertionError if a scan did not complete.
     """
     from sslyze import (
@@ -64,6 +65,10 @@ def scan(port):
         if key == "resumption":
             found["tickets"] = attempt.result.tls_ticket_resumption_result.name
             found["session_ids"] = attempt.result.session_id_resumption_result.name
+            found["session_ids_resumed"] = (
+                attempt.result.session_id_successful_resumptions_count,
+                attempt.result.session_id_attempted_resumptions_count,
+            )
         else:
             found[key] = sorted(s.cipher_suite.name for s in attempt.result.accepted_cipher_suites)
     return found
@@ -96,7 +101,10 @@ def test_tls_follows_mozillas_intermediate_profile(tls_on):
     assert not any("CBC" in s for s in found["tls_1_2"] + found["tls_1_3"])
     assert found["tls_1_3"], "TLS 1.3 must be offered"
     assert found["tickets"] == "NOT_SUPPORTED", "session tickets must be off"
-    assert found["session_ids"] == "FULLY_SUPPORTED", "the session cache resumes sessions"
+    # the session cache resumes sessions: without one, none of sslyze's 5 tries would.
+    # One of the 5 went unresumed once in a CI run on a loaded machine (PARTIALLY_SUPPORTED)
+    resumed, tried = found["session_ids_resumed"]
+    assert tried and resumed >= tried - 1, f"the session cache resumed {resumed} of {tried}"
 
     logs = tls_on.compose("logs", "--no-color", "proxy").stdout
     problems = [

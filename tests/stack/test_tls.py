@@ -102,9 +102,10 @@ def test_tls_follows_mozillas_intermediate_profile(tls_on):
     assert found["tls_1_3"], "TLS 1.3 must be offered"
     assert found["tickets"] == "NOT_SUPPORTED", "session tickets must be off"
     # the session cache resumes sessions: without one, none of sslyze's 5 tries would.
-    # One of the 5 went unresumed once in a CI run on a loaded machine (PARTIALLY_SUPPORTED)
+    # Not every try did once, in a CI run on a loaded machine (PARTIALLY_SUPPORTED; how
+    # many was not recorded then: the report now has the counts)
     resumed, tried = found["session_ids_resumed"]
-    assert tried and resumed >= tried - 1, f"the session cache resumed {resumed} of {tried}"
+    assert tried and resumed >= 1, f"the session cache resumed {resumed} of {tried}"
 
     logs = tls_on.compose("logs", "--no-color", "proxy").stdout
     problems = [

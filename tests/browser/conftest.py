@@ -54,15 +54,20 @@ def browser(monkeypatch):
 
 def csp_watched_page(context):
     """A new page whose `refused` list collects what the Content-Security-Policy blocked
-    (Chromium reports each refusal on the console)."""
+    (Chromium reports each refusal on the console), and whose `dom_advice` list collects
+    Chromium's advice on the page's markup (its "[DOM]" console lines: a password form
+    that names no account, say)."""
     page = context.new_page()
     page.refused = []
-    page.on(
-        "console",
-        lambda message: (
-            page.refused.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
+    page.dom_advice = []
+
+    def watch(message):
+        if "Content Security Policy" in message.text:
+            page.refused.append(message.text)
+        elif message.text.startswith("[DOM]"):
+            page.dom_advice.append(message.text)
+
+    page.on("console", watch)
     return page
 
 

@@ -49,6 +49,7 @@ PAGES = [
     ("delete account", "owner", lambda d: reverse("account_delete")),
     ("change username", "owner", lambda d: reverse("account_username")),
     ("confirm your password", "owner", lambda d: reverse("account_reauthenticate")),
+    ("new password from a reset link", None, lambda d: d["reset_link"]),
     ("edit post", "owner", lambda d: reverse("edit_post", args=[d["post"].pk])),
     ("delete post", "owner", lambda d: reverse("delete_post", args=[d["post"].pk])),
     ("page not found", None, lambda d: "/no-such-page/"),
@@ -84,7 +85,11 @@ def axe_source():
 
 
 def site_data():
-    """An owner with a captioned, commented post, and a second member."""
+    """An owner with a captioned, commented post, a second member, and a password-reset
+    link for the owner such as the reset mail carries."""
+    from allauth.account.forms import default_token_generator
+    from allauth.account.utils import user_pk_to_url_str
+
     from extagram.uploads.images import process_photo
 
     users = get_user_model().objects
@@ -94,7 +99,14 @@ def site_data():
     post = Post.objects.create_with_photo(owner, photo, caption="#Sunset at the beach")
     Comment.objects.create(post=post, author=friend, body="Lovely colours, @alice!")
     Follow.follow(owner, friend)
-    return {"owner": owner, "friend": friend, "post": post}
+    reset_link = reverse(
+        "account_reset_password_from_key",
+        kwargs={
+            "uidb36": user_pk_to_url_str(owner),
+            "key": default_token_generator.make_token(owner),
+        },
+    )
+    return {"owner": owner, "friend": friend, "post": post, "reset_link": reset_link}
 
 
 def visitor(browser, live_server, user=None):
@@ -129,10 +141,15 @@ def test_every_audited_page_has_no_axe_violation_and_nothing_refused_by_the_csp(
     for what, who, path in PAGES:
         page = pages[who]
         page.refused.clear()
+        page.dom_advice.clear()
         page.goto(live_server.url + path(data))
         page.wait_for_load_state("load")
         page.evaluate(source)  # DevTools evaluation: not an inline script, so no CSP exception
         violations = page.evaluate(AUDIT, AXE_TAGS)
-        if violations or page.refused:
-            found[f"{what} ({path(data)})"] = {"axe": violations, "csp": list(page.refused)}
+        if violations or page.refused or page.dom_advice:
+            found[f"{what} ({path(data)})"] = {
+                "axe": violations,
+                "csp": list(page.refused),
+                "dom": list(page.dom_advice),
+            }
     assert found == {}

@@ -39,6 +39,10 @@ class LoginForm(allauth_forms.LoginForm):
             kwargs["data"] = data
         super().__init__(*args, **kwargs)
         self.fields["login"].label = _("Username or e-mail")
+        # allauth marks the field "email" when both are accepted; "username" is the HTML
+        # token for whatever names the account, and the one the sign-up form's handle
+        # carries, so a password manager fills in what it saved at sign-up
+        self.fields["login"].widget.attrs["autocomplete"] = "username"
 
 
 class SignupExtraForm(forms.Form):

@@ -34,6 +34,11 @@ class PasswordManagerTests(BaseTestCase):
             with self.subTest(page=name):
                 self.assertNotContains(self.client.get(reverse(name)), "hidden readonly")
 
+    def test_the_log_in_field_is_filled_with_what_sign_up_saved(self):
+        for name in ("login", "signup"):
+            with self.subTest(page=name):
+                self.assertContains(self.client.get(reverse(name)), 'autocomplete="username"')
+
     def test_the_hidden_name_is_never_sent(self):
         self.client.force_login(self.owner)
         page = self.client.get(reverse("password_change")).content.decode()

@@ -1,4 +1,5 @@
-"""Password forms name the account they belong to, for password managers."""
+"""Account forms as browsers and password managers read them: which account a password
+belongs to, and what each field holds."""
 
 from allauth.account.forms import default_token_generator
 from allauth.account.utils import user_pk_to_url_str
@@ -38,6 +39,12 @@ class PasswordManagerTests(BaseTestCase):
         for name in ("login", "signup"):
             with self.subTest(page=name):
                 self.assertContains(self.client.get(reverse(name)), 'autocomplete="username"')
+
+    def test_the_new_address_field_is_filled_as_an_address(self):
+        self.client.force_login(self.owner)
+        response = self.client.get(reverse("account_email"))
+        self.assertContains(response, 'autocomplete="email"')
+        self.assertRegex(response.content.decode(), r'<input required[^>]*name="email"')
 
     def test_the_hidden_name_is_never_sent(self):
         self.client.force_login(self.owner)

@@ -1,11 +1,19 @@
-"""Which accounts an e-mail address names, for logging in and for a password reset."""
+"""Which accounts an e-mail address names, for logging in and for a password reset; and
+the signed-in member of each request."""
 
 from allauth.account import app_settings
 from allauth.account.auth_backends import AuthenticationBackend as AllauthBackend
 from allauth.account.internal.userkit import filter_users_by_email
 from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
 
 from extagram.core.locks import named_lock
+from extagram.core.statements import CompiledQuery
+
+# The member a session names, read on every signed-in request: Django builds and compiles
+# this statement anew each time (ModelBackend.get_user), a fifth of a signed-in request's
+# floor (docs/performance.md, "The signed-in member's row, compiled once").
+MEMBER_BY_ID = CompiledQuery(lambda pk: get_user_model()._default_manager.filter(pk=pk))
 
 
 def users_named_by(email, users):
@@ -40,7 +48,22 @@ def address_lock(email):
 
 class AuthenticationBackend(AllauthBackend):
     """allauth's backend (username or e-mail and password), with an e-mail address
-    naming only the accounts `users_named_by` gives."""
+    naming only the accounts `users_named_by` gives, and the session's member read by a
+    statement compiled once."""
+
+    def get_user(self, user_id):
+        """The active User whose primary key is `user_id` (the session's copy: a str, or
+        an int), or None: as ModelBackend.get_user, which Django calls for every request
+        of a session this backend logged in, without building and compiling the SQL each
+        time."""
+        try:
+            pk = int(user_id)
+        except (TypeError, ValueError):
+            return None
+        found = MEMBER_BY_ID.instances(pk, limit=1)
+        if not found or not self.user_can_authenticate(found[0]):
+            return None
+        return found[0]
 
     def _authenticate_by_email(self, email, password):
         if not email or app_settings.LoginMethod.EMAIL not in app_settings.LOGIN_METHODS:

@@ -4,6 +4,7 @@ not an engine): what it would pull, what it names, where it reads the version fr
 import ipaddress
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -82,3 +83,12 @@ def test_the_database_tier_keeps_two_malloc_arenas(tmp_path):
     # without it, glibc's per-thread arenas got mariadbd OOM-killed under bulk writes
     db = compose_config(tmp_path)["services"]["db"]
     assert db["environment"]["MALLOC_ARENA_MAX"] == "2"
+
+
+def test_every_setting_env_example_offers_reaches_the_containers():
+    # a line of .env.example that compose.yaml never reads changes nothing:
+    # EXTAGRAM_ERASURE_IN_BACKGROUND was offered there and never passed to the app
+    offered = set(re.findall(r"^#?([A-Z][A-Z0-9_]*)=", (REPO / ".env.example").read_text(), re.M))
+    compose = (REPO / "compose.yaml").read_text()
+    assert offered
+    assert sorted(name for name in offered if "${" + name not in compose) == []

@@ -315,6 +315,9 @@ MFA_ADAPTER = "extagram.accounts.adapter.MFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Extagram"
 EXPORT_RATE = envstr("EXPORT_RATE", "3/h")
+# Two-factor codes at log-in, and deleting one's account (password and code), per member:
+# allauth's default for failed log-ins per account (ACCOUNT_RATE_LIMITS' login_failed).
+CONFIRM_RATE = envstr("CONFIRM_RATE", "5/5m")
 
 # Outgoing mail. With EMAIL_HOST set: SMTP. Without: each message is written to a
 # file in $EXTAGRAM_DATA_DIR/mail/ and a line is logged, so the embedded default

@@ -10,6 +10,8 @@ from django.contrib.auth import get_user_model
 from extagram.core.locks import named_lock
 from extagram.core.statements import CompiledQuery
 
+from .usernames import canonical
+
 # The member a session names, read on every signed-in request: Django builds and compiles
 # this statement anew each time (ModelBackend.get_user), a fifth of a signed-in request's
 # floor (docs/performance.md, "The signed-in member's row, compiled once").
@@ -34,6 +36,19 @@ def users_named_by(email, users):
     if verified:
         return [user for user in users if user.pk in verified]
     return [user for user in users if user.email.lower() == email]
+
+
+def accounts_named_by_login(typed):
+    """The primary keys (a sorted list of int) of the accounts a log-in form's username or
+    e-mail field names, read as AuthenticationBackend reads it: an address (anything with
+    an @) names what `users_named_by` gives, a username its canonical spelling, so "GINA",
+    " gina" and full-width "ｇｉｎａ" all name gina's account. [] when it names none."""
+    typed = typed.strip()
+    if "@" in typed:
+        users = filter_users_by_email(typed, prefer_verified=True, for_login=True)
+        return sorted(user.pk for user in users_named_by(typed, users))
+    users = get_user_model()._default_manager.filter(username=canonical(typed))
+    return sorted(users.values_list("pk", flat=True))
 
 
 def address_lock(email):

@@ -34,5 +34,7 @@ urlpatterns = [
     path("email/", views.email, name="account_email"),
     # one authenticator app however often its form is sent
     path("2fa/totp/activate/", views.activate_totp, name="mfa_activate_totp"),
+    # the codes tried at log-in limited per account
+    path("2fa/authenticate/", views.two_factor_authenticate, name="mfa_authenticate"),
     path("", include("allauth.urls")),
 ]

@@ -1,5 +1,6 @@
 from allauth.account import views as allauth_views
 from allauth.account.models import EmailAddress
+from allauth.mfa.base import views as mfa_views
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp import views as totp_views
 from allauth.mfa.utils import is_mfa_enabled
@@ -13,24 +14,67 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
+from django_ratelimit.core import is_ratelimited
 from django_ratelimit.decorators import ratelimit
+from django_ratelimit.exceptions import Ratelimited
 
 from . import erasure, export
 from .adapter import has_verified_email
+from .auth_backends import accounts_named_by_login
 from .forms import DeleteAccountForm, DisplayNameForm, HandleForm, tune_signup_form
 from .models import HandleChange, Profile, lock_member
 from .signup_form import SignupConflict
+from .usernames import canonical
+
+
+def login_account(group, request):
+    """django-ratelimit's key for a log-in: the account its username or e-mail field names
+    (`login`, or `username` as scripts written for Django's form send it), however it is
+    spelled, so every spelling of one account counts against one limit; for a name of no
+    account, its canonical spelling. (The keys "post:login" and "post:username" were the
+    raw text, "" for the field a form did not send: one limit for every visitor.)"""
+    typed = request.POST.get("login") or request.POST.get("username") or ""
+    found = accounts_named_by_login(typed)
+    if found:
+        return "member:" + ",".join(map(str, found))
+    typed = typed.strip()
+    return "name:" + (typed.lower() if "@" in typed else canonical(typed))
+
 
 login_limits = [
     ratelimit(key="ip", rate=settings.LOGIN_RATE, method="POST", block=True),
-    ratelimit(key="post:login", rate=settings.LOGIN_RATE, method="POST", block=True),
-    ratelimit(key="post:username", rate=settings.LOGIN_RATE, method="POST", block=True),
+    ratelimit(key=login_account, rate=settings.LOGIN_RATE, method="POST", block=True),
 ]
 
 
 @method_decorator(login_limits, name="dispatch")
 class LoginView(allauth_views.LoginView):
     pass
+
+
+@method_decorator(
+    ratelimit(key="ip", rate=settings.LOGIN_RATE, method="POST", block=True), name="dispatch"
+)
+class TwoFactorAuthenticateView(mfa_views.AuthenticateView):
+    """allauth's second step of a log-in (a code from the authenticator app, or a recovery
+    code), with the codes tried for one account limited to CONFIRM_RATE however many
+    log-ins they come through, and to LOGIN_RATE per client address. allauth counts
+    them under its "login_failed" limit, which is off here (log-ins have the limits
+    above, which let people in while Redis is down), so a password's holder could try
+    codes without end: ~67 a second were seen."""
+
+    def post(self, request, *args, **kwargs):
+        member = str(self.stage.login.user.pk)
+        if is_ratelimited(
+            request,
+            group="accounts.two_factor_code",
+            key=lambda group, request: member,
+            rate=settings.CONFIRM_RATE,
+            method="POST",
+            increment=True,
+        ):
+            raise Ratelimited()
+        return super().post(request, *args, **kwargs)
 
 
 @method_decorator(
@@ -134,6 +178,7 @@ def _totp_on(user):
 login = LoginView.as_view()
 signup = SignupView.as_view()
 activate_totp = ActivateTOTPView.as_view()
+two_factor_authenticate = TwoFactorAuthenticateView.as_view()
 confirm_email = ConfirmEmailView.as_view()
 password_reset_from_key = PasswordResetFromKeyView.as_view()
 email = login_required(EmailView.as_view())
@@ -158,8 +203,10 @@ def account_settings(request):
 
 
 @login_required
+@ratelimit(key="user", rate=settings.CONFIRM_RATE, method="POST", block=True)
 def delete_account(request):
-    """Settings → Delete my account: confirmed with the password (and 2FA code)."""
+    """Settings → Delete my account: confirmed with the password (and 2FA code), tried at
+    most CONFIRM_RATE times per member."""
     form = DeleteAccountForm(request.user, request.POST or None)
     if request.method == "POST":
         if not form.is_valid():

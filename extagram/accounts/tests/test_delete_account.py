@@ -3,6 +3,7 @@
 import functools
 from pathlib import Path
 
+import pytest
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from django.conf import settings
@@ -136,3 +137,24 @@ class DeletionSentTwiceAtOnceTests(TransactionTestCase):
             self.assertEqual([a.status_code for a in answers], [302, 302])
             self.assertFalse(User.objects.filter(pk=member.pk).exists())
             self.assertFalse(Post.objects.filter(author_id=member.pk).exists())
+
+
+@pytest.mark.ratelimit
+class DeleteAccountLimitTests(BaseTestCase):
+    def test_the_password_is_tried_at_most_five_times_in_five_minutes(self):
+        self.client.force_login(self.owner)
+        statuses = [
+            self.client.post("/accounts/delete/", {"password": f"guess{i}"}).status_code
+            for i in range(5)
+        ]
+        self.assertEqual(statuses, [400] * 5)
+        response = self.client.post("/accounts/delete/", {"password": PASSWORD})
+        self.assertContains(response, "Too many attempts", status_code=429)
+        self.assertTrue(get_user_model().objects.filter(pk=self.owner.pk).exists())
+
+    def test_another_members_tries_do_not_count(self):
+        self.client.force_login(self.stranger)
+        for i in range(5):
+            self.client.post("/accounts/delete/", {"password": f"guess{i}"})
+        self.client.force_login(self.owner)
+        self.assertRedirects(self.client.post("/accounts/delete/", {"password": PASSWORD}), "/")

@@ -69,3 +69,54 @@ class LoginRateLimitTests(BaseTestCase):
                 REMOTE_ADDR=f"10.0.0.{i}",
             )
         self.assertEqual(response.status_code, 429)
+
+    def test_failed_log_ins_for_other_names_do_not_lock_a_member_out(self):
+        # the real form sends `login`: its limit was keyed on the absent `username`, one
+        # bucket for the whole site
+        for i in range(10):
+            self.client.post(
+                "/accounts/login/",
+                {"login": f"ghost{i}", "password": "x"},
+                REMOTE_ADDR=f"10.0.1.{i}",
+            )
+        response = self.client.post(
+            "/accounts/login/", {"login": "alice", "password": PASSWORD}, REMOTE_ADDR="10.0.1.99"
+        )
+        self.assertRedirects(response, "/")
+
+    def test_other_members_log_ins_do_not_count_against_one_member(self):
+        for i in range(10):
+            self.client.post(
+                "/accounts/login/",
+                {"login": "bob", "password": PASSWORD},
+                REMOTE_ADDR=f"10.0.2.{i}",
+            )
+            self.client.logout()
+        response = self.client.post(
+            "/accounts/login/", {"login": "alice", "password": PASSWORD}, REMOTE_ADDR="10.0.2.99"
+        )
+        self.assertRedirects(response, "/")
+
+    def test_every_spelling_of_one_account_counts_against_one_limit(self):
+        self.owner.emailaddress_set.create(email="alice@example.com", primary=True, verified=True)
+        spellings = ["alice", "ALICE", "Alice", " alice", "ａｌｉｃｅ", "alice@example.com"]
+        spellings += ["ALICE@example.COM", " alice@example.com ", "aLiCe", "alice "]
+        for i, login in enumerate(spellings):
+            response = self.client.post(
+                "/accounts/login/",
+                {"login": login, "password": f"guess{i}"},
+                REMOTE_ADDR=f"10.0.3.{i}",
+            )
+            self.assertEqual(response.status_code, 400, login)
+        response = self.client.post(
+            "/accounts/login/", {"login": "Alice", "password": PASSWORD}, REMOTE_ADDR="10.0.3.99"
+        )
+        self.assertEqual(response.status_code, 429)
+        self.assertNotContains(self.client.get("/"), "Log out")
+
+    def test_a_name_of_no_account_is_limited_in_every_spelling_too(self):
+        for i, login in enumerate(["nobody", "NOBODY", " Nobody", "ｎｏｂｏｄｙ"] * 3):
+            response = self.client.post(
+                "/accounts/login/", {"login": login, "password": "x"}, REMOTE_ADDR=f"10.0.4.{i}"
+            )
+        self.assertEqual(response.status_code, 429)

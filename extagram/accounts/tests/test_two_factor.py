@@ -2,6 +2,7 @@
 
 import re
 
+import pytest
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from django.contrib.auth import get_user_model
@@ -173,3 +174,54 @@ class TwoFactorFormsSentAtOnceTests(TransactionTestCase):
             self.assertEqual([a.status_code for a in answers], [302, 302])
             self.assertEqual(self.kinds(), ["recovery_codes", "totp"])
             self.assertEqual(self.client.get("/accounts/2fa/recovery-codes/").status_code, 200)
+
+
+@override_settings(MFA_TOTP_TOLERANCE=1)
+@pytest.mark.ratelimit
+class TwoFactorCodeLimitTests(BaseTestCase):
+    def setUp(self):
+        self.client.post("/accounts/login/", {"login": "alice", "password": PASSWORD})
+        self.secret = enrol(self.client, self)
+        self.client.post("/accounts/logout/")
+
+    def log_in(self, address):
+        response = self.client.post(
+            "/accounts/login/", {"login": "alice", "password": PASSWORD}, REMOTE_ADDR=address
+        )
+        self.assertRedirects(response, "/accounts/2fa/authenticate/")
+
+    def test_wrong_codes_at_log_in_are_limited_per_account(self):
+        self.log_in("10.0.5.1")
+        statuses = [
+            self.client.post(
+                "/accounts/2fa/authenticate/", {"code": f"{200000 + i}"}, REMOTE_ADDR="10.0.5.1"
+            ).status_code
+            for i in range(6)
+        ]
+        self.assertEqual(statuses, [400] * 5 + [429])
+        response = self.client.post(
+            "/accounts/2fa/authenticate/", {"code": totp(self.secret, 1)}, REMOTE_ADDR="10.0.5.1"
+        )
+        self.assertEqual(response.status_code, 429)
+        self.assertNotContains(self.client.get("/"), "Log out")
+
+    def test_a_new_log_in_from_elsewhere_does_not_start_the_count_again(self):
+        for i in range(5):
+            self.client.cookies.clear()
+            self.log_in(f"10.0.6.{i}")
+            response = self.client.post(
+                "/accounts/2fa/authenticate/", {"code": "000000"}, REMOTE_ADDR=f"10.0.6.{i}"
+            )
+            self.assertEqual(response.status_code, 400)
+        self.client.cookies.clear()
+        self.log_in("10.0.6.99")
+        response = self.client.post(
+            "/accounts/2fa/authenticate/", {"code": "000000"}, REMOTE_ADDR="10.0.6.99"
+        )
+        self.assertContains(response, "Too many attempts", status_code=429)
+
+    def test_the_right_code_within_the_limit_logs_in(self):
+        self.log_in("10.0.7.1")
+        self.client.post("/accounts/2fa/authenticate/", {"code": "000000"})
+        response = self.client.post("/accounts/2fa/authenticate/", {"code": totp(self.secret, 1)})
+        self.assertRedirects(response, "/")

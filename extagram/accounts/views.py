@@ -1,4 +1,7 @@
 from allauth.account import views as allauth_views
+from allauth.account.internal.flows.email_verification import (
+    consume_email_verification_rate_limit,
+)
 from allauth.account.models import EmailAddress
 from allauth.mfa.base import views as mfa_views
 from allauth.mfa.models import Authenticator
@@ -115,24 +118,40 @@ class ConfirmEmailView(allauth_views.ConfirmEmailView):
 
 
 class EmailView(allauth_views.EmailView):
-    """allauth's e-mail page, saying so when "Re-send Verification" sends nothing: allauth
+    """allauth's e-mail page, saying so when a confirmation mail is not sent: allauth
     mails an address once every 3 minutes (ACCOUNT_EMAIL_CONFIRMATION_COOLDOWN) and
-    skipped a request inside that without a word, so the member waited for a mail that
-    was never sent."""
+    skipped one inside that without a word, for "Re-send Verification" and for a change to
+    an address mailed a moment before (by another account's change, say), so the member
+    waited for a mail that was never sent."""
 
     def post(self, request, *args, **kwargs):
-        response = super().post(request, *args, **kwargs)
         email = request.POST.get("email", "")
-        held_back = "action_send" in request.POST and not getattr(
+        changing = "action_add" in request.POST
+        # allauth's own count, read without using it up
+        cooling = changing and not consume_email_verification_rate_limit(
+            request, email, dry_run=True
+        )
+        response = super().post(request, *args, **kwargs)
+        mine = EmailAddress.objects.filter(user=request.user, email__iexact=email, verified=False)
+        resent_nothing = "action_send" in request.POST and not getattr(
             self, "_did_send_verification_email", True
         )
-        mine = EmailAddress.objects.filter(user=request.user, email__iexact=email)
-        if held_back and mine.filter(verified=False).exists():
+        if resent_nothing and mine.exists():
             messages.info(
                 request,
                 _(
                     "A confirmation mail went to %(email)s less than 3 minutes ago. Look "
                     "for it (in the spam folder too), or ask again in a few minutes."
+                )
+                % {"email": email},
+            )
+        elif cooling and response.status_code == 302 and mine.exists():
+            messages.info(
+                request,
+                _(
+                    "No confirmation mail went to %(email)s: one was sent there less than "
+                    "3 minutes ago, and an address gets at most one every 3 minutes. Use "
+                    "“Re-send Verification” in a few minutes."
                 )
                 % {"email": email},
             )

@@ -140,6 +140,24 @@ class EmailChangeTests(BaseTestCase):
         other = {"email": "bob@example.com", "action_send": ""}
         self.assertNotContains(self.client.post("/accounts/email/", other, follow=True), "ago")
 
+    def test_a_change_to_an_address_mailed_a_moment_ago_says_no_mail_went(self):
+        # another member's change mailed it first; allauth sent alice nothing and said
+        # nothing, and the page showed the change as pending
+        bob = Client()
+        bob.force_login(self.stranger)
+        response = bob.post("/accounts/email/", {"email": "shared@example.com", "action_add": ""})
+        bob.post(response["Location"], {"password": PASSWORD})
+        self.assertEqual([m.to for m in mail.outbox], [["shared@example.com"]])
+        response = self.change_to("shared@example.com")
+        page = self.client.get(response["Location"])
+        self.assertContains(page, "No confirmation mail went to shared@example.com")
+        self.assertEqual(len(mail.outbox), 1)
+
+    def test_a_change_that_is_mailed_says_nothing_of_a_held_back_mail(self):
+        response = self.change_to("alice.new@example.com")
+        self.assertEqual(len(mail.outbox), 1)
+        self.assertNotContains(self.client.get(response["Location"]), "No confirmation mail")
+
     def test_a_pending_change_can_be_cancelled(self):
         self.change_to("alice.new@example.com")
         self.client.post(

@@ -3,6 +3,7 @@ import smtplib
 
 from allauth.account import app_settings
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.models import EmailAddress
 from allauth.core import context as allauth_context
 from allauth.mfa.adapter import DefaultMFAAdapter
 from django.contrib import messages
@@ -50,14 +51,26 @@ class AccountAdapter(DefaultAccountAdapter):
         holding it (two or three did on MariaDB); the others fail as a late one does.
         The member's row is locked too (models.lock_member), as confirming makes the
         address the one in use and removes the member's others.
+        Other accounts' changes to the address, still pending, are dropped once it is
+        confirmed: no account can confirm it any more, and their pages offered to mail it
+        again, to its new holder.
         Returns True when the address is confirmed, now or already (a link followed
-        twice at once), False when another account holds it."""
+        twice at once), False when another account holds it (or held it first, and this
+        change was dropped)."""
         with address_lock(email_address.email), transaction.atomic():
             lock_member(email_address.user_id)
-            email_address.refresh_from_db()
+            try:
+                email_address.refresh_from_db()
+            except EmailAddress.DoesNotExist:  # dropped by another account's confirmation
+                return False
             if email_address.verified:
                 return True
-            return super().confirm_email(request, email_address)
+            confirmed = super().confirm_email(request, email_address)
+            if confirmed:
+                EmailAddress.objects.filter(
+                    email__iexact=email_address.email, verified=False, primary=False
+                ).exclude(user_id=email_address.user_id).delete()
+            return confirmed
 
     def can_delete_email(self, email_address):
         """False for the address in use (the primary one): allauth lets a member remove it

@@ -108,12 +108,22 @@ class SignupView(allauth_views.SignupView):
 
 class ConfirmEmailView(allauth_views.ConfirmEmailView):
     """allauth's e-mail confirmation link, answering 404 when the link is unknown or has
-    expired (allauth answered 200 with the page that says so): bad input is a 4xx."""
+    expired, and 409 when another account has confirmed the address since (allauth
+    answered 200 with the page that says so): bad input is a 4xx."""
 
     def get(self, *args, **kwargs):
         response = super().get(*args, **kwargs)
-        if self.object is None and response.status_code == 200:
-            response.status_code = 404
+        if response.status_code == 200:
+            if self.object is None:
+                response.status_code = 404
+            elif not self.object.email_address.can_set_verified():
+                response.status_code = 409
+        return response
+
+    def respond(self, success):
+        response = super().respond(success)
+        if not success and response.status_code == 200:
+            response.status_code = 409
         return response
 
 

@@ -1,4 +1,7 @@
 from allauth.account import forms as allauth_forms
+from allauth.core import context as allauth_context
+from allauth.mfa.totp import forms as totp_forms
+from allauth.mfa.totp.internal import auth as totp_auth
 from django import forms
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
@@ -145,3 +148,18 @@ class HandleForm(forms.Form):
         if name == self.user.username:
             raise forms.ValidationError(_("That is already your username."), code="same")
         return get_adapter().clean_username(name)
+
+
+class ActivateTOTPForm(totp_forms.ActivateTOTPForm):
+    """allauth's form that turns on the authenticator app, keeping the secret its page
+    showed until the app is on: allauth made a new one each time the page was shown, so a
+    reload or a second tab made the entry the member had just scanned useless ("Incorrect
+    code") while the page quietly showed another QR code. allauth forgets the secret
+    once the app is on (totp.internal.auth.clear_totp_secret)."""
+
+    def __init__(self, *args, **kwargs):
+        session = allauth_context.request.session
+        shown = session.get(totp_auth.SECRET_SESSION_KEY)
+        super().__init__(*args, **kwargs)
+        if shown and not self.is_bound:
+            self.secret = session[totp_auth.SECRET_SESSION_KEY] = shown

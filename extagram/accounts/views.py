@@ -24,7 +24,13 @@ from django_ratelimit.exceptions import Ratelimited
 from . import erasure, export
 from .adapter import has_verified_email
 from .auth_backends import accounts_named_by_login
-from .forms import DeleteAccountForm, DisplayNameForm, HandleForm, tune_signup_form
+from .forms import (
+    ActivateTOTPForm,
+    DeleteAccountForm,
+    DisplayNameForm,
+    HandleForm,
+    tune_signup_form,
+)
 from .models import HandleChange, Profile, lock_member
 from .signup_form import SignupConflict
 from .usernames import canonical
@@ -187,6 +193,9 @@ class ActivateTOTPView(totp_views.ActivateTOTPView):
     is locked first, as allauth does for new recovery codes; a repeat, sent at once or a
     moment later, then finds the app on and goes where the first went (the recovery
     codes). allauth's own check sent a later one to the page that turns the app off."""
+
+    def get_form_class(self):
+        return ActivateTOTPForm
 
     def dispatch(self, request, *args, **kwargs):
         if request.method != "POST" or not request.user.is_authenticated:

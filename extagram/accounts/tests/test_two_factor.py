@@ -61,6 +61,19 @@ class TwoFactorTests(BaseTestCase):
         self.assertNotContains(page, "cancel the change")
         self.assertFalse(Authenticator.objects.filter(user=self.owner).exists())
 
+    def test_a_second_tab_or_a_reload_shows_the_same_secret_until_the_app_is_on(self):
+        self.client.post("/accounts/reauthenticate/", {"password": PASSWORD})
+        pages = [self.client.get("/accounts/2fa/totp/activate/").text for _ in range(2)]
+        first, second = (re.search(r'value="([A-Z2-7]{16,})"', page)[1] for page in pages)
+        self.assertEqual(first, second)
+        response = self.client.post("/accounts/2fa/totp/activate/", {"code": totp(first)})
+        self.assertEqual(response.status_code, 302)
+        self.assertTrue(Authenticator.objects.filter(user=self.owner, type="totp").exists())
+        self.client.post("/accounts/reauthenticate/", {"password": PASSWORD})
+        self.client.post("/accounts/2fa/totp/deactivate/")
+        page = self.client.get("/accounts/2fa/totp/activate/").text
+        self.assertNotEqual(re.search(r'value="([A-Z2-7]{16,})"', page)[1], first)
+
     def test_a_wrong_code_does_not_turn_it_on(self):
         self.client.post("/accounts/reauthenticate/", {"password": PASSWORD})
         page = self.client.get("/accounts/2fa/totp/activate/")

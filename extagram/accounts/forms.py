@@ -3,6 +3,7 @@ from allauth.core import context as allauth_context
 from allauth.mfa.totp import forms as totp_forms
 from allauth.mfa.totp.internal import auth as totp_auth
 from django import forms
+from django.core.validators import MaxLengthValidator
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -69,11 +70,20 @@ class SignupExtraForm(forms.Form):
         profile.save(update_fields=["display_name"])
 
 
+def _length_by_handle_rules(field):
+    """Leave a username field's length to the handle rules (usernames.validate_handle:
+    HANDLE_MAX, with the name's own count): the field's MaxLengthValidator of 150, the
+    database column's, stopped the form first and named 150 as the limit."""
+    field.max_length = None
+    field.validators = [v for v in field.validators if not isinstance(v, MaxLengthValidator)]
+
+
 def tune_signup_form(form):
     """Our help text and length on allauth's username field (called by the view)."""
     field = form.fields.get("username")
     if field is not None:
         field.help_text = HANDLE_HELP
+        _length_by_handle_rules(field)
         field.widget.attrs.update(
             maxlength=str(HANDLE_MAX), autocapitalize="none", spellcheck="false"
         )
@@ -130,11 +140,12 @@ class DeleteAccountForm(forms.Form):
 class HandleForm(forms.Form):
     """A new username (handle), checked by the same rules as at sign-up."""
 
-    username = forms.CharField(label=_("New username"), help_text=HANDLE_HELP, max_length=150)
+    username = forms.CharField(label=_("New username"), help_text=HANDLE_HELP)
 
     def __init__(self, user, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+        _length_by_handle_rules(self.fields["username"])
         self.fields["username"].widget.attrs.update(
             maxlength=str(HANDLE_MAX), autocapitalize="none", spellcheck="false"
         )

@@ -13,7 +13,7 @@ from extagram.accounts.usernames import (
     reserved_names,
     suggest_handle,
 )
-from extagram.testing.base import BaseTestCase
+from extagram.testing.base import PASSWORD, BaseTestCase
 
 User = get_user_model()
 CYRILLIC_A = "\u0430"  # looks exactly like Latin "a"
@@ -126,6 +126,16 @@ class SignupEnforcesTheRulesTests(BaseTestCase):
     def test_a_name_too_long_for_a_phone_is_refused(self):
         response = self.signup("a" * (HANDLE_MAX + 1))
         self.assertContains(response, "at most 30", status_code=400)
+
+    def test_a_name_longer_than_the_database_column_is_refused_by_the_same_rule(self):
+        # the column's 150 stopped the form first, naming 150 as the limit
+        response = self.signup("a" * 5000)
+        self.assertContains(response, "at most 30 characters (this one has 5000)", status_code=400)
+        self.assertNotContains(response, "150", status_code=400)
+        self.client.force_login(self.owner)
+        self.client.post("/accounts/reauthenticate/", {"password": PASSWORD})
+        response = self.client.post("/accounts/username/", {"username": "b" * 5000})
+        self.assertContains(response, "at most 30 characters (this one has 5000)", status_code=400)
 
     def test_the_form_explains_the_rules(self):
         self.assertContains(self.client.get("/accounts/signup/"), "letters a–z, digits")

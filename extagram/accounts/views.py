@@ -21,6 +21,8 @@ from django_ratelimit.core import is_ratelimited
 from django_ratelimit.decorators import ratelimit
 from django_ratelimit.exceptions import Ratelimited
 
+from extagram.core.views import ShownBadRequest
+
 from . import erasure, export
 from .adapter import has_verified_email
 from .auth_backends import accounts_named_by_login
@@ -142,6 +144,7 @@ class EmailView(allauth_views.EmailView):
 
     def post(self, request, *args, **kwargs):
         email = request.POST.get("email", "")
+        _refuse_an_action_on_no_address(request, email)
         changing = "action_add" in request.POST
         # allauth's own count, read without using it up
         cooling = changing and not consume_email_verification_rate_limit(
@@ -167,11 +170,31 @@ class EmailView(allauth_views.EmailView):
                 _(
                     "No confirmation mail went to %(email)s: one was sent there less than "
                     "3 minutes ago, and an address gets at most one every 3 minutes. Use "
-                    "“Re-send Verification” in a few minutes."
+                    "“Re-send verification” in a few minutes."
                 )
                 % {"email": email},
             )
         return response
+
+
+ADDRESS_ACTIONS = ("action_send", "action_remove", "action_primary")
+
+
+def _refuse_an_action_on_no_address(request, email):
+    """Raises ShownBadRequest (a 400 that says why) for a post to the e-mail page that
+    allauth would answer with a redirect and no word: no action, or one of ADDRESS_ACTIONS
+    for an address that is not one of the member's (or none), or a re-send for an address
+    already confirmed. The page's own buttons send none of these."""
+    if "action_add" in request.POST:
+        return
+    action = next((name for name in ADDRESS_ACTIONS if name in request.POST), None)
+    if action is None:
+        raise ShownBadRequest(_("Choose what to do with the address."))
+    address = EmailAddress.objects.filter(user=request.user, email__iexact=email).first()
+    if address is None:
+        raise ShownBadRequest(_("That is not one of your e-mail addresses."))
+    if action == "action_send" and address.verified:
+        raise ShownBadRequest(_("That address is confirmed already."))
 
 
 class PasswordResetFromKeyView(allauth_views.PasswordResetFromKeyView):

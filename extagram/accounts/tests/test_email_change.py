@@ -138,7 +138,8 @@ class EmailChangeTests(BaseTestCase):
         self.assertEqual(len(mail.outbox), 1)
         # an address not the member's is not named
         other = {"email": "bob@example.com", "action_send": ""}
-        self.assertNotContains(self.client.post("/accounts/email/", other, follow=True), "ago")
+        response = self.client.post("/accounts/email/", other, follow=True)
+        self.assertNotContains(response, "ago", status_code=400)
 
     def test_a_change_to_an_address_mailed_a_moment_ago_says_no_mail_went(self):
         # another member's change mailed it first; allauth sent alice nothing and said
@@ -185,6 +186,24 @@ class EmailChangeTests(BaseTestCase):
         self.assertContains(response, "different account")
         signed_up.refresh_from_db()
         self.assertFalse(signed_up.verified)
+
+    def test_a_post_that_names_no_address_of_the_member_is_a_400_that_says_so(self):
+        # allauth answered each with a redirect and no word
+        EmailAddress.objects.create(user=self.stranger, email="bob@example.com", verified=True)
+        posts = [
+            ({"email": "bob@example.com", "action_remove": ""}, "not one of your"),
+            ({"email": "nobody@example.com", "action_primary": ""}, "not one of your"),
+            ({"email": "", "action_send": ""}, "not one of your"),
+            ({"email": "alice@example.com"}, "Choose what to do"),
+            ({"email": "alice@example.com", "action_frobnicate": ""}, "Choose what to do"),
+            ({"email": "alice@example.com", "action_send": ""}, "confirmed already"),
+        ]
+        for data, words in posts:
+            with self.subTest(data=data):
+                response = self.client.post("/accounts/email/", data)
+                self.assertContains(response, words, status_code=400)
+        self.assertEqual(EmailAddress.objects.filter(email="bob@example.com").count(), 1)
+        self.assertEqual(mail.outbox, [])
 
     def test_a_pending_change_can_be_cancelled(self):
         self.change_to("alice.new@example.com")

@@ -292,7 +292,9 @@ if ACCOUNT_EMAIL_VERIFICATION not in ("mandatory", "optional", "none"):
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_CHANGE_EMAIL = True
 ACCOUNT_PRESERVE_USERNAME_CASING = False
-ACCOUNT_SESSION_REMEMBER = True
+# The log-in form asks ("Remember me", ticked to begin with): unticked, the session ends
+# when the browser closes, for a shared computer; ticked, it lasts SESSION_COOKIE_AGE.
+ACCOUNT_SESSION_REMEMBER = None
 # Confirming who you are before a sensitive change (2FA settings, e-mail, deletion) takes the
 # password or the second factor; allauth's default also offers a code sent by e-mail, which
 # would let a mailbox alone stand in for both. allauth asks it before 2FA changes by default,

@@ -43,6 +43,8 @@ class LoginForm(allauth_forms.LoginForm):
             kwargs["data"] = data
         super().__init__(*args, **kwargs)
         self.fields["login"].label = _("Username or e-mail")
+        if "remember" in self.fields:  # ACCOUNT_SESSION_REMEMBER = None: the member chooses
+            self.fields["remember"].initial = True
         # allauth marks the field "email" when both are accepted; "username" is the HTML
         # token for whatever names the account, and the one the sign-up form's handle
         # carries, so a password manager fills in what it saved at sign-up

@@ -31,6 +31,23 @@ class LoginTests(BaseTestCase):
             response = self.client.post("/accounts/login/", {"login": login, "password": PASSWORD})
             self.assertRedirects(response, "/", msg_prefix=login)
 
+    def test_the_form_offers_to_remember_the_member_ticked_to_begin_with(self):
+        page = self.client.get("/accounts/login/")
+        self.assertContains(page, "Remember me")
+        self.assertRegex(page.text, r'<input type="checkbox" name="remember"[^>]* checked')
+
+    def test_remembered_the_session_outlives_the_browser_and_otherwise_not(self):
+        for remember, lasts in (("on", True), ("", False)):
+            with self.subTest(remember=remember):
+                self.client.logout()
+                data = {"login": "alice", "password": PASSWORD}
+                if remember:
+                    data["remember"] = remember
+                self.assertRedirects(self.client.post("/accounts/login/", data), "/")
+                cookie = self.client.cookies["sessionid"]
+                self.assertEqual(bool(cookie["max-age"]), lasts)
+                self.assertEqual(self.client.session.get_expire_at_browser_close(), not lasts)
+
     def test_login_goes_back_to_where_the_member_was(self):
         response = self.client.post(
             "/accounts/login/?next=/upload/",

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 
 from extagram.core.redirects import safe_target
 
-from .auth_backends import address_lock
+from .auth_backends import address_lock, deactivated_accounts
 from .models import lock_member
 from .usernames import canonical, validate_handle
 
@@ -106,7 +106,13 @@ class AccountAdapter(DefaultAccountAdapter):
         super().send_notification_mail(template_prefix, user, context, email)
 
     def send_mail(self, template_prefix, email, context):
-        """Send as allauth does; if the mail server fails, say so instead of a 500."""
+        """Send as allauth does; if the mail server fails, say so instead of a 500.
+
+        For an address of an account staff deactivated, allauth's "unknown account" mail
+        (a password reset asked for it) said there was no such account and offered a
+        sign-up the address could not make: it says the account is deactivated instead."""
+        if template_prefix == "account/email/unknown_account" and deactivated_accounts(email):
+            template_prefix = "account/email/inactive_account"
         try:
             super().send_mail(template_prefix, email, context)
         except (OSError, smtplib.SMTPException):

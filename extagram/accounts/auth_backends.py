@@ -38,6 +38,13 @@ def users_named_by(email, users):
     return [user for user in users if user.email.lower() == email]
 
 
+def deactivated_accounts(email):
+    """The accounts staff deactivated that `email` names (a list of User, as
+    `users_named_by` reads an address)."""
+    users = filter_users_by_email(email, is_active=False, prefer_verified=True)
+    return users_named_by(email, users)
+
+
 def accounts_named_by_login(typed):
     """The primary keys (a sorted list of int) of the accounts a log-in form's username or
     e-mail field names, read as AuthenticationBackend reads it: an address (anything with

@@ -95,6 +95,18 @@ class PasswordResetThroughSmtpTests(BaseTestCase):
         message = self.inbox.wait_for(1)
         self.assertEqual([link for link in self.inbox.links(message) if "/reset/key/" in link], [])
 
+    def test_a_deactivated_accounts_address_is_told_so_not_offered_a_sign_up(self):
+        EmailAddress.objects.create(user=self.owner, email="alice@example.com", verified=True)
+        self.owner.is_active = False
+        self.owner.save(update_fields=["is_active"])
+        self.client.post("/accounts/password/reset/", {"email": "ALICE@example.com"})
+        message = self.inbox.wait_for(1)
+        body = message.get_body(preferencelist=("plain",)).get_content()
+        self.assertIn("deactivated", message["Subject"].lower())
+        self.assertIn("have deactivated that account", body)
+        self.assertNotIn("sign up", body)
+        self.assertEqual([link for link in self.inbox.links(message) if "/accounts/" in link], [])
+
     def test_a_mail_server_that_is_down_is_a_message_not_a_500(self):
         EmailAddress.objects.create(user=self.owner, email="alice@example.com", verified=True)
         with override_settings(EMAIL_PORT=9):  # the discard port: nothing listens

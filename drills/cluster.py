@@ -67,7 +67,8 @@ NODE_LOSS_BOUND = 60.0
 
 
 def push_images(cluster: Cluster):
-    """V1 and V2 (same source, another version label) and BROKEN to the registry."""
+    """V1 and V2 (same source, another version label) and BROKEN (app and static) to the
+    registry."""
     if os.environ.get("DRILL_NO_BUILD"):
         return
     env = {**os.environ}
@@ -84,6 +85,10 @@ def push_images(cluster: Cluster):
         env={**env, "DOCKER_BUILDKIT": "0"},
     )
     subprocess.run(["docker", "push", "-q", broken], check=True, stdout=subprocess.DEVNULL)
+    # deploy rolls static first: BROKEN's static files are V1's, served fine
+    static = f"{push}/extagram/static:{BROKEN}"
+    subprocess.run(["docker", "tag", f"{push}/extagram/static:{V1}", static], check=True)
+    subprocess.run(["docker", "push", "-q", static], check=True, stdout=subprocess.DEVNULL)
 
 
 class Drills:

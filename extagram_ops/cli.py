@@ -230,8 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="run a manage.py command (createsuperuser, shell...) beside the stack",
         description="`python manage.py ARGS` in a one-off container of the app's image, "
         "with this terminal (createsuperuser asks its questions): `docker compose run --rm "
-        "--no-deps app`. With --swarm: a one-off task made as the migrate job's (image, "
-        "settings, secrets, back network) on this engine's node, the command exec'd into "
+        "--no-deps app`. With --swarm: a one-off task of app's image made as the migrate "
+        "job's (settings, secrets, back network) on this engine's node, the command exec'd into "
         "it, the task removed afterwards. Not in a running app replica, whose memory limit "
         "it would share. Exits with the command's status.",
     )
@@ -617,7 +617,7 @@ def swarm_deploy(stack: swarm.SwarmStack, args) -> int:
         )
     previous = stack.deploy(args.version, args.timeout, not args.skip_migrate, args.force)
     print(
-        f"swarm stack {stack.stack}: deploy done, app and upload now run {args.version} "
+        f"swarm stack {stack.stack}: deploy done, app, upload and static now run {args.version} "
         f"(previous {previous}); `extagram-ops --swarm {stack.stack} rollback` goes back."
     )
     return 0
@@ -625,7 +625,10 @@ def swarm_deploy(stack: swarm.SwarmStack, args) -> int:
 
 def swarm_rollback(stack: swarm.SwarmStack, args) -> int:
     before, after = stack.rollback(args.timeout)
-    print(f"swarm stack {stack.stack}: rollback done, app and upload run {after} (was {before})")
+    print(
+        f"swarm stack {stack.stack}: rollback done, app, upload and static run {after} "
+        f"(was {before})"
+    )
     return 0
 
 

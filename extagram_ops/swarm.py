@@ -657,14 +657,10 @@ class SwarmStack(Project):
             quiet = quiet + 1 if tasks and not set(states) & LIVE_TASK else 0
             # (MaxAttempts 0: the engine retries without end, so only the timeout stops us)
             if failed and ((attempts and len(failed) > attempts) or quiet >= 3):
+                # this run's failed task only: the job's logs hold every earlier run's
+                # too, whose last lines buried the cause (a stale traceback)
                 logs = self.docker(
-                    "service",
-                    "logs",
-                    "--tail",
-                    "20",
-                    "--raw",
-                    self.service_name("migrate"),
-                    check=False,
+                    "service", "logs", "--tail", "20", "--raw", failed[0]["ID"], check=False
                 )
                 raise OpsError(
                     f"migrations of {image_tag(image)} failed ({len(failed)} "
@@ -680,20 +676,22 @@ class SwarmStack(Project):
             time.sleep(1)
 
     def run_migrations(self, version: str | None, timeout: float) -> str:
-        """Run the `migrate` job again on the image its spec names (the running version:
-        deploy keeps it there; `version` is for the Compose signature and must be None or
-        that image's tag) and wait for it; returns "". OpsError if it fails."""
-        image = self.spec_image("migrate")
+        """Run the `migrate` job again on the running version (the app service's image;
+        `version` is for the Compose signature and must be None or that image's tag) and
+        wait for it; returns "". OpsError if it fails. The job's own spec names the
+        version it last ran, which a rollback or a deploy of a missing tag leaves behind:
+        a restore then ran the migrations of the release rolled back from, or failed."""
+        image = self.spec_image("app")
         if version and version != image_tag(image):
-            raise OpsError(f"the migrate job runs {image_tag(image)}, not {version}")
-        self.run_migrate(image, timeout, resolve=False)
+            raise OpsError(f"app runs {image_tag(image)}, not {version}")
+        self.run_migrate(image, timeout, resolve="@sha256:" in image)
         return ""
 
     def manage(self, args: list[str], timeout: float) -> int:
         """Run `python manage.py ARGS` (createsuperuser, shell...) in a one-off task and
-        return its exit status. The task is made as the `migrate` job's tasks are (its
-        image, which deploy keeps at the running version, environment, secrets and the
-        back network: one_off_service_args) on this engine's node, waits there, and the
+        return its exit status. The task runs the app service's image (the running
+        version) made as the `migrate` job's tasks are (environment, secrets and the back
+        network: one_off_service_args) on this engine's node, waits there, and the
         command is `docker exec`'d into it with this terminal, so it can ask questions;
         the task is removed afterwards, when a closed terminal ends this process too
         (ended_by_hangup). Not an app task: the command's ~50 MB went over an app
@@ -709,7 +707,8 @@ class SwarmStack(Project):
         short = f"manage-{secrets.token_hex(3)}"
         node = json.loads(self.docker("info", "--format", "{{json .Swarm}}").stdout)["NodeID"]
         options = one_off_service_args(template, self.service_name(short), self.stack, node)
-        image = template["ContainerSpec"]["Image"]
+        # the running version: the job's spec keeps the last one it ran (run_migrations)
+        image = self.spec_image("app")
         progress(f"starting a one-off task of {image_tag(image)} ({self.service_name(short)})")
         with ended_by_hangup():
             self.docker("service", "create", *options, image, "sleep", str(ONE_OFF_SECONDS))
@@ -738,11 +737,16 @@ class SwarmStack(Project):
         raise OpsError(f"the one-off task was not running after {timeout:.0f}s")
 
     def deploy(self, version: str, timeout: float, migrate=True, force=False) -> str:
-        """Migrations once (the job), then app and upload one after the other with the
-        engine's start-first rolling update; if upload fails, app is rolled back too, so
-        both always run one version. Returns the version they ran before; OpsError."""
+        """The static files of `version` first (the `static` service), then migrations
+        once (the job), then app and upload one after the other with the engine's
+        start-first rolling update; if upload fails, app is rolled back too, so both
+        always run one version. Returns the version they ran before; OpsError.
+
+        static ran the version the stack was deployed with: a release whose CSS changed
+        served pages whose style sheet was a 404. While the tiers roll one after the other,
+        the proxy asks the app replicas for a file the static tier lacks."""
         self.require_stack()
-        services = {short: self.service(short) for short in ROLLED}
+        services = {short: self.service(short) for short in (*ROLLED, "static")}
         for short, service in services.items():
             if service is None:
                 raise OpsError(f"the stack has no service {self.service_name(short)!r}")
@@ -750,6 +754,7 @@ class SwarmStack(Project):
         previous = self.current_version("app")
         running = {self.current_version(short) for short in ROLLED}
         if running == {version} and not force:
+            self.roll_static(version, timeout)
             progress(f"app and upload already run {version}; nothing to roll (--force redoes it)")
             return previous
         current = self.spec_image("app")
@@ -757,6 +762,19 @@ class SwarmStack(Project):
         # a stack deployed with a registry pins digests; one deployed with
         # `--resolve-image never` (local images on one node) must not ask a registry
         resolve = "@sha256:" in current
+        static_before = self.current_version("static")
+        self.roll_static(version, timeout, force)
+        try:
+            self._migrate_and_roll(version, image, timeout, migrate, force, resolve)
+        except OpsError:
+            if self.current_version("static") != static_before:
+                progress(f"{self.service_name('static')}: back to {static_before}, as app")
+                self.roll_static(static_before, timeout)
+            raise
+        return previous
+
+    def _migrate_and_roll(self, version, image, timeout, migrate, force, resolve):
+        """deploy()'s migrations and app and upload's rolling updates."""
         if migrate:
             progress(f"running the migrations of {version} (the {self.stack}_migrate job)")
             self.run_migrate(image, timeout, resolve)
@@ -777,7 +795,17 @@ class SwarmStack(Project):
                     self.update(other, ["--rollback"], timeout, "rollback")
                 raise
             done.append(short)
-        return previous
+
+    def roll_static(self, version: str, timeout: float, force=False) -> None:
+        """Update the `static` service to the image of `version` (the tag its spec names
+        replaced), unless it runs it already; OpsError as update() gives it."""
+        if self.current_version("static") == version and not force:
+            return
+        current = self.spec_image("static")
+        args = ["--image", with_tag(current, version)]
+        args += [] if "@sha256:" in current else ["--no-resolve-image"]
+        progress(f"{self.service_name('static')}: {self.current_version('static')} -> {version}")
+        self.update("static", args, timeout, f"update to {version}")
 
     def rollback(self, timeout: float) -> tuple[str, str]:
         """`docker service rollback` of app and upload (to the spec before the last
@@ -817,7 +845,10 @@ class SwarmStack(Project):
         for short, target in plan:
             progress(f"{self.service_name(short)}: {self.current_version(short)} -> {target}")
             self.update(short, ["--rollback"], timeout, f"rollback to {target}")
-        return before, self.current_version("app") or "?"
+        after = self.current_version("app") or "?"
+        if self.service("static") is not None:
+            self.roll_static(after, timeout)  # the static files of the version left
+        return before, after
 
     def scale(self, replicas: int, timeout: float) -> int:
         """`docker service scale STACK_app=N`, then wait until N tasks run (healthy: swarm

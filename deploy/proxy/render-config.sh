@@ -251,7 +251,6 @@ if ($request_method !~ ^(GET|HEAD)$) {
 proxy_cache extagram_assets;
 proxy_cache_key $uri;
 proxy_ignore_headers Cache-Control Expires X-Accel-Expires;
-proxy_cache_valid 404 10s;
 proxy_cache_revalidate on;
 # No byte ranges: a photo or a style sheet is fetched whole (browsers ask ranges of audio
 # and video only), and a Range past a file's end got nginx's bare 416 carrying the file's
@@ -261,7 +260,6 @@ max_ranges 0;
 # a missing file (a deleted post's photo opened from an old link) gets the proxy's own
 # 404 page, not the tier's bare one; a location's error_page replaces the server's list
 proxy_intercept_errors on;
-error_page 404 /__extagram/errors/${extagram_error_lang}404.html;
 # the tier's 403 for a folder (GET /static/): nothing to see there either
 error_page 403 =404 /__extagram/errors/${extagram_error_lang}404.html;
 error_page 405 /__extagram/errors/${extagram_error_lang}405.html;
@@ -269,9 +267,14 @@ error_page 405 /__extagram/errors/${extagram_error_lang}405.html;
 # before its Last-Modified): nginx's bare 412 before
 error_page 412 /__extagram/errors/${extagram_error_lang}412.html;
 error_page 500 /__extagram/errors/${extagram_error_lang}500.html;
-error_page 502 504 =503 /__extagram/errors/${extagram_error_lang}503.html;
 include /tmp/extagram-nginx/headers-asset.inc;
 add_header X-Cache $upstream_cache_status always;
+EOF
+# A file no tier has, or a tier that cannot answer: the proxy's own pages. /media/ and the
+# app's fallback for /static/ take these; /static/ first asks the app (20-site.conf).
+cat > "$OUT/asset-missing.inc" <<'EOF'
+error_page 404 /__extagram/errors/${extagram_error_lang}404.html;
+error_page 502 504 =503 /__extagram/errors/${extagram_error_lang}503.html;
 EOF
 # .inc files are included explicitly, never by the *.conf glob
 if [ -n "$tls" ]; then state=on; else state=off; fi

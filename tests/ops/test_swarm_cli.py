@@ -122,15 +122,40 @@ def _service(**changes):
     ],
 )
 def test_deploy_refuses_a_service_whose_spec_breaks_its_promises(tmp_path, change, message):
-    stack = Canned(tmp_path, {"app": _service(**change), "upload": _service()})
+    stack = Canned(tmp_path, {"app": _service(**change), "upload": _service(), "static": _static()})
     with pytest.raises(OpsError, match=message):
         stack.deploy("v2", timeout=5)
     assert stack.calls == []  # nothing was changed
 
 
+def _static(version="v1"):
+    return _service(**{"Spec.TaskTemplate.ContainerSpec.Image": f"reg/extagram/static:{version}"})
+
+
+class Rolling(Canned):
+    """A Canned stack that records the rolling updates asked of the engine."""
+
+    def update(self, short, args, timeout, what):
+        self.calls.append((short, *args))
+
+
 def test_deploy_of_what_runs_changes_nothing(tmp_path):
-    stack = Canned(tmp_path, {"app": _service(), "upload": _service()})
+    stack = Canned(tmp_path, {"app": _service(), "upload": _service(), "static": _static()})
     assert stack.deploy("v1", timeout=5) == "v1"
+    assert stack.calls == []
+
+
+def test_deploy_brings_a_static_tier_left_behind_to_the_version_app_runs(tmp_path):
+    # a release's CSS changed, and static still ran the version the stack was made with
+    stack = Rolling(tmp_path, {"app": _service(), "upload": _service(), "static": _static("v0")})
+    assert stack.deploy("v1", timeout=5) == "v1"
+    assert stack.calls == [("static", "--image", "reg/extagram/static:v1", "--no-resolve-image")]
+
+
+def test_a_stack_without_a_static_service_is_refused_before_anything_changes(tmp_path):
+    stack = Rolling(tmp_path, {"app": _service(), "upload": _service()})
+    with pytest.raises(OpsError, match="no service 's_static'"):
+        stack.deploy("v2", timeout=5)
     assert stack.calls == []
 
 

@@ -48,15 +48,17 @@ LABEL org.opencontainers.image.version={version}
 
 
 def _push_derived(cluster, version, broken=False):
-    """VERSION of the app image: BASE with another version label (and, if `broken`, the
-    rolling-deploy drill's healthcheck that always fails), built here and pushed."""
+    """VERSION of the app and static images: BASE's with another version label (and, if
+    `broken`, the app's healthcheck the rolling-deploy drill's, that always fails), built
+    here and pushed."""
     registry = cluster.values["CLUSTER_REGISTRY_PUSH"]
-    tag = f"{registry}/extagram/app:{version}"
-    template = BROKEN_DOCKERFILE if broken else RELABELLED
-    dockerfile = template.format(base=f"{registry}/extagram/app:{BASE}", version=version)
     env = {**os.environ, "DOCKER_BUILDKIT": "0"}
-    docker("build", "-q", "-t", tag, "-", input=dockerfile, env=env, timeout=600)
-    docker("push", "-q", tag, timeout=600)
+    for repo in ("app", "static"):
+        tag = f"{registry}/extagram/{repo}:{version}"
+        template = BROKEN_DOCKERFILE if broken and repo == "app" else RELABELLED
+        dockerfile = template.format(base=f"{registry}/extagram/{repo}:{BASE}", version=version)
+        docker("build", "-q", "-t", tag, "-", input=dockerfile, env=env, timeout=600)
+        docker("push", "-q", tag, timeout=600)
 
 
 def _certificate(folder):
@@ -209,7 +211,7 @@ def test_deploy_runs_migrations_once_then_rolls_app_and_upload_with_no_failed_re
     assert result.returncode == 0, result.stderr[-3000:]
     assert probe.failed() == {}, probe.counts
     assert probe.versions() <= {BASE, V2}, probe.counts
-    assert {spec_version(ops_swarm, s) for s in ("app", "upload", "migrate")} == {V2}
+    assert {spec_version(ops_swarm, s) for s in ("static", "app", "upload", "migrate")} == {V2}
     served = {
         ops_swarm.https_client().get("/healthz").header("X-Extagram-Version") for _ in range(6)
     }
@@ -229,7 +231,7 @@ def test_rollback_is_one_command_with_no_failed_request(ops_swarm):
         time.sleep(3)
     assert result.returncode == 0, result.stderr[-3000:]
     assert probe.failed() == {}, probe.counts
-    assert {spec_version(ops_swarm, s) for s in ("app", "upload")} == {BASE}
+    assert {spec_version(ops_swarm, s) for s in ("app", "upload", "static")} == {BASE}
     RESULTS.append(
         f"swarm ops: rollback took {took:.1f}s, 0 failed of {sum(probe.counts.values())}"
     )
@@ -242,8 +244,8 @@ def test_a_broken_version_is_rolled_back_by_the_engine_and_never_answers(ops_swa
     assert "rollback_completed" in result.stderr, result.stderr[-3000:]
     assert probe.failed() == {}, probe.counts
     assert BROKEN not in probe.versions(), probe.counts
-    # app went back by itself; upload was never touched
-    assert {spec_version(ops_swarm, s) for s in ("app", "upload")} == {BASE}
+    # app went back by itself; upload was never touched; static, rolled first, went back
+    assert {spec_version(ops_swarm, s) for s in ("app", "upload", "static")} == {BASE}
     # and "rollback" now refuses: the engine rolled back by itself, keeping no previous spec
     again, _ = ops(ops_swarm, "rollback")
     assert again.returncode == 1 and "already rolled back" in again.stderr, again.stderr
@@ -297,6 +299,8 @@ def test_backup_and_restore_through_the_task_containers(ops_swarm, tmp_path):
     assert ops_swarm.https_client().signup(later, password).status == 302
     result, took = ops(ops_swarm, "restore", str(tmp_path / "b"), "--force")
     assert result.returncode == 0, result.stderr[-3000:]
+    # the running version's migrations, not those of the job's last run (V2, rolled back)
+    assert f"migrations of {BASE} done" in result.stderr, result.stderr[-2000:]
     assert f"{len(objects)} written, 0 already there" in result.stderr, result.stderr[-2000:]
     assert "photo files, all in the S3 bucket" in result.stderr, result.stderr[-2000:]
     after = {
@@ -321,6 +325,8 @@ def test_manage_runs_a_command_in_a_one_off_task_and_removes_it(ops_swarm):
     )  # fmt: skip
     assert created.returncode == 0, created.stdout + created.stderr[-3000:]
     assert "Superuser created successfully" in created.stdout, created.stdout
+    # the running version, not the migrate job's last (V2, rolled back)
+    assert f"one-off task of {spec_version(ops_swarm, 'app')} " in created.stderr, created.stderr
     count = "from django.contrib.auth import get_user_model as m; "
     count += f"print(m().objects.filter(username={staff!r}, is_superuser=True).count())"
     checked, _ = ops(ops_swarm, "manage", "shell", "--no-imports", "-c", count)

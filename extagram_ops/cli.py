@@ -577,6 +577,18 @@ def cmd_swarm_config(project: Project, args) -> int:
     return 0
 
 
+def swarm_config_checked(stack: swarm.SwarmStack, args) -> int:
+    """swarm-config, warning of each service the file would take back from the version
+    the running stack's deploys brought it to."""
+    text = swarm.stack_config(stack.directory, stack.env)
+    sys.stdout.write(text + "\n")
+    print(swarm.images_note(text), file=sys.stderr)
+    if stack.service("app") is not None:
+        for line in stack.versions_left_behind(text):
+            print(line, file=sys.stderr)
+    return 0
+
+
 def swarm_status(stack: swarm.SwarmStack, args) -> int:
     """Exit 1 when a service runs fewer tasks than it wants or an update is paused."""
     data = stack.status()
@@ -661,14 +673,15 @@ COMMANDS = {
 }
 
 
-# swarm mode: the engine does these; backup, restore, manage and swarm-config are shared
-# (manage through Project.manage or SwarmStack.manage)
+# swarm mode: the engine does these; backup, restore and manage are shared (manage through
+# Project.manage or SwarmStack.manage); swarm-config also compares the running versions
 SWARM_COMMANDS = {
     **COMMANDS,
     "status": swarm_status,
     "deploy": swarm_deploy,
     "rollback": swarm_rollback,
     "scale": swarm_scale,
+    "swarm-config": swarm_config_checked,
 }
 
 

@@ -796,6 +796,26 @@ class SwarmStack(Project):
                 raise
             done.append(short)
 
+    def versions_left_behind(self, stack_text: str) -> list[str]:
+        """Warnings (lines for stderr) for each of ROLLED and static whose running version
+        differs from the one the stack file `stack_text` (stack_config's) names: deploying
+        the file would take it back there. `deploy` changes the services, not the file, so
+        a file rendered afterwards from the old variables took app and upload back to the
+        first version without a word."""
+        services = json.loads(stack_text).get("services") or {}
+        lines = []
+        for short in (*ROLLED, "static"):
+            running = self.current_version(short)
+            named = image_tag(services.get(short, {}).get("image", ""))
+            if running and named and running != named:
+                lines.append(
+                    f"warning: {self.service_name(short)} runs {running} and this file names "
+                    f"{named}: `docker stack deploy` with it would take it back to {named}. "
+                    f"To keep {running}, render the file with EXTAGRAM_VERSION={running} "
+                    "(the version `deploy` went to; every image of it pushed)"
+                )
+        return lines
+
     def roll_static(self, version: str, timeout: float, force=False) -> None:
         """Update the `static` service to the image of `version` (the tag its spec names
         replaced), unless it runs it already; OpsError as update() gives it."""

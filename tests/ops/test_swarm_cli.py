@@ -4,6 +4,7 @@ in tests/ops/test_swarm_engine.py)."""
 
 import copy
 import itertools
+import json
 
 import pytest
 
@@ -329,3 +330,23 @@ def test_a_one_off_task_is_made_as_the_migrate_jobs_tasks_are():
     assert "--read-only" in args
     # the image and the command are the caller's; the migrate job's own are not copied
     assert not any("manage.py" in a or "sha256" in a for a in args)
+
+
+def test_a_stack_file_that_would_take_deployed_services_back_is_warned_of(tmp_path):
+    # after `deploy v1`, a file rendered again from the first variables named v0: deployed
+    # with `docker stack deploy`, it took app and upload back to v0 without a word
+    stack = Canned(tmp_path, {"app": _service(), "upload": _service(), "static": _static()})
+    text = json.dumps(
+        {
+            "services": {
+                "app": {"image": "reg/extagram/app:v0"},
+                "upload": {"image": "reg/extagram/app:v1"},
+                "static": {"image": "reg/extagram/static:v0"},
+                "db": {"image": "mariadb:11.8"},
+            }
+        }
+    )
+    warnings = stack.versions_left_behind(text)
+    assert [line.split(" runs")[0] for line in warnings] == ["warning: s_app", "warning: s_static"]
+    assert "EXTAGRAM_VERSION=v1" in warnings[0]
+    assert stack.versions_left_behind(text.replace(":v0", ":v1")) == []

@@ -85,10 +85,14 @@ def test_the_database_tier_keeps_two_malloc_arenas(tmp_path):
     assert db["environment"]["MALLOC_ARENA_MAX"] == "2"
 
 
+SWARM_OVERRIDE = "deploy/swarm/stack.override.yaml"  # read with compose.yaml on a swarm
+
+
 def test_every_setting_env_example_offers_reaches_the_containers():
-    # a line of .env.example that compose.yaml never reads changes nothing:
+    # a line of .env.example that compose.yaml (or the swarm's override) never reads
+    # changes nothing:
     # EXTAGRAM_ERASURE_IN_BACKGROUND was offered there and never passed to the app
     offered = set(re.findall(r"^#?([A-Z][A-Z0-9_]*)=", (REPO / ".env.example").read_text(), re.M))
-    compose = (REPO / "compose.yaml").read_text()
+    read = (REPO / "compose.yaml").read_text() + (REPO / SWARM_OVERRIDE).read_text()
     assert offered
-    assert sorted(name for name in offered if "${" + name not in compose) == []
+    assert sorted(name for name in offered if "${" + name not in read) == []

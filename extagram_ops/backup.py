@@ -244,6 +244,11 @@ def photo_storage(project: Project) -> dict:
     }
 
 
+def _kind(project) -> str:
+    """What the operator calls `project`: a swarm stack or a Compose project."""
+    return "stack" if getattr(project, "stack", None) else "project"
+
+
 def _where(storage: dict) -> str:
     if not storage.get("bucket"):
         return "the media volume"
@@ -558,17 +563,22 @@ def restore(
     contents = stack_contents(project, media=not only_db)
     users, files = contents["users"], contents["media_files"]
     if users or files:
+        # a database-only restore does not count the photos (stack_contents, media=False)
+        photos = "" if only_db else f", {files} photo file{pluralize(files)}"
         if not force:
             raise OpsError(
-                f"project {project.name!r} is not empty ({users} user{pluralize(users)}, "
-                f"{files} photo file{pluralize(files)}): refusing to overwrite it "
+                f"{_kind(project)} {project.name!r} is not empty ({users} "
+                f"user{pluralize(users)}{photos}): refusing to overwrite it "
                 "(pass --force to replace its data with the backup's)"
             )
-        progress(
-            f"--force: replacing {users} user{pluralize(users)}; of the {files} photo "
-            f"file{pluralize(files)} in {_where(storage)}, those not in the backup "
-            + ("are deleted (--prune)" if prune else "stay")
-        )
+        if only_db:
+            progress(f"--force: replacing {users} user{pluralize(users)}; the photos stay")
+        else:
+            progress(
+                f"--force: replacing {users} user{pluralize(users)}; of the {files} photo "
+                f"file{pluralize(files)} in {_where(storage)}, those not in the backup "
+                + ("are deleted (--prune)" if prune else "stay")
+            )
     ids_before = next_ids(project)
     db = project.one("db")
     progress("loading the database dump")

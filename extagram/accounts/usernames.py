@@ -26,7 +26,7 @@ from functools import lru_cache
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from extagram.core.forms import BIDI_OVERRIDES
+from extagram.core.forms import BIDI_OVERRIDES, refuse_unreadable
 
 # 30 fits a 390-px phone header beside the other links (Instagram uses the same).
 HANDLE_MAX = 30
@@ -234,9 +234,10 @@ def is_invisible(ch):
 def clean_display_name(value):
     """A display name as stored: NFC, surrounding spaces removed, runs of spaces as one.
 
-    Raises ValidationError for control characters, bidirectional overrides and
-    names longer than DISPLAY_NAME_MAX characters.
+    Raises ValidationError for control characters, bidirectional overrides, bytes that
+    were not UTF-8 (refuse_unreadable) and names longer than DISPLAY_NAME_MAX characters.
     """
+    refuse_unreadable(value)
     value = " ".join(unicodedata.normalize("NFC", value).split())
     if len(value) > DISPLAY_NAME_MAX:
         raise ValidationError(

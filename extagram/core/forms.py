@@ -67,6 +67,23 @@ def first_control_character(text):
     return None
 
 
+# What Django puts in place of bytes that are not UTF-8 when it decodes a form or a query
+# string (errors="replace"): a browser never sends such bytes, so text holding it was not
+# typed as it arrived.
+REPLACEMENT_CHARACTER = "\ufffd"
+
+
+def refuse_unreadable(text):
+    """Raises ValidationError when `text` (a str) holds REPLACEMENT_CHARACTER: part of it
+    arrived as bytes that are not UTF-8 and could not be read, and storing it would keep
+    "\ufffd" in their place."""
+    if REPLACEMENT_CHARACTER in text:
+        raise ValidationError(
+            _("Part of the text could not be read (it was not sent as UTF-8): type it again."),
+            code="undecodable",
+        )
+
+
 def browser_line_breaks(text):
     """`text` with CRLF and lone CR line breaks made LF, as a browser's textarea holds it.
 
@@ -88,7 +105,8 @@ class BrowserTextField(forms.CharField):
     form (captions, alt text, comments); for a ModelForm, through Meta.field_classes.
     Text with a bidirectional embedding or override character is refused (BIDI_OVERRIDES),
     and so is text with a control character other than a line break or a tab
-    (first_control_character): the same rule display names keep.
+    (first_control_character), or that arrived as bytes that are not UTF-8
+    (refuse_unreadable): the same rules display names keep.
     Text that shows nothing (shows_nothing: zero-width spaces, a Hangul filler...) counts
     as empty: a required field asks for text, an optional one stores "".
     """
@@ -106,6 +124,8 @@ class BrowserTextField(forms.CharField):
                 _("Remove the direction override character (U+202A to U+202E) from the text."),
                 code="bidi_override",
             )
+        if value:
+            refuse_unreadable(value)
         control = first_control_character(value) if value else None
         if control:
             raise ValidationError(

@@ -252,3 +252,40 @@ class TextThatShowsNothingTests(BaseTestCase):
             response = self.client.post(f"/p/{self.post.pk}/comments/", {"body": text})
             self.assertEqual(response.status_code, 302, repr(text))
         self.assertEqual(Comment.objects.count(), len(texts))
+
+
+class UnreadableTextTests(BaseTestCase):
+    """Bytes that are not UTF-8 in a form arrive as U+FFFD (Django decodes with
+    errors="replace"); every free-text field and the display name refuse them."""
+
+    def setUp(self):
+        self.client.login(username="alice", password=PASSWORD)
+        self.post = self.make_post()
+
+    def post_raw(self, path, body):
+        """POST `body` (bytes, form-urlencoded as sent) to `path`."""
+        return self.client.generic(
+            "POST", path, body, content_type="application/x-www-form-urlencoded"
+        )
+
+    def test_a_comment_with_bytes_that_are_not_utf8_is_refused(self):
+        response = self.post_raw(f"/p/{self.post.pk}/comments/", b"body=caf%E9")
+        self.assertContains(response, "could not be read", status_code=400)
+        self.assertFalse(Comment.objects.exists())
+
+    def test_a_display_name_or_bio_with_them_changes_nothing(self):
+        for body in (b"display_name=%FF%FE&bio=", b"display_name=Alice&bio=ol%E9"):
+            response = self.post_raw("/accounts/profile/", body)
+            self.assertContains(response, "could not be read", status_code=400)
+        self.owner.profile.refresh_from_db()
+        self.assertEqual((self.owner.profile.display_name, self.owner.profile.bio), ("", ""))
+
+    def test_a_caption_with_them_posts_nothing(self):
+        response = self.upload(jpeg_bytes(), caption="x\ufffdy")
+        self.assertContains(response, "could not be read", status_code=400)
+        self.assertEqual(Post.objects.count(), 1)
+
+    def test_text_in_any_script_is_kept(self):
+        response = self.post_raw(f"/p/{self.post.pk}/comments/", "body=café ☕".encode())
+        self.assertEqual(response.status_code, 302)
+        self.assertEqual(Comment.objects.get().body, "café ☕")

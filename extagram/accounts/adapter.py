@@ -52,8 +52,8 @@ class AccountAdapter(DefaultAccountAdapter):
         The member's row is locked too (models.lock_member), as confirming makes the
         address the one in use and removes the member's others.
         Other accounts' changes to the address, still pending, are dropped once it is
-        confirmed: no account can confirm it any more, and their pages offered to mail it
-        again, to its new holder.
+        confirmed (_drop_changes_to): no account can confirm it any more, and their pages
+        offered to mail it again, to its new holder.
         Returns True when the address is confirmed, now or already (a link followed
         twice at once), False when another account holds it (or held it first, and this
         change was dropped)."""
@@ -67,9 +67,7 @@ class AccountAdapter(DefaultAccountAdapter):
                 return True
             confirmed = super().confirm_email(request, email_address)
             if confirmed:
-                EmailAddress.objects.filter(
-                    email__iexact=email_address.email, verified=False, primary=False
-                ).exclude(user_id=email_address.user_id).delete()
+                _drop_changes_to(email_address)
             return confirmed
 
     def can_delete_email(self, email_address):
@@ -190,3 +188,14 @@ class MFAAdapter(DefaultMFAAdapter):
         <?xml ...?> declaration HTML does not have (a parser turns it into a comment)."""
         svg = super().build_totp_svg(url)
         return svg[svg.index("<svg") :]
+
+
+def _drop_changes_to(confirmed):
+    """Delete other accounts' unverified rows for the address of `confirmed` (an
+    EmailAddress just verified) that are changes: rows of accounts that have another
+    address. An account's only address (its sign-up one) stays, for its owner to see
+    and replace; its link answers 409."""
+    pending = EmailAddress.objects.filter(email__iexact=confirmed.email, verified=False)
+    for address in pending.exclude(user_id=confirmed.user_id):
+        if EmailAddress.objects.filter(user_id=address.user_id).exclude(pk=address.pk).exists():
+            address.delete()

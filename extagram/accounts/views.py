@@ -184,7 +184,8 @@ def _refuse_an_action_on_no_address(request, email):
     """Raises ShownBadRequest (a 400 that says why) for a post to the e-mail page that
     allauth would answer with a redirect and no word: no action, or one of ADDRESS_ACTIONS
     for an address that is not one of the member's (or none), or a re-send for an address
-    already confirmed. The page's own buttons send none of these."""
+    already confirmed, by the member or by another account since. The page's own buttons
+    send none but the last."""
     if "action_add" in request.POST:
         return
     action = next((name for name in ADDRESS_ACTIONS if name in request.POST), None)
@@ -195,6 +196,12 @@ def _refuse_an_action_on_no_address(request, email):
         raise ShownBadRequest(_("That is not one of your e-mail addresses."))
     if action == "action_send" and address.verified:
         raise ShownBadRequest(_("That address is confirmed already."))
+    held = EmailAddress.objects.filter(email__iexact=address.email, verified=True)
+    if action == "action_send" and held.exclude(user=request.user).exists():
+        # its mail would go to the account holding it, with a link that cannot work
+        raise ShownBadRequest(
+            _("Another account has confirmed that address since: change to another one.")
+        )
 
 
 class PasswordResetFromKeyView(allauth_views.PasswordResetFromKeyView):

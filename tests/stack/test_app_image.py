@@ -268,15 +268,25 @@ def test_the_image_speaks_spanish_and_catalan_and_no_other_language(stack):
     assert result["po files"] == 0
 
 
-def test_the_admin_log_in_page_answers_in_spanish_and_catalan(stack):
+def test_the_admin_answers_in_spanish_and_catalan_after_the_sites_log_in(stack):
+    # the admin's log-in is the site's (two-factor, rate limits): /admin/login/ sends there
+    client = stack.client()
+    login = client.get("/admin/login/")
+    assert login.status == 302 and login.header("Location").startswith("/accounts/login/")
+    name, password = "adm" + secrets.token_hex(3), "Correct-Horse-" + secrets.token_hex(6)
+    assert client.signup(name, password).status == 302
+    staff = "from django.contrib.auth import get_user_model as m; "
+    staff += f"m().objects.filter(username={name!r}).update(is_staff=True)"
+    stack.compose(
+        "run", "--rm", "--no-deps", "-T", "app", "python", "manage.py", "shell", "-c", staff
+    )
     # the site's header from our catalogs; Django's admin catalog by its skip link (its
     # Catalan catalog translates none of the page's strings that ours does not)
-    client = stack.client()
     for lang, texts in (
         ("es", ("Administración de Extagram", "Saltar al contenido principal")),
         ("ca", ("Administració d&#x27;Extagram",)),
     ):
-        page = client.get("/admin/login/", headers={"Accept-Language": lang})
+        page = client.get("/admin/", headers={"Accept-Language": lang})
         assert page.status == 200, (lang, page.status)
         assert f'<html lang="{lang}"' in page.text
         for text in texts:

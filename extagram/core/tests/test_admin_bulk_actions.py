@@ -11,7 +11,7 @@ BAD_SELECTIONS = ["abc", "", "..", "1e309", "1.5", "-"]
 
 class AdminBulkActionTests(BaseTestCase):
     def setUp(self):
-        self.client.post("/admin/login/", {"username": "sam", "password": PASSWORD})
+        self.client.login(username="sam", password=PASSWORD)
 
     def changelists(self):
         for model in admin.site._registry:

@@ -79,5 +79,27 @@ class ClearedAfterCommandsMiddleware:
         now = _generation(self.path)
         if now != self.seen:
             self.seen = now
-            cache.clear()
+            clear_all_but_rate_limits()
         return self.get_response(request)
+
+
+# The keys of rate limits' counts, as the two libraries write them: django-ratelimit's
+# (RATELIMIT_CACHE_PREFIX, default "rl:") and allauth's ("allauth:rl:...",
+# allauth.core.internal.ratelimit.get_cache_key).
+RATE_LIMIT_KEYS = ("rl:", "allauth:rl:")
+
+
+def clear_all_but_rate_limits():
+    """Empty this process's LocMemCache but for rate limits' counts (RATE_LIMIT_KEYS):
+    cache.clear() reset them too, so a command run beside the server (`make demo`,
+    `manage.py check`) let a locked-out log-in guess again at once, and allauth's
+    3-minute e-mail cooldown ended early. Only for the embedded default's LocMemCache,
+    whose stored keys it reads (":<version>:<key>" with no KEY_PREFIX)."""
+    stored_keys = getattr(cache, "_cache", None)
+    if not isinstance(stored_keys, dict):  # another backend (a test's Redis): all of it
+        cache.clear()
+        return
+    for stored in list(stored_keys):
+        key = stored.split(":", 2)[2]
+        if not key.startswith(RATE_LIMIT_KEYS):
+            cache.delete(key)

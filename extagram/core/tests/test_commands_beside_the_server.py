@@ -4,13 +4,18 @@ server's next request, not when its cached ids and numbers expire (extagram.core
 
 from unittest import mock
 
-from django.test import modify_settings
+import pytest
+from django.core.cache import cache
+from django.test import modify_settings, override_settings
 
 from extagram.core.caching import commands_ended
 from extagram.core.tests.test_settings import run_python
 from extagram.testing.base import PASSWORD, BaseTestCase
 
 MIDDLEWARE = "extagram.core.caching.ClearedAfterCommandsMiddleware"
+EMBEDDED_CACHE = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "t"}
+}
 
 
 def manage(*args, data_dir, **env):
@@ -47,6 +52,29 @@ class CommandsBesideTheServerTests(BaseTestCase):
         self.post_from_another_process()
         for _ in range(2):
             self.assertNotContains(self.client.get("/explore/"), "after")
+
+
+@pytest.mark.ratelimit
+@override_settings(CACHES=EMBEDDED_CACHE)
+class RateLimitsOutliveCommandsTests(BaseTestCase):
+    def setUp(self):
+        change = modify_settings(MIDDLEWARE={"prepend": [MIDDLEWARE]})
+        change.enable()
+        self.addCleanup(change.disable)
+
+    def test_a_locked_log_in_stays_locked_when_a_command_ends(self):
+        # the whole cache was cleared, and with it the counts: `manage.py check` beside
+        # the server let a locked account be guessed at again at once (a helper's trial)
+        for i in range(10):
+            self.client.post("/accounts/login/", {"login": "alice", "password": f"guess{i}"})
+        login = {"login": "alice", "password": PASSWORD}
+        self.assertEqual(self.client.post("/accounts/login/", login).status_code, 429)
+        commands_ended()
+        self.assertEqual(self.client.post("/accounts/login/", login).status_code, 429)
+        cache.set("explore-ids", [1, 2])  # what the server keeps otherwise does go
+        commands_ended()
+        self.client.get("/healthz")
+        self.assertIsNone(cache.get("explore-ids"))
 
 
 def test_manage_py_replaces_the_file_on_the_embedded_default_only(tmp_path):

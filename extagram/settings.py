@@ -269,7 +269,7 @@ PASSWORD_HASHERS = [
 
 # Accounts: django-allauth (e-mail, verification, reset, e-mail change, TOTP).
 # Handle rules live in extagram/accounts/usernames.py, applied by the adapter.
-# allauth's backend takes a username or an address (the log-in form and the admin's);
+# allauth's backend takes a username or an address (the log-in form; the admin sends there);
 # Django's own stays for sessions it logged in before, which name it (a session whose
 # backend is not listed is signed out), and tries a log-in only after allauth's refused it.
 AUTHENTICATION_BACKENDS = [

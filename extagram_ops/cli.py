@@ -571,18 +571,22 @@ def cmd_manage(project: Project, args) -> int:
 
 
 def cmd_swarm_config(project: Project, args) -> int:
+    _print_stack_file(project)
+    return 0
+
+
+def _print_stack_file(project: Project) -> str:
+    """The stack file to stdout, the images it names to stderr; returns the file."""
     text = swarm.stack_config(project.directory, project.env)
     sys.stdout.write(text + "\n")
     print(swarm.images_note(text), file=sys.stderr)
-    return 0
+    return text
 
 
 def swarm_config_checked(stack: swarm.SwarmStack, args) -> int:
     """swarm-config, warning of each service the file would take back from the version
     the running stack's deploys brought it to."""
-    text = swarm.stack_config(stack.directory, stack.env)
-    sys.stdout.write(text + "\n")
-    print(swarm.images_note(text), file=sys.stderr)
+    text = _print_stack_file(stack)
     if stack.service("app") is not None:
         for line in stack.versions_left_behind(text):
             print(line, file=sys.stderr)

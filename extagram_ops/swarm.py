@@ -180,6 +180,8 @@ STACK_LABEL = "com.docker.stack.namespace"
 TASK_SERVICE_LABEL = "com.docker.swarm.service.name"
 TASK_NAME_LABEL = "com.docker.swarm.task.name"
 ROLLED = ("app", "upload")
+# what `deploy` brings to a version (it rolls static first, then ROLLED)
+VERSIONED = (*ROLLED, "static")
 # UpdateStatus.State values (moby api/types/swarm): an update is over in one of these
 UPDATE_DONE = {"completed", "paused", "rollback_completed", "rollback_paused"}
 # seconds to wait for the engine to start a rolling update before concluding it has none
@@ -746,7 +748,7 @@ class SwarmStack(Project):
         served pages whose style sheet was a 404. While the tiers roll one after the other,
         the proxy asks the app replicas for a file the static tier lacks."""
         self.require_stack()
-        services = {short: self.service(short) for short in (*ROLLED, "static")}
+        services = {short: self.service(short) for short in VERSIONED}
         for short, service in services.items():
             if service is None:
                 raise OpsError(f"the stack has no service {self.service_name(short)!r}")
@@ -797,14 +799,14 @@ class SwarmStack(Project):
             done.append(short)
 
     def versions_left_behind(self, stack_text: str) -> list[str]:
-        """Warnings (lines for stderr) for each of ROLLED and static whose running version
+        """Warnings (lines for stderr) for each of VERSIONED whose running version
         differs from the one the stack file `stack_text` (stack_config's) names: deploying
         the file would take it back there. `deploy` changes the services, not the file, so
         a file rendered afterwards from the old variables took app and upload back to the
         first version without a word."""
         services = json.loads(stack_text).get("services") or {}
         lines = []
-        for short in (*ROLLED, "static"):
+        for short in VERSIONED:
             running = self.current_version(short)
             named = image_tag(services.get(short, {}).get("image", ""))
             if running and named and running != named:

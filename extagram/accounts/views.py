@@ -117,7 +117,8 @@ class SignupView(allauth_views.SignupView):
 class ConfirmEmailView(allauth_views.ConfirmEmailView):
     """allauth's e-mail confirmation link, answering 404 when the link is unknown or has
     expired, and 409 when another account has confirmed the address since (allauth
-    answered 200 with the page that says so): bad input is a 4xx."""
+    answered 200 with the page that says so): bad input is a 4xx. A post of such a link
+    is redirected by allauth, with its message."""
 
     def get(self, *args, **kwargs):
         response = super().get(*args, **kwargs)
@@ -126,12 +127,6 @@ class ConfirmEmailView(allauth_views.ConfirmEmailView):
                 response.status_code = 404
             elif not self.object.email_address.can_set_verified():
                 response.status_code = 409
-        return response
-
-    def respond(self, success):
-        response = super().respond(success)
-        if not success and response.status_code == 200:
-            response.status_code = 409
         return response
 
 

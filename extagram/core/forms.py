@@ -119,14 +119,15 @@ class BrowserTextField(forms.CharField):
 
     def validate(self, value):
         super().validate(value)
-        if value and not BIDI_OVERRIDES.isdisjoint(value):
+        if not value:
+            return
+        if not BIDI_OVERRIDES.isdisjoint(value):
             raise ValidationError(
                 _("Remove the direction override character (U+202A to U+202E) from the text."),
                 code="bidi_override",
             )
-        if value:
-            refuse_unreadable(value)
-        control = first_control_character(value) if value else None
+        refuse_unreadable(value)
+        control = first_control_character(value)
         if control:
             raise ValidationError(
                 _("Remove the invisible control character (%(code)s) from the text."),

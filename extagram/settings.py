@@ -80,6 +80,20 @@ def _secret_key():
 
 SECRET_KEY = _secret_key()
 
+
+def _secret_key_fallbacks():
+    """Earlier keys that signatures may still carry (whitespace-separated): sessions,
+    password-reset links and signed cookies of a key being rotated out stay valid. On a
+    swarm, `extagram-ops --swarm STACK rotate-secret secret_key` mounts the previous key at
+    the file the stack names; until the first rotation there is no such file: no keys."""
+    path = os.environ.get("SECRET_KEY_FALLBACKS_FILE")
+    if path and not Path(path).exists():
+        return []
+    return envsecret("SECRET_KEY_FALLBACKS").split()
+
+
+SECRET_KEY_FALLBACKS = _secret_key_fallbacks()
+
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
 

@@ -68,7 +68,10 @@ INSERT_RE = re.compile(rb"^INSERT INTO `([^`]+)`")
 ARCHIVE = ("python", "manage.py", "photo_archive")
 
 
-def _client(tool: str, fallback: str) -> list[str]:
+def root_client(tool: str, fallback: str) -> list[str]:
+    """The command that runs the database's `tool` (or `fallback`, its older name) as
+    MariaDB's root inside the db container, the password read there from the secret
+    file: it never passes through this process. Arguments follow it."""
     return ["sh", "-c", DB_CLIENT.format(tool=tool, fallback=fallback), "sh"]
 
 
@@ -125,7 +128,7 @@ def query_rows(project: Project, sql: str) -> list[list[str]] | None:
     app's database, as root; None when the client fails (no such table yet, say)."""
     out = project.exec(
         project.one("db"),
-        *_client("mariadb", "mysql"),
+        *root_client("mariadb", "mysql"),
         "-N",
         "-B",
         DB_NAME,
@@ -154,7 +157,7 @@ def dump_db(project: Project, dest: Path) -> dict:
             digest.feed(chunk)
             size[0] += len(chunk)
 
-        project.stream(db.id, [*_client("mariadb-dump", "mysqldump"), *DUMP_ARGS], sink)
+        project.stream(db.id, [*root_client("mariadb-dump", "mysqldump"), *DUMP_ARGS], sink)
     sql_sha = digest.finish()
     if not digest.completed:
         raise OpsError("the database dump ended early (no 'Dump completed' line)")
@@ -164,7 +167,7 @@ def dump_db(project: Project, dest: Path) -> dict:
 def redump_digest(project: Project) -> DumpDigest:
     db = project.one("db")
     digest = DumpDigest()
-    project.stream(db.id, [*_client("mariadb-dump", "mysqldump"), *DUMP_ARGS], digest.feed)
+    project.stream(db.id, [*root_client("mariadb-dump", "mysqldump"), *DUMP_ARGS], digest.feed)
     digest.finish()
     return digest
 
@@ -482,7 +485,7 @@ def keep_ids_unused(project: Project, before: dict[str, int]) -> list[str]:
     raised = [t for t, n in next_ids(project).items() if before.get(t, 0) > n]
     if raised:
         sql = "".join(f"ALTER TABLE `{t}` AUTO_INCREMENT = {int(before[t])};" for t in raised)
-        project.exec(project.one("db"), *_client("mariadb", "mysql"), DB_NAME, "-e", sql)
+        project.exec(project.one("db"), *root_client("mariadb", "mysql"), DB_NAME, "-e", sql)
     return raised
 
 
@@ -584,7 +587,7 @@ def restore(
     progress("loading the database dump")
     project.stream(
         db.id,
-        [*_client("mariadb", "mysql"), DB_NAME],
+        [*root_client("mariadb", "mysql"), DB_NAME],
         lambda chunk: None,
         stdin=_chunks(src / "db.sql.gz", gunzip=True),
     )

@@ -11,6 +11,7 @@
                          [--allow-missing-photos]  # exit 1 if photos the rows name are missing
     extagram-ops swarm-config > stack.yaml   # the swarm stack file (docs/swarm.md)
     extagram-ops --swarm extagram deploy v2  # the same commands on a swarm stack
+    extagram-ops --swarm extagram rotate-secret secret_key  # or db_password [--from FILE]
 
 Two modes, chosen on the command line. Compose mode (the default): the stack is the
 compose project in the folder with compose.yaml (-p, else COMPOSE_PROJECT_NAME from the
@@ -37,7 +38,7 @@ from pathlib import Path
 from django.template.defaultfilters import pluralize
 
 from extagram_ops import backup as backups
-from extagram_ops import rollout, swarm
+from extagram_ops import rollout, secret_rotation, swarm
 from extagram_ops.docker import LONG_RUNNING, OpsError, Project, progress
 from extagram_ops.state import VERSION_VAR, State, write_env_version
 
@@ -236,6 +237,26 @@ def build_parser() -> argparse.ArgumentParser:
         "it would share. Exits with the command's status.",
     )
     p.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="e.g. createsuperuser")
+    _timeout_arg(p)
+
+    p = sub.add_parser(
+        "rotate-secret",
+        help="a new secret key or database password, rolled out by the engine (--swarm)",
+        description="Swarm mode only. Creates a new swarm secret (random, or --from FILE) "
+        "and puts it in place with rolling updates, no request failed and nobody signed "
+        "out: secret_key in two steps (the new key first accepted as SECRET_KEY_FALLBACKS, "
+        "then used, the old one kept as fallback); db_password with the database accepting "
+        "both passwords until app, upload and the migrate job use the new one "
+        '(docs/swarm.md, "Rotating a secret").',
+    )
+    p.add_argument("secret", choices=sorted(secret_rotation.ROTATABLE))
+    p.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        metavar="FILE",
+        help="the new value (default: a random one, as secrets-init makes)",
+    )
     _timeout_arg(p)
 
     sub.add_parser(
@@ -575,18 +596,24 @@ def cmd_swarm_config(project: Project, args) -> int:
     return 0
 
 
-def _print_stack_file(project: Project) -> str:
-    """The stack file to stdout, the images it names to stderr; returns the file."""
+def _print_stack_file(project: Project, keep=None) -> str:
+    """The stack file to stdout, the images it names to stderr; returns the file.
+    `keep(project, config)`, if given, changes the config first."""
     text = swarm.stack_config(project.directory, project.env)
+    if keep is not None:
+        config = json.loads(text)
+        keep(project, config)
+        text = json.dumps(config, indent=1)
     sys.stdout.write(text + "\n")
     print(swarm.images_note(text), file=sys.stderr)
     return text
 
 
 def swarm_config_checked(stack: swarm.SwarmStack, args) -> int:
-    """swarm-config, warning of each service the file would take back from the version
-    the running stack's deploys brought it to."""
-    text = _print_stack_file(stack)
+    """swarm-config keeping the secrets the running services mount (rotate-secret's),
+    warning of each service the file would take back from the version the running
+    stack's deploys brought it to."""
+    text = _print_stack_file(stack, keep=secret_rotation.keep_running_secrets)
     if stack.service("app") is not None:
         for line in stack.versions_left_behind(text):
             print(line, file=sys.stderr)
@@ -659,6 +686,31 @@ def swarm_scale(stack: swarm.SwarmStack, args) -> int:
     return 0
 
 
+def cmd_rotate_secret(project: Project, args) -> int:
+    raise OpsError(
+        "rotate-secret is for a swarm stack (--swarm STACK). With Compose, change the file "
+        "as deploy/secrets/README.md says; a new secret_key there signs every member out"
+    )
+
+
+def swarm_rotate_secret(stack: swarm.SwarmStack, args) -> int:
+    new = secret_rotation.rotate(stack, args.secret, args.timeout, args.source)
+    print(
+        f"swarm stack {stack.stack}: {args.secret} rotated; app, upload and migrate mount "
+        f"{new}. Render the stack file with `extagram-ops --swarm {stack.stack} swarm-config`"
+        ", which names it, not the file in EXTAGRAM_SWARM_SECRETS_DIR."
+    )
+    db = stack.service("db")
+    kept = db and secret_rotation.mounted_at(db, args.secret)
+    if kept:
+        print(
+            f"{stack.service_name('db')} keeps {kept['SecretName']}, read only when it "
+            'initialises an empty data directory: before it does (docs/swarm.md, "Losing '
+            f'the database node", step 3), give it {new}.'
+        )
+    return 0
+
+
 def needs_engine(args) -> bool:
     """Whether the command talks to Docker. `backup --verify DIR` only reads a folder, so
     it works on a machine with no Docker engine (or no docker command) at all."""
@@ -673,6 +725,7 @@ COMMANDS = {
     "backup": cmd_backup,
     "restore": cmd_restore,
     "manage": cmd_manage,
+    "rotate-secret": cmd_rotate_secret,
     "swarm-config": cmd_swarm_config,
 }
 
@@ -685,6 +738,7 @@ SWARM_COMMANDS = {
     "deploy": swarm_deploy,
     "rollback": swarm_rollback,
     "scale": swarm_scale,
+    "rotate-secret": swarm_rotate_secret,
     "swarm-config": swarm_config_checked,
 }
 

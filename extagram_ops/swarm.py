@@ -627,9 +627,10 @@ class SwarmStack(Project):
         progress(f"{name}: {state}")
         return service
 
-    def run_migrate(self, image: str, timeout: float, resolve: bool) -> None:
+    def run_migrate(self, image: str, timeout: float, resolve: bool, extra=()) -> None:
         """Run the `migrate` job on IMAGE once and wait for it: OpsError if it fails (after
-        the restart attempts its spec allows) or outlasts `timeout` seconds."""
+        the restart attempts its spec allows) or outlasts `timeout` seconds. `extra` are
+        more `docker service update` options for the job (a rotated secret's)."""
         job = self.service("migrate")
         if job is None or "ReplicatedJob" not in job["Spec"]["Mode"]:
             raise OpsError(
@@ -638,6 +639,7 @@ class SwarmStack(Project):
             )
         before = ((job.get("JobStatus") or {}).get("JobIteration") or {}).get("Index", 0)
         args = ["--image", image, "--force"] + ([] if resolve else ["--no-resolve-image"])
+        args += extra
         self.docker("service", "update", "--detach", *args, self.service_name("migrate"))
         attempts = job["Spec"]["TaskTemplate"].get("RestartPolicy", {}).get("MaxAttempts", 0)
         deadline = time.monotonic() + timeout
@@ -859,7 +861,8 @@ class SwarmStack(Project):
                 # the engine keeps one previous spec, whatever changed it last
                 raise OpsError(
                     f"{self.service_name(short)}'s previous spec runs {target} too: its last "
-                    "change was not a deploy (e.g. a scale), and rolling back would only undo "
+                    "change was not a deploy (e.g. a scale or a rotate-secret), and rolling "
+                    "back would only undo "
                     "that. To go to another version, `deploy VERSION`"
                 )
             plan.append((short, target))

@@ -440,7 +440,7 @@ class Client:
         )
 
     def login(self, username, password):
-        return self.post_form("/accounts/login/", {"username": username, "password": password})
+        return self.post_form("/accounts/login/", {"login": username, "password": password})
 
 
 def encode_multipart(fields: dict, files: dict) -> tuple[bytes, str]:

@@ -31,7 +31,7 @@ from drills.rolling_deploy import BROKEN_DOCKERFILE
 from extagram.testing.cluster import Cluster, ClusterStack, ClusterUnavailable
 from extagram.testing.images import noisy_jpeg
 from extagram.testing.s3server import S3Server
-from extagram_ops.docker import docker
+from extagram_ops.docker import OpsError, docker
 from extagram_ops.throwaway import REPO, Client
 from tests.ops.conftest import RESULTS
 from tests.stack.conftest import require_docker, unavailable
@@ -145,20 +145,23 @@ def ops(stack, *args, timeout=900):
 
 
 class Prober:
-    """Clients asking /healthz over HTTPS through the edge node every 0.1 s, counting
-    answers by (status, version) and failures by kind."""
+    """Clients asking `path` (/healthz) over HTTPS through the edge node every 0.1 s,
+    counting answers by (status, version) and failures by kind. `browsers`: the clients
+    to ask with (signed-in members, whose signed-out answer, a 302, counts as a failure);
+    default `clients` new ones."""
 
-    def __init__(self, stack, clients=3):
+    def __init__(self, stack, clients=3, path="/healthz", browsers=None):
         self.stack = stack
+        self.path = path
         self.counts = Counter()
         self.stop_event = threading.Event()
-        self.threads = [threading.Thread(target=self.run, daemon=True) for _ in range(clients)]
+        browsers = browsers or [stack.https_client() for _ in range(clients)]
+        self.threads = [threading.Thread(target=self.run, args=(b,), daemon=True) for b in browsers]
 
-    def run(self):
-        client = self.stack.https_client()
+    def run(self, client):
         while not self.stop_event.is_set():
             try:
-                r = client.get("/healthz", timeout=10)
+                r = client.get(self.path, timeout=10)
                 self.counts[(r.status, r.header("X-Extagram-Version"))] += 1
             except OSError as error:
                 self.counts[("error", type(error).__name__)] += 1
@@ -377,3 +380,126 @@ def test_no_secret_value_in_specs_task_environments_or_logs(ops_swarm):
         "400",
         (ops_swarm.secrets_dir / "s3_access_key_id").read_text().strip(),
     ]
+
+
+def _signed_up_members(stack, count=3):
+    browsers = []
+    for _ in range(count):
+        browser = stack.https_client()
+        name = "rotate" + secrets.token_hex(3)
+        assert browser.signup(name, "Correct-Horse-" + secrets.token_hex(6)).status == 302
+        assert browser.get("/accounts/settings/").status == 200
+        browsers.append(browser)
+    return browsers
+
+
+def _mounts(stack, short):
+    """{file under /run/secrets: the swarm secret} of the service's spec."""
+    refs = stack.spec(short)["Spec"]["TaskTemplate"]["ContainerSpec"]["Secrets"]
+    return {ref["File"]["Name"]: ref["SecretName"] for ref in refs}
+
+
+def test_rotating_the_secret_key_fails_no_request_and_signs_nobody_out(ops_swarm):
+    first_key = ops_swarm.exec("app", "cat", "/run/secrets/secret_key").strip()
+    browsers = _signed_up_members(ops_swarm)
+    with (
+        Prober(ops_swarm, path="/accounts/settings/", browsers=browsers) as members,
+        Prober(ops_swarm) as probe,
+    ):
+        result, took = ops(ops_swarm, "rotate-secret", "secret_key")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert members.counts and not members.failed(), members.counts
+    assert probe.counts and not probe.failed(), probe.counts
+    new = _mounts(ops_swarm, "app")["secret_key"]
+    assert new.startswith(f"{ops_swarm.name}_secret_key_") and new in result.stdout
+    for short in ("app", "upload", "migrate"):
+        assert _mounts(ops_swarm, short)["secret_key"] == new, short
+        assert _mounts(ops_swarm, short)["secret_key_fallback"] == f"{ops_swarm.name}_secret_key"
+    key = ops_swarm.exec("app", "cat", "/run/secrets/secret_key").strip()
+    fallback = ops_swarm.exec("app", "cat", "/run/secrets/secret_key_fallback").strip()
+    assert len(key) >= 50 and key != first_key and fallback == first_key
+    # the value is in no spec (a secret, not a variable)
+    specs = ops_swarm.cluster.docker("service", "inspect", ops_swarm.service("app")).stdout
+    assert key not in specs
+    RESULTS.append(
+        f"swarm ops: rotate-secret secret_key {took:.1f}s, {sum(members.counts.values())} "
+        f"signed-in pages and {sum(probe.counts.values())} probes, none failed"
+    )
+
+    # a second rotation drops the first key, which nothing mounts any more
+    browsers = _signed_up_members(ops_swarm, 1)
+    with Prober(ops_swarm, path="/accounts/settings/", browsers=browsers) as members:
+        again, took = ops(ops_swarm, "rotate-secret", "secret_key")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert members.counts and not members.failed(), members.counts
+    assert _mounts(ops_swarm, "app")["secret_key_fallback"] == new
+    left = ops_swarm.cluster.docker("secret", "ls", "--format", "{{.Name}}").stdout.split()
+    assert f"{ops_swarm.name}_secret_key" not in left and new in left
+
+    # the stack file rendered for this stack keeps the rotated secrets, and the engine
+    # takes it: deployed, every service mounts what it did
+    rendered, _ = ops(ops_swarm, "swarm-config")
+    assert rendered.returncode == 0, rendered.stderr[-3000:]
+    config = json.loads(rendered.stdout)
+    refs = {ref["target"]: ref["source"] for ref in config["services"]["app"]["secrets"]}
+    current = _mounts(ops_swarm, "app")
+    assert refs["secret_key"] == current["secret_key"]
+    assert refs["secret_key_fallback"] == new
+    assert config["secrets"][new] == {"name": new, "external": True}
+    assert "secret_key" not in config["secrets"]  # the file's, mounted nowhere now
+    before = {short: _mounts(ops_swarm, short) for short in ("app", "upload", "migrate", "db")}
+    ops_swarm.cluster.docker(
+        "stack", "deploy", "-c", "-", ops_swarm.name, input=rendered.stdout, timeout=300
+    )  # fmt: skip
+    _wait_for_updates(ops_swarm, ("app", "upload"))
+    assert {short: _mounts(ops_swarm, short) for short in before} == before
+
+
+def _wait_for_updates(stack, services, timeout=300):
+    """Until no service of `services` is updating (a `docker stack deploy` may roll a
+    service whose spec it writes in another order: its mounts, its secrets)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        states = {(stack.spec(s).get("UpdateStatus") or {}).get("State") for s in services}
+        if not states & {"updating", "rollback_started"}:
+            return
+        time.sleep(2)
+    raise AssertionError(f"{services} still updating after {timeout}s")
+
+
+def test_rotating_the_database_password_fails_no_request(ops_swarm):
+    first = (ops_swarm.secrets_dir / "db_password").read_text().strip()
+    browsers = _signed_up_members(ops_swarm)
+    with (
+        Prober(ops_swarm, path="/accounts/settings/", browsers=browsers) as members,
+        Prober(ops_swarm, path="/readyz") as probe,
+    ):
+        result, took = ops(ops_swarm, "rotate-secret", "db_password")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert members.counts and not members.failed(), members.counts
+    assert probe.counts and not probe.failed(), probe.counts
+    new = _mounts(ops_swarm, "app")["db_password"]
+    for short in ("app", "upload", "migrate"):
+        assert _mounts(ops_swarm, short)["db_password"] == new, short
+    # db keeps the secret it was created with (read only to initialise its data)
+    assert _mounts(ops_swarm, "db")["db_password"] == f"{ops_swarm.name}_db_password"
+    assert (
+        f"keeps {ops_swarm.name}_db_password" in result.stdout and f"give it {new}" in result.stdout
+    )
+    password = ops_swarm.exec("app", "cat", "/run/secrets/db_password").strip()
+    assert password != first
+
+    def connects(value):
+        login = 'MYSQL_PWD="$1" exec mariadb -uextagram -h127.0.0.1 -N -e "SELECT 1"'
+        try:
+            return ops_swarm.exec("db", "sh", "-c", login, "sh", value).strip() == "1"
+        except OpsError:
+            return False
+
+    assert connects(password) and not connects(first)
+    # and a new page still reads the database through new connections
+    assert _signed_up_members(ops_swarm, 1)
+    RESULTS.append(
+        f"swarm ops: rotate-secret db_password {took:.1f}s, {sum(members.counts.values())} "
+        f"signed-in pages and {sum(probe.counts.values())} readiness probes, none failed"
+    )

@@ -119,3 +119,22 @@ def test_check_deploy_passes_with_production_settings_behind_tls(tmp_path):
         timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_previous_secret_keys_come_from_a_file_one_per_line(tmp_path):
+    fallbacks = tmp_path / "secret_key_fallback"
+    fallbacks.write_text("old-" + "a1B2c3D4e5" * 6 + "\nolder-" + "f6G7h8J9k0" * 6 + "\n")
+    result = run_django(
+        "from django.conf import settings; print(*settings.SECRET_KEY_FALLBACKS)",
+        EXTAGRAM_DATA_DIR=str(tmp_path),
+        SECRET_KEY_FALLBACKS_FILE=str(fallbacks),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["old-" + "a1B2c3D4e5" * 6, "older-" + "f6G7h8J9k0" * 6]
+    for before_any_rotation in ({}, {"SECRET_KEY_FALLBACKS_FILE": str(tmp_path / "none")}):
+        none = run_django(
+            "from django.conf import settings; print(settings.SECRET_KEY_FALLBACKS)",
+            EXTAGRAM_DATA_DIR=str(tmp_path),
+            **before_any_rotation,
+        )
+        assert none.stdout.strip() == "[]", none.stderr

@@ -2,7 +2,7 @@
 
 Each simulated user is a thread with its own keep-alive HTTP connection and cookie jar.
 It signs up with a unique username, then loops: pick a request kind by weight (feed,
-post page, profile, like, comment, upload), send it, record status and latency. Post ids
+post page, profile, like, comment, upload, photo), send it, record status and latency. Post ids
 and usernames are discovered from the HTML it reads, like a browser would.
 
 Bounded in time (--duration) AND count (--max-requests); refuses any base URL whose host
@@ -58,8 +58,10 @@ from extagram_ops.throwaway import encode_multipart
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8080"
 DEFAULT_MIX = {"feed": 50, "post": 20, "profile": 10, "like": 10, "comment": 5, "upload": 5}
-MIX_KINDS = tuple(DEFAULT_MIX)
-READ_KINDS = ("feed", "post", "profile")
+# "photo": one photo file of those the pages read named (an <img>'s src), as a browser
+# fetches it; weighs 0 unless a mix names it
+MIX_KINDS = (*DEFAULT_MIX, "photo")
+READ_KINDS = ("feed", "post", "profile", "photo")
 WRITE_KINDS = ("like", "comment", "upload")
 # Requests a user makes for itself, outside the mix (recorded like any other).
 SETUP_KINDS = ("signup_form", "signup", "login_form", "login")
@@ -75,6 +77,7 @@ RATE_LIMITED = "rate_limited"
 _POST_RE = re.compile(r"/p/(\d+)/")
 _USER_RE = re.compile(r"""/u/([^/"'?#<>\s]+)/""")
 _NEXT_RE = re.compile(r"""\?before=(\d+)""")
+_PHOTO_RE = re.compile(r"""<img[^>]*\ssrc=["'](/media/[^"'?#<>\s]+)["']""")
 _CSRF_RE = re.compile(r"""name=["']csrfmiddlewaretoken["']\s+value=["']([^"']+)["']""")
 _KNOWN_CAP = 500
 
@@ -566,6 +569,7 @@ class _User:
         self.csrf: str | None = None
         self.posts: dict[int, None] = {}  # insertion-ordered set
         self.users: dict[str, None] = {}
+        self.photos: dict[str, None] = {}
         self.feed_seen = False
         self.older_cursor: str | None = None
         self.serial = 0
@@ -595,6 +599,8 @@ class _User:
             if not kinds:
                 return None
         kind = self.rng.choices(kinds, [self.driver.mix[k] for k in kinds])[0]
+        if kind == "photo" and not self.photos:
+            kind = "feed"  # none seen yet: the page that names some first
         if kind in ("post", "like", "comment") and not self.posts:
             # Nothing known to open yet: read the feed first; an empty site needs a post.
             can_upload = self.logged_in and self.driver.mix["upload"] > 0
@@ -616,7 +622,9 @@ class _User:
             self.posts[int(match.group(1))] = None
         for match in _USER_RE.finditer(html):
             self.users[match.group(1)] = None
-        for known in (self.posts, self.users):
+        for match in _PHOTO_RE.finditer(html):
+            self.photos[match.group(1)] = None
+        for known in (self.posts, self.users, self.photos):
             while len(known) > _KNOWN_CAP:
                 del known[next(iter(known))]
         token = _CSRF_RE.search(html)
@@ -645,7 +653,7 @@ class _User:
         self.learn(response)
         if record.outcome == OK:
             if self.created:
-                fields = {"username": self.username, "password": self.password}
+                fields = {"login": self.username, "password": self.password}
             else:
                 fields = {
                     "username": self.username,
@@ -708,6 +716,12 @@ class _User:
             "profile", "GET", f"/u/{self.rng.choice(names)}/", expect="page"
         )
         self.learn(response)
+
+    def do_photo(self):
+        photo = self.rng.choice(list(self.photos))
+        _response, record = self.send("photo", "GET", photo, expect="page")
+        if record.status == 404:  # its post deleted meanwhile: not asked for again
+            self.photos.pop(photo, None)
 
     def do_like(self):
         post = self.pick_post()

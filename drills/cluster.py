@@ -18,8 +18,12 @@ engine (`docker service update/rollback/scale`). In order:
   requests, six replicas answering over three nodes, then two.
 - node: node 3's engine stopped (its container stopped) under load with uploads: its
   tasks rescheduled on nodes 1-2; failed requests counted, and bounded: none later than
-  NODE_LOSS_BOUND seconds after the stop; every acknowledged upload's post there, and
-  every photo file the database names is in the bucket (bucket vs rows).
+  NODE_LOSS_BOUND seconds after the stop; the photos fetched after the stop, and how
+  many failed, with one of the three media tasks lost; every acknowledged upload's post
+  there, and every photo file the database names is in the bucket (bucket vs rows).
+
+The load is the bench's mix plus photo files (LOAD_MIX): each simulated user fetches
+photos the pages it read name, through the proxy and the media tier.
 - dbnode: the database node's loss and the documented recovery (docs/swarm.md, "Losing
   the database node"): under load, `extagram-ops --swarm S backup --database-only` (the
   photos are in the bucket, which the loss leaves intact), writes go on, then node 1's
@@ -48,7 +52,7 @@ from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 
-from bench.loadgen import LoadDriver
+from bench.loadgen import DEFAULT_MIX, LoadDriver
 from drills.common import Result, log, phase_seconds
 from drills.rolling_deploy import BROKEN_DOCKERFILE
 from extagram.testing.cluster import Cluster, ClusterStack
@@ -64,6 +68,12 @@ DB_NODE, SPARE_NODE = 1, 3  # the database's node (labelled extagram.db) and whe
 # multiplier (and up to one more period), then reschedules; 10-13 s and 17-21 s were seen
 # here (CONTAINERS-IN-CI.md step 9). 60 s leaves room for a loaded 2-core machine.
 NODE_LOSS_BOUND = 60.0
+# the load: the bench's mix, and the photos the pages name fetched as a browser does
+# (through the proxy from the media tier), a few for each page
+LOAD_MIX = {**DEFAULT_MIX, "photo": 100}
+# one media task per node (EXTAGRAM_MEDIA_REPLICAS, at most one per node): a lost node
+# then always takes one of them, and the node drill measures the photos served meanwhile
+MEDIA_REPLICAS = 3
 
 
 def push_images(cluster: Cluster):
@@ -130,6 +140,7 @@ class Drills:
         return LoadDriver(
             self.stack.base_url,
             users=users,
+            mix=LOAD_MIX,
             rate=rate,
             duration=1800,
             max_requests=200_000,
@@ -348,6 +359,14 @@ class Drills:
             f"Down after {seen.get('down', 0):.1f}s; {len(victims)} tasks "
             f"({', '.join(sorted(n.split('.')[0].split('_', 1)[1] for n in victims))}) "
             f"running elsewhere after {seen.get('moved', 0):.1f}s",
+        )
+        photos = [r for r in summary.records if r.kind == "photo" and r.t >= stopped_at]
+        lost = [r for r in photos if r.outcome == "error"]
+        result.note(
+            f"photos fetched after the stop: {len(photos)}, {len(lost)} failed "
+            f"({Counter(r.error for r in lost).most_common() or 'none'}); media tasks on "
+            f"node 3 lost: {sum(name.split('.')[0].endswith('_media') for name in victims)} "
+            f"of {MEDIA_REPLICAS}"
         )
         self.check_uploads(result, summary)
         back = cluster.node_up(3)
@@ -606,7 +625,7 @@ def main():
     stack = ClusterStack.prepare(cluster, f"xgdrill{os.getpid()}", work, V1, s3=s3)
     try:
         started = time.monotonic()
-        stack.deploy()
+        stack.deploy(media_replicas=MEDIA_REPLICAS)
         took = stack.wait_serving(timeout=900)
         setup.check("stack serving on the cluster", True, f"{time.monotonic() - started:.1f}s")
         log(f"stack {stack.name} serving on {stack.base_url} after {took:.1f}s")

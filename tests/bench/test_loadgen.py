@@ -9,7 +9,7 @@ import pytest
 from bench import loadgen
 from bench.loadgen import LoadDriver, TargetRefused, check_target, parse_mix
 
-MIX = "feed=3,post=2,profile=2,like=2,comment=2,upload=2"
+MIX = "feed=3,post=2,profile=2,like=2,comment=2,upload=2,photo=2"
 
 
 @pytest.fixture
@@ -106,6 +106,29 @@ def test_a_short_run_exercises_every_kind_without_errors(live_site, tmp_path):
     assert len(data["records"]) == summary.total
     assert [u["post_id"] for u in data["uploads"]] == acknowledged
     assert data["summary"]["errors"] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_user_whose_session_is_lost_logs_in_again(live_site):
+    from django.contrib.sessions.models import Session
+    from django.core.cache import cache
+
+    driver = LoadDriver(
+        live_site, users=1, mix="feed=1,like=3,upload=1", duration=30, max_requests=300, seed=2
+    ).start()
+    deadline = time.monotonic() + 10
+    while not driver.progress()["requests"] > 10 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    Session.objects.all().delete()
+    cache.clear()
+    driver.mark("signed out")
+    time.sleep(3)
+    summary = driver.stop()
+    logins = summary.select(kind="login", phase="signed out")
+    assert logins and logins[0].outcome == "ok", summary.report()
+    assert summary.by_kind()["signup"] == 1
+    after = [r for r in summary.select(kind="like") if r.t > logins[0].t]
+    assert after and all(r.outcome == "ok" for r in after), summary.report()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -222,6 +245,7 @@ def test_options_are_validated():
         "like": 0.0,
         "comment": 0.0,
         "upload": 2.0,
+        "photo": 0.0,
     }
     for bad in ["feed", "feed=x", "dance=1", "feed=0", "feed=-1"]:
         with pytest.raises(ValueError):

@@ -647,6 +647,9 @@ def swarm_status(stack: swarm.SwarmStack, args) -> int:
         )
         if s["update"] == "rollback_completed":
             print(f"  note: {s['service']}'s last update was rolled back: {s['update_message']}")
+    note = secret_rotation.db_kept_password_note(data["services"])
+    if note:
+        print(f"  note: {note}")
     for problem in bad:
         print(f"  ! {problem}")
     return 1 if bad else 0
@@ -700,14 +703,9 @@ def swarm_rotate_secret(stack: swarm.SwarmStack, args) -> int:
         f"{new}. Render the stack file with `extagram-ops --swarm {stack.stack} swarm-config`"
         ", which names it, not the file in EXTAGRAM_SWARM_SECRETS_DIR."
     )
-    db = stack.service("db")
-    kept = db and secret_rotation.mounted_at(db, args.secret)
-    if kept:
-        print(
-            f"{stack.service_name('db')} keeps {kept['SecretName']}, read only when it "
-            'initialises an empty data directory: before it does (docs/swarm.md, "Losing '
-            f'the database node", step 3), give it {new}.'
-        )
+    note = secret_rotation.db_kept_password_note(stack.status()["services"])
+    if note:
+        print(f"{note[0].upper()}{note[1:]}; `status` says so too.")
     return 0
 
 

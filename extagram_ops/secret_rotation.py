@@ -298,3 +298,19 @@ def keep_running_secrets(stack, config: dict) -> None:
     mounted = {ref["source"] for s in config["services"].values() for ref in s.get("secrets", [])}
     for key in [key for key in top if key not in mounted]:
         del top[key]
+
+
+def db_kept_password_note(services: list[dict]) -> str | None:
+    """For `status` (its rows, SwarmStack.status()): what to do before db initialises an
+    empty data directory, when app mounts another database password than db was created
+    with (after rotate-secret db_password); else None."""
+    mounts = {row["service"]: row.get("secrets", {}) for row in services}
+    kept = mounts.get("db", {}).get("db_password")
+    used = mounts.get("app", {}).get("db_password")
+    if not kept or not used or kept == used:
+        return None
+    return (
+        f"db keeps {kept} as db_password, app uses {used} (rotate-secret): before db "
+        'initialises an empty data directory (docs/swarm.md, "Losing the database node", '
+        f"step 3), give it {used}"
+    )

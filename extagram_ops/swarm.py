@@ -915,8 +915,8 @@ class SwarmStack(Project):
 
     def status(self) -> dict:
         """{"stack", "services": [...]} for `status`: per service its mode, desired and
-        running task counts, version, the last update's state and message, and the nodes
-        its running tasks are on."""
+        running task counts, version, the last update's state and message, the nodes
+        its running tasks are on, and its secrets ({file: swarm secret})."""
         services = self.services()
         if not services:
             raise OpsError(f"no stack {self.stack!r} on this swarm (`docker stack ls`)")
@@ -949,6 +949,11 @@ class SwarmStack(Project):
                     "update": update.get("State"),
                     "update_message": update.get("Message", ""),
                     "nodes": sorted({names.get(t.get("NodeID"), "?") for t in running}),
+                    "secrets": {
+                        ref["File"]["Name"]: ref["SecretName"]
+                        for ref in service["Spec"]["TaskTemplate"]["ContainerSpec"].get("Secrets")
+                        or []
+                    },
                 }
             )
         return {"stack": self.stack, "services": rows}

@@ -265,3 +265,16 @@ def test_a_service_not_deployed_yet_keeps_the_files_secrets(tmp_path):
     before = json.loads(json.dumps(config))
     keep_running_secrets(engine, config)
     assert config == before
+
+
+def test_status_says_what_db_needs_before_it_initialises_again():
+    rows = [
+        {"service": "app", "secrets": {"db_password": "s_db_password_20261204T120000Z"}},
+        {"service": "db", "secrets": {"db_password": "s_db_password"}},
+    ]
+    note = secret_rotation.db_kept_password_note(rows)
+    assert note.startswith("db keeps s_db_password as db_password, app uses s_db_password_2026")
+    assert note.endswith("give it s_db_password_20261204T120000Z")
+    rows[1]["secrets"]["db_password"] = rows[0]["secrets"]["db_password"]
+    assert secret_rotation.db_kept_password_note(rows) is None
+    assert secret_rotation.db_kept_password_note([]) is None

@@ -483,9 +483,11 @@ def test_rotating_the_database_password_fails_no_request(ops_swarm):
         assert _mounts(ops_swarm, short)["db_password"] == new, short
     # db keeps the secret it was created with (read only to initialise its data)
     assert _mounts(ops_swarm, "db")["db_password"] == f"{ops_swarm.name}_db_password"
-    assert (
-        f"keeps {ops_swarm.name}_db_password" in result.stdout and f"give it {new}" in result.stdout
-    )
+    assert f"keeps {ops_swarm.name}_db_password" in result.stdout, result.stdout
+    assert f"give it {new}" in result.stdout, result.stdout
+    status, _ = ops(ops_swarm, "status")
+    kept = f"note: db keeps {ops_swarm.name}_db_password as db_password, app uses {new}"
+    assert kept in status.stdout, status.stdout
     password = ops_swarm.exec("app", "cat", "/run/secrets/db_password").strip()
     assert password != first
 

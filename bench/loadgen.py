@@ -219,6 +219,7 @@ class Record:
     bytes: int = 0
     retried: bool = False  # resent once on a fresh connection after a stale keep-alive
     post_id: int | None = None  # uploads: the new post
+    cache: str | None = None  # the proxy's X-Cache (HIT, MISS, ...): where a file came from
 
 
 @dataclasses.dataclass(slots=True)
@@ -1032,6 +1033,7 @@ class LoadDriver:
             len(response.body) if response is not None else 0,
             retried,
             post_id,
+            response.headers.get("X-Cache") if response is not None else None,
         )
         with self._lock:
             self._records.append(record)

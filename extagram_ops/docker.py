@@ -111,21 +111,25 @@ def find_project_dir(start: Path | None = None) -> Path:
     )
 
 
-def project_name(env: dict, env_file: Path) -> str:
-    """The compose project's name as Compose picks it when no `-p` is given: the
-    environment's COMPOSE_PROJECT_NAME, else the one in the env file it reads (`.env`,
-    parsed with python-dotenv: quotes, `export`, comments), else compose.yaml's
-    top-level `name: extagram`. An empty value counts as unset, as in Compose."""
-    if env.get("COMPOSE_PROJECT_NAME"):
-        return env["COMPOSE_PROJECT_NAME"]
+def compose_variable(env: dict, env_file: Path, name: str) -> str:
+    """Variable `name` as Compose reads it: the environment's, else the one in the env
+    file (`.env`, parsed with python-dotenv: quotes, `export`, comments), else "". An
+    empty value counts as unset, as in Compose. OpsError if the file cannot be read."""
+    if env.get(name):
+        return env[name]
     if env_file.is_file():
         try:
-            found = dotenv_values(env_file).get("COMPOSE_PROJECT_NAME")
+            return dotenv_values(env_file).get(name) or ""
         except (OSError, UnicodeDecodeError) as error:
             raise OpsError(f"cannot read {env_file}: {error}") from None
-        if found:
-            return found
-    return "extagram"
+    return ""
+
+
+def project_name(env: dict, env_file: Path) -> str:
+    """The compose project's name as Compose picks it when no `-p` is given:
+    COMPOSE_PROJECT_NAME (compose_variable), else compose.yaml's top-level `name:
+    extagram`."""
+    return compose_variable(env, env_file, "COMPOSE_PROJECT_NAME") or "extagram"
 
 
 @dataclass

@@ -26,13 +26,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import secrets
 import time
 from pathlib import Path
 
 from extagram_ops.backup import root_client
-from extagram_ops.docker import OpsError, progress
+from extagram_ops.docker import OpsError, compose_variable, progress
 
 # what can be rotated: {secret: random bytes of a generated value}, as secrets-init
 # generates them (deploy/app/secrets_init.py)
@@ -133,7 +134,29 @@ def rotate(stack, name: str, timeout: float, source: Path | None = None) -> str:
     else:
         _rotate_db_password(stack, new, value, rolled, jobs, timeout)
     _remove_unused(stack, name, new)
+    _write_back(stack, name, value)
     return new
+
+
+def _write_back(stack, name: str, value: str) -> None:
+    """The new value into the file EXTAGRAM_SWARM_SECRETS_DIR/name (replaced whole, mode
+    0600), when that folder is set and here: it then holds the values in use, and a stack
+    file rendered from it without the running stack's names is refused by `docker stack
+    deploy` (a secret's content never changes) instead of taking services back."""
+    folder = compose_variable(stack.env, stack.env_file, "EXTAGRAM_SWARM_SECRETS_DIR")
+    if not folder or not Path(folder).is_dir():
+        progress(
+            f"EXTAGRAM_SWARM_SECRETS_DIR is not a folder here: its {name} file, if any, still "
+            "holds the old value; put the new one there yourself"
+        )
+        return
+    path = Path(folder) / name
+    temporary = path.with_name(f".{name}.new")
+    temporary.unlink(missing_ok=True)
+    with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
+        file.write(value + "\n")
+    os.replace(temporary, path)
+    progress(f"{path} holds the new value")
 
 
 def _update_all(stack, rolled, jobs, args_for, timeout, what):
@@ -269,10 +292,11 @@ def _remove_unused(stack, name: str, keep: str) -> None:
 
 def keep_running_secrets(stack, config: dict) -> None:
     """Make the stack file `config` (for_stack's) mount, in each service already running,
-    the secrets it mounts now: a secret rotate-secret (or an operator, by hand) put in place
-    is named as an external secret instead of the file's, which would take the service
-    back to the old value (or fail: a secret never changes). Secrets no service mounts any
-    more leave the file."""
+    the secrets it mounts now, named as external secrets: one rotate-secret (or an
+    operator, by hand) put in place instead of the file's, which would take the service
+    back to the old value, and the stack's first ones, whose files rotate-secret rewrote
+    (a `docker stack deploy` would refuse their new content). Secrets no service mounts
+    any more leave the file."""
     running = stack.services()
     top = config.setdefault("secrets", {})
     for short, service in config.get("services", {}).items():
@@ -284,8 +308,6 @@ def keep_running_secrets(stack, config: dict) -> None:
         for mount in spec["Spec"]["TaskTemplate"]["ContainerSpec"].get("Secrets") or []:
             target, secret = mount["File"]["Name"], mount["SecretName"]
             ref = by_target.get(target)
-            if ref is not None and secret == f"{stack.stack}_{ref['source']}":
-                continue
             top[secret] = {"name": secret, "external": True}
             if ref is None:
                 file = mount["File"]

@@ -244,13 +244,15 @@ def test_the_stack_file_keeps_the_secrets_the_running_services_mount(tmp_path):
     app = config["services"]["app"]
     assert {r["target"]: r["source"] for r in app["secrets"]} == {
         "secret_key": new,
-        "db_password": "db_password",
+        "db_password": "s_db_password",
         "secret_key_fallback": "s_secret_key",
     }
+    # every running mount by name: the first secrets' files may hold newer values now,
+    # which `docker stack deploy` would refuse for an existing secret
     assert config["secrets"] == {
-        "db_password": {"file": "/s/db_password"},  # the file's: db, app... mount it still
         new: {"name": new, "external": True},
         "s_secret_key": {"name": "s_secret_key", "external": True},
+        "s_db_password": {"name": "s_db_password", "external": True},
     }
     assert config["services"]["cache"] == {"image": "redis"}
 
@@ -278,3 +280,21 @@ def test_status_says_what_db_needs_before_it_initialises_again():
     rows[1]["secrets"]["db_password"] = rows[0]["secrets"]["db_password"]
     assert secret_rotation.db_kept_password_note(rows) is None
     assert secret_rotation.db_kept_password_note([]) is None
+
+
+def test_the_secrets_folder_gets_the_value_in_use(tmp_path):
+    folder = tmp_path / "secrets"
+    folder.mkdir()
+    (folder / "secret_key").write_text("the first key\n")
+    engine = Engine(tmp_path)
+    engine.env["EXTAGRAM_SWARM_SECRETS_DIR"] = str(folder)
+    secret_rotation.rotate(engine, "secret_key", 60, source=None)
+    value = (folder / "secret_key").read_text()
+    assert value.endswith("\n") and len(value.strip()) >= 64
+    assert (folder / "secret_key").stat().st_mode & 0o777 == 0o600
+    assert sorted(f.name for f in folder.iterdir()) == ["secret_key"]
+
+
+def test_without_the_secrets_folder_here_the_rotation_says_its_file_is_old(tmp_path, capsys):
+    secret_rotation.rotate(Engine(tmp_path), "db_password", 60)
+    assert "its db_password file, if any, still holds the old value" in capsys.readouterr().err

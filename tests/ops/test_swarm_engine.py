@@ -453,6 +453,8 @@ def test_rotating_the_secret_key_fails_no_request_and_signs_nobody_out(ops_swarm
     )  # fmt: skip
     _wait_for_updates(ops_swarm, ("app", "upload"))
     assert {short: _mounts(ops_swarm, short) for short in before} == before
+    key = ops_swarm.exec("app", "cat", "/run/secrets/secret_key").strip()
+    assert (ops_swarm.secrets_dir / "secret_key").read_text().strip() == key
 
 
 def _wait_for_updates(stack, services, timeout=300):
@@ -490,6 +492,23 @@ def test_rotating_the_database_password_fails_no_request(ops_swarm):
     assert kept in status.stdout, status.stdout
     password = ops_swarm.exec("app", "cat", "/run/secrets/db_password").strip()
     assert password != first
+    assert (ops_swarm.secrets_dir / "db_password").read_text().strip() == password
+    # so a file rendered from the folder without the running stack's names is refused
+    # (db still mounts the first password's secret, whose content cannot change), where
+    # it would have given app and upload a password the database no longer takes
+    mounts = {short: _mounts(ops_swarm, short) for short in ("app", "upload", "db")}
+    plain = subprocess.run(
+        [sys.executable, "-m", "extagram_ops.cli", "swarm-config"],
+        cwd=REPO, env=ops_swarm.cli_env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert plain.returncode == 0, plain.stderr[-3000:]
+    refused = ops_swarm.cluster.docker(
+        "stack", "deploy", "-c", "-", ops_swarm.name, input=plain.stdout, timeout=300,
+        check=False,
+    )  # fmt: skip
+    assert refused.returncode != 0, refused.stdout
+    assert "only updates to Labels are allowed" in refused.stderr, refused.stderr
+    assert {short: _mounts(ops_swarm, short) for short in mounts} == mounts
 
     def connects(value):
         login = 'MYSQL_PWD="$1" exec mariadb -uextagram -h127.0.0.1 -N -e "SELECT 1"'

@@ -74,6 +74,9 @@ LOAD_MIX = {**DEFAULT_MIX, "photo": 100}
 # one media task per node (EXTAGRAM_MEDIA_REPLICAS, at most one per node): a lost node
 # then always takes one of them, and the node drill measures the photos served meanwhile
 MEDIA_REPLICAS = 3
+# the proxy keeps a photo 1 s (60 by default), so the load's photos reach the media tier
+# (revalidated there) as a new photo's do: with 60 s, every one after the stop was a HIT
+PROXY_MEDIA_CACHE = {"EXTAGRAM_PROXY_MEDIA_CACHE_SECONDS": "1"}
 
 
 def push_images(cluster: Cluster):
@@ -628,7 +631,9 @@ def main():
     push_images(cluster)
     s3 = S3Server(host=cluster.gateway).start()
     work = Path(tempfile.mkdtemp(prefix="extagram-cluster-drill-"))
-    stack = ClusterStack.prepare(cluster, f"xgdrill{os.getpid()}", work, V1, s3=s3)
+    stack = ClusterStack.prepare(
+        cluster, f"xgdrill{os.getpid()}", work, V1, s3=s3, **PROXY_MEDIA_CACHE
+    )
     try:
         started = time.monotonic()
         stack.deploy(media_replicas=MEDIA_REPLICAS)

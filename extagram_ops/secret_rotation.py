@@ -115,9 +115,8 @@ def rotate(stack, name: str, timeout: float, source: Path | None = None) -> str:
         stack.check_update_config(short, users[short])
     reads = f"SECRET_KEY_FALLBACKS_FILE=/run/secrets/{FALLBACK}"
     for short, service in users.items():
-        if name == "secret_key" and reads not in service["Spec"]["TaskTemplate"][
-            "ContainerSpec"
-        ].get("Env", []):
+        env = service["Spec"]["TaskTemplate"]["ContainerSpec"].get("Env") or []
+        if name == "secret_key" and reads not in env:
             raise OpsError(
                 f"{stack.service_name(short)} does not read a previous key ({reads}): deploy "
                 "the stack from the current stack file (`extagram-ops swarm-config`) first"
@@ -191,11 +190,13 @@ def _rotate_secret_key(stack, new, rolled, jobs, timeout):
             "--secret-add", secret_option(key, old, FALLBACK),
         ]  # fmt: skip
 
-    _update_all(stack, rolled, [], fallback_added, timeout, "the new secret key as fallback")
-    # the job's spec is what `manage` and `restore` tasks are made from: it runs no site,
-    # so it goes straight to the end
     what = "the new secret key, the old one as fallback"
-    _update_all(stack, rolled, jobs, swapped, timeout, what)
+    # the job first, straight to the end: it serves no page, and its spec is what
+    # `manage` and `restore` tasks are made from; a job that fails stops the rotation
+    # before app and upload are touched
+    _update_all(stack, [], jobs, swapped, timeout, what)
+    _update_all(stack, rolled, [], fallback_added, timeout, "the new secret key as fallback")
+    _update_all(stack, rolled, [], swapped, timeout, what)
 
 
 def _rotate_db_password(stack, new, value, rolled, jobs, timeout):

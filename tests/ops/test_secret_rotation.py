@@ -143,11 +143,11 @@ def test_the_new_secret_key_is_accepted_everywhere_before_any_task_signs_with_it
     assert new.startswith("s_secret_key_")
     fallback_first = [(s, m.get("secret_key_fallback"), m["secret_key"]) for s, m in engine.steps]
     assert fallback_first == [
+        ("migrate", "s_secret_key", new),  # serves nothing; `manage` tasks are made from it
         ("app", new, "s_secret_key"),
         ("upload", new, "s_secret_key"),
         ("app", "s_secret_key", new),
         ("upload", "s_secret_key", new),
-        ("migrate", "s_secret_key", new),  # what `manage` and `restore` tasks are made from
     ]
     # the first key is the fallback now: kept
     assert engine.secrets == ["s_secret_key", "s_db_password", new]
@@ -171,7 +171,7 @@ def test_a_second_rotation_drops_the_key_before_the_previous_one(tmp_path, monke
     later = time.gmtime(time.time() + 60)
     monkeypatch.setattr(secret_rotation.time, "gmtime", lambda: later)
     second = secret_rotation.rotate(engine, "secret_key", 60)
-    assert engine.steps[0] == ("app", {"secret_key": first, "db_password": "s_db_password",
+    assert engine.steps[1] == ("app", {"secret_key": first, "db_password": "s_db_password",
                                        "secret_key_fallback": second})  # fmt: skip
     mounts = engine.steps[-1][1]
     assert (mounts["secret_key"], mounts["secret_key_fallback"]) == (second, first)

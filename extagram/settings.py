@@ -130,7 +130,7 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "extagram.accounts.middleware.AuthenticationMiddleware",
     "extagram.core.middleware.PrivateForSignedInMiddleware",
     "extagram.core.middleware.OutOfRangeNumberMiddleware",
     "extagram.core.middleware.VanishedAccountMiddleware",

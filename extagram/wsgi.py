@@ -10,6 +10,7 @@ application = get_wsgi_application()
 # templates): a server that loads this module before forking its workers (gunicorn's
 # preload_app, the app image's default) then shares all of it with every worker, and a
 # worker it replaces does not make its first visitors wait for it (extagram/core/preload.py).
-from extagram.core.preload import load_shared_state  # noqa: E402
+from extagram.core.preload import check_database_credentials, load_shared_state  # noqa: E402
 
 load_shared_state()
+check_database_credentials()

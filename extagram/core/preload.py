@@ -16,6 +16,9 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import caches
+from django.core.exceptions import ImproperlyConfigured
+from django.db import OperationalError
+from django.db import connection as default_connection
 from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import translation
@@ -61,3 +64,30 @@ def project_template_names():
                 if path.suffix in TEMPLATE_SUFFIXES and path.is_file()
             )
     return sorted(names)
+
+
+# MariaDB's (and MySQL's) "access denied" errors: for the account (ER_ACCESS_DENIED_ERROR)
+# and for the database (ER_DBACCESS_DENIED_ERROR), https://mariadb.com/kb/en/mariadb-error-codes/
+ACCESS_DENIED = (1044, 1045)
+
+
+def check_database_credentials(connection=default_connection):
+    """Connect once to the database and close the connection again (a preloading master
+    must hand none to its workers). Raises ImproperlyConfigured when the server refuses
+    the configured account or database (ACCESS_DENIED): a server given a password the
+    database does not take then stops at start, so a rolling update sees its new task fail
+    and rolls back, where it used to answer /healthz while every page failed. A database
+    that does not answer (it may be starting; connect_timeout 3 s) is left to the
+    requests. Nothing to check on SQLite."""
+    if connection.vendor != "mysql":
+        return
+    try:
+        connection.ensure_connection()
+    except OperationalError as error:
+        code = error.args[0] if error.args else None
+        if code in ACCESS_DENIED:
+            raise ImproperlyConfigured(
+                f"the database refuses this server's credentials: {error}"
+            ) from None
+    finally:
+        connection.close()

@@ -3,8 +3,10 @@ secret_key`): first every task takes the new key as a fallback, then the new key
 the key and the old one the fallback. Members stay signed in through both steps, while
 tasks of either step serve them, and links mailed before keep working."""
 
+from http.cookies import SimpleCookie
+
 from django.contrib.auth.tokens import default_token_generator
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.urls import reverse
 
 from extagram.testing.base import BaseTestCase, signed_in
@@ -32,6 +34,18 @@ class SecretKeyRotationTests(BaseTestCase):
     def test_a_member_signed_in_on_a_new_task_stays_signed_in_on_an_old_one(self):
         with override_settings(**STEP_2):
             browser = signed_in(self.owner)
+        self.assertTrue(self.is_signed_in(browser, STEP_1))
+
+    def test_requests_already_on_their_way_with_the_cookie_stay_signed_in(self):
+        # two tabs (or a page and its fetches) send the same cookie; the first answer to
+        # arrive after the rotation must not sign the other request out
+        with override_settings(**BEFORE):
+            browser = signed_in(self.owner)
+        other_tab = Client()
+        other_tab.cookies = SimpleCookie({k: m.value for k, m in browser.cookies.items()})
+        self.assertTrue(self.is_signed_in(browser, STEP_2))
+        self.assertTrue(self.is_signed_in(other_tab, STEP_2))
+        self.assertEqual(browser.cookies["sessionid"].value, other_tab.cookies["sessionid"].value)
         self.assertTrue(self.is_signed_in(browser, STEP_1))
 
     def test_the_key_two_rotations_back_signs_the_session_out(self):

@@ -6,11 +6,18 @@ import json
 import socket
 import tempfile
 from pathlib import Path
+from unittest import mock
 
+from django.core.exceptions import ImproperlyConfigured
+from django.db import OperationalError, connection
 from django.template import TemplateSyntaxError
-from django.test import SimpleTestCase, override_settings
+from django.test import SimpleTestCase, TestCase, override_settings
 
-from extagram.core.preload import load_shared_state, project_template_names
+from extagram.core.preload import (
+    check_database_credentials,
+    load_shared_state,
+    project_template_names,
+)
 from extagram.testing.wsgi import after_loading_the_wsgi_module
 
 # Printed in a fresh interpreter after `import extagram.wsgi`: what loading it left there.
@@ -69,7 +76,7 @@ class PreloadTests(SimpleTestCase):
         self.assertLessEqual(set(loaded["languages"]), set(loaded["catalogs"]))
         self.assertTrue(loaded["cache_client"])
 
-    def test_it_connects_to_neither_the_database_nor_the_cache_before_the_fork(self):
+    def test_it_leaves_no_connection_for_the_forked_workers_to_share(self):
         loaded, cache_connections = load_with_a_cache_listener(self.tmp_path)
         self.assertEqual(cache_connections, 0)
         self.assertEqual(loaded["database_connections"], 0)
@@ -95,3 +102,37 @@ class PreloadTests(SimpleTestCase):
         ]
         with override_settings(TEMPLATES=templates):
             self.assertEqual(project_template_names(), ["emails/welcome.txt", "page.html"])
+
+
+def _server_database(error=None):
+    """A stand-in for a MariaDB connection whose connecting raises `error`, if given."""
+    probe = mock.Mock(vendor="mysql")
+    probe.ensure_connection.side_effect = error
+    return probe
+
+
+class DatabaseCredentialsTests(TestCase):
+    def test_a_password_the_database_refuses_stops_the_server_at_start(self):
+        for code in (1044, 1045):
+            refused = _server_database(OperationalError(code, "Access denied for user"))
+            with self.subTest(code=code), self.assertRaises(ImproperlyConfigured) as raised:
+                check_database_credentials(refused)
+            self.assertIn("refuses this server's credentials", str(raised.exception))
+            refused.close.assert_called_once()
+
+    def test_a_database_that_does_not_answer_is_left_to_the_requests(self):
+        away = _server_database(OperationalError(2003, "Can't connect to server"))
+        check_database_credentials(away)
+        away.close.assert_called_once()
+
+    def test_the_configured_database_takes_the_configured_credentials(self):
+        check_database_credentials(connection.copy())
+        probe = connection.copy()
+        probe.settings_dict["PASSWORD"] = f"not-{probe.settings_dict['PASSWORD']}"
+        if connection.vendor == "mysql":  # MariaDB in CI's second pass
+            with self.assertRaises(ImproperlyConfigured):
+                check_database_credentials(probe)
+            self.assertIsNone(probe.connection)
+        else:  # SQLite has no credentials: nothing to check, no connection made
+            check_database_credentials(probe)
+            self.assertIsNone(probe.connection)

@@ -39,7 +39,13 @@ from django.template.defaultfilters import pluralize
 
 from extagram_ops import backup as backups
 from extagram_ops import rollout, secret_rotation, swarm
-from extagram_ops.docker import LONG_RUNNING, OpsError, Project, progress
+from extagram_ops.docker import (
+    LONG_RUNNING,
+    OpsError,
+    Project,
+    continues_after_hangup,
+    progress,
+)
 from extagram_ops.state import VERSION_VAR, State, write_env_version
 
 VERSION_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
@@ -264,7 +270,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the swarm stack file (for docker stack deploy -c -)",
         description="compose.yaml with deploy/swarm/stack.override.yaml merged over it, "
         "in the form `docker stack deploy` accepts (docs/swarm.md). Reads the same "
-        "variables as compose (environment and .env); EXTAGRAM_SWARM_SECRETS_DIR is needed.",
+        "variables as compose (environment and .env); EXTAGRAM_SWARM_SECRETS_DIR is needed. "
+        "With --swarm STACK: names the secrets the running services mount (rotate-secret's) "
+        "and warns of versions the file would take back; use it for a running stack.",
     )
     return parser
 
@@ -634,6 +642,8 @@ def swarm_status(stack: swarm.SwarmStack, args) -> int:
             )
         if s["update"] in ("paused", "rollback_paused"):
             bad.append(f"{s['service']}: update {s['update']}: {s['update_message']}")
+        for reason in s.get("waiting", []):
+            bad.append(f"{s['service']}: a task waits for a node: {reason}")
     if args.json:
         return 1 if bad else 0
     app = next((s for s in data["services"] if s["service"] == "app"), None)
@@ -741,6 +751,11 @@ SWARM_COMMANDS = {
 }
 
 
+# swarm commands that change the stack's services: one at a time (SwarmStack.lock), and
+# run to their end when the operator's terminal goes away
+SWARM_CHANGES = ("deploy", "rollback", "scale", "restore", "rotate-secret")
+
+
 # Compose commands that create containers (Project.check_networks runs first)
 MAKES_CONTAINERS = ("deploy", "rollback", "scale", "restore", "manage")
 
@@ -758,7 +773,10 @@ def main(argv=None) -> int:
         if args.swarm:
             stack = swarm.SwarmStack(args.swarm, args.project_dir)
             stack.check_engine()
-            return SWARM_COMMANDS[args.command](stack, args)
+            if args.command not in SWARM_CHANGES:
+                return SWARM_COMMANDS[args.command](stack, args)
+            with continues_after_hangup(), stack.lock(args.command):
+                return SWARM_COMMANDS[args.command](stack, args)
         project = Project(args.project_name, args.project_dir)
         project.check_engine()
         if args.command in MAKES_CONTAINERS:

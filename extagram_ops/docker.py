@@ -65,9 +65,21 @@ def docker(*args, env=None, check=True, timeout=300, input=None, stdout=None, te
     return result
 
 
+_said = {"last": None}
+
+
 def progress(message: str) -> None:
+    """`[HH:MM:SS] message` on stderr, unless it repeats the line before. A closed stderr
+    (the operator's pipe or terminal gone) silences the rest, and never stops the
+    operation half-way: a rotation cut there left two passwords in use (helper-72)."""
+    if message == _said["last"]:
+        return
+    _said["last"] = message
     stamp = time.strftime("%H:%M:%S")
-    print(f"[{stamp}] {message}", file=sys.stderr, flush=True)
+    try:
+        print(f"[{stamp}] {message}", file=sys.stderr, flush=True)
+    except OSError:  # BrokenPipeError among them
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 -- for the rest of the process
 
 
 def _subnets(ipam_config: list | None, key: str) -> list[str]:
@@ -87,6 +99,28 @@ def ended_by_hangup():
         raise SystemExit(128 + signum)
 
     previous = {number: signal.signal(number, leave) for number in (signal.SIGHUP, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+@contextlib.contextmanager
+def continues_after_hangup():
+    """For the block, a hang-up (SIGHUP: the operator's terminal or SSH session closed) is
+    ignored, so an operation runs to its end rather than stopping half-way; a termination
+    (SIGTERM) raises SystemExit(143) instead of ending the process on the spot, so the
+    block's `finally` still runs. The handlers before are put back after it. Main thread
+    only."""
+
+    def leave(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = {
+        signal.SIGHUP: signal.signal(signal.SIGHUP, signal.SIG_IGN),
+        signal.SIGTERM: signal.signal(signal.SIGTERM, leave),
+    }
     try:
         yield
     finally:

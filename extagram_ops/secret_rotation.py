@@ -38,6 +38,9 @@ from extagram_ops.docker import OpsError, compose_variable, progress
 # what can be rotated: {secret: random bytes of a generated value}, as secrets-init
 # generates them (deploy/app/secrets_init.py)
 ROTATABLE = {"secret_key": 48, "db_password": 24}
+# the shortest value --from may give: the settings' rule for a key (extagram/settings.py);
+# for a password, 16 (a generated one has 32)
+MIN_LENGTH = {"secret_key": 50, "db_password": 16}
 # where the previous secret key is mounted (the stack file's SECRET_KEY_FALLBACKS_FILE)
 FALLBACK = "secret_key_fallback"
 # mounts db_password, but reads it only to initialise an empty data directory
@@ -58,7 +61,7 @@ def native_password_hash(password: str) -> str:
 def new_value(name: str, source: Path | None = None) -> str:
     """The new value of secret `name`: the content of the file `source` (the operator's,
     stripped), else a random one as secrets-init makes. OpsError for an unreadable or empty
-    file, whitespace inside the value, or a secret key shorter than the settings allow."""
+    file, whitespace inside the value, or a value shorter than MIN_LENGTH."""
     if source is None:
         return secrets.token_urlsafe(ROTATABLE[name])
     try:
@@ -67,8 +70,8 @@ def new_value(name: str, source: Path | None = None) -> str:
         raise OpsError(f"{source} cannot be read: {error}") from None
     if not value or any(c.isspace() for c in value):
         raise OpsError(f"{source} must hold one value, with no whitespace inside it")
-    if name == "secret_key" and len(value) < 50:
-        raise OpsError(f"{source}: a secret key needs 50 or more random characters")
+    if len(value) < MIN_LENGTH[name]:
+        raise OpsError(f"{source}: a {name} needs {MIN_LENGTH[name]} or more random characters")
     return value
 
 

@@ -22,8 +22,10 @@ keeps the previous spec and reschedules tasks itself.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
+import os
 import secrets
 import subprocess
 import sys
@@ -397,6 +399,43 @@ class SwarmStack(Project):
     def node_names(self) -> dict[str, str]:
         out = self.docker("node", "ls", "--format", "{{.ID}}\t{{.Hostname}}").stdout
         return dict(line.split("\t", 1) for line in out.splitlines() if "\t" in line)
+
+    @contextlib.contextmanager
+    def lock(self, what: str):
+        """For the block, the swarm config STACK_extagram-ops-lock exists (its name is
+        unique in the swarm, so creating it is the lock): two operations that change the
+        stack's services never overlap, from this machine or another. Two rotations run
+        together each passed their checks, and their start-first updates then needed a
+        fourth task where three nodes allow three: an update that never ended (helper-72).
+        OpsError naming the holder when another has it; removed afterwards."""
+        name = f"{self.stack}_extagram-ops-lock"
+        holder = (
+            f"extagram-ops {what}, since {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}"
+        )
+        holder += f", on {os.uname().nodename} (pid {os.getpid()})"
+        made = self.docker(
+            "config", "create", "--label", f"{STACK_LABEL}={self.stack}", name, "-",
+            input=holder, check=False,
+        )  # fmt: skip
+        if made.returncode != 0:
+            if "already exists" not in made.stderr:
+                raise OpsError(f"cannot create the swarm config {name}: {made.stderr.strip()}")
+            held = self.docker(
+                "config", "inspect", "--format", "{{json .Spec.Data}}", name, check=False
+            )
+            by = (
+                base64.b64decode(json.loads(held.stdout or '""')).decode()
+                if held.returncode == 0
+                else "?"
+            )
+            raise OpsError(
+                f"another operation is changing {self.stack!r}: {by}. Wait for it; if no such "
+                f"run is left (a killed one), `docker config rm {name}`"
+            )
+        try:
+            yield
+        finally:
+            self.docker("config", "rm", name, check=False)
 
     def require_stack(self) -> None:
         if self.service("app") is None:
@@ -916,7 +955,8 @@ class SwarmStack(Project):
     def status(self) -> dict:
         """{"stack", "services": [...]} for `status`: per service its mode, desired and
         running task counts, version, the last update's state and message, the nodes
-        its running tasks are on, and its secrets ({file: swarm secret})."""
+        its running tasks are on, why tasks wait for a node (the scheduler's errors), and
+        its secrets ({file: swarm secret})."""
         services = self.services()
         if not services:
             raise OpsError(f"no stack {self.stack!r} on this swarm (`docker stack ls`)")
@@ -935,6 +975,11 @@ class SwarmStack(Project):
                 kind, desired = "job", None
             update = service.get("UpdateStatus") or {}
             previous = service.get("PreviousSpec")
+            waiting = [
+                t["Status"]["Err"]
+                for t in wanted
+                if t["Status"]["State"] == "pending" and t["Status"].get("Err")
+            ]
             rows.append(
                 {
                     "service": short,
@@ -949,6 +994,7 @@ class SwarmStack(Project):
                     "update": update.get("State"),
                     "update_message": update.get("Message", ""),
                     "nodes": sorted({names.get(t.get("NodeID"), "?") for t in running}),
+                    "waiting": sorted(set(waiting)),
                     "secrets": {
                         ref["File"]["Name"]: ref["SecretName"]
                         for ref in service["Spec"]["TaskTemplate"]["ContainerSpec"].get("Secrets")

@@ -127,14 +127,19 @@ def test_a_new_value_is_random_or_the_operators_file(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("content", "message"),
-    [("", "one value"), ("two words", "no whitespace"), ("short", "50 or more")],
+    ("name", "content", "message"),
+    [
+        ("secret_key", "", "one value"),
+        ("secret_key", "two words", "no whitespace"),
+        ("secret_key", "short", "a secret_key needs 50 or more"),
+        ("db_password", "short", "a db_password needs 16 or more"),
+    ],
 )
-def test_a_file_that_cannot_be_the_secret_key_is_refused(tmp_path, content, message):
+def test_a_file_that_cannot_be_the_secret_is_refused(tmp_path, name, content, message):
     given = tmp_path / "value"
     given.write_text(content)
     with pytest.raises(OpsError, match=message):
-        new_value("secret_key", given)
+        new_value(name, given)
 
 
 def test_the_new_secret_key_is_accepted_everywhere_before_any_task_signs_with_it(tmp_path):

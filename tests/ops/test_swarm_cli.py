@@ -2,9 +2,11 @@
 references, and the refusals that keep a deploy's promises (the engine itself is driven
 in tests/ops/test_swarm_engine.py)."""
 
+import base64
 import copy
 import itertools
 import json
+from types import SimpleNamespace
 
 import pytest
 
@@ -350,3 +352,67 @@ def test_a_stack_file_that_would_take_deployed_services_back_is_warned_of(tmp_pa
     assert [line.split(" runs")[0] for line in warnings] == ["warning: s_app", "warning: s_static"]
     assert "EXTAGRAM_VERSION=v1" in warnings[0]
     assert stack.versions_left_behind(text.replace(":v0", ":v1")) == []
+
+
+class Locked(Canned):
+    """A stack whose lock another run holds."""
+
+    def docker(self, *args, **kwargs):
+        self.calls.append(args)
+        if args[:2] == ("config", "create"):
+            return SimpleNamespace(returncode=1, stderr="Error: config already exists")
+        if args[:2] == ("config", "inspect"):
+            held = base64.b64encode(b"extagram-ops deploy, since 2026-12-04 20:00:00 UTC").decode()
+            return SimpleNamespace(returncode=0, stdout=json.dumps(held))
+        raise AssertionError(f"unexpected docker call {args}")
+
+
+def test_a_change_while_another_runs_is_refused_naming_it(tmp_path):
+    stack = Locked(tmp_path, {"app": _service()})
+    refused = pytest.raises(OpsError, match="another operation is changing 's'")
+    with refused as raised, stack.lock("scale"):
+        raise AssertionError("ran under another's lock")
+    assert "extagram-ops deploy, since 2026-12-04" in str(raised.value)
+    assert "docker config rm s_extagram-ops-lock" in str(raised.value)
+    assert not [call for call in stack.calls if call[:2] == ("config", "rm")]
+
+
+class Unlocked(Canned):
+    def docker(self, *args, **kwargs):
+        self.calls.append(args)
+        return SimpleNamespace(returncode=0, stdout="", stderr="")
+
+
+def test_the_lock_is_given_back_when_the_operation_fails(tmp_path):
+    stack = Unlocked(tmp_path, {"app": _service()})
+    with pytest.raises(OpsError), stack.lock("deploy"):
+        raise OpsError("the engine rolled it back")
+    assert [call[:2] for call in stack.calls] == [("config", "create"), ("config", "rm")]
+
+
+class Waiting(Canned):
+    """upload's start-first update needs a task the nodes have no room for."""
+
+    def services(self):
+        return {"upload": _service(**{"Spec.Name": "s_upload"})}
+
+    def node_names(self):
+        return {"n1": "node1"}
+
+    def tasks(self, short):
+        running = {"DesiredState": "running", "NodeID": "n1", "Status": {"State": "running"}}
+        stuck = {
+            "DesiredState": "running",
+            "Status": {
+                "State": "pending",
+                "Err": "no suitable node (max replicas per node limit exceed)",
+            },
+        }
+        return [running, running, stuck]
+
+
+def test_status_fails_when_a_task_waits_for_a_node_it_cannot_get(tmp_path, capsys):
+    stack = Waiting(tmp_path, {})
+    assert cli.swarm_status(stack, SimpleNamespace(json=False)) == 1
+    out = capsys.readouterr().out
+    assert "! upload: a task waits for a node: no suitable node (max replicas" in out

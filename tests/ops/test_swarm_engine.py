@@ -476,8 +476,28 @@ def test_rotating_the_database_password_fails_no_request(ops_swarm):
         Prober(ops_swarm, path="/accounts/settings/", browsers=browsers) as members,
         Prober(ops_swarm, path="/readyz") as probe,
     ):
-        result, took = ops(ops_swarm, "rotate-secret", "db_password")
+        started = time.monotonic()
+        rotation = subprocess.Popen(
+            [sys.executable, "-m", "extagram_ops.cli", "--swarm", ops_swarm.name,
+             "rotate-secret", "db_password"],
+            cwd=REPO, env=ops_swarm.cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        # another change meanwhile is refused: two rotations run together got stuck
+        lock = f"{ops_swarm.name}_extagram-ops-lock"
+        deadline = time.monotonic() + 60
+        while lock not in ops_swarm.cluster.docker("config", "ls", "--format", "{{.Name}}").stdout:
+            assert time.monotonic() < deadline and rotation.poll() is None, "no lock taken"
+            time.sleep(0.2)
+        second, _ = ops(ops_swarm, "rotate-secret", "secret_key")
+        stdout, stderr = rotation.communicate(timeout=900)
+        took = time.monotonic() - started
+    result = subprocess.CompletedProcess(rotation.args, rotation.returncode, stdout, stderr)
     assert result.returncode == 0, result.stderr[-3000:]
+    assert second.returncode == 1, second.stdout + second.stderr
+    assert "another operation is changing" in second.stderr, second.stderr
+    assert "extagram-ops rotate-secret, since" in second.stderr, second.stderr
+    assert lock not in ops_swarm.cluster.docker("config", "ls", "--format", "{{.Name}}").stdout
     assert members.counts and not members.failed(), members.counts
     assert probe.counts and not probe.failed(), probe.counts
     new = _mounts(ops_swarm, "app")["db_password"]

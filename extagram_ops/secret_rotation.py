@@ -125,6 +125,11 @@ def rotate(stack, name: str, timeout: float, source: Path | None = None) -> str:
                 "the stack from the current stack file (`extagram-ops swarm-config`) first"
             )
     value = new_value(name, source)
+    # the database's account read (and its plugin checked) before anything is made
+    account = None
+    if name == "db_password":
+        user = _db_user(stack)
+        account = (user, _native_hashes(stack, user))
     new = f"{stack.stack}_{name}_{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
     stack.docker(
         "secret", "create", "--label", f"com.docker.stack.namespace={stack.stack}", new, "-",
@@ -134,7 +139,7 @@ def rotate(stack, name: str, timeout: float, source: Path | None = None) -> str:
     if name == "secret_key":
         _rotate_secret_key(stack, new, rolled, jobs, timeout)
     else:
-        _rotate_db_password(stack, new, value, rolled, jobs, timeout)
+        _rotate_db_password(stack, new, value, account, rolled, jobs, timeout)
     _remove_unused(stack, name, new)
     _write_back(stack, name, value)
     return new
@@ -202,9 +207,8 @@ def _rotate_secret_key(stack, new, rolled, jobs, timeout):
     _update_all(stack, rolled, [], swapped, timeout, what)
 
 
-def _rotate_db_password(stack, new, value, rolled, jobs, timeout):
-    user = _db_user(stack)
-    accounts = _native_hashes(stack, user)
+def _rotate_db_password(stack, new, value, account, rolled, jobs, timeout):
+    user, accounts = account
     new_hash = native_password_hash(value)
     both = {host: list(dict.fromkeys([*hashes, new_hash])) for host, hashes in accounts.items()}
     _alter(stack, user, both)

@@ -210,7 +210,7 @@ def test_an_account_of_another_authentication_plugin_is_refused_before_anything_
     engine = Engine(tmp_path, priv={"plugin": "ed25519", "authentication_string": "x"})
     with pytest.raises(OpsError, match="ed25519"):
         secret_rotation.rotate(engine, "db_password", 60)
-    assert engine.steps == []
+    assert engine.steps == [] and engine.secrets == ["s_secret_key", "s_db_password"]
 
 
 def test_a_half_done_rotation_keeps_every_password_the_account_accepts(tmp_path):

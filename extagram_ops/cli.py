@@ -628,6 +628,15 @@ def swarm_config_checked(stack: swarm.SwarmStack, args) -> int:
     return 0
 
 
+def _report(text: str) -> None:
+    """A finished change's last words on stdout. A reader that left (`| head`) is not a
+    failure of the change, which is done: exit 0 stays 0 (helper-73)."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def swarm_status(stack: swarm.SwarmStack, args) -> int:
     """Exit 1 when a service runs fewer tasks than it wants or an update is paused."""
     data = stack.status()
@@ -644,6 +653,7 @@ def swarm_status(stack: swarm.SwarmStack, args) -> int:
             bad.append(f"{s['service']}: update {s['update']}: {s['update_message']}")
         for reason in s.get("waiting", []):
             bad.append(f"{s['service']}: a task waits for a node: {reason}")
+    bad += secret_rotation.half_done_rotations(data["services"])
     if args.json:
         return 1 if bad else 0
     app = next((s for s in data["services"] if s["service"] == "app"), None)
@@ -660,6 +670,8 @@ def swarm_status(stack: swarm.SwarmStack, args) -> int:
     note = secret_rotation.db_kept_password_note(data["services"])
     if note:
         print(f"  note: {note}")
+    if data.get("lock"):
+        print(f"  note: {data['lock']}")
     for problem in bad:
         print(f"  ! {problem}")
     return 1 if bad else 0
@@ -672,7 +684,7 @@ def swarm_deploy(stack: swarm.SwarmStack, args) -> int:
             "and push VERSION to the registry first (docs/swarm.md), then deploy"
         )
     previous = stack.deploy(args.version, args.timeout, not args.skip_migrate, args.force)
-    print(
+    _report(
         f"swarm stack {stack.stack}: deploy done, app, upload and static now run {args.version} "
         f"(previous {previous}); `extagram-ops --swarm {stack.stack} rollback` goes back."
     )
@@ -681,7 +693,7 @@ def swarm_deploy(stack: swarm.SwarmStack, args) -> int:
 
 def swarm_rollback(stack: swarm.SwarmStack, args) -> int:
     before, after = stack.rollback(args.timeout)
-    print(
+    _report(
         f"swarm stack {stack.stack}: rollback done, app, upload and static run {after} "
         f"(was {before})"
     )
@@ -691,7 +703,7 @@ def swarm_rollback(stack: swarm.SwarmStack, args) -> int:
 def swarm_scale(stack: swarm.SwarmStack, args) -> int:
     _service, replicas = args.target
     before = stack.scale(replicas, args.timeout)
-    print(
+    _report(
         f"swarm stack {stack.stack}: app {before} -> {replicas} replica{pluralize(replicas)}. "
         "The next `docker "
         f"stack deploy` sets the stack file's count (EXTAGRAM_APP_REPLICAS={replicas} keeps it)."
@@ -708,14 +720,14 @@ def cmd_rotate_secret(project: Project, args) -> int:
 
 def swarm_rotate_secret(stack: swarm.SwarmStack, args) -> int:
     new = secret_rotation.rotate(stack, args.secret, args.timeout, args.source)
-    print(
+    _report(
         f"swarm stack {stack.stack}: {args.secret} rotated; app, upload and migrate mount "
         f"{new}. Render the stack file with `extagram-ops --swarm {stack.stack} swarm-config`"
         ", which names it, not the file in EXTAGRAM_SWARM_SECRETS_DIR."
     )
     note = secret_rotation.db_kept_password_note(stack.status()["services"])
     if note:
-        print(f"{note[0].upper()}{note[1:]}; `status` says so too.")
+        _report(f"{note[0].upper()}{note[1:]}; `status` says so too.")
     return 0
 
 
@@ -775,7 +787,8 @@ def main(argv=None) -> int:
             stack.check_engine()
             if args.command not in SWARM_CHANGES:
                 return SWARM_COMMANDS[args.command](stack, args)
-            with continues_after_hangup(), stack.lock(args.command):
+            typed = " ".join(sys.argv[1:] if argv is None else argv)
+            with continues_after_hangup(), stack.lock(typed):
                 return SWARM_COMMANDS[args.command](stack, args)
         project = Project(args.project_name, args.project_dir)
         project.check_engine()

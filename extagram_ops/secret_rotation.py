@@ -344,3 +344,20 @@ def db_kept_password_note(services: list[dict]) -> str | None:
         'initialises an empty data directory (docs/swarm.md, "Losing the database node", '
         f"step 3), give it {used}"
     )
+
+
+def half_done_rotations(services: list[dict]) -> list[str]:
+    """For `status` (its rows, SwarmStack.status()): a line for each ROTATABLE secret
+    that app, upload and the migrate job mount in different versions, which a rotation
+    stopped half-way leaves (a killed run: helper-73); running it again finishes it."""
+    users = [row for row in services if row["service"] in ("app", "upload", "migrate")]
+    lines = []
+    for name in ROTATABLE:
+        mounted = {row["service"]: row.get("secrets", {}).get(name) for row in users}
+        if len({secret for secret in mounted.values() if secret}) > 1:
+            which = ", ".join(f"{short} {secret}" for short, secret in sorted(mounted.items()))
+            lines.append(
+                f"{name}: the services mount different secrets ({which}): a rotation stopped "
+                f"half-way; `rotate-secret {name}` again finishes it"
+            )
+    return lines

@@ -407,11 +407,11 @@ class SwarmStack(Project):
         stack's services never overlap, from this machine or another. Two rotations run
         together each passed their checks, and their start-first updates then needed a
         fourth task where three nodes allow three: an update that never ended (helper-72).
-        OpsError naming the holder when another has it; removed afterwards."""
+        `what`: the command's arguments as typed. OpsError naming the holder when another
+        has it; removed afterwards."""
         name = f"{self.stack}_extagram-ops-lock"
-        holder = (
-            f"extagram-ops {what}, since {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}"
-        )
+        since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+        holder = f"`extagram-ops {what}`, since {since}"
         holder += f", on {os.uname().nodename} (pid {os.getpid()})"
         made = self.docker(
             "config", "create", "--label", f"{STACK_LABEL}={self.stack}", name, "-",
@@ -956,7 +956,7 @@ class SwarmStack(Project):
         """{"stack", "services": [...]} for `status`: per service its mode, desired and
         running task counts, version, the last update's state and message, the nodes
         its running tasks are on, why tasks wait for a node (the scheduler's errors), and
-        its secrets ({file: swarm secret})."""
+        its secrets ({file: swarm secret}); and who holds the lock (lock()), or None."""
         services = self.services()
         if not services:
             raise OpsError(f"no stack {self.stack!r} on this swarm (`docker stack ls`)")
@@ -1002,4 +1002,15 @@ class SwarmStack(Project):
                     },
                 }
             )
-        return {"stack": self.stack, "services": rows}
+        held = self.docker(
+            "config", "inspect", "--format", "{{json .Spec.Data}}",
+            f"{self.stack}_extagram-ops-lock", check=False,
+        )  # fmt: skip
+        lock = None
+        if held.returncode == 0:
+            holder = base64.b64decode(json.loads(held.stdout)).decode()
+            lock = (
+                f"the lock for changes is held by {holder}: if no such run is left (a killed one), "
+                f"`docker config rm {self.stack}_extagram-ops-lock`"
+            )
+        return {"stack": self.stack, "services": rows, "lock": lock}

@@ -303,3 +303,17 @@ def test_the_secrets_folder_gets_the_value_in_use(tmp_path):
 def test_without_the_secrets_folder_here_the_rotation_says_its_file_is_old(tmp_path, capsys):
     secret_rotation.rotate(Engine(tmp_path), "db_password", 60)
     assert "its db_password file, if any, still holds the old value" in capsys.readouterr().err
+
+
+def test_status_says_a_rotation_stopped_half_way_and_how_to_finish_it():
+    rows = [
+        {"service": "app", "secrets": {"db_password": "s_db_password_2", "secret_key": "k"}},
+        {"service": "upload", "secrets": {"db_password": "s_db_password_1", "secret_key": "k"}},
+        {"service": "migrate", "secrets": {"db_password": "s_db_password_2", "secret_key": "k"}},
+        {"service": "db", "secrets": {"db_password": "s_db_password"}},
+    ]
+    [line] = secret_rotation.half_done_rotations(rows)
+    assert line.startswith("db_password: the services mount different secrets (app s_db_pass")
+    assert line.endswith("`rotate-secret db_password` again finishes it")
+    rows[1]["secrets"]["db_password"] = "s_db_password_2"
+    assert secret_rotation.half_done_rotations(rows) == []  # db keeps its own: not counted

@@ -399,6 +399,14 @@ class Waiting(Canned):
     def node_names(self):
         return {"n1": "node1"}
 
+    def docker(self, *args, **kwargs):
+        self.calls.append(args)
+        if args[:2] == ("config", "inspect"):  # the lock: held only when `held` says so
+            held = getattr(self, "held", None)
+            data = json.dumps(base64.b64encode(held.encode()).decode()) if held else ""
+            return SimpleNamespace(returncode=0 if held else 1, stdout=data)
+        raise AssertionError(f"unexpected docker call {args}")
+
     def tasks(self, short):
         running = {"DesiredState": "running", "NodeID": "n1", "Status": {"State": "running"}}
         stuck = {
@@ -416,3 +424,22 @@ def test_status_fails_when_a_task_waits_for_a_node_it_cannot_get(tmp_path, capsy
     assert cli.swarm_status(stack, SimpleNamespace(json=False)) == 1
     out = capsys.readouterr().out
     assert "! upload: a task waits for a node: no suitable node (max replicas" in out
+
+
+def test_status_names_the_holder_of_a_lock_a_killed_run_left(tmp_path, capsys):
+    stack = Waiting(tmp_path, {})
+    stack.held = "`extagram-ops --swarm s rotate-secret db_password`, since 2026-12-04 21:07"
+    cli.swarm_status(stack, SimpleNamespace(json=False))
+    out = capsys.readouterr().out
+    assert "note: the lock for changes is held by `extagram-ops --swarm s rotate-secret" in out
+    assert "`docker config rm s_extagram-ops-lock`" in out
+
+
+def test_a_change_finished_exits_0_when_its_reader_has_left(tmp_path, monkeypatch):
+    def closed(*args, **kwargs):
+        raise BrokenPipeError
+
+    monkeypatch.setattr("builtins.print", closed)
+    monkeypatch.setattr(cli.os, "dup2", lambda *args: None)
+    stack = SimpleNamespace(stack="s", scale=lambda replicas, timeout: 2)
+    assert cli.swarm_scale(stack, SimpleNamespace(target=("app", 3), timeout=60)) == 0

@@ -725,7 +725,11 @@ def swarm_rotate_secret(stack: swarm.SwarmStack, args) -> int:
         f"{new}. Render the stack file with `extagram-ops --swarm {stack.stack} swarm-config`"
         ", which names it, not the file in EXTAGRAM_SWARM_SECRETS_DIR."
     )
-    note = secret_rotation.db_kept_password_note(stack.status()["services"])
+    mounts = [
+        {"service": short, "secrets": swarm.secret_mounts(service)}
+        for short, service in stack.services().items()
+    ]
+    note = secret_rotation.db_kept_password_note(mounts)
     if note:
         _report(f"{note[0].upper()}{note[1:]}; `status` says so too.")
     return 0

@@ -86,46 +86,37 @@ def _subnets(ipam_config: list | None, key: str) -> list[str]:
     return sorted(entry[key] for entry in ipam_config or [] if entry.get(key))
 
 
+def _leave(signum, frame):
+    raise SystemExit(128 + signum)
+
+
 @contextlib.contextmanager
+def _signals_handled(handlers: dict):
+    """For the block, each signal of `handlers` ({signal: handler}) handled so; the
+    handlers before are put back after it. Main thread only (a rule of Python's
+    signal.signal: ValueError elsewhere)."""
+    previous = {number: signal.signal(number, handler) for number, handler in handlers.items()}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 def ended_by_hangup():
     """For the block, a hang-up or a termination of this process (SIGHUP: the operator's
     terminal or SSH session closed; SIGTERM) raises SystemExit(128 + the signal's number)
     instead of ending it on the spot, so the block's `finally` still removes what it
     started (a one-off container or task, which outlives the docker client it was started
-    by). The handlers before the block are put back after it. Main thread only (a rule of
-    Python's signal.signal: ValueError elsewhere)."""
-
-    def leave(signum, frame):
-        raise SystemExit(128 + signum)
-
-    previous = {number: signal.signal(number, leave) for number in (signal.SIGHUP, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
+    by)."""
+    return _signals_handled({signal.SIGHUP: _leave, signal.SIGTERM: _leave})
 
 
-@contextlib.contextmanager
 def continues_after_hangup():
-    """For the block, a hang-up (SIGHUP: the operator's terminal or SSH session closed) is
-    ignored, so an operation runs to its end rather than stopping half-way; a termination
-    (SIGTERM) raises SystemExit(143) instead of ending the process on the spot, so the
-    block's `finally` still runs. The handlers before are put back after it. Main thread
-    only."""
-
-    def leave(signum, frame):
-        raise SystemExit(128 + signum)
-
-    previous = {
-        signal.SIGHUP: signal.signal(signal.SIGHUP, signal.SIG_IGN),
-        signal.SIGTERM: signal.signal(signal.SIGTERM, leave),
-    }
-    try:
-        yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
+    """For the block, a hang-up (SIGHUP) is ignored, so an operation runs to its end rather
+    than stopping half-way; a termination (SIGTERM) raises SystemExit(143), so the block's
+    `finally` still runs."""
+    return _signals_handled({signal.SIGHUP: signal.SIG_IGN, signal.SIGTERM: _leave})
 
 
 def find_project_dir(start: Path | None = None) -> Path:

@@ -195,6 +195,13 @@ LIVE_TASK = {"new", "pending", "assigned", "accepted", "preparing", "ready", "st
 ONE_OFF_SECONDS = 3600
 
 
+def secret_mounts(service: dict) -> dict[str, str]:
+    """{file under /run/secrets (or a path): swarm secret} of a service (`docker service
+    inspect`)."""
+    refs = service["Spec"]["TaskTemplate"]["ContainerSpec"].get("Secrets") or []
+    return {ref["File"]["Name"]: ref["SecretName"] for ref in refs}
+
+
 def one_off_service_args(template: dict, name: str, stack: str, node_id: str) -> list[str]:
     """`docker service create` options for a one-off task that runs as the tasks of
     `template` (a service's Spec.TaskTemplate, from `docker service inspect`) do: its
@@ -420,14 +427,7 @@ class SwarmStack(Project):
         if made.returncode != 0:
             if "already exists" not in made.stderr:
                 raise OpsError(f"cannot create the swarm config {name}: {made.stderr.strip()}")
-            held = self.docker(
-                "config", "inspect", "--format", "{{json .Spec.Data}}", name, check=False
-            )
-            by = (
-                base64.b64decode(json.loads(held.stdout or '""')).decode()
-                if held.returncode == 0
-                else "?"
-            )
+            by = self.lock_holder() or "?"
             raise OpsError(
                 f"another operation is changing {self.stack!r}: {by}. Wait for it; if no such "
                 f"run is left (a killed one), `docker config rm {name}`"
@@ -436,6 +436,16 @@ class SwarmStack(Project):
             yield
         finally:
             self.docker("config", "rm", name, check=False)
+
+    def lock_holder(self) -> str | None:
+        """Who holds lock() (the command, since when, where), or None when nobody does."""
+        held = self.docker(
+            "config", "inspect", "--format", "{{json .Spec.Data}}",
+            f"{self.stack}_extagram-ops-lock", check=False,
+        )  # fmt: skip
+        if held.returncode != 0:
+            return None
+        return base64.b64decode(json.loads(held.stdout)).decode()
 
     def require_stack(self) -> None:
         if self.service("app") is None:
@@ -995,20 +1005,11 @@ class SwarmStack(Project):
                     "update_message": update.get("Message", ""),
                     "nodes": sorted({names.get(t.get("NodeID"), "?") for t in running}),
                     "waiting": sorted(set(waiting)),
-                    "secrets": {
-                        ref["File"]["Name"]: ref["SecretName"]
-                        for ref in service["Spec"]["TaskTemplate"]["ContainerSpec"].get("Secrets")
-                        or []
-                    },
+                    "secrets": secret_mounts(service),
                 }
             )
-        held = self.docker(
-            "config", "inspect", "--format", "{{json .Spec.Data}}",
-            f"{self.stack}_extagram-ops-lock", check=False,
-        )  # fmt: skip
         lock = None
-        if held.returncode == 0:
-            holder = base64.b64decode(json.loads(held.stdout)).decode()
+        if holder := self.lock_holder():
             lock = (
                 f"the lock for changes is held by {holder}: if no such run is left (a killed one), "
                 f"`docker config rm {self.stack}_extagram-ops-lock`"

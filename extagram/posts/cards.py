@@ -11,7 +11,6 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import NamedTuple
 
-from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.db.models import BooleanField, Exists, OuterRef, Value
 from django.template.loader import get_template, render_to_string
 from django.urls import get_script_prefix
@@ -26,6 +25,7 @@ from extagram.core.memo import FragmentCache, ProcessMemo, fingerprint, key_rele
 from extagram.core.redirects import viewed_path
 from extagram.core.reversing import reverse
 from extagram.core.statements import CompiledQuery
+from extagram.core.times import time_ago
 
 from .models import Like, Post
 
@@ -170,7 +170,7 @@ def _card_renderer(eager):
 def _personalised(html, post, buttons):
     """A cached card with `post`'s like button for this visitor and its time as of now."""
     html = html.replace(LIKE_SLOT, buttons.render(post), 1)
-    html = html.replace(WHEN_SLOT, conditional_escape(naturaltime(post.created_at)), 1)
+    html = html.replace(WHEN_SLOT, time_ago(post.created_at), 1)
     return mark_safe(html)  # noqa: S308 -- the parts are rendered, escaped templates
 
 

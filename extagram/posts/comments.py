@@ -13,15 +13,14 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import NamedTuple
 
-from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.template.loader import get_template, render_to_string
-from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 
 from extagram.accounts.models import shown_as
 from extagram.core.context_processors import page_csrf_token
 from extagram.core.memo import FragmentCache, key_release, row_key
 from extagram.core.statements import CompiledQuery
+from extagram.core.times import time_ago
 
 from .cards import CARD_SECONDS
 from .models import Comment
@@ -112,7 +111,7 @@ def comments_html(request, post, cursor=None):
     found = COMMENT_FRAGMENTS.get_or_render(rows, keys, Comment.in_id_order, render)
     buttons = DeleteButtons(request, post, cursor)
     shown = [
-        html.replace(WHEN_SLOT, conditional_escape(naturaltime(row.created_at)), 1).replace(
+        html.replace(WHEN_SLOT, time_ago(row.created_at), 1).replace(
             DELETE_SLOT, buttons.render(row), 1
         )
         for row, html in found

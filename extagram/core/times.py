@@ -14,7 +14,7 @@ HOUR = timedelta(hours=1)
 # time within the day), up to a dozen a page (post cards, comments, notifications), and it
 # stays the same for an hour: timesince writes at most two adjacent units, hours the
 # smallest when days are shown, counted from the time itself (docs/performance.md,
-# "Connections kept to the app", for the measurement).
+# '"N days ago" worked out once an hour').
 OVER_A_DAY = ProcessMemo(kept=4096)
 
 

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from extagram.testing.images import jpeg_bytes, noisy_jpeg
-from extagram_ops.docker import wait_healthy
+from extagram_ops.docker import OpsError, docker, wait_healthy
 from extagram_ops.throwaway import Client, ProcessesNotVisible, crash, raw_request
 from tests.stack.stackhelpers import REPORT
 
@@ -275,6 +275,30 @@ def test_reads_reuse_the_proxys_connections_to_the_app_and_posts_get_new_ones(st
         assert client.request("POST", "/search/", data=b"q=x").status == 403
     closed_by_posts = _closed_since(kept, _proxy_connections_to_the_app_tier(stack))
     assert len(closed_by_posts) >= 5, f"5 POSTs closed {len(closed_by_posts)} connections"
+
+
+def _rendered_proxy_config(stack, *settings):
+    """10-http.conf as the stack's proxy image renders it with these settings (VAR=value),
+    once nginx has accepted the whole configuration; a refusal raises OpsError."""
+    image = stack.containers("proxy")[0]["Config"]["Image"]
+    environment = [arg for setting in settings for arg in ("-e", setting)]
+    script = (
+        "extagram-render-config >/dev/null && nginx -t -q && cat /tmp/extagram-nginx/10-http.conf"
+    )
+    result = docker(
+        "run", "--rm", "-u", "0", *environment, "--entrypoint", "sh", image, "-c", script
+    )
+    return result.stdout
+
+
+def test_the_proxy_keeps_connections_only_when_told_to(stack):
+    kept = _rendered_proxy_config(stack, "EXTAGRAM_PROXY_APP_KEEPALIVE=16")
+    assert re.search(r"GET +extagram_app_kept;", kept) and "keepalive 16;" in kept
+    assert re.search(r"default +app:8000;", kept)
+    none = _rendered_proxy_config(stack, "EXTAGRAM_PROXY_APP_KEEPALIVE=0")
+    assert re.search(r"GET +app:8000;", none) and re.search(r"HEAD +app:8000;", none)
+    with pytest.raises(OpsError, match="EXTAGRAM_PROXY_APP_KEEPALIVE must be a whole number"):
+        _rendered_proxy_config(stack, "EXTAGRAM_PROXY_APP_KEEPALIVE=some")
 
 
 def test_security_headers_and_forwarding(stack):

@@ -35,16 +35,13 @@ die() { echo "extagram-render-config: $*" >&2; exit 1; }
 # how long the proxy serves a photo from its cache before asking media again: the bound
 # on how long a deleted post's photo can still be served (docs/performance.md)
 : "${EXTAGRAM_PROXY_MEDIA_CACHE_SECONDS:=60}"
-# idle connections to the app replicas each proxy worker keeps for reads (GET, HEAD);
-# 0: a new connection for every request (the swarm stack's default: see 10-http.conf)
-: "${EXTAGRAM_PROXY_APP_KEEPALIVE:=16}"
 
 # ---------------------------------------------------------------- validation
 is_uint() { case "$1" in ''|*[!0-9]*) return 1 ;; *) return 0 ;; esac; }
 is_uint "$EXTAGRAM_UPLOAD_MAX_MB" && [ "$EXTAGRAM_UPLOAD_MAX_MB" -ge 1 ] \
 	|| die "EXTAGRAM_UPLOAD_MAX_MB must be a whole number of megabytes (>= 1), not '$EXTAGRAM_UPLOAD_MAX_MB'"
 for v in EXTAGRAM_PROXY_LOGIN_BURST EXTAGRAM_PROXY_UPLOAD_BURST EXTAGRAM_HTTPS_PORT EXTAGRAM_HSTS_SECONDS \
-	EXTAGRAM_PROXY_MEDIA_CACHE_SECONDS EXTAGRAM_PROXY_APP_KEEPALIVE; do
+	EXTAGRAM_PROXY_MEDIA_CACHE_SECONDS; do
 	eval "val=\$$v"
 	is_uint "$val" || die "$v must be a whole number, not '$val'"
 done
@@ -139,27 +136,16 @@ else
 	EXTAGRAM_HTTPS_PORT_SUFFIX=
 fi
 
-# reads through the group that keeps connections, or, with none kept, every request
-# through the resolver (the group is still defined, with one connection it never uses)
-if [ "$EXTAGRAM_PROXY_APP_KEEPALIVE" -gt 0 ]; then
-	EXTAGRAM_APP_READS=extagram_app_kept
-	EXTAGRAM_APP_KEPT=$EXTAGRAM_PROXY_APP_KEEPALIVE
-else
-	EXTAGRAM_APP_READS=$EXTAGRAM_APP_UPSTREAM
-	EXTAGRAM_APP_KEPT=1
-fi
-
 export EXTAGRAM_SERVER_NAMES EXTAGRAM_SITE_LISTEN EXTAGRAM_HTTPS_PORT_SUFFIX \
 	EXTAGRAM_UPLOAD_MAX_MB EXTAGRAM_PROXY_RESOLVER EXTAGRAM_PROXY_LOGIN_RATE \
 	EXTAGRAM_PROXY_LOGIN_BURST EXTAGRAM_PROXY_UPLOAD_RATE EXTAGRAM_PROXY_UPLOAD_BURST \
 	EXTAGRAM_APP_UPSTREAM EXTAGRAM_UPLOAD_UPSTREAM EXTAGRAM_MEDIA_UPSTREAM EXTAGRAM_STATIC_UPSTREAM \
-	EXTAGRAM_PROXY_MEDIA_CACHE_SECONDS EXTAGRAM_APP_READS EXTAGRAM_APP_KEPT
+	EXTAGRAM_PROXY_MEDIA_CACHE_SECONDS
 VARS='${EXTAGRAM_SERVER_NAMES} ${EXTAGRAM_SITE_LISTEN} ${EXTAGRAM_HTTPS_PORT_SUFFIX}
 ${EXTAGRAM_UPLOAD_MAX_MB} ${EXTAGRAM_PROXY_RESOLVER} ${EXTAGRAM_PROXY_LOGIN_RATE}
 ${EXTAGRAM_PROXY_LOGIN_BURST} ${EXTAGRAM_PROXY_UPLOAD_RATE} ${EXTAGRAM_PROXY_UPLOAD_BURST}
 ${EXTAGRAM_APP_UPSTREAM} ${EXTAGRAM_UPLOAD_UPSTREAM} ${EXTAGRAM_MEDIA_UPSTREAM}
-${EXTAGRAM_STATIC_UPSTREAM} ${EXTAGRAM_PROXY_MEDIA_CACHE_SECONDS} ${EXTAGRAM_APP_READS}
-${EXTAGRAM_APP_KEPT}'
+${EXTAGRAM_STATIC_UPSTREAM} ${EXTAGRAM_PROXY_MEDIA_CACHE_SECONDS}'
 
 if [ -n "$tls" ]; then
 	EXTAGRAM_TLS_CERT=$cert EXTAGRAM_TLS_KEY=$key EXTAGRAM_TLS_STAPLING=$stapling \

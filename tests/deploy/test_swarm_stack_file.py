@@ -205,14 +205,6 @@ def test_the_app_tiers_survive_a_slow_healthcheck_and_uploads_have_two_replicas(
     assert upload["placement"]["max_replicas_per_node"] == 1
 
 
-def test_the_proxy_opens_a_connection_to_the_app_for_every_request(stack_file):
-    """Across hosts the proxy keeps no connection to the app replicas (compose.yaml's keeps
-    some for reads): a kept one to a node cut off the network held reads until the read
-    timeout (deploy/proxy/templates/10-http.conf.template)."""
-    _, config = stack_file
-    assert config["services"]["proxy"]["environment"]["EXTAGRAM_PROXY_APP_KEEPALIVE"] == "0"
-
-
 def test_without_s3_keys_or_a_certificate_there_are_no_such_secrets(stack_file):
     _, config = stack_file
     for name, service in config["services"].items():

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from extagram.testing.images import jpeg_bytes, noisy_jpeg
-from extagram_ops.docker import OpsError, docker, wait_healthy
+from extagram_ops.docker import wait_healthy
 from extagram_ops.throwaway import Client, ProcessesNotVisible, crash, raw_request
 from tests.stack.stackhelpers import REPORT
 
@@ -238,67 +238,6 @@ def test_requests_are_balanced_over_both_app_replicas(stack, user):
         served_by = response.header("X-Served-By")
         seen[served_by] = seen.get(served_by, 0) + 1
     assert set(seen) == replicas, f"answered by {seen}, replicas are {replicas}"
-
-
-def _proxy_connections_to_the_app_tier(stack):
-    """The proxy's TCP connections to port 8000 (the app and upload tiers), from its
-    /proc/net/tcp: {(local port, remote address): state}, states as the kernel writes them
-    ("01" ESTABLISHED, "06" TIME_WAIT: a connection the proxy closed, kept 60 s)."""
-    table = stack.exec("proxy", "cat", "/proc/net/tcp")
-    connections = {}
-    for line in table.splitlines()[1:]:
-        fields = line.split()
-        local, remote, state = fields[1], fields[2], fields[3]
-        if remote.endswith(":1F40"):
-            connections[(local.split(":")[1], remote)] = state
-    return connections
-
-
-def _closed_since(before, after):
-    return {key for key, state in after.items() if state == "06" and before.get(key) != "06"}
-
-
-def test_reads_reuse_the_proxys_connections_to_the_app_and_posts_get_new_ones(stack, user):
-    """GET and HEAD go to the app replicas on connections the proxy keeps open (10-http.conf:
-    `upstream extagram_app_kept`, keepalive), so 30 signed-in pages close (almost) none;
-    a POST gets a connection of its own, closed after its answer, as before."""
-    client = user[0]  # signed in: never answered from the microcache
-    before = _proxy_connections_to_the_app_tier(stack)
-    for _ in range(30):
-        assert client.get("/").status == 200
-    kept = _proxy_connections_to_the_app_tier(stack)
-    closed_by_reads = _closed_since(before, kept)
-    assert "01" in kept.values(), f"no connection to the app kept open: {kept}"
-    # a replica's worker replaced meanwhile (gunicorn's max_requests) closes its own
-    assert len(closed_by_reads) <= 2, f"30 GETs closed {len(closed_by_reads)} connections"
-    for _ in range(5):  # a form without its CSRF token: Django's 403, nothing changed
-        assert client.request("POST", "/search/", data=b"q=x").status == 403
-    closed_by_posts = _closed_since(kept, _proxy_connections_to_the_app_tier(stack))
-    assert len(closed_by_posts) >= 5, f"5 POSTs closed {len(closed_by_posts)} connections"
-
-
-def _rendered_proxy_config(stack, *settings):
-    """10-http.conf as the stack's proxy image renders it with these settings (VAR=value),
-    once nginx has accepted the whole configuration; a refusal raises OpsError."""
-    image = stack.containers("proxy")[0]["Config"]["Image"]
-    environment = [arg for setting in settings for arg in ("-e", setting)]
-    script = (
-        "extagram-render-config >/dev/null && nginx -t -q && cat /tmp/extagram-nginx/10-http.conf"
-    )
-    result = docker(
-        "run", "--rm", "-u", "0", *environment, "--entrypoint", "sh", image, "-c", script
-    )
-    return result.stdout
-
-
-def test_the_proxy_keeps_connections_only_when_told_to(stack):
-    kept = _rendered_proxy_config(stack, "EXTAGRAM_PROXY_APP_KEEPALIVE=16")
-    assert re.search(r"GET +extagram_app_kept;", kept) and "keepalive 16;" in kept
-    assert re.search(r"default +app:8000;", kept)
-    none = _rendered_proxy_config(stack, "EXTAGRAM_PROXY_APP_KEEPALIVE=0")
-    assert re.search(r"GET +app:8000;", none) and re.search(r"HEAD +app:8000;", none)
-    with pytest.raises(OpsError, match="EXTAGRAM_PROXY_APP_KEEPALIVE must be a whole number"):
-        _rendered_proxy_config(stack, "EXTAGRAM_PROXY_APP_KEEPALIVE=some")
 
 
 def test_security_headers_and_forwarding(stack):

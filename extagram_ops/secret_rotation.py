@@ -34,6 +34,7 @@ from pathlib import Path
 
 from extagram_ops.backup import root_client
 from extagram_ops.docker import OpsError, compose_variable, progress
+from extagram_ops.swarm import secret_refs
 
 # what can be rotated: {secret: random bytes of a generated value}, as secrets-init
 # generates them (deploy/app/secrets_init.py)
@@ -75,13 +76,16 @@ def new_value(name: str, source: Path | None = None) -> str:
     return value
 
 
+def rotates_in(short: str) -> bool:
+    """Whether a rotation puts the new secret in the stack's service `short` (when it
+    mounts it): every one but db (KEEPS_ITS_SECRET) and the one-off `manage-` tasks."""
+    return short not in KEEPS_ITS_SECRET and not short.startswith("manage-")
+
+
 def mounted_at(service: dict, target: str) -> dict | None:
     """The secret reference of `service` (`docker service inspect`) whose file is
     `target` (a name under /run/secrets, or a path), or None."""
-    for ref in service["Spec"]["TaskTemplate"]["ContainerSpec"].get("Secrets") or []:
-        if ref["File"]["Name"] == target:
-            return ref
-    return None
+    return next((ref for ref in secret_refs(service) if ref["File"]["Name"] == target), None)
 
 
 def secret_option(ref: dict, source: str, target: str | None = None) -> str:
@@ -107,9 +111,7 @@ def rotate(stack, name: str, timeout: float, source: Path | None = None) -> str:
     users = {
         short: service
         for short, service in stack.services().items()
-        if short not in KEEPS_ITS_SECRET
-        and not short.startswith("manage-")
-        and mounted_at(service, name)
+        if rotates_in(short) and mounted_at(service, name)
     }
     jobs = [short for short, s in users.items() if "ReplicatedJob" in s["Spec"]["Mode"]]
     # app first: the service every page comes from
@@ -288,9 +290,7 @@ def _remove_unused(stack, name: str, keep: str) -> None:
         "--format", "{{.Name}}",
     ).stdout.split()  # fmt: skip
     mounted = {
-        ref["SecretName"]
-        for service in stack.services().values()
-        for ref in service["Spec"]["TaskTemplate"]["ContainerSpec"].get("Secrets") or []
+        ref["SecretName"] for service in stack.services().values() for ref in secret_refs(service)
     }
     for secret in listed:
         unused = pattern.fullmatch(secret) and secret != keep and secret not in mounted
@@ -313,7 +313,7 @@ def keep_running_secrets(stack, config: dict) -> None:
             continue
         refs = service.get("secrets") or []
         by_target = {ref.get("target") or ref["source"]: ref for ref in refs}
-        for mount in spec["Spec"]["TaskTemplate"]["ContainerSpec"].get("Secrets") or []:
+        for mount in secret_refs(spec):
             target, secret = mount["File"]["Name"], mount["SecretName"]
             ref = by_target.get(target)
             top[secret] = {"name": secret, "external": True}
@@ -348,13 +348,15 @@ def db_kept_password_note(services: list[dict]) -> str | None:
 
 def half_done_rotations(services: list[dict]) -> list[str]:
     """For `status` (its rows, SwarmStack.status()): a line for each ROTATABLE secret
-    that app, upload and the migrate job mount in different versions, which a rotation
-    stopped half-way leaves (a killed run: helper-73); running it again finishes it."""
-    users = [row for row in services if row["service"] in ("app", "upload", "migrate")]
+    that the services a rotation changes (rotates_in: app, upload, the migrate job) mount in
+    different versions, which a rotation stopped half-way leaves (a killed run: helper-73);
+    running it again finishes it."""
+    users = [row for row in services if rotates_in(row["service"])]
     lines = []
     for name in ROTATABLE:
         mounted = {row["service"]: row.get("secrets", {}).get(name) for row in users}
-        if len({secret for secret in mounted.values() if secret}) > 1:
+        mounted = {short: secret for short, secret in mounted.items() if secret}
+        if len(set(mounted.values())) > 1:
             which = ", ".join(f"{short} {secret}" for short, secret in sorted(mounted.items()))
             lines.append(
                 f"{name}: the services mount different secrets ({which}): a rotation stopped "

@@ -195,11 +195,17 @@ LIVE_TASK = {"new", "pending", "assigned", "accepted", "preparing", "ready", "st
 ONE_OFF_SECONDS = 3600
 
 
+def secret_refs(service: dict) -> list[dict]:
+    """The secret references of a service (`docker service inspect`): each names its swarm
+    secret (SecretName) and its file (File: Name under /run/secrets or a path, UID, GID,
+    Mode); [] for none."""
+    return service["Spec"]["TaskTemplate"]["ContainerSpec"].get("Secrets") or []
+
+
 def secret_mounts(service: dict) -> dict[str, str]:
     """{file under /run/secrets (or a path): swarm secret} of a service (`docker service
     inspect`)."""
-    refs = service["Spec"]["TaskTemplate"]["ContainerSpec"].get("Secrets") or []
-    return {ref["File"]["Name"]: ref["SecretName"] for ref in refs}
+    return {ref["File"]["Name"]: ref["SecretName"] for ref in secret_refs(service)}
 
 
 def one_off_service_args(template: dict, name: str, stack: str, node_id: str) -> list[str]:
@@ -416,7 +422,7 @@ class SwarmStack(Project):
         fourth task where three nodes allow three: an update that never ended (helper-72).
         `what`: the command's arguments as typed. OpsError naming the holder when another
         has it; removed afterwards."""
-        name = f"{self.stack}_extagram-ops-lock"
+        name = self.lock_name
         since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
         holder = f"`extagram-ops {what}`, since {since}"
         holder += f", on {os.uname().nodename} (pid {os.getpid()})"
@@ -437,12 +443,16 @@ class SwarmStack(Project):
         finally:
             self.docker("config", "rm", name, check=False)
 
+    @property
+    def lock_name(self) -> str:
+        """The swarm config whose existence is lock()."""
+        return f"{self.stack}_extagram-ops-lock"
+
     def lock_holder(self) -> str | None:
         """Who holds lock() (the command, since when, where), or None when nobody does."""
         held = self.docker(
-            "config", "inspect", "--format", "{{json .Spec.Data}}",
-            f"{self.stack}_extagram-ops-lock", check=False,
-        )  # fmt: skip
+            "config", "inspect", "--format", "{{json .Spec.Data}}", self.lock_name, check=False
+        )
         if held.returncode != 0:
             return None
         return base64.b64decode(json.loads(held.stdout)).decode()
@@ -1012,6 +1022,6 @@ class SwarmStack(Project):
         if holder := self.lock_holder():
             lock = (
                 f"the lock for changes is held by {holder}: if no such run is left (a killed one), "
-                f"`docker config rm {self.stack}_extagram-ops-lock`"
+                f"`docker config rm {self.lock_name}`"
             )
         return {"stack": self.stack, "services": rows, "lock": lock}

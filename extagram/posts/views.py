@@ -73,16 +73,17 @@ def feed(request):
 
 @shared_cache_for_visitors
 def profile(request, username):
-    from extagram.social.models import profile_owner
+    from extagram.social.models import profile_owner, read_unread_count_ahead
 
     handle = canonical(username)
-    owner = profile_owner(handle, request.user)
-    if handle != username:  # /u/Alice/ and /u/ＡＬＩＣＥ/ are /u/alice/
-        return canonical_redirect(request, "profile", username=handle)
-    # the numbers are the owner's (profile_owner); the follow form reads follows_owner
-    context = {"owner": owner, "follows_owner": owner.follows_owner, "grid": True}
-    posts = Post.objects.filter(author=owner)
-    return feed_page(request, posts.page_ids, "posts/profile.html", context)
+    with read_unread_count_ahead(request.user):  # with the owner's numbers: one round trip
+        owner = profile_owner(handle, request.user)
+        if handle != username:  # /u/Alice/ and /u/ＡＬＩＣＥ/ are /u/alice/
+            return canonical_redirect(request, "profile", username=handle)
+        # the numbers are the owner's (profile_owner); the follow form reads follows_owner
+        context = {"owner": owner, "follows_owner": owner.follows_owner, "grid": True}
+        posts = Post.objects.filter(author=owner)
+        return feed_page(request, posts.page_ids, "posts/profile.html", context)
 
 
 @shared_cache_for_visitors

@@ -27,6 +27,7 @@ from .models import (
     explore_page_ids,
     home_feeds_changed,
     home_page_ids,
+    read_unread_count_ahead,
     tag_named,
     tagged_page_ids,
     tags_matching,
@@ -140,15 +141,19 @@ def home(request):
     """
     context = {"suggestions": lambda: suggested_accounts(request.user)}
     page_ids = partial(home_page_ids, request.user)
-    return feed_page(request, page_ids, "social/home.html", context, ids_stale=home_feeds_changed)
+    with read_unread_count_ahead(request.user):  # with the page's ids: one round trip
+        return feed_page(
+            request, page_ids, "social/home.html", context, ids_stale=home_feeds_changed
+        )
 
 
 @shared_cache_for_visitors
 def explore(request):
     """Everyone's posts, newest first (the site's global feed)."""
-    return feed_page(
-        request, explore_page_ids, "social/explore.html", {}, ids_stale=home_feeds_changed
-    )
+    with read_unread_count_ahead(request.user):  # with the page's ids: one round trip
+        return feed_page(
+            request, explore_page_ids, "social/explore.html", {}, ids_stale=home_feeds_changed
+        )
 
 
 @shared_cache_for_visitors

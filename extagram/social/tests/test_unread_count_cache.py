@@ -1,5 +1,7 @@
 """The header's unread count is cached per member, and is never out of date."""
 
+from unittest import mock
+
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -72,3 +74,27 @@ class UnreadCountCacheTests(BaseTestCase):
         self.client.get("/explore/")
         Like.toggle(self.post, self.stranger)
         self.assertContains(self.client.get("/explore/"), '<span class="badge">1<')
+
+    def test_home_explore_and_a_profile_read_their_first_value_and_the_count_together(self):
+        Like.toggle(self.post, self.stranger)
+        for path, ids_key in (
+            ("/", "home:ids:"),
+            ("/explore/", "explore:ids:"),
+            (f"/u/{self.stranger.username}/", f"profile:numbers:{self.stranger.pk}"),
+        ):
+            self.client.get(path)  # the ids and the count cached
+            with mock.patch.object(cache, "get_many", wraps=cache.get_many) as get_many:
+                page = self.client.get(path)
+            self.assertContains(page, '<span class="badge">1<span class="visually-hidden">')
+            reads = [call.args[0] for call in get_many.call_args_list]
+            with_count = [keys for keys in reads if f"notifications:unread:{self.owner.pk}" in keys]
+            self.assertEqual(len(with_count), 1, reads)
+            self.assertTrue(any(key.startswith(ids_key) for key in with_count[0]), reads)
+
+    def test_home_and_explore_count_a_new_notification_at_once(self):
+        self.client.get("/")
+        Like.toggle(self.post, self.stranger)
+        self.assertContains(self.client.get("/"), '<span class="badge">1<span')
+        self.client.get("/explore/")
+        Follow.follow(self.staff, self.owner)
+        self.assertContains(self.client.get("/explore/"), '<span class="badge">2<span')

@@ -79,6 +79,9 @@ class TimeAgoTests(SimpleTestCase):
             (timedelta(minutes=59, seconds=59), timedelta(seconds=1)),  # minutes to hours
             (timedelta(hours=5), timedelta(hours=1)),
             (timedelta(hours=23, minutes=59), timedelta(minutes=1)),  # hours to a day
+            # the same count of another step: "5 seconds ago", then "5 minutes ago"
+            (timedelta(seconds=5), timedelta(minutes=4, seconds=55)),
+            (timedelta(minutes=5), timedelta(hours=4, minutes=55)),
         ]:
             value = now - age
             with (
